@@ -1,0 +1,31 @@
+"""The exceptions vemo raises for expected problems.
+
+The CLI turns any `VemoError` into a one-line message and exit code 1; anything else is a
+bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class VemoError(Exception):
+    """Base class for every expected, user-facing failure."""
+
+
+class ConfigError(VemoError):
+    """An option or parameter has a value vemo cannot work with."""
+
+
+class OutputError(VemoError):
+    """An output folder or file cannot be created or written."""
+
+
+class VideoOpenError(VemoError):
+    """A media file cannot be opened or decoded."""
+
+
+class FaceDetectionError(VemoError):
+    """The face detector itself failed (not: a frame had no face)."""
+
+
+class WorkspaceError(VemoError):
+    """A workspace is missing, or a table in it is missing or malformed."""

@@ -1,0 +1,1 @@
+"""File and media input/output helpers."""

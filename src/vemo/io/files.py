@@ -1,0 +1,102 @@
+"""Atomic writes: a killed run never leaves half a file behind.
+
+Every table, image and video vemo writes goes to a temporary name in the same folder first
+and is then moved into place with `os.replace`, which is atomic on one file system.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from vemo.errors import OutputError
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path | str, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; move it onto `path` only if the block succeeds.
+
+    Args:
+        path: final destination.
+        suffix: suffix of the temporary name (defaults to the destination's, so that
+            writers that pick a format from the extension, like OpenCV, still work).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{path.stem}.", suffix=path.suffix if suffix is None else suffix, dir=path.parent
+    )
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_text_atomic(path: Path | str, text: str) -> None:
+    """Write `text` to `path` atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json_atomic(path: Path | str, data: Any) -> None:
+    """Write `data` as indented JSON to `path` atomically."""
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def write_csv_atomic(path: Path | str, frame: pd.DataFrame) -> None:
+    """Write a DataFrame as CSV (no index) to `path` atomically."""
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False)
+
+
+def write_image_atomic(path: Path | str, image: np.ndarray) -> None:
+    """Write an image (H, W[, 3]) uint8 BGR to `path` atomically, format from the extension.
+
+    Raises:
+        OutputError: OpenCV could not encode or write the image.
+    """
+    path = Path(path)
+    ok, buffer = cv2.imencode(path.suffix, image)
+    if not ok:
+        raise OutputError(f"cannot encode image: {path}")
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buffer.tobytes())
+
+
+def clean_partial_files(folder: Path | str) -> int:
+    """Remove temporary files a killed run left in `folder`; returns how many."""
+    removed = 0
+    for leftover in Path(folder).glob(".*.*"):
+        if leftover.is_file():
+            leftover.unlink()
+            removed += 1
+    return removed
+
+
+def ensure_writable_dir(path: Path | str) -> Path:
+    """Create `path` if needed and check that files can be created in it.
+
+    Raises:
+        OutputError: the folder cannot be created or written to.
+    """
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=path, prefix=".write-probe.", delete=True)
+        probe.close()
+    except OSError as error:
+        raise OutputError(f"cannot write to folder: {path} ({error.strerror or error})") from error
+    return path
