@@ -1,0 +1,48 @@
+"""Shared fixtures: small synthetic corpora rendered once per test session, and the real media."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from vemo.synth import generate_corpus, plan_corpus
+
+SHARED_MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--runslow", action="store_true", default=False, help="also run tests marked slow")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--runslow"):
+        return
+    skip = pytest.mark.skip(reason="slow; run with --runslow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def demo_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo preset (12 subjects, 48 clips), rendered once."""
+    out = tmp_path_factory.mktemp("demo-corpus")
+    generate_corpus(plan_corpus("demo", seed=0), out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny preset (4 subjects, 8 clips), rendered once."""
+    out = tmp_path_factory.mktemp("tiny-corpus")
+    generate_corpus(plan_corpus("tiny", seed=3), out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def shared_media() -> Path:
+    """`../shared/media` beside the checkout; tests that need it skip when it is absent."""
+    if not SHARED_MEDIA.is_dir():
+        pytest.skip(f"real test media not found at {SHARED_MEDIA}")
+    return SHARED_MEDIA
