@@ -93,6 +93,48 @@ def synth(
 
 @app.command()
 @expected_errors
+def extract(
+    ctx: typer.Context,
+    inputs: Annotated[list[str], typer.Argument(help="Videos, images, folders (recursive) or glob patterns.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Workspace folder to create or extend.")],
+    every: Annotated[int, typer.Option(help="Keep every N-th frame (the authors' notebook: 5).")] = 1,
+    fps: Annotated[Optional[float], typer.Option(help="Sample about this many frames per second (overrides --every).")] = None,
+    size: Annotated[int, typer.Option(help="Side of the square crops in pixels.")] = 227,
+    align: Annotated[bool, typer.Option(help="Align on the eyes with a similarity transform (--no-align: box crop).")] = True,
+    all_faces: Annotated[bool, typer.Option(help="Keep every face in a frame, not only the largest.")] = False,
+    scale_factor: Annotated[float, typer.Option(help="Haar cascade scale factor.")] = 1.1,
+    min_neighbors: Annotated[int, typer.Option(help="Haar cascade minimum neighbours (the notebook: 4).")] = 5,
+    min_size: Annotated[int, typer.Option(help="Smallest face in frame pixels.")] = 30,
+    detect_width: Annotated[int, typer.Option(help="Detect on frames downscaled to this width (0: full size).")] = 320,
+    track: Annotated[bool, typer.Option(help="Search near the last face between full detections.")] = True,
+    workers: Annotated[Optional[int], typer.Option(help="Processes (default: all cores).")] = None,
+) -> None:
+    """Find, align and crop the faces of videos and images into a workspace (stage 1 of the paper)."""
+    from vemo.extract import ExtractConfig, extract as run_extract
+    from vemo.faces.detect import DetectorConfig
+
+    config = ExtractConfig(
+        every=every, target_fps=fps, crop_size=size, align=align, all_faces=all_faces,
+        detector=DetectorConfig(scale_factor=scale_factor, min_neighbors=min_neighbors, min_size=min_size,
+                                detect_width=detect_width, track=track),
+    )
+    result = run_extract(inputs, out, config, workers=workers, progress=_progress(ctx))
+    typer.echo(
+        f"extracted {result.faces} faces from {result.frames_read} frames of {result.sources_done} source(s) "
+        f"in {result.seconds:.1f} s ({result.frames_per_second:.0f} frames/s); "
+        f"{result.sources_skipped} already done -> {out}"
+    )
+    for path in result.no_face:
+        typer.echo(f"no face found: {path}", err=True)
+    if result.failures:
+        for path, reason in result.failures:
+            typer.echo(f"failed: {path}: {reason}", err=True)
+        typer.echo(f"vemo: error: {len(result.failures)} input(s) failed; see {out}/sources.csv", err=True)
+        raise typer.Exit(1)
+
+
+@app.command()
+@expected_errors
 def demo(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option(help="Folder for everything the demo makes.")] = Path("vemo-demo"),

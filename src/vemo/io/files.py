@@ -62,14 +62,17 @@ def write_csv_atomic(path: Path | str, frame: pd.DataFrame) -> None:
         frame.to_csv(tmp, index=False)
 
 
-def write_image_atomic(path: Path | str, image: np.ndarray) -> None:
+def write_image_atomic(path: Path | str, image: np.ndarray, params: list[int] | None = None) -> None:
     """Write an image (H, W[, 3]) uint8 BGR to `path` atomically, format from the extension.
+
+    Args:
+        params: OpenCV encoder parameters, e.g. [cv2.IMWRITE_PNG_COMPRESSION, 1].
 
     Raises:
         OutputError: OpenCV could not encode or write the image.
     """
     path = Path(path)
-    ok, buffer = cv2.imencode(path.suffix, image)
+    ok, buffer = cv2.imencode(path.suffix, image, params or [])
     if not ok:
         raise OutputError(f"cannot encode image: {path}")
     with atomic_path(path) as tmp:

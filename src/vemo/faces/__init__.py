@@ -1,0 +1,1 @@
+"""Finding, aligning and cropping faces."""

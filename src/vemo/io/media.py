@@ -1,0 +1,136 @@
+"""What an input file is (video or image, decided by content) and how to find inputs.
+
+A file's extension is only a hint: a `.mp4` holding text is not a video, and a photo named
+`clip.dat` is still a photo.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+
+from vemo.errors import VideoOpenError
+
+log = logging.getLogger(__name__)
+
+VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What `probe_media` learned about one file."""
+
+    path: Path
+    kind: str  # "video" or "image"
+    fps: float
+    frame_count: int  # as the container reports it (an estimate for some formats); 1 for images
+    width: int
+    height: int
+
+
+def probe_media(path: Path | str) -> MediaInfo:
+    """Decide whether `path` is an image or a video by reading it.
+
+    Raises:
+        VideoOpenError: missing, empty, unreadable, or neither an image nor a video.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise VideoOpenError(f"not a file: {path}")
+    if path.stat().st_size == 0:
+        raise VideoOpenError(f"empty file: {path}")
+    if cv2.haveImageReader(str(path)):
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            raise VideoOpenError(f"cannot decode image: {path}")
+        return MediaInfo(path, "image", 0.0, 1, image.shape[1], image.shape[0])
+    capture = cv2.VideoCapture(str(path))
+    try:
+        ok, frame = capture.read() if capture.isOpened() else (False, None)
+        if not ok or frame is None:
+            raise VideoOpenError(f"not a readable image or video: {path}")
+        fps = capture.get(cv2.CAP_PROP_FPS)
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    finally:
+        capture.release()
+    if not fps or fps != fps or fps > 1000:
+        log.warning("%s reports no usable frame rate; assuming 25 fps", path)
+        fps = 25.0
+    return MediaInfo(path, "video", float(fps), max(count, 1), frame.shape[1], frame.shape[0])
+
+
+def content_hash(path: Path | str, chunk: int = 1 << 20) -> str:
+    """sha256 of the file's bytes, hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def find_inputs(inputs: Iterable[str | Path]) -> tuple[list[Path], list[str]]:
+    """Expand files, folders (recursively) and glob patterns into candidate media files.
+
+    A named file is always a candidate. A folder made by `vemo synth` contributes the videos
+    its clips.csv lists. Inside other folders, hidden files are skipped, and so are
+    files whose extension marks them as neither image nor video (tables, notes) unless their
+    content says otherwise; those are returned by name in the second list.
+
+    Returns:
+        (candidates in a stable order without duplicates, names that matched nothing)
+    """
+    found: dict[Path, None] = {}
+    unmatched: list[str] = []
+    for item in inputs:
+        item = str(item)
+        paths = [Path(p) for p in sorted(glob.glob(item, recursive=True))] if glob.has_magic(item) else [Path(item)]
+        if not paths or not any(p.exists() for p in paths):
+            unmatched.append(item)
+            continue
+        for path in paths:
+            if path.is_dir() and _is_synth_corpus(path):
+                for name in _synth_videos(path):
+                    found[path / name] = None
+            elif path.is_dir():
+                for child in sorted(path.rglob("*")):
+                    if child.is_file() and not any(part.startswith(".") for part in child.relative_to(path).parts):
+                        if _looks_like_media(child):
+                            found[child] = None
+            elif path.exists():
+                found[path] = None
+    return list(found), unmatched
+
+
+def _is_synth_corpus(folder: Path) -> bool:
+    return (folder / "corpus.json").is_file() and (folder / "clips.csv").is_file()
+
+
+def _synth_videos(folder: Path) -> list[str]:
+    """The videos a `vemo synth` folder lists in its clips.csv (not its preview image)."""
+    import pandas as pd
+
+    return [str(name) for name in pd.read_csv(folder / "clips.csv")["file"]]
+
+
+def _looks_like_media(path: Path) -> bool:
+    suffix = path.suffix.lower()
+    if suffix in VIDEO_SUFFIXES or suffix in IMAGE_SUFFIXES:
+        return True
+    if suffix in {".csv", ".json", ".txt", ".md", ".xml", ".yaml", ".yml", ".log", ".py"}:
+        return False
+    return cv2.haveImageReader(str(path)) or _opens_as_video(path)
+
+
+def _opens_as_video(path: Path) -> bool:
+    capture = cv2.VideoCapture(str(path))
+    try:
+        return capture.isOpened() and capture.read()[0]
+    finally:
+        capture.release()

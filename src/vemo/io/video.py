@@ -1,0 +1,63 @@
+"""Frames of a video (or an image, as a one-frame source), decoded once, in order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from vemo.errors import VideoOpenError
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded frame: `image` is (H, W, 3) uint8 BGR."""
+
+    index: int
+    time_s: float
+    image: np.ndarray
+
+
+def iter_video_frames(path: Path | str, fps: float, *, every: int = 1, start: int = 0,
+                      stop: int | None = None) -> Iterator[Frame]:
+    """Yield every `every`-th frame of a video in [start, stop), counted from frame 0.
+
+    Skipped frames are grabbed but not converted, which costs far less than reading them.
+
+    Raises:
+        VideoOpenError: the file cannot be opened, or seeking to `start` fails.
+    """
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        raise VideoOpenError(f"cannot open video: {path}")
+    try:
+        first = start + (-start) % every
+        if first and not capture.set(cv2.CAP_PROP_POS_FRAMES, first):
+            raise VideoOpenError(f"cannot seek to frame {first}: {path}")
+        index = first
+        while stop is None or index < stop:
+            if (index - first) % every == 0:
+                ok, image = capture.read()
+                if not ok:
+                    break
+                yield Frame(index, index / fps, image)
+            elif not capture.grab():
+                break
+            index += 1
+    finally:
+        capture.release()
+
+
+def read_image_frame(path: Path | str) -> Frame:
+    """An image file as frame 0 at time 0.
+
+    Raises:
+        VideoOpenError: it cannot be decoded.
+    """
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise VideoOpenError(f"cannot decode image: {path}")
+    return Frame(0, 0.0, image)
