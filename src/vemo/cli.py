@@ -148,5 +148,5 @@ def demo(
 
 def main() -> None:
     """Entry point of the `vemo` script."""
-    os.environ.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # vemo reports unreadable media itself, in one line
     app()

@@ -35,7 +35,7 @@ from vemo import __version__
 from vemo.errors import ConfigError, VemoError
 from vemo.faces.align import EyeLocator, box_transform, similarity_from_eyes, warp_crop
 from vemo.faces.detect import DetectorConfig, FaceTracker, HaarFaceDetector
-from vemo.io.files import ensure_writable_dir, write_csv_atomic, write_image_atomic, write_json_atomic
+from vemo.io.files import clean_partial_files, ensure_writable_dir, write_csv_atomic, write_image_atomic, write_json_atomic
 from vemo.io.media import MediaInfo, content_hash, find_inputs, probe_media
 from vemo.io.video import iter_video_frames, read_image_frame
 
@@ -200,6 +200,8 @@ def extract(
     workspace = ensure_writable_dir(workspace)
     state = workspace / STATE_DIR
     state.mkdir(exist_ok=True)
+    for folder in (workspace, state):  # temp files of a killed run
+        clean_partial_files(folder)
     fingerprint = config.fingerprint()
     candidates, unmatched = find_inputs(inputs)
     failures: list[tuple[str, str]] = [(name, "no such file or folder") for name in unmatched]
@@ -213,7 +215,7 @@ def extract(
             digest = content_hash(path)
         except (VemoError, OSError) as error:
             failures.append((str(path), str(error)))
-            log.warning("%s", error)
+            log.info("%s", error)
             continue
         source_id = _source_id(path, digest, taken)
         taken[source_id] = str(path.resolve())
@@ -288,7 +290,7 @@ def _finish_source(source_id: str, source: dict, workspace: Path, fingerprint: s
     info: MediaInfo = source["info"]
     if source["error"] is not None:
         failures.append((str(info.path), source["error"]))
-        log.warning("%s", source["error"])
+        log.info("%s", source["error"])
         return 0, 0
     rows = [row for result in sorted(source["results"], key=lambda r: r["task"].start) for row in result["rows"]]
     read = sum(r["read"] for r in source["results"])
@@ -297,7 +299,7 @@ def _finish_source(source_id: str, source: dict, workspace: Path, fingerprint: s
     write_csv_atomic(workspace / STATE_DIR / f"{source_id}.faces.csv", table)
     status = "ok" if with_face else "no_face"
     if not with_face:
-        log.warning("no face found in %s (%d frames read)", info.path, read)
+        log.info("no face found in %s (%d frames read)", info.path, read)
     marker = {
         "source_id": source_id, "path": str(info.path), "key": source["key"], "sha256": source["sha256"],
         "fingerprint": fingerprint, "kind": info.kind, "fps": round(info.fps, 4), "frames_read": read,

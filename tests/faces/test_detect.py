@@ -1,0 +1,45 @@
+"""Haar detection: the tracker finds what full detection finds, and a broken cascade is an error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import pandas as pd
+import pytest
+
+from vemo.errors import FaceDetectionError
+from vemo.faces.detect import DetectorConfig, FaceTracker, HaarFaceDetector, load_cascade
+from vemo.io.video import iter_video_frames
+from vemo.synth.corpus import face_found
+
+
+def test_tracker_finds_the_true_face_as_often_as_full_detection(tiny_corpus: Path):
+    frames = pd.read_csv(tiny_corpus / "frames.csv")
+    detector = HaarFaceDetector(DetectorConfig())
+    hits = {"full": 0, "tracked": 0}
+    total = 0
+    for video in sorted((tiny_corpus / "videos").glob("*.mp4")):
+        truth = frames[frames["clip_id"] == video.stem].set_index("frame")
+        tracker = FaceTracker(detector)
+        for frame in iter_video_frames(video, 25.0):
+            gray = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
+            tracked = [(b.x, b.y, b.w, b.h) for b in tracker(gray)]
+            row = truth.loc[frame.index]
+            if not row.face_present:
+                continue
+            box = (row.face_x, row.face_y, row.face_w, row.face_h)
+            total += 1
+            hits["full"] += face_found([(b.x, b.y, b.w, b.h) for b in detector.detect(gray)], box)
+            hits["tracked"] += face_found(tracked, box)
+    assert hits["full"] / total >= 0.95
+    assert hits["tracked"] >= hits["full"] - 0.01 * total, hits
+
+
+def test_missing_cascade_is_a_clear_error(tmp_path: Path):
+    with pytest.raises(FaceDetectionError, match="cannot load Haar cascade"):
+        load_cascade(str(tmp_path / "nothing.xml"))
+    broken = tmp_path / "broken.xml"
+    broken.write_text("<opencv_storage></opencv_storage>")
+    with pytest.raises(FaceDetectionError):
+        load_cascade(str(broken))

@@ -1,0 +1,63 @@
+"""Inputs are found in files, folders and globs, and judged by content, not by extension."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from vemo.errors import VideoOpenError
+from vemo.io.media import content_hash, find_inputs, probe_media
+
+
+@pytest.fixture()
+def image_file(tmp_path: Path) -> Path:
+    path = tmp_path / "photo.png"
+    cv2.imwrite(str(path), np.full((40, 50, 3), 120, np.uint8))
+    return path
+
+
+def test_an_image_with_a_strange_extension_is_an_image(tmp_path: Path, image_file: Path):
+    renamed = tmp_path / "photo.dat"
+    shutil.copy(image_file, renamed)
+    info = probe_media(renamed)
+    assert (info.kind, info.width, info.height, info.frame_count) == ("image", 50, 40, 1)
+
+
+def test_a_video_is_a_video(tiny_corpus: Path):
+    info = probe_media(next((tiny_corpus / "videos").glob("*.mp4")))
+    assert info.kind == "video" and info.fps == 25.0 and (info.width, info.height) == (320, 240)
+
+
+@pytest.mark.parametrize(("content", "message"), [(b"", "empty file"), (b"not a video at all", "not a readable")])
+def test_bad_files_raise_with_their_name(tmp_path: Path, content: bytes, message: str):
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(content)
+    with pytest.raises(VideoOpenError, match=message) as error:
+        probe_media(path)
+    assert str(path) in str(error.value)
+
+
+def test_find_inputs_walks_folders_globs_and_skips_tables(tmp_path: Path, image_file: Path):
+    (tmp_path / "sub").mkdir()
+    shutil.copy(image_file, tmp_path / "sub" / "b.png")
+    (tmp_path / "notes.csv").write_text("a,b\n")
+    (tmp_path / ".hidden.png").write_bytes(image_file.read_bytes())
+    found, unmatched = find_inputs([tmp_path, str(tmp_path / "sub" / "*.png"), tmp_path / "missing.mp4"])
+    assert found == [image_file, tmp_path / "sub" / "b.png"]
+    assert unmatched == [str(tmp_path / "missing.mp4")]
+
+
+def test_a_synth_folder_contributes_its_videos_not_its_preview(tiny_corpus: Path):
+    found, _ = find_inputs([tiny_corpus])
+    assert len(found) == 8 and all(p.suffix == ".mp4" for p in found)
+
+
+def test_content_hash_changes_with_content(tmp_path: Path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.write_bytes(b"x" * 10)
+    b.write_bytes(b"x" * 9 + b"y")
+    assert content_hash(a) != content_hash(b) and len(content_hash(a)) == 64

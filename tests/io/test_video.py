@@ -1,0 +1,22 @@
+"""Decoding: sampling and frame ranges give exactly the frames a plain sequential read gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from vemo.io.video import iter_video_frames
+
+
+def test_ranges_and_steps_match_a_sequential_read(tiny_corpus: Path):
+    video = sorted((tiny_corpus / "videos").glob("*.mp4"))[0]
+    everything = list(iter_video_frames(video, 25.0))
+    assert [f.index for f in everything] == list(range(len(everything)))
+    every_5 = list(iter_video_frames(video, 25.0, every=5))
+    assert [f.index for f in every_5] == list(range(0, len(everything), 5))
+    assert all(np.array_equal(f.image, everything[f.index].image) for f in every_5)
+    middle = list(iter_video_frames(video, 25.0, every=5, start=32, stop=61))
+    assert [f.index for f in middle] == [35, 40, 45, 50, 55, 60]
+    assert all(np.array_equal(f.image, everything[f.index].image) for f in middle)
+    assert middle[0].time_s == 35 / 25.0
