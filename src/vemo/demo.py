@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from vemo.extract import ExtractConfig, extract
 from vemo.synth import generate_corpus, plan_corpus
 
 DEMO_SEED = 0
@@ -12,9 +13,10 @@ DEMO_SEED = 0
 
 def run_demo(out: Path | str, *, workers: int | None = None, progress: bool = False,
              echo: Callable[[str], None] = print) -> None:
-    """Render the demo corpus into `out/corpus`, then run the later stages on it.
+    """Render the demo corpus into `out/corpus`, extract its faces into the workspace `out/workspace`.
 
-    Every figure this prints is measured on synthetic faces, and it says so.
+    Every figure this prints is measured on synthetic faces, and it says so. Re-running
+    reuses finished work.
     """
     out = Path(out)
     plan = plan_corpus("demo", seed=DEMO_SEED)
@@ -22,4 +24,11 @@ def run_demo(out: Path | str, *, workers: int | None = None, progress: bool = Fa
     echo("vemo demo — on a SYNTHETIC corpus (drawn faces, not people); no figure here is a real-world result")
     echo(f"1. corpus: {len(plan.clips)} clips of {len(plan.subjects)} subjects, {corpus.frames} frames "
          f"({corpus.clips_rendered} rendered now, {corpus.clips_skipped} already there) -> {out / 'corpus'}")
-    echo(f"   Haar face detection on the rendered frames: {corpus.detection_rate:.1%}; look at {out / 'corpus' / 'preview.png'}")
+    echo(f"   Haar detection on rendered frames: {corpus.detection_rate:.1%}; look at {out / 'corpus' / 'preview.png'}")
+    workspace = out / "workspace"
+    result = extract([out / "corpus"], workspace, ExtractConfig(), workers=workers, progress=progress)
+    echo(f"2. extract: {result.faces} aligned face crops from {result.frames_read} frames of "
+         f"{result.sources_done} video(s) ({result.sources_skipped} already done), "
+         f"{result.frames_per_second:.0f} frames/s -> {workspace}/faces/, faces.csv, sources.csv, clips.csv")
+    if result.failures:
+        echo(f"   {len(result.failures)} input(s) failed: see {workspace / 'sources.csv'}")

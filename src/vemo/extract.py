@@ -59,7 +59,7 @@ class ExtractConfig:
     align: bool = True
     all_faces: bool = False
     detector: DetectorConfig = field(default_factory=DetectorConfig)
-    chunk_frames: int = 300
+    chunk_frames: int = 120
 
     def __post_init__(self) -> None:
         if self.every < 1:
