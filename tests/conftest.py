@@ -41,6 +41,25 @@ def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_workspace(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny corpus extracted into a workspace once (do not modify; copy it)."""
+    from vemo.extract import extract
+
+    workspace = tmp_path_factory.mktemp("tiny-ws")
+    result = extract([tiny_corpus], workspace, workers=2)
+    assert not result.failures
+    return workspace
+
+
+@pytest.fixture()
+def workspace_copy(tiny_workspace: Path, tmp_path: Path) -> Path:
+    """A private copy of the tiny workspace that a test may change."""
+    import shutil
+
+    return Path(shutil.copytree(tiny_workspace, tmp_path / "ws"))
+
+
+@pytest.fixture(scope="session")
 def shared_media() -> Path:
     """`../shared/media` beside the checkout; tests that need it skip when it is absent."""
     if not SHARED_MEDIA.is_dir():

@@ -21,14 +21,6 @@ from vemo.faces.detect import DetectorConfig, FaceBox
 CROP = 227
 
 
-@pytest.fixture(scope="module")
-def tiny_workspace(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    workspace = tmp_path_factory.mktemp("ws")
-    result = extract([tiny_corpus], workspace, workers=2)
-    assert not result.failures
-    return workspace
-
-
 def test_workspace_tables_and_crops(tiny_workspace: Path, tiny_corpus: Path):
     faces = pd.read_csv(tiny_workspace / "faces.csv")
     sources = pd.read_csv(tiny_workspace / "sources.csv")

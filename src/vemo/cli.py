@@ -135,6 +135,56 @@ def extract(
 
 @app.command()
 @expected_errors
+def label(
+    workspace: Annotated[Path, typer.Argument(help="The workspace made by `vemo extract`.")],
+    from_clips: Annotated[bool, typer.Option("--from-clips", help="Propagate clip labels to their frames.")] = False,
+    window: Annotated[str, typer.Option(help="With --from-clips: all, onset-offset, or apex:K.")] = "onset-offset",
+    clips: Annotated[Optional[Path], typer.Option(help="Clip table (file/clip, emotion, onset, apex, offset); default WS/clips.csv.")] = None,
+    from_folders: Annotated[Optional[Path], typer.Option(help="Folder of <class>/ folders of sorted crops (the paper's way).")] = None,
+    from_csv: Annotated[Optional[Path], typer.Option(help="CSV with columns crop, label ('rejected' removes a crop).")] = None,
+    classes: Annotated[Optional[str], typer.Option(help="Comma-separated class list (default: the paper's four).")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace labels that crops already have.")] = False,
+) -> None:
+    """Label the workspace's crops (stage 2 of the paper): writes WS/labels.csv."""
+    from vemo.data.classes import parse_classes
+    from vemo.data.label import apply_labels, labels_from_clips, labels_from_csv, labels_from_folders
+    from vemo.errors import ConfigError
+
+    chosen = [name for name, given in (("--from-clips", from_clips), ("--from-folders", from_folders),
+                                       ("--from-csv", from_csv)) if given]
+    if len(chosen) != 1:
+        raise ConfigError("give exactly one of --from-clips, --from-folders, --from-csv")
+    class_list = parse_classes(classes)
+    if from_clips:
+        rows, source = labels_from_clips(workspace, window=window, clips_file=clips), f"clips:{window}"
+    elif from_folders:
+        rows, source = labels_from_folders(workspace, from_folders, class_list), "folders"
+    else:
+        rows, source = labels_from_csv(from_csv), "csv"
+    result = apply_labels(workspace, rows, source, classes=class_list, overwrite=overwrite)
+    typer.echo(f"labels: {result.added} added, {result.changed} changed, {result.unchanged} unchanged; "
+               f"{result.total_labelled} labelled in {workspace}/labels.csv")
+    typer.echo("  " + ", ".join(f"{name} {count}" for name, count in result.per_class.items()))
+
+
+@app.command()
+@expected_errors
+def split(
+    workspace: Annotated[Path, typer.Argument(help="A labelled workspace.")],
+    by: Annotated[str, typer.Option(help="subject (no subject in two splits), clip, or frame (the paper's; leaks).")] = "subject",
+    ratios: Annotated[str, typer.Option(help="TRAIN,VAL,TEST shares (default: Table II of the paper).")] = "0.50,0.33,0.17",
+    seed: Annotated[int, typer.Option(help="Seed; the same seed gives the same split.")] = 0,
+    subjects: Annotated[Optional[Path], typer.Option(help="CSV source_id,subject when the workspace has no clips.csv.")] = None,
+) -> None:
+    """Split labelled crops into train / validation / test: writes WS/splits.csv, prints Table II."""
+    from vemo.data.split import format_split_table, parse_ratios, split_workspace
+
+    result = split_workspace(workspace, by=by, ratios=parse_ratios(ratios), seed=seed, subjects_file=subjects)
+    typer.echo(format_split_table(result))
+
+
+@app.command()
+@expected_errors
 def demo(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option(help="Folder for everything the demo makes.")] = Path("vemo-demo"),

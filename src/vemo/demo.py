@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from vemo.data.label import apply_labels, labels_from_clips
+from vemo.data.split import format_split_table, split_workspace
 from vemo.extract import ExtractConfig, extract
 from vemo.synth import generate_corpus, plan_corpus
 
@@ -32,3 +34,9 @@ def run_demo(out: Path | str, *, workers: int | None = None, progress: bool = Fa
          f"{result.frames_per_second:.0f} frames/s -> {workspace}/faces/, faces.csv, sources.csv, clips.csv")
     if result.failures:
         echo(f"   {len(result.failures)} input(s) failed: see {workspace / 'sources.csv'}")
+    labels = apply_labels(workspace, labels_from_clips(workspace, window="onset-offset"), "clips:onset-offset")
+    echo(f"3. label: clip emotions propagated from onset to offset: {labels.total_labelled} crops labelled -> {workspace}/labels.csv")
+    split = split_workspace(workspace, by="subject", seed=DEMO_SEED)
+    echo(f"4. split by subject (no subject in two splits) -> {workspace}/splits.csv; Table II of the demo corpus:")
+    for line in format_split_table(split).splitlines():
+        echo("   " + line)
