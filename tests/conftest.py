@@ -60,6 +60,20 @@ def workspace_copy(tiny_workspace: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def split_tiny_workspace(tiny_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny workspace, labelled onset-offset and split by clip (do not modify; copy it)."""
+    import shutil
+
+    from vemo.data.label import apply_labels, labels_from_clips
+    from vemo.data.split import split_workspace
+
+    workspace = Path(shutil.copytree(tiny_workspace, tmp_path_factory.mktemp("split") / "ws"))
+    apply_labels(workspace, labels_from_clips(workspace, window="onset-offset"), "clips")
+    split_workspace(workspace, by="clip", seed=0)
+    return workspace
+
+
+@pytest.fixture(scope="session")
 def shared_media() -> Path:
     """`../shared/media` beside the checkout; tests that need it skip when it is absent."""
     if not SHARED_MEDIA.is_dir():

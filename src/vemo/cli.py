@@ -185,6 +185,66 @@ def split(
 
 @app.command()
 @expected_errors
+def train(
+    ctx: typer.Context,
+    workspace: Annotated[Path, typer.Argument(help="A split workspace.")],
+    model: Annotated[str, typer.Option(help="Registered model: lenet, alexnet (see `vemo models`).")] = "lenet",
+    optimizer: Annotated[str, typer.Option(help="sgd, rmsprop or adam.")] = "sgd",
+    lr: Annotated[float, typer.Option(help="Learning rate (the paper: 0.001).")] = 1e-3,
+    batch_size: Annotated[int, typer.Option(help="Batch size (the paper: 10 and 100).")] = 10,
+    epochs: Annotated[int, typer.Option(help="Epochs (the authors' notebook: 25).")] = 25,
+    seed: Annotated[int, typer.Option(help="Seed of initialisation, shuffling, augmentation and dropout.")] = 0,
+    name: Annotated[Optional[str], typer.Option(help="Run name (folder under WS/runs/).")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    patience: Annotated[Optional[int], typer.Option(help="Stop after this many epochs without improvement.")] = None,
+    class_weights: Annotated[bool, typer.Option(help="Weight the loss by inverse class frequency.")] = False,
+    recipe: Annotated[str, typer.Option(help="vemo (scaled, augmented) or paper (raw pixels, nearest resize, no augmentation).")] = "vemo",
+    monitor: Annotated[str, typer.Option(help="Keep the best epoch by val_loss or val_accuracy.")] = "val_loss",
+    momentum: Annotated[float, typer.Option(help="Momentum for SGD and RMSprop.")] = 0.0,
+    weight_decay: Annotated[float, typer.Option(help="L2 weight decay.")] = 0.0,
+    amp: Annotated[bool, typer.Option(help="Mixed precision on CUDA.")] = False,
+) -> None:
+    """Train a model on the workspace's train split (re-running resumes an unfinished run)."""
+    from vemo.train import TrainConfig, train as run_train
+
+    config = TrainConfig(model=model, optimizer=optimizer, lr=lr, batch_size=batch_size, epochs=epochs, seed=seed,
+                         name=name, device=device, patience=patience, class_weights=class_weights, recipe=recipe,
+                         monitor=monitor, momentum=momentum, weight_decay=weight_decay, amp=amp)
+    result = run_train(workspace, config, progress=_progress(ctx))
+    typer.echo(f"trained {model} ({optimizer}, batch {batch_size}, {recipe} recipe): {result.epochs_run} epochs in "
+               f"{result.seconds:.1f} s ({result.images_per_second:.0f} images/s); best epoch {result.best_epoch}: "
+               f"val loss {result.best_val_loss:.4f}, val accuracy {result.best_val_accuracy:.3f} -> {result.run_dir}")
+
+
+@app.command()
+@expected_errors
+def evaluate(
+    run: Annotated[Path, typer.Argument(help="A run folder (WS/runs/NAME).")],
+    split: Annotated[str, typer.Option(help="train, val or test.")] = "test",
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+) -> None:
+    """Accuracy, balanced accuracy, macro F1, per-class recall and precision, confusion matrix, CIs."""
+    from vemo.evaluate import evaluate as run_evaluate, format_report
+
+    report = run_evaluate(run, split, device=device)
+    typer.echo(format_report(report))
+    typer.echo(f"-> {run}/eval-{split}.json, confusion-{split}.png, curves.png")
+
+
+@app.command()
+def models() -> None:
+    """List the registered models with their input size and parameter count."""
+    from vemo.models import create_model, keras_parameter_count, list_models, model_info
+
+    for name in list_models():
+        info = model_info(name)
+        total, trainable = keras_parameter_count(create_model(name))
+        typer.echo(f"{name:10} {info.input_size}x{info.input_size} {info.color:4} {total:>12,} parameters "
+                   f"({trainable:,} trainable)  {info.description}")
+
+
+@app.command()
+@expected_errors
 def demo(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option(help="Folder for everything the demo makes.")] = Path("vemo-demo"),

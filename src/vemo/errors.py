@@ -29,3 +29,11 @@ class FaceDetectionError(VemoError):
 
 class WorkspaceError(VemoError):
     """A workspace is missing, or a table in it is missing or malformed."""
+
+
+class UnknownModelError(VemoError):
+    """A model name that is not registered."""
+
+
+class CheckpointError(VemoError):
+    """A run folder or checkpoint that cannot be loaded."""

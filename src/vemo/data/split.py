@@ -95,7 +95,22 @@ def assign_groups(groups: pd.Series, labels: pd.Series, ratios: tuple[float, flo
         best = int(np.argmin(costs))
         filled[best] += vector
         assignment[group] = SPLIT_NAMES[best]
+    _fill_empty_splits(assignment, counts, ratios)
     return groups.map(assignment)
+
+
+def _fill_empty_splits(assignment: dict, counts: pd.DataFrame, ratios: tuple[float, float, float]) -> None:
+    """With few groups the greedy pass can leave a split empty: give it the smallest group
+    of the split that has the most groups, as long as that split keeps one."""
+    for s, name in enumerate(SPLIT_NAMES):
+        if ratios[s] <= 0 or name in assignment.values():
+            continue
+        members = {n: [g for g, v in assignment.items() if v == n] for n in SPLIT_NAMES}
+        donor = max(members, key=lambda n: len(members[n]))
+        if len(members[donor]) < 2:
+            continue
+        smallest = min(members[donor], key=lambda g: counts.loc[g].sum())
+        assignment[smallest] = name
 
 
 def split_workspace(workspace: Path | str, *, by: str = "subject", ratios: tuple[float, float, float] = PAPER_RATIOS,
