@@ -22,7 +22,7 @@ def test_version():
 
 def test_help_on_every_command():
     commands = [c.name or c.callback.__name__ for c in app.registered_commands]
-    assert {"synth", "demo"} <= set(commands)
+    assert {"synth", "demo", "extract", "label", "split", "train", "evaluate", "models"} <= set(commands)
     for command in commands:
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0, command
@@ -55,3 +55,34 @@ def test_synth_unwritable_out(tmp_path: Path):
     assert result.returncode == 1
     assert "cannot write to folder" in result.stderr and str(blocker) in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _vemo(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "vemo", "-q", *args], capture_output=True, text=True)
+
+
+def test_stage_commands_end_to_end_and_their_errors(tiny_workspace: Path, tmp_path: Path):
+    import shutil
+
+    ws = Path(shutil.copytree(tiny_workspace, tmp_path / "ws"))
+    failures = [
+        (_vemo("label", str(tmp_path / "nowhere"), "--from-clips"), "not a vemo workspace"),
+        (_vemo("label", str(ws)), "exactly one of"),
+        (_vemo("label", str(ws), "--from-clips", "--window", "middle"), "--window"),
+        (_vemo("split", str(ws)), "no labelled crops"),
+        (_vemo("train", str(ws), "--model", "vgg"), "unknown model 'vgg'"),
+        (_vemo("evaluate", str(ws / "runs" / "none")), "not a vemo run folder"),
+    ]
+    for result, message in failures:
+        assert result.returncode == 1, (message, result.stderr)
+        assert message in result.stderr and "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    labelled = _vemo("label", str(ws), "--from-clips")
+    assert labelled.returncode == 0 and "labelled" in labelled.stdout
+    split = _vemo("split", str(ws), "--by", "clip")
+    assert split.returncode == 0 and "Train" in split.stdout and "Validation" in split.stdout
+    trained = _vemo("train", str(ws), "--epochs", "1", "--name", "cli", "--batch-size", "32")
+    assert trained.returncode == 0, trained.stderr
+    evaluated = _vemo("evaluate", str(ws / "runs" / "cli"))
+    assert evaluated.returncode == 0 and "balanced accuracy" in evaluated.stdout and "SYNTHETIC" in evaluated.stdout
+    assert (ws / "runs" / "cli" / "eval-test.json").exists()
