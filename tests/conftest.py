@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -9,6 +13,22 @@ import pytest
 from vemo.synth import generate_corpus, plan_corpus
 
 SHARED_MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
+
+
+def _kill_when(command: list[str], ready: Callable[[], bool], timeout: float = 60.0) -> None:
+    """Start `command`, and SIGKILL it as soon as `ready()` is true (a run interrupted mid-way)."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + timeout
+    while time.time() < deadline and not ready():
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+
+@pytest.fixture()
+def kill_when() -> Callable[..., None]:
+    """`kill_when(command, ready)`: start a vemo command and SIGKILL it once `ready()` holds."""
+    return _kill_when
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import cv2
@@ -98,15 +96,10 @@ def test_rerun_skips_finished_sources(tiny_corpus: Path, tmp_path: Path):
         pd.read_csv(tmp_path / "faces.csv")["source_id"] == videos[0].stem).sum()
 
 
-def test_killed_run_resumes_without_half_files(tiny_corpus: Path, tiny_workspace: Path, tmp_path: Path):
+def test_killed_run_resumes_without_half_files(tiny_corpus: Path, tiny_workspace: Path, tmp_path: Path, kill_when):
     workspace = tmp_path / "ws"
     command = [sys.executable, "-m", "vemo", "-q", "extract", str(tiny_corpus), "--out", str(workspace), "--workers", "1"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 60
-    while time.time() < deadline and len(list((workspace / ".extract-state").glob("*.json"))) < 2:
-        time.sleep(0.02)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    kill_when(command, lambda: len(list((workspace / ".extract-state").glob("*.json"))) >= 2)
     markers = list((workspace / ".extract-state").glob("*.json"))
     assert 2 <= len(markers) < 8, "the run should have been killed part-way"
     for crop in (workspace / "faces").rglob("[!.]*.png"):

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pandas as pd
 
+from vemo.io.video import iter_video_frames
 from vemo.synth import generate_corpus, plan_corpus
 from vemo.synth.action_units import ACTION_UNITS
 
@@ -23,15 +22,7 @@ FRAME_COLUMNS = ["clip_id", "frame", "face_present", "face_x", "face_y", "face_w
 
 
 def decoded_frames(path: Path) -> list[np.ndarray]:
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame)
-    capture.release()
-    return frames
+    return [frame.image for frame in iter_video_frames(path, 25.0)]
 
 
 def test_outputs_and_tables_agree_with_the_videos(tiny_corpus: Path):
@@ -93,16 +84,11 @@ def test_rerun_skips_finished_clips_and_redoes_missing_ones(tmp_path: Path):
     assert len(decoded_frames(videos[0])) == next(c.n_frames for c in plan.clips if c.clip_id == videos[0].stem)
 
 
-def test_killed_run_leaves_only_whole_videos_and_resumes(tmp_path: Path):
+def test_killed_run_leaves_only_whole_videos_and_resumes(tmp_path: Path, kill_when):
     out = tmp_path / "corpus"
     command = [sys.executable, "-m", "vemo", "-q", "synth", str(out), "--subjects", "2", "--clips", "6",
                "--seed", "13", "--workers", "1"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 60
-    while time.time() < deadline and len(list((out / "videos").glob("c*.mp4"))) < 2:
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    kill_when(command, lambda: len(list((out / "videos").glob("c*.mp4"))) >= 2)
     finished = sorted((out / "videos").glob("c*.mp4"))
     assert 2 <= len(finished) < 6, "the run should have been killed part-way"
     plan = plan_corpus(None, subjects=2, clips=6, seed=13)
