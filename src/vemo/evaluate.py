@@ -25,6 +25,7 @@ from vemo.checkpoint import load_run  # noqa: E402
 from vemo.data.dataset import split_tensors  # noqa: E402
 from vemo.errors import CheckpointError  # noqa: E402
 from vemo.io.files import atomic_path, write_json_atomic  # noqa: E402
+from vemo.models import model_info  # noqa: E402
 from vemo.preprocess import Preprocess  # noqa: E402
 from vemo.train import predict_logits, resolve_device  # noqa: E402
 
@@ -107,7 +108,8 @@ def evaluate(run_dir: Path | str, split: str = "test", *, workspace: Path | str 
     classes = config["classes"]
     images, labels = split_tensors(workspace, split, preprocess.spec, classes=tuple(classes))
     logits = predict_logits(model, images, preprocess, torch_device)
-    loss = float(torch.nn.functional.cross_entropy(logits, labels))
+    classical = model_info(config["model"]).kind == "classical"  # LDA decision values are no probabilities
+    loss = float("nan") if classical else float(torch.nn.functional.cross_entropy(logits, labels))
     report = compute_metrics(labels.numpy(), logits.argmax(1).numpy(), classes, loss=loss, split=split,
                              corpus=config.get("corpus", {}))
     for name in report.classes_without_samples:
@@ -115,7 +117,7 @@ def evaluate(run_dir: Path | str, split: str = "test", *, workspace: Path | str 
     write_json_atomic(run_dir / f"eval-{split}.json", {**asdict(report), "run": str(run_dir), "model": config["model"]})
     plot_confusion(report, run_dir / f"confusion-{split}.png", title=f"{run_dir.name} — {split}")
     history = run_dir / "history.csv"
-    if history.exists():
+    if history.exists() and not classical:
         plot_curves(pd.read_csv(history), run_dir / "curves.png", title=run_dir.name)
     return report
 
@@ -126,7 +128,7 @@ def format_report(report: EvalReport) -> str:
     if report.corpus.get("synthetic"):
         lines.append("corpus: SYNTHETIC (vemo synth) — not a real-world result")
     lines += [
-        f"{report.split} split: {report.samples} samples, loss {report.loss:.4f}",
+        f"{report.split} split: {report.samples} samples" + ("" if np.isnan(report.loss) else f", loss {report.loss:.4f}"),
         f"accuracy           {report.accuracy:.3f}  (95% CI {report.accuracy_ci95[0]:.3f}-{report.accuracy_ci95[1]:.3f})",
         f"balanced accuracy  {report.balanced_accuracy:.3f}  (95% CI {report.balanced_accuracy_ci95[0]:.3f}-"
         f"{report.balanced_accuracy_ci95[1]:.3f})",

@@ -167,6 +167,11 @@ def train(workspace: Path | str, config: TrainConfig = TrainConfig(), *, progres
     settings = _settings(config, preprocess, workspace)
     torch.manual_seed(config.seed)
     model = create_model(config.model, num_classes=len(config.classes)).to(device)
+    if info.kind == "classical":
+        if (run_dir / "config.json").exists():
+            _check_same(run_dir, settings)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        return _fit_classical(model, run_dir, settings, preprocess, train_x, train_y, val_x, val_y, device)
     optimizer = build_optimizer(config, model.parameters())
     history: list[dict] = []
     best = {"epoch": -1, "val_loss": float("inf"), "val_accuracy": -1.0}
@@ -251,6 +256,33 @@ def train(workspace: Path | str, config: TrainConfig = TrainConfig(), *, progres
     })
     return TrainResult(run_dir, best["epoch"], best["val_loss"], best["val_accuracy"], len(frame), total_seconds,
                        images_per_second, frame)
+
+
+def _fit_classical(model: nn.Module, run_dir: Path, settings: dict, preprocess: Preprocess, train_x: torch.Tensor,
+                   train_y: torch.Tensor, val_x: torch.Tensor, val_y: torch.Tensor, device: torch.device) -> TrainResult:
+    """Fit a classical model once (no epochs, no optimizer); same files as a network run."""
+    if (run_dir / "model.safetensors").exists() and read_run_config(run_dir).get("status") == "finished":  # reuse
+        history = pd.read_csv(run_dir / "history.csv")
+        row = history.iloc[0]
+        return TrainResult(run_dir, 1, float("nan"), float(row["val_accuracy"]), 1, float(row["seconds"]),
+                           len(train_y) / max(float(row["seconds"]), 1e-9), history)
+    write_run_config(run_dir, {**settings, "status": "running"})
+    started = time.perf_counter()
+    model.fit(train_x, train_y)  # classical models take the raw uint8 crops
+    seconds = time.perf_counter() - started
+    train_accuracy = float((predict_logits(model, train_x, preprocess, device).argmax(1) == train_y).float().mean())
+    val_accuracy = float((predict_logits(model, val_x, preprocess, device).argmax(1) == val_y).float().mean())
+    save_tensors(run_dir / "model.safetensors", model.state_dict())
+    history = pd.DataFrame([{"epoch": 1, "train_loss": float("nan"), "train_accuracy": train_accuracy,
+                             "val_loss": float("nan"), "val_accuracy": val_accuracy, "lr": float("nan"),
+                             "seconds": round(seconds, 3), "train_seconds": round(seconds, 3)}])
+    write_csv_atomic(run_dir / "history.csv", history)
+    write_run_config(run_dir, {**settings, "status": "finished", "best_epoch": 1})
+    write_json_atomic(run_dir / "train.json", {
+        "epochs_run": 1, "best_epoch": 1, "best_val_accuracy": val_accuracy, "seconds_total": round(seconds, 3),
+        "images_per_second": round(len(train_y) / seconds, 1), "train_samples": len(train_y), "val_samples": len(val_y),
+        "device": "cpu (fitted with scikit-learn)"})
+    return TrainResult(run_dir, 1, float("nan"), val_accuracy, 1, seconds, len(train_y) / seconds, history)
 
 
 def _settings(config: TrainConfig, preprocess: Preprocess, workspace: Path) -> dict:

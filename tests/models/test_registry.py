@@ -24,6 +24,11 @@ def test_forward_and_backward_for_every_model(name: str):
     info = model_info(name)
     model = create_model(name, num_classes=4)
     channels = 3 if info.color == "rgb" else 1
+    if info.kind == "classical":  # fitted, not trained by gradients: fit, then predict
+        images = torch.randint(0, 256, (12, channels, info.input_size, info.input_size), dtype=torch.uint8)
+        model.fit(images, torch.arange(12) % 4)
+        assert model(images[:2].float()).shape == (2, 4)
+        return
     x = torch.randn(2, channels, info.input_size, info.input_size)
     logits = model(x)
     assert logits.shape == (2, 4)

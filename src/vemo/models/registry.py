@@ -26,6 +26,7 @@ class ModelInfo:
     std: tuple[float, ...] = (0.5, 0.5, 0.5)
     description: str = ""
     weights: dict[str, object] = field(default_factory=dict)
+    kind: str = "neural"  # "neural" (trained by gradient descent) or "classical" (fitted once, `model.fit`)
 
 
 _REGISTRY: dict[str, ModelInfo] = {}
@@ -33,7 +34,7 @@ _REGISTRY: dict[str, ModelInfo] = {}
 
 def register_model(name: str, *, input_size: int, color: str = "rgb", mean: tuple[float, ...] = (0.5, 0.5, 0.5),
                    std: tuple[float, ...] = (0.5, 0.5, 0.5), description: str = "",
-                   weights: dict[str, object] | None = None) -> Callable:
+                   weights: dict[str, object] | None = None, kind: str = "neural") -> Callable:
     """Decorator registering `builder(num_classes) -> nn.Module` under `name`.
 
     Raises:
@@ -43,14 +44,14 @@ def register_model(name: str, *, input_size: int, color: str = "rgb", mean: tupl
     def decorate(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         if name in _REGISTRY:
             raise ConfigError(f"model {name!r} is registered twice")
-        _REGISTRY[name] = ModelInfo(name, builder, input_size, color, mean, std, description, weights or {})
+        _REGISTRY[name] = ModelInfo(name, builder, input_size, color, mean, std, description, weights or {}, kind)
         return builder
 
     return decorate
 
 
 def _load_builtin() -> None:
-    from vemo.models import alexnet, lenet  # noqa: F401  (registers them)
+    from vemo.models import alexnet, lenet, lgbp  # noqa: F401  (registers them)
 
 
 def list_models() -> list[str]:
