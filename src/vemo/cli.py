@@ -243,6 +243,39 @@ def models() -> None:
                    f"({trainable:,} trainable)  {info.description}")
 
 
+experiment_app = typer.Typer(help="Run a study: the paper's grid of experiments with a report.", no_args_is_help=True)
+app.add_typer(experiment_app, name="experiment")
+
+
+@experiment_app.command("paper")
+@expected_errors
+def experiment_paper(
+    ctx: typer.Context,
+    workspace: Annotated[Path, typer.Argument(help="A labelled workspace.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Report folder.")],
+    epochs: Annotated[int, typer.Option(help="Epochs per run (the authors' notebook: 25).")] = 25,
+    seeds: Annotated[int, typer.Option(help="Seeds per setting; figures are mean ± std over them.")] = 1,
+    models: Annotated[str, typer.Option(help="Comma-separated networks.")] = "lenet,alexnet",
+    recipe: Annotated[str, typer.Option(help="paper (the notebook's) or vemo.")] = "paper",
+    protocol: Annotated[str, typer.Option(help="subject (honest) or paper (frame-level split, leaks).")] = "subject",
+    baseline: Annotated[bool, typer.Option(help="Also fit the LGBP + PCA + LDA baseline (Table IX).")] = True,
+) -> None:
+    """Tables IV to IX of the paper on this workspace, beside the paper's figures (resumable)."""
+    import time
+
+    from vemo.experiment import ExperimentConfig, run_paper_grid
+    from vemo.experiment.report import write_report
+
+    config = ExperimentConfig(models=tuple(m.strip() for m in models.split(",") if m.strip()), epochs=epochs,
+                              seeds=seeds, recipe=recipe, protocol=protocol, baseline=baseline)
+    started = time.perf_counter()
+    results = run_paper_grid(workspace, config, progress=_progress(ctx), on_run=lambda row: typer.echo(
+        f"  {row['model']:8} {row['optimizer']:8} batch {row['batch_size']:>3} seed {row['seed']}: "
+        f"test accuracy {100 * row['accuracy']:.1f}%{' (reused)' if row['reused'] else ''}"))
+    report = write_report(results, Path(workspace), out, config, time.perf_counter() - started)
+    typer.echo(f"{len(results)} runs ({int(results['reused'].sum())} reused) -> {report}")
+
+
 @app.command()
 @expected_errors
 def demo(
