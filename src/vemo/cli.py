@@ -243,6 +243,36 @@ def models() -> None:
                    f"({trainable:,} trainable)  {info.description}")
 
 
+@app.command()
+@expected_errors
+def predict(
+    inputs: Annotated[list[str], typer.Argument(help="Videos, images, folders or globs.")],
+    model: Annotated[Path, typer.Option("--model", "-m", help="A run folder (WS/runs/NAME).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for <name>.frames.csv and <name>.json.")],
+    every: Annotated[int, typer.Option(help="Analyse every N-th frame.")] = 1,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+) -> None:
+    """The emotion of new videos (stage 5 of the paper), with a probability per frame."""
+    from vemo.io.files import ensure_writable_dir
+    from vemo.io.media import find_inputs
+    from vemo.predict import predict_to_folder
+
+    candidates, unmatched = find_inputs(inputs)
+    ensure_writable_dir(out)
+    verdicts, failures = predict_to_folder(candidates, model, out, every=every, device=device)
+    failures += [(name, "no such file or folder") for name in unmatched]
+    for verdict in verdicts:
+        shown = ", ".join(f"{c} {p:.2f}" for c, p in verdict.probabilities.items())
+        label = verdict.label or "no face found"
+        typer.echo(f"{verdict.source}: {label} ({shown}; {verdict.face_frames}/{verdict.frames} frames with a face)")
+    if verdicts and verdicts[0].corpus_of_model.get("synthetic"):
+        typer.echo("note: this model was trained on a SYNTHETIC corpus; its verdicts on real faces mean little")
+    for path, reason in failures:
+        typer.echo(f"failed: {path}: {reason}", err=True)
+    if failures:
+        raise typer.Exit(1)
+
+
 experiment_app = typer.Typer(help="Run a study: the paper's grid of experiments with a report.", no_args_is_help=True)
 app.add_typer(experiment_app, name="experiment")
 

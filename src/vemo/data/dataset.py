@@ -76,6 +76,12 @@ def load_crop(path: Path, spec: InputSpec) -> np.ndarray:
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
         raise WorkspaceError(f"cannot read crop: {path}")
+    return crop_to_array(image, spec)
+
+
+def crop_to_array(image: np.ndarray, spec: InputSpec) -> np.ndarray:
+    """A (H, W, 3) uint8 BGR crop as the model's (C, size, size) uint8 input: the one place
+    training and prediction resize and convert crops, so both see the same pixels."""
     if image.shape[:2] != (spec.size, spec.size):
         image = cv2.resize(image, (spec.size, spec.size), interpolation=RESIZE_METHODS[spec.resize])
     if spec.color == "gray":

@@ -41,6 +41,10 @@ class ExperimentConfig:
     batch_sizes: tuple[int, int] = (10, 100)
     baseline: bool = True
     classes: tuple[str, ...] = field(default=PAPER_CLASSES)
+    model_epochs: tuple[tuple[str, int], ...] = ()  # per-model override of `epochs`, e.g. (("alexnet", 1),)
+
+    def epochs_for(self, model: str) -> int:
+        return dict(self.model_epochs).get(model, self.epochs)
 
     def __post_init__(self) -> None:
         if self.protocol not in PROTOCOLS:
@@ -90,15 +94,16 @@ def run_paper_grid(workspace: Path | str, config: ExperimentConfig = ExperimentC
     rows: list[dict] = []
 
     def add(model: str, optimizer: str, batch_size: int, seed: int, table: str) -> None:
-        name = run_name(config.protocol, config.recipe, model, optimizer, batch_size, config.epochs, seed)
+        epochs = config.epochs_for(model)
+        name = run_name(config.protocol, config.recipe, model, optimizer, batch_size, epochs, seed)
         if model == "lgbp":  # fitted once: no optimizer, batches or epochs
             train_config = TrainConfig(model=model, epochs=1, recipe=config.recipe, name=name, classes=config.classes)
         else:
-            train_config = TrainConfig(model=model, optimizer=optimizer, batch_size=batch_size, epochs=config.epochs,
+            train_config = TrainConfig(model=model, optimizer=optimizer, batch_size=batch_size, epochs=epochs,
                                        seed=seed, recipe=config.recipe, name=name, classes=config.classes)
         row = _run_one(workspace, train_config, {"table": table, "protocol": config.protocol, "recipe": config.recipe,
                                                  "model": model, "optimizer": optimizer, "batch_size": batch_size,
-                                                 "seed": seed}, progress)
+                                                 "epochs": epochs, "seed": seed}, progress)
         rows.append(row)
         if on_run:
             on_run(row)

@@ -199,6 +199,10 @@ def discussion(results: pd.DataFrame, config: ExperimentConfig) -> list[str]:
     return lines
 
 
+def _epoch_overrides(config: ExperimentConfig) -> str:
+    return "".join(f" ({NAMES.get(m, m)}: {e})" for m, e in config.model_epochs)
+
+
 def _image_data(path: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
 
@@ -214,7 +218,7 @@ def write_report(results: pd.DataFrame, workspace: Path, out: Path, config: Expe
     machine = machine_table()
     provenance = (f"Corpus: {'SYNTHETIC — ' + corpus['statement'] if corpus['synthetic'] else corpus['statement']} "
                   f"Split: {config.protocol} ({'no subject in two splits' if config.protocol == 'subject' else 'frame-level, as Table II appears to be: leaks'}). "
-                  f"Recipe: {config.recipe}. Epochs: {config.epochs}. Seeds: {config.seeds} (figures are mean ± std over seeds). "
+                  f"Recipe: {config.recipe}. Epochs: {config.epochs}{_epoch_overrides(config)}. Seeds: {config.seeds} (figures are mean ± std over seeds). "
                   f"Wall time of this command: {seconds:.0f} s.")
     titles = {"IV": "Table IV. Accuracy, loss and training time (SGD, batch 10)",
               "V": "Table V. Optimizers (batch 10)", "VI": "Table VI. Per-class accuracy (recall, %) by optimizer",
