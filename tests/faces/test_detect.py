@@ -43,3 +43,27 @@ def test_missing_cascade_is_a_clear_error(tmp_path: Path):
     broken.write_text("<opencv_storage></opencv_storage>")
     with pytest.raises(FaceDetectionError):
         load_cascade(str(broken))
+
+
+def test_tracker_returns_to_the_main_face_after_it_was_hidden(demo_corpus: Path):
+    """Demo clips include stretches where the subject is away or covered while a smaller face
+    stays in the background; after them the tracker must not stay on the background face."""
+    frames = pd.read_csv(demo_corpus / "frames.csv")
+    clips = pd.read_csv(demo_corpus / "clips.csv")
+    with_second_face = 0
+    missed = total = 0
+    detector = HaarFaceDetector(DetectorConfig())
+    for clip_id in clips["clip_id"]:
+        truth = frames[frames["clip_id"] == clip_id].set_index("frame")
+        tracker = FaceTracker(detector)
+        for frame in iter_video_frames(demo_corpus / "videos" / f"{clip_id}.mp4", 25.0, every=3):
+            boxes = tracker(cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY))
+            row = truth.loc[frame.index]
+            if row.face_present:
+                total += 1
+                missed += not face_found([(b.x, b.y, b.w, b.h) for b in boxes], (row.face_x, row.face_y, row.face_w, row.face_h))
+    for clip_id in clips["clip_id"]:  # the corpus must contain the hard case for this test to mean anything
+        truth = frames[frames["clip_id"] == clip_id]
+        with_second_face += bool((~truth["face_present"]).any())
+    assert with_second_face > 0
+    assert missed <= 0.01 * total, (missed, total)

@@ -128,20 +128,27 @@ class FaceTracker:
         self.detector = detector
         self._last: FaceBox | None = None
         self._since_full = 0
+        self._largest_width = 0  # of faces found by full detections in this video
 
     def reset(self) -> None:
         self._last = None
         self._since_full = 0
+        self._largest_width = 0
 
     def __call__(self, gray: np.ndarray) -> list[FaceBox]:
         """The largest face in the frame, as a list of 0 or 1 boxes."""
         config = self.detector.config
         faces: list[FaceBox] = []
-        if config.track and self._last is not None and self._since_full < config.redetect_every:
+        # A face much smaller than the video's main face (a face in the background, picked up
+        # while the main one was hidden) is never tracked: full detections until the main face is back.
+        tracking_main_face = self._last is not None and self._last.w >= 0.8 * self._largest_width
+        if config.track and tracking_main_face and self._since_full < config.redetect_every:
             faces = self.detector.detect_near(gray, self._last)
             self._since_full += 1
         if not faces:
             faces = self.detector.detect(gray)
             self._since_full = 1
+            if faces:
+                self._largest_width = max(self._largest_width, faces[0].w)
         self._last = faces[0] if faces else None
         return faces[:1]
