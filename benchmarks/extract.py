@@ -23,7 +23,7 @@ from pathlib import Path
 
 import cv2
 
-from vemo.extract import ExtractConfig, extract
+from vemo.extraction import ExtractConfig, extract
 from vemo.faces.detect import DetectorConfig, FaceTracker, HaarFaceDetector, load_cascade
 
 DEFAULT_VIDEO = Path(__file__).resolve().parents[2] / "shared" / "media" / "single_face.mp4"

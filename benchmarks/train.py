@@ -24,7 +24,7 @@ import torch
 from vemo.data.dataset import split_tensors
 from vemo.models import create_model, model_info
 from vemo.preprocess import preprocess_for
-from vemo.train import TrainConfig, train
+from vemo.training import TrainConfig, train
 
 
 def bare_epoch(name: str, images: torch.Tensor, labels: torch.Tensor, batch_size: int) -> float:

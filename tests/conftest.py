@@ -63,7 +63,7 @@ def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_workspace(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny corpus extracted into a workspace once (do not modify; copy it)."""
-    from vemo.extract import extract
+    from vemo.extraction import extract
 
     workspace = tmp_path_factory.mktemp("tiny-ws")
     result = extract([tiny_corpus], workspace, workers=2)

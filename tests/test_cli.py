@@ -86,3 +86,18 @@ def test_stage_commands_end_to_end_and_their_errors(tiny_workspace: Path, tmp_pa
     evaluated = _vemo("evaluate", str(ws / "runs" / "cli"))
     assert evaluated.returncode == 0 and "balanced accuracy" in evaluated.stdout and "SYNTHETIC" in evaluated.stdout
     assert (ws / "runs" / "cli" / "eval-test.json").exists()
+
+
+def test_python_api_mirrors_the_commands():
+    import vemo
+    import vemo.evaluation  # noqa: F401  (importing the modules must not shadow the functions)
+    import vemo.prediction  # noqa: F401
+    import vemo.extraction  # noqa: F401
+    import vemo.training  # noqa: F401
+
+    from vemo.evaluation import evaluate
+    from vemo.extraction import extract
+    from vemo.training import train
+
+    assert vemo.train is train and vemo.evaluate is evaluate and vemo.extract is extract
+    assert vemo.TrainConfig().optimizer == "sgd" and callable(vemo.predict)

@@ -110,7 +110,7 @@ def extract(
     workers: Annotated[Optional[int], typer.Option(help="Processes (default: all cores).")] = None,
 ) -> None:
     """Find, align and crop the faces of videos and images into a workspace (stage 1 of the paper)."""
-    from vemo.extract import ExtractConfig, extract as run_extract
+    from vemo.extraction import ExtractConfig, extract as run_extract
     from vemo.faces.detect import DetectorConfig
 
     config = ExtractConfig(
@@ -205,7 +205,7 @@ def train(
     amp: Annotated[bool, typer.Option(help="Mixed precision on CUDA.")] = False,
 ) -> None:
     """Train a model on the workspace's train split (re-running resumes an unfinished run)."""
-    from vemo.train import TrainConfig, train as run_train
+    from vemo.training import TrainConfig, train as run_train
 
     config = TrainConfig(model=model, optimizer=optimizer, lr=lr, batch_size=batch_size, epochs=epochs, seed=seed,
                          name=name, device=device, patience=patience, class_weights=class_weights, recipe=recipe,
@@ -224,7 +224,7 @@ def evaluate(
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
 ) -> None:
     """Accuracy, balanced accuracy, macro F1, per-class recall and precision, confusion matrix, CIs."""
-    from vemo.evaluate import evaluate as run_evaluate, format_report
+    from vemo.evaluation import evaluate as run_evaluate, format_report
 
     report = run_evaluate(run, split, device=device)
     typer.echo(format_report(report))
@@ -255,7 +255,7 @@ def predict(
     """The emotion of new videos (stage 5 of the paper), with a probability per frame."""
     from vemo.io.files import ensure_writable_dir
     from vemo.io.media import find_inputs
-    from vemo.predict import predict_to_folder
+    from vemo.prediction import predict_to_folder
 
     candidates, unmatched = find_inputs(inputs)
     ensure_writable_dir(out)

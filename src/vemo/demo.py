@@ -17,8 +17,8 @@ from vemo.data.label import apply_labels, labels_from_clips
 from vemo.data.split import format_split_table
 from vemo.experiment import ExperimentConfig, run_paper_grid
 from vemo.experiment.report import build_tables, write_report
-from vemo.extract import ExtractConfig, extract
-from vemo.predict import predict_media
+from vemo.extraction import ExtractConfig, extract
+from vemo.prediction import predict_media
 from vemo.synth import generate_corpus, plan_corpus
 from vemo.data.split import split_workspace
 

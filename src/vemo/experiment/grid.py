@@ -19,8 +19,8 @@ from vemo.checkpoint import read_run_config
 from vemo.data.classes import PAPER_CLASSES
 from vemo.data.split import split_workspace
 from vemo.errors import ConfigError
-from vemo.evaluate import evaluate
-from vemo.train import TrainConfig, train
+from vemo.evaluation import evaluate
+from vemo.training import TrainConfig, train
 from vemo.workspace import require_workspace
 
 log = logging.getLogger(__name__)

@@ -20,14 +20,14 @@ import torch
 from vemo.checkpoint import load_run
 from vemo.data.dataset import crop_to_array
 from vemo.errors import VemoError
-from vemo.extract import ExtractConfig
+from vemo.extraction import ExtractConfig
 from vemo.faces.align import EyeLocator, box_transform, similarity_from_eyes, warp_crop
 from vemo.faces.detect import FaceTracker, HaarFaceDetector
 from vemo.io.files import write_csv_atomic, write_json_atomic
 from vemo.io.media import probe_media
 from vemo.io.video import iter_video_frames, read_image_frame
 from vemo.preprocess import Preprocess
-from vemo.train import resolve_device
+from vemo.training import resolve_device
 
 log = logging.getLogger(__name__)
 

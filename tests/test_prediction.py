@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vemo.predict import predict_media
-from vemo.train import TrainConfig, train
+from vemo.prediction import predict_media
+from vemo.training import TrainConfig, train
 
 CLASSES = ["disgust", "happiness", "sadness", "surprise"]
 

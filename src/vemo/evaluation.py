@@ -27,7 +27,7 @@ from vemo.errors import CheckpointError  # noqa: E402
 from vemo.io.files import atomic_path, write_json_atomic  # noqa: E402
 from vemo.models import model_info  # noqa: E402
 from vemo.preprocess import Preprocess  # noqa: E402
-from vemo.train import predict_logits, resolve_device  # noqa: E402
+from vemo.training import predict_logits, resolve_device  # noqa: E402
 
 log = logging.getLogger(__name__)
 

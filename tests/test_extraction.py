@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vemo.extract import FACE_COLUMNS, SOURCE_COLUMNS, ExtractConfig, extract
+from vemo.extraction import FACE_COLUMNS, SOURCE_COLUMNS, ExtractConfig, extract
 from vemo.faces.align import CANONICAL_EYES, EyePair, box_transform, similarity_from_eyes
 from vemo.faces.detect import DetectorConfig, FaceBox
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vemo.evaluate import compute_metrics, evaluate, format_report
-from vemo.train import TrainConfig, train
+from vemo.evaluation import compute_metrics, evaluate, format_report
+from vemo.training import TrainConfig, train
 
 CLASSES = ["disgust", "happiness", "sadness", "surprise"]
 

@@ -14,7 +14,7 @@ from safetensors.torch import load_file
 from vemo.checkpoint import load_run
 from vemo.errors import CheckpointError, ConfigError, WorkspaceError
 from vemo.models import create_model
-from vemo.train import TrainConfig, train
+from vemo.training import TrainConfig, train
 
 
 @pytest.fixture()
