@@ -287,8 +287,9 @@ def experiment_paper(
     seeds: Annotated[int, typer.Option(help="Seeds per setting; figures are mean ± std over them.")] = 1,
     models: Annotated[str, typer.Option(help="Comma-separated networks.")] = "lenet,alexnet",
     recipe: Annotated[str, typer.Option(help="paper (the notebook's) or vemo.")] = "paper",
-    protocol: Annotated[str, typer.Option(help="subject (honest) or paper (frame-level split, leaks).")] = "subject",
+    protocol: Annotated[str, typer.Option(help="subject (honest), paper (frame-level split, leaks), or both side by side.")] = "subject",
     baseline: Annotated[bool, typer.Option(help="Also fit the LGBP + PCA + LDA baseline (Table IX).")] = True,
+    workers: Annotated[int, typer.Option(help="Runs trained at once, each with cores/workers torch threads.")] = 1,
 ) -> None:
     """Tables IV to IX of the paper on this workspace, beside the paper's figures (resumable)."""
     import time
@@ -296,12 +297,19 @@ def experiment_paper(
     from vemo.experiment import ExperimentConfig, run_paper_grid
     from vemo.experiment.report import write_report
 
-    config = ExperimentConfig(models=tuple(m.strip() for m in models.split(",") if m.strip()), epochs=epochs,
-                              seeds=seeds, recipe=recipe, protocol=protocol, baseline=baseline)
+    import pandas as pd
+
+    protocols = ["paper", "subject"] if protocol == "both" else [protocol]  # the subject split is left in place last
     started = time.perf_counter()
-    results = run_paper_grid(workspace, config, progress=_progress(ctx), on_run=lambda row: typer.echo(
-        f"  {row['model']:8} {row['optimizer']:8} batch {row['batch_size']:>3} seed {row['seed']}: "
-        f"test accuracy {100 * row['accuracy']:.1f}%{' (reused)' if row['reused'] else ''}"))
+    parts = []
+    for name in protocols:
+        config = ExperimentConfig(models=tuple(m.strip() for m in models.split(",") if m.strip()), epochs=epochs,
+                                  seeds=seeds, recipe=recipe, protocol=name, baseline=baseline)
+        parts.append(run_paper_grid(workspace, config, progress=_progress(ctx) and workers == 1, workers=workers,
+                                    on_run=lambda row: typer.echo(
+            f"  [{row['protocol']}] {row['model']:8} {row['optimizer']:8} batch {row['batch_size']:>3} seed {row['seed']}: "
+            f"test accuracy {100 * row['accuracy']:.1f}%{' (reused)' if row['reused'] else ''}")))
+    results = pd.concat(parts, ignore_index=True)
     report = write_report(results, Path(workspace), out, config, time.perf_counter() - started)
     typer.echo(f"{len(results)} runs ({int(results['reused'].sum())} reused) -> {report}")
 

@@ -29,7 +29,7 @@ def test_recomputed_paper_accuracies_match_the_issue():
 def test_grid_report_and_rerun(split_tiny_workspace: Path, tmp_path: Path):
     ws = Path(shutil.copytree(split_tiny_workspace, tmp_path / "ws"))
     config = ExperimentConfig(models=("lenet",), epochs=1, seeds=1, recipe="paper", protocol="subject")
-    results = run_paper_grid(ws, config)
+    results = run_paper_grid(ws, config, workers=2)  # two runs at a time, in worker processes
     assert len(results) == 3 + 1 + 1  # three optimizers at batch 10, the best at batch 100, the baseline
     assert set(results["table"]) == {"IV-VI", "VII-VIII", "IX"} and not results["reused"].any()
     chosen = results[results["table"] == "VII-VIII"]["optimizer"].iloc[0]
@@ -46,6 +46,17 @@ def test_grid_report_and_rerun(split_tiny_workspace: Path, tmp_path: Path):
     saved = pd.read_csv(tmp_path / "report" / "results.csv")
     assert len(saved) == len(results) and len(json.loads((tmp_path / "report" / "results.json").read_text())) == len(results)
     stamps = {p: p.stat().st_mtime_ns for p in (ws / "runs").rglob("model.safetensors")}
-    again = run_paper_grid(ws, config)
+    again = run_paper_grid(ws, config, workers=1)
     assert again["reused"].all()
     assert {p: p.stat().st_mtime_ns for p in (ws / "runs").rglob("model.safetensors")} == stamps  # no training
+
+
+def test_leakage_table_sets_the_two_protocols_side_by_side():
+    from vemo.experiment.report import leakage_table
+
+    rows = [{"protocol": p, "model": "lenet", "optimizer": "adam", "batch_size": 10, "accuracy": a}
+            for p, a in (("paper", 0.9), ("paper", 0.8), ("subject", 0.4), ("subject", 0.5))]
+    table = leakage_table(pd.DataFrame(rows))
+    assert table.iloc[0]["frame split (paper) accuracy %"] == "85.0 ± 7.1"
+    assert table.iloc[0]["difference (points)"] == "+40.0"
+    assert leakage_table(pd.DataFrame(rows[2:])) is None

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,18 +85,49 @@ def _run_one(workspace: Path, config: TrainConfig, keys: dict, progress: bool) -
     return {**_result_row(run_dir, **keys), "reused": done}
 
 
+def _run_in_process(workspace: Path, config: TrainConfig, keys: dict, threads: int) -> dict:
+    """One run in a worker process, with its share of the cores for torch."""
+    import torch
+
+    torch.set_num_threads(threads)
+    return _run_one(workspace, config, keys, progress=False)
+
+
+def _run_batch(workspace: Path, tasks: list[tuple[TrainConfig, dict]], workers: int, progress: bool,
+               on_run: Callable[[dict], None] | None) -> list[dict]:
+    """Run independent runs, `workers` at a time; rows come back in task order."""
+    rows: list[dict | None] = [None] * len(tasks)
+    if workers <= 1 or len(tasks) <= 1:
+        for i, (config, keys) in enumerate(tasks):
+            rows[i] = _run_one(workspace, config, keys, progress)
+            if on_run:
+                on_run(rows[i])
+        return rows  # type: ignore[return-value]
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(_run_in_process, workspace, config, keys, threads): i for i, (config, keys) in enumerate(tasks)}
+        for future in as_completed(futures):
+            rows[futures[future]] = future.result()
+            if on_run:
+                on_run(rows[futures[future]])
+    return rows  # type: ignore[return-value]
+
+
 def run_paper_grid(workspace: Path | str, config: ExperimentConfig = ExperimentConfig(), *, progress: bool = False,
-                   on_run: Callable[[dict], None] | None = None) -> pd.DataFrame:
+                   on_run: Callable[[dict], None] | None = None, workers: int = 1) -> pd.DataFrame:
     """Run (or reuse) every run of the study; returns one row per run.
+
+    Args:
+        workers: runs trained at the same time, each in its own process with its share of the
+            cores (torch threads = cores // workers). 1 (default): one run at a time on all cores.
 
     Raises:
         WorkspaceError: the workspace has no labels or subjects for the protocol.
     """
     workspace = require_workspace(workspace)
     split_workspace(workspace, by=PROTOCOLS[config.protocol], seed=0, classes=config.classes)
-    rows: list[dict] = []
 
-    def add(model: str, optimizer: str, batch_size: int, seed: int, table: str) -> None:
+    def task(model: str, optimizer: str, batch_size: int, seed: int, table: str) -> tuple[TrainConfig, dict]:
         epochs = config.epochs_for(model)
         name = run_name(config.protocol, config.recipe, model, optimizer, batch_size, epochs, seed)
         if model == "lgbp":  # fitted once: no optimizer, batches or epochs
@@ -101,23 +135,19 @@ def run_paper_grid(workspace: Path | str, config: ExperimentConfig = ExperimentC
         else:
             train_config = TrainConfig(model=model, optimizer=optimizer, batch_size=batch_size, epochs=epochs,
                                        seed=seed, recipe=config.recipe, name=name, classes=config.classes)
-        row = _run_one(workspace, train_config, {"table": table, "protocol": config.protocol, "recipe": config.recipe,
-                                                 "model": model, "optimizer": optimizer, "batch_size": batch_size,
-                                                 "epochs": epochs, "seed": seed}, progress)
-        rows.append(row)
-        if on_run:
-            on_run(row)
+        keys = {"table": table, "protocol": config.protocol, "recipe": config.recipe, "model": model,
+                "optimizer": optimizer, "batch_size": batch_size, "epochs": epochs, "seed": seed}
+        return train_config, keys
 
     small, large = config.batch_sizes
-    for model in config.models:
-        for optimizer in OPTIMIZERS:
-            for seed in range(config.seeds):
-                add(model, optimizer, small, seed, "IV-VI")
-    frame = pd.DataFrame(rows)
-    for model in config.models:
-        chosen = (frame[frame["model"] == model].groupby("optimizer")["val_accuracy"].mean().idxmax())
-        for seed in range(config.seeds):
-            add(model, chosen, large, seed, "VII-VIII")
+    first = [task(m, o, small, s, "IV-VI") for m in config.models for o in OPTIMIZERS for s in range(config.seeds)]
     if config.baseline:
-        add("lgbp", "fit", 0, 0, "IX")
+        first.append(task("lgbp", "fit", 0, 0, "IX"))
+    rows = _run_batch(workspace, first, workers, progress, on_run)
+    frame = pd.DataFrame(rows)
+    second = []
+    for model in config.models:  # each model's best optimizer, chosen on validation accuracy, at the large batch
+        chosen = frame[frame["model"] == model].groupby("optimizer")["val_accuracy"].mean().idxmax()
+        second += [task(model, chosen, large, s, "VII-VIII") for s in range(config.seeds)]
+    rows += _run_batch(workspace, second, workers, progress, on_run)
     return pd.DataFrame(rows)

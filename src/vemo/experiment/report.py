@@ -116,6 +116,21 @@ def _per_class_table(runs: pd.DataFrame, batch: bool) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def leakage_table(results: pd.DataFrame) -> pd.DataFrame | None:
+    """Test accuracy per setting under both protocols, when both were run."""
+    if set(results["protocol"]) != {"subject", "paper"}:
+        return None
+    rows = []
+    for (model, optimizer, batch), runs in results.groupby(["model", "optimizer", "batch_size"], sort=False):
+        by = {p: runs[runs["protocol"] == p]["accuracy"] for p in ("paper", "subject")}
+        if by["paper"].empty or by["subject"].empty:
+            continue
+        rows.append({"Method": NAMES[model], "Optimizer": NAMES.get(optimizer, optimizer), "Batch": batch,
+                     "frame split (paper) accuracy %": _pm(by["paper"]), "subject split accuracy %": _pm(by["subject"]),
+                     "difference (points)": f"{100 * (by['paper'].mean() - by['subject'].mean()):+.1f}"})
+    return pd.DataFrame(rows)
+
+
 def machine_table() -> pd.DataFrame:
     """Table III for the machine this ran on, beside the paper's Colab."""
     cpu = platform.processor() or platform.machine()
@@ -214,6 +229,8 @@ def write_report(results: pd.DataFrame, workspace: Path, out: Path, config: Expe
     out.mkdir(parents=True, exist_ok=True)
     write_csv_atomic(out / "results.csv", results)
     write_json_atomic(out / "results.json", results.to_dict("records"))
+    leakage = leakage_table(results)
+    results = results[results["protocol"] == config.protocol]  # the paper's tables come from one protocol
     tables = build_tables(results)
     corpus = corpus_statement(workspace)
     fig2 = figure_2(workspace, out)
@@ -234,6 +251,10 @@ def write_report(results: pd.DataFrame, workspace: Path, out: Path, config: Expe
         table = tables[key]
         md += [f"## {title}", "", table.to_markdown(index=False) if len(table) else "(no runs)", ""]
         body.append(f"<h2>{html.escape(title)}</h2>" + (table.to_html(index=False, border=0, classes='t') if len(table) else "<p>(no runs)</p>"))
+    if leakage is not None:
+        title = "Leakage: the same settings on a frame-level split (the paper's) and a subject split"
+        md += [f"## {title}", "", leakage.to_markdown(index=False), ""]
+        body.append(f"<h2>{html.escape(title)}</h2>" + leakage.to_html(index=False, border=0, classes="t"))
     md += ["## Discussion", ""] + [f"- {line}" for line in discussion(results, config)] + [""]
     body.append("<h2>Discussion</h2><ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in discussion(results, config)) + "</ul>")
     md += ["## Table III. Machine", "", machine.to_markdown(index=False), ""]
