@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from vemo.data.label import apply_labels
 from vemo.experiment import ExperimentConfig, run_paper_grid
 from vemo.experiment import paper_figures as paper
 from vemo.experiment.report import write_report
@@ -49,6 +50,9 @@ def test_grid_report_and_rerun(split_tiny_workspace: Path, tmp_path: Path):
     again = run_paper_grid(ws, config, workers=1)
     assert again["reused"].all()
     assert {p: p.stat().st_mtime_ns for p in (ws / "runs").rglob("model.safetensors")} == stamps  # no training
+    crop = pd.read_csv(ws / "labels.csv")["crop_path"].iloc[0]  # new labels: every run is stale
+    apply_labels(ws, pd.DataFrame({"crop_path": [crop], "label": ["rejected"]}), "manual", overwrite=True)
+    assert not run_paper_grid(ws, config)["reused"].any()
 
 
 def test_leakage_table_sets_the_two_protocols_side_by_side():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
@@ -20,7 +21,7 @@ import pandas as pd
 
 from vemo.checkpoint import read_run_config
 from vemo.data.classes import PAPER_CLASSES
-from vemo.data.split import split_workspace
+from vemo.data.split import read_split_fingerprint, split_workspace
 from vemo.errors import ConfigError
 from vemo.evaluation import evaluate
 from vemo.training import TrainConfig, train
@@ -75,6 +76,9 @@ def _result_row(run_dir: Path, **keys) -> dict:
 
 def _run_one(workspace: Path, config: TrainConfig, keys: dict, progress: bool) -> dict:
     run_dir = workspace / "runs" / config.run_name
+    if (run_dir / "config.json").exists() and read_run_config(run_dir).get("split_fingerprint") != read_split_fingerprint(workspace):
+        log.info("labels or split changed since %s was trained; training it again", run_dir)
+        shutil.rmtree(run_dir)  # a grid run folder: its name is the grid's own, and its data is stale
     done = (run_dir / "config.json").exists() and read_run_config(run_dir).get("status") == "finished" \
         and (run_dir / "eval-test.json").exists()
     if not done:
