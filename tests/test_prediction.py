@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from vemo.io.video import iter_video_frames
 from vemo.prediction import predict_media
 from vemo.training import TrainConfig, train
 
@@ -32,20 +33,42 @@ def test_frames_table_and_verdict(run_dir: Path, tiny_corpus: Path):
     assert verdict.face_frames == len(faces) >= 0.9 * clip.n_frames
     np.testing.assert_allclose(faces[CLASSES].sum(axis=1), 1.0, atol=1e-3)
     assert table.loc[~table["face_found"], CLASSES].isna().all().all()
-    mean = faces[CLASSES].mean()
-    assert verdict.label == mean.idxmax()
-    assert verdict.probabilities == pytest.approx(mean.to_dict(), abs=1e-4)
+    smoothed = faces[[f"{c}_smoothed" for c in CLASSES]].rename(columns=lambda c: c.replace("_smoothed", "")).mean()
+    assert verdict.label == smoothed.idxmax()
+    assert verdict.probabilities == pytest.approx(smoothed.to_dict(), abs=1e-4)
     assert verdict.corpus_of_model["synthetic"] is True
+    assert verdict.face_share == pytest.approx(len(faces) / len(table))
+    assert verdict.segments and verdict.segments[0]["start_s"] <= verdict.segments[-1]["end_s"]
+    assert all(s["emotion"] in CLASSES and 0 < s["mean_probability"] <= 1 for s in verdict.segments)
+
+
+def test_smoothing_and_segments():
+    from vemo.prediction import find_segments, smooth_probabilities
+
+    p = np.array([[0.9, 0.1], [0.2, 0.8], [0.9, 0.1], [np.nan, np.nan], [0.1, 0.9], [0.2, 0.8]])
+    smoothed = smooth_probabilities(p, 3)
+    assert np.isnan(smoothed[3]).all()  # no face stays no face
+    np.testing.assert_allclose(smoothed[1], [(0.9 + 0.2 + 0.9) / 3, (0.1 + 0.8 + 0.1) / 3])
+    np.testing.assert_allclose(smoothed[2], [(0.2 + 0.9) / 2, (0.8 + 0.1) / 2])  # the NaN neighbour is skipped
+    segments = find_segments(np.arange(6) * 0.5, smoothed, ["a", "b"])
+    assert [(s["start_s"], s["end_s"], s["emotion"]) for s in segments] == [(0.0, 1.0, "a"), (2.0, 2.5, "b")]
 
 
 def test_cli_writes_files_and_reports_failures(run_dir: Path, tiny_corpus: Path, shared_media: Path, tmp_path: Path):
     video = sorted((tiny_corpus / "videos").glob("*.mp4"))[0]
     result = subprocess.run([sys.executable, "-m", "vemo", "-q", "predict", str(video), str(shared_media / "no_face.mp4"),
-                             str(tmp_path / "missing.mp4"), "--model", str(run_dir), "--out", str(tmp_path / "out")],
+                             str(tmp_path / "missing.mp4"), "--model", str(run_dir), "--out", str(tmp_path / "out"),
+                             "--annotate"],
                             capture_output=True, text=True)
     assert result.returncode == 1 and "missing.mp4" in result.stderr and "Traceback" not in result.stderr
     assert "no face found" in result.stdout
     saved = json.loads((tmp_path / "out" / f"{video.stem}.json").read_text())
     assert saved["label"] in CLASSES and saved["aggregation"].startswith("mean")
     assert json.loads((tmp_path / "out" / "no_face.json").read_text())["label"] is None
-    assert len(pd.read_csv(tmp_path / "out" / f"{video.stem}.frames.csv")) > 0
+    frames = pd.read_csv(tmp_path / "out" / f"{video.stem}.frames.csv")
+    assert len(frames) > 0
+    assert (tmp_path / "out" / f"{video.stem}.timeline.png").stat().st_size > 5000
+    annotated = [f.image for f in iter_video_frames(tmp_path / "out" / f"{video.stem}.annotated.mp4", 25.0)]
+    original = [f.image for f in iter_video_frames(video, 25.0)]
+    assert len(annotated) == len(frames) == len(original)
+    assert not np.array_equal(annotated[len(annotated) // 2], original[len(original) // 2])  # something was drawn

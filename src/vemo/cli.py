@@ -250,6 +250,8 @@ def predict(
     model: Annotated[Path, typer.Option("--model", "-m", help="A run folder (WS/runs/NAME).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for <name>.frames.csv and <name>.json.")],
     every: Annotated[int, typer.Option(help="Analyse every N-th frame.")] = 1,
+    smooth: Annotated[float, typer.Option(help="Smooth per-frame probabilities over this many seconds.")] = 0.5,
+    annotate: Annotated[bool, typer.Option(help="Also write <name>.timeline.png and <name>.annotated.mp4.")] = False,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
 ) -> None:
     """The emotion of new videos (stage 5 of the paper), with a probability per frame."""
@@ -259,7 +261,8 @@ def predict(
 
     candidates, unmatched = find_inputs(inputs)
     ensure_writable_dir(out)
-    verdicts, failures = predict_to_folder(candidates, model, out, every=every, device=device)
+    verdicts, failures = predict_to_folder(candidates, model, out, every=every, device=device, smooth=smooth,
+                                           annotate=annotate)
     failures += [(name, "no such file or folder") for name in unmatched]
     for verdict in verdicts:
         shown = ", ".join(f"{c} {p:.2f}" for c, p in verdict.probabilities.items())
