@@ -23,7 +23,6 @@ from sklearn.metrics import (accuracy_score, balanced_accuracy_score, confusion_
 
 from vemo.checkpoint import load_run  # noqa: E402
 from vemo.data.dataset import split_tensors  # noqa: E402
-from vemo.errors import CheckpointError  # noqa: E402
 from vemo.io.files import atomic_path, write_json_atomic  # noqa: E402
 from vemo.models import model_info  # noqa: E402
 from vemo.preprocess import Preprocess  # noqa: E402
@@ -188,12 +187,3 @@ def _save_figure(figure, path: Path) -> None:
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png")
     plt.close(figure)
-
-
-def read_report(path: Path) -> dict:
-    """An eval-<split>.json, for reports that collect runs."""
-    import json
-
-    if not path.is_file():
-        raise CheckpointError(f"no evaluation at {path}; run `vemo evaluate` first")
-    return json.loads(path.read_text())

@@ -69,8 +69,8 @@ def build_tables(results: pd.DataFrame) -> dict[str, pd.DataFrame]:
                      "vemo loss": _pm(runs["loss"], 1, 3), "vemo time (s)": _pm(runs["train_seconds"], 1, 0)})
     tables["V"] = pd.DataFrame(rows)
     tables["VI"] = _per_class_table(small, batch=False)
-    batches = cnn[cnn.apply(lambda r: r["table"] == "VII-VIII" or (r["table"] == "IV-VI" and r["optimizer"] in set(
-        cnn[(cnn["table"] == "VII-VIII") & (cnn["model"] == r["model"])]["optimizer"])), axis=1)] if len(cnn) else cnn
+    chosen = cnn.loc[cnn["table"] == "VII-VIII", ["model", "optimizer"]].drop_duplicates()
+    batches = cnn.merge(chosen, on=["model", "optimizer"])  # each model's chosen optimizer, at both batch sizes
     rows = []
     for (model, optimizer, batch), runs in batches.groupby(["model", "optimizer", "batch_size"], sort=False):
         printed = paper.PRINTED.get((model, paper.PAPER_CHOSEN_OPTIMIZER.get(model, ""), batch), (None, None, None))

@@ -29,7 +29,6 @@ class EyePair:
 
     left: tuple[float, float]
     right: tuple[float, float]
-    size: float = 0.0  # width of the detected eye boxes, frame pixels
 
 
 class EyeLocator:
@@ -79,7 +78,7 @@ def _best_pair(candidates: list[tuple[float, float, float]], box: FaceBox) -> Ey
         centre_offset = abs((first[0] + second[0]) / 2 - (box.x + box.w / 2)) / box.w
         score = -abs(dx / box.w - 0.38) - centre_offset - dy / box.w
         if score > best_score:
-            best, best_score = EyePair(first[:2], second[:2], (first[2] + second[2]) / 2), score
+            best, best_score = EyePair(first[:2], second[:2]), score
     return best
 
 
