@@ -41,13 +41,16 @@ def plot_timeline(table: pd.DataFrame, classes: list[str], segments: list[dict],
     plt.close(figure)
 
 
-def write_annotated_video(source: Path, fps: float, table: pd.DataFrame, classes: list[str], path: Path) -> None:
-    """The video with the face box, the smoothed label and a probability bar per class on each frame.
+def write_annotated_video(source: Path, fps: float, table: pd.DataFrame, classes: list[str], path: Path,
+                          main_track: int = 0) -> None:
+    """The video with each face's box and smoothed label, and the probability bars of the main
+    track, on each frame.
 
     A second decoding pass: the first one (prediction) keeps only crops, not frames.
     """
-    rows = table.set_index("frame")
-    every = int(table["frame"].diff().dropna().min()) if len(table) > 1 else 1
+    by_frame = {index: rows for index, rows in table.groupby("frame")}
+    frame_numbers = np.sort(table["frame"].unique())
+    every = int(np.diff(frame_numbers).min()) if len(frame_numbers) > 1 else 1
     with atomic_path(path) as tmp:
         writer = None
         for frame in iter_video_frames(source, fps, every=max(every, 1)):
@@ -55,33 +58,55 @@ def write_annotated_video(source: Path, fps: float, table: pd.DataFrame, classes
             if writer is None:
                 writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps / max(every, 1),
                                          (image.shape[1], image.shape[0]))
-            if frame.index in rows.index:
-                _draw(image, rows.loc[frame.index], classes)
+            rows = by_frame.get(frame.index)
+            if rows is not None:
+                faces = rows[rows["face_found"]]
+                if faces.empty:
+                    _draw_no_face(image)
+                for _, row in faces.iterrows():
+                    _draw_face(image, row, classes, label_track=len(by_frame[frame.index]) > 1)
+                main = faces[faces["track"] == main_track]
+                if not main.empty:
+                    _draw_bars(image, main.iloc[0], classes)
             writer.write(image)
         if writer is not None:
             writer.release()
 
 
-def _draw(image: np.ndarray, row: pd.Series, classes: list[str]) -> None:
-    height, width = image.shape[:2]
-    scale = max(0.4, width / 900)
-    if not row["face_found"]:
-        cv2.putText(image, "no face", (10, int(24 * scale)), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, (0, 0, 255), 1, cv2.LINE_AA)
-        return
+def _scale(image: np.ndarray) -> float:
+    return max(0.4, image.shape[1] / 900)
+
+
+def _bgr(index: int) -> tuple[int, int, int]:
+    colour = COLOURS[index % len(COLOURS)]
+    return tuple(int(colour[k : k + 2], 16) for k in (5, 3, 1))  # hex RGB -> BGR
+
+
+def _draw_no_face(image: np.ndarray) -> None:
+    scale = _scale(image)
+    cv2.putText(image, "no face", (10, int(24 * scale)), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, (0, 0, 255), 1, cv2.LINE_AA)
+
+
+def _draw_face(image: np.ndarray, row: pd.Series, classes: list[str], label_track: bool) -> None:
     probabilities = np.array([row[f"{c}_smoothed"] for c in classes], dtype=float)
     best = int(np.nanargmax(probabilities))
-    colour = tuple(int(COLOURS[best % len(COLOURS)][k : k + 2], 16) for k in (5, 3, 1))  # hex RGB -> BGR
+    colour = _bgr(best)
     x, y, w, h = (int(row[k]) for k in ("x", "y", "w", "h"))
     cv2.rectangle(image, (x, y), (x + w, y + h), colour, 2)
-    cv2.putText(image, f"{classes[best]} {probabilities[best]:.2f}", (x, max(12, y - 6)), cv2.FONT_HERSHEY_SIMPLEX,
-                0.55 * scale, colour, 1, cv2.LINE_AA)
+    prefix = f"#{int(row['track'])} " if label_track else ""
+    cv2.putText(image, f"{prefix}{classes[best]} {probabilities[best]:.2f}", (x, max(12, y - 6)),
+                cv2.FONT_HERSHEY_SIMPLEX, 0.55 * _scale(image), colour, 1, cv2.LINE_AA)
+
+
+def _draw_bars(image: np.ndarray, row: pd.Series, classes: list[str]) -> None:
+    scale, width = _scale(image), image.shape[1]
+    probabilities = np.array([row[f"{c}_smoothed"] for c in classes], dtype=float)
     bar_width, line = int(width * 0.22), int(16 * scale)
     panel = image[0 : 10 + len(classes) * line, 0 : 12 + bar_width + int(80 * scale)]
     panel[:] = (panel * 0.35).astype(np.uint8)  # darken behind the bars so the labels read on any background
     for i, (name, p) in enumerate(zip(classes, probabilities)):
         top = 6 + i * line
         cv2.rectangle(image, (6, top), (6 + bar_width, top + line - 4), (40, 40, 40), -1)
-        cv2.rectangle(image, (6, top), (6 + int(bar_width * p), top + line - 4),
-                      tuple(int(COLOURS[i % len(COLOURS)][k : k + 2], 16) for k in (5, 3, 1)), -1)
+        cv2.rectangle(image, (6, top), (6 + int(bar_width * p), top + line - 4), _bgr(i), -1)
         cv2.putText(image, name, (10 + bar_width, top + line - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.4 * scale,
                     (255, 255, 255), 1, cv2.LINE_AA)

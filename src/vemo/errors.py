@@ -37,3 +37,7 @@ class UnknownModelError(VemoError):
 
 class CheckpointError(VemoError):
     """A run folder or checkpoint that cannot be loaded."""
+
+
+class WeightsError(VemoError):
+    """Pretrained weights that cannot be fetched, fail their checksum, or do not convert."""

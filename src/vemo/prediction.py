@@ -1,10 +1,13 @@
 """Stage 5 of the paper: the emotion of a new video, with a probability per frame.
 
 The video is decoded once; each frame goes through the same detection, eye alignment and crop
-as `vemo extract`, and the crop through the same resize and input recipe as training, so the
-model sees the kind of face it was trained on. The video's label is the mean, over the frames
-with a face, of the per-frame probabilities after temporal smoothing; segments are the runs of
-one most likely emotion.
+as `vemo extract`, and the crop through the same resize and input recipe as the model's
+training, so the model sees the kind of face it was trained on. Crops go through the model in
+batches. Per track (the largest face by default; every face with `all_faces`), the per-frame
+probabilities are smoothed over time (a centred moving average over the frames with a face),
+the track's label is the mean of the smoothed probabilities over those frames, and segments
+are the runs of one most likely emotion. The video's label is that of its main track: the one
+seen in the most frames.
 """
 
 from __future__ import annotations
@@ -16,26 +19,28 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
-import torch
 
-from vemo.checkpoint import load_run
 from vemo.data.dataset import crop_to_array
 from vemo.errors import VemoError
 from vemo.extraction import ExtractConfig
 from vemo.faces.align import EyeLocator, box_transform, similarity_from_eyes, warp_crop
-from vemo.faces.detect import FaceTracker, HaarFaceDetector
+from vemo.faces.detect import FaceBox, FaceTracker, HaarFaceDetector
+from vemo.faces.tracks import MultiFaceTracker
 from vemo.io.files import write_csv_atomic, write_json_atomic
 from vemo.io.media import probe_media
 from vemo.io.video import iter_video_frames, read_image_frame
-from vemo.preprocess import Preprocess
+from vemo.predictor import Predictor, load_predictor
 from vemo.training import resolve_device
 
 log = logging.getLogger(__name__)
 
+AGGREGATION = ("mean over the frames with a face of the softmax probabilities (restricted to the reported classes "
+               "and renormalised), after a centred moving average over {smooth} s")
+
 
 @dataclass(frozen=True)
 class VideoPrediction:
-    """The verdict on one input."""
+    """The verdict on one input (its main track), with one summary per track."""
 
     source: str
     label: str | None
@@ -48,6 +53,8 @@ class VideoPrediction:
     face_share: float = 0.0
     smooth_seconds: float = 0.0
     segments: tuple[dict, ...] = ()
+    track: int = 0
+    tracks: tuple[dict, ...] = ()
 
 
 def smooth_probabilities(probabilities: np.ndarray, window: int) -> np.ndarray:
@@ -81,87 +88,136 @@ def find_segments(times: np.ndarray, probabilities: np.ndarray, classes: list[st
              "mean_probability": round(float(np.mean(s["_p"])), 4)} for s in segments]
 
 
-def predict_media(path: Path | str, run_dir: Path | str, *, every: int = 1, device: str = "auto",
-                  batch_size: int = 64, smooth: float = 0.5) -> tuple[VideoPrediction, pd.DataFrame]:
+@dataclass
+class _Scan:
+    """What one decoding pass found: the analysed frames and each face's crop."""
+
+    frames: list[tuple[int, float]]  # (frame index, time in s)
+    faces: list[tuple[int, int, FaceBox]]  # (position in frames, track id, box)
+    crops: np.ndarray  # (len(faces), C, H, W) uint8
+    fps: float
+    kind: str
+
+
+def _scan(path: Path | str, predictor: Predictor, every: int, all_faces: bool) -> _Scan:
+    info = probe_media(path)
+    config = ExtractConfig()
+    detector = HaarFaceDetector(config.detector)
+    single = FaceTracker(detector)
+    multi = MultiFaceTracker(detector)
+    eyes = EyeLocator()
+    source = [read_image_frame(path)] if info.kind == "image" else iter_video_frames(path, info.fps, every=every)
+    frames, faces, crops = [], [], []
+    for frame in source:
+        gray = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
+        found = multi(gray) if all_faces else [(0, box) for box in single(gray)]
+        for track, box in found:
+            pair = eyes.locate(gray, box)
+            matrix = similarity_from_eyes(pair, config.crop_size) if pair else box_transform(box, config.crop_size)
+            crops.append(crop_to_array(warp_crop(frame.image, matrix, config.crop_size), predictor.preprocess.spec))
+            faces.append((len(frames), track, box))
+        frames.append((frame.index, round(frame.time_s, 4)))
+    spec = predictor.preprocess.spec
+    stacked = np.stack(crops) if crops else np.zeros((0, spec.channels, spec.size, spec.size), np.uint8)
+    return _Scan(frames, faces, stacked, info.fps, info.kind)
+
+
+def _track_table(scan: _Scan, track: int, probabilities: np.ndarray, classes: list[str], smooth: float,
+                 every: int) -> pd.DataFrame:
+    """One row per analysed frame for one track, aligned with video time."""
+    table = pd.DataFrame(scan.frames, columns=["frame", "time_s"])
+    table.insert(0, "track", track)
+    table["face_found"] = False
+    for column in ("x", "y", "w", "h"):
+        table[column] = np.nan
+    per_frame = np.full((len(table), len(classes)), np.nan)
+    for (position, face_track, box), p in zip(scan.faces, probabilities):
+        if face_track == track:
+            table.loc[position, ["face_found", "x", "y", "w", "h"]] = [True, box.x, box.y, box.w, box.h]
+            per_frame[position] = p
+    table["face_found"] = table["face_found"].astype(bool)
+    for i, name in enumerate(classes):
+        table[name] = per_frame[:, i].round(5)
+    table["label"] = [classes[int(np.argmax(p))] if ok else "" for p, ok in zip(per_frame, table["face_found"])]
+    analysed_fps = scan.fps / every if scan.kind == "video" else 1.0
+    smoothed = smooth_probabilities(per_frame, max(1, int(round(smooth * analysed_fps))))
+    for i, name in enumerate(classes):
+        table[f"{name}_smoothed"] = smoothed[:, i].round(5)
+    return table
+
+
+def _track_summary(table: pd.DataFrame, classes: list[str]) -> dict:
+    found = table["face_found"].to_numpy()
+    smoothed = table[[f"{c}_smoothed" for c in classes]].to_numpy(dtype=float)
+    mean = smoothed[found].mean(axis=0) if found.any() else np.full(len(classes), np.nan)
+    faces = table[found]
+    return {
+        "track": int(table["track"].iloc[0]),
+        "label": classes[int(np.argmax(mean))] if found.any() else None,
+        "probabilities": {c: round(float(v), 5) for c, v in zip(classes, mean)},
+        "face_frames": int(found.sum()),
+        "face_share": round(float(found.mean()) if len(found) else 0.0, 4),
+        "first_s": float(faces["time_s"].min()) if len(faces) else None,
+        "last_s": float(faces["time_s"].max()) if len(faces) else None,
+        "segments": find_segments(table["time_s"].to_numpy(), smoothed, classes),
+    }
+
+
+def predict_media(path: Path | str, model: str | Path | Predictor, *, every: int = 1, device: str = "auto",
+                  smooth: float = 0.5, classes: str | None = None, all_faces: bool = False,
+                  batch_size: int = 64) -> tuple[VideoPrediction, pd.DataFrame]:
     """Per-frame probabilities and the overall label of a video or image.
 
-    Per-frame probabilities are smoothed over `smooth` seconds (centred moving average over the
-    frames with a face); the label is the mean of the smoothed probabilities over those frames,
-    and segments are the runs of one most likely emotion.
+    Args:
+        model: a run folder, "pretrained:NAME", or a loaded `Predictor`.
+        classes: which classes to report (see `vemo.predictor.choose_classes`).
+        all_faces: every face, in tracks; otherwise the largest face of each frame.
 
     Returns:
-        (the verdict, one row per analysed frame: frame, time_s, face_found, x, y, w, h, one
-        probability column per class, label). Frames without a face keep a row with NaNs.
+        (the verdict, one row per analysed frame and track: track, frame, time_s, face_found,
+        x, y, w, h, one probability column per class, label, and smoothed probabilities).
+        Frames without a face keep their rows with NaNs, so the table follows video time.
 
     Raises:
         VideoOpenError: unreadable input.
-        CheckpointError: unusable run folder.
+        CheckpointError, ConfigError, WeightsError: an unusable model.
     """
-    torch_device = resolve_device(device)
-    model, config = load_run(run_dir, torch_device)
-    preprocess = Preprocess.from_json(config["input"])
-    classes = config["classes"]
-    info = probe_media(path)
-    extract_config = ExtractConfig()
-    tracker = FaceTracker(HaarFaceDetector(extract_config.detector))
-    eyes = EyeLocator()
-    frames = [read_image_frame(path)] if info.kind == "image" else iter_video_frames(path, info.fps, every=every)
-    rows, crops = [], []
-    for frame in frames:
-        gray = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
-        boxes = tracker(gray)
-        row = {"frame": frame.index, "time_s": round(frame.time_s, 4), "face_found": bool(boxes)}
-        if boxes:
-            box = boxes[0]
-            pair = eyes.locate(gray, box)
-            size = extract_config.crop_size
-            matrix = similarity_from_eyes(pair, size) if pair else box_transform(box, size)
-            crops.append(crop_to_array(warp_crop(frame.image, matrix, size), preprocess.spec))
-            row.update(x=box.x, y=box.y, w=box.w, h=box.h)
-        rows.append(row)
-    table = pd.DataFrame(rows, columns=["frame", "time_s", "face_found", "x", "y", "w", "h"])
-    probabilities = np.full((len(table), len(classes)), np.nan)
-    if crops:
-        images = torch.from_numpy(np.stack(crops))
-        with torch.no_grad():
-            outputs = [torch.softmax(model(preprocess(images[i : i + batch_size]).to(torch_device)).float(), 1).cpu()
-                       for i in range(0, len(images), batch_size)]
-        probabilities[table["face_found"].to_numpy()] = torch.cat(outputs).numpy()
-    for i, name in enumerate(classes):
-        table[name] = probabilities[:, i].round(5)
-    found = table["face_found"].to_numpy()
-    table["label"] = [classes[int(np.argmax(p))] if ok else "" for p, ok in zip(probabilities, found)]
-    analysed_fps = (info.fps / every) if info.kind == "video" else 1.0
-    smoothed = smooth_probabilities(probabilities, max(1, int(round(smooth * analysed_fps))))
-    for i, name in enumerate(classes):
-        table[f"{name}_smoothed"] = smoothed[:, i].round(5)
-    mean = smoothed[found].mean(axis=0) if found.any() else np.full(len(classes), np.nan)
+    predictor = model if isinstance(model, Predictor) else load_predictor(model, resolve_device(device), classes)
+    names = list(predictor.classes)
+    scan = _scan(path, predictor, every, all_faces)
+    probabilities = predictor.probabilities(scan.crops, batch_size)
+    track_ids = sorted({track for _, track, _ in scan.faces}) or [0]
+    tables = [_track_table(scan, track, probabilities, names, smooth, every) for track in track_ids]
+    summaries = [_track_summary(table, names) for table in tables]
+    main = max(summaries, key=lambda s: (s["face_frames"], -s["track"]))
     verdict = VideoPrediction(
-        source=str(path), label=classes[int(np.argmax(mean))] if found.any() else None,
-        probabilities={c: round(float(v), 5) for c, v in zip(classes, mean)}, frames=len(table),
-        face_frames=int(found.sum()),
-        aggregation=f"mean over frames with a face of the softmax probabilities smoothed over {smooth} s",
-        model=str(run_dir), corpus_of_model=config.get("corpus", {}),
-        face_share=round(float(found.mean()) if len(found) else 0.0, 4), smooth_seconds=smooth,
-        segments=tuple(find_segments(table["time_s"].to_numpy(), smoothed, classes)),
+        source=str(path), label=main["label"], probabilities=main["probabilities"], frames=len(scan.frames),
+        face_frames=main["face_frames"], aggregation=AGGREGATION.format(smooth=smooth), model=predictor.description,
+        corpus_of_model=predictor.corpus, face_share=main["face_share"], smooth_seconds=smooth,
+        segments=tuple(main["segments"]), track=main["track"], tracks=tuple(summaries),
     )
-    if not found.any():
+    if not scan.faces:
         log.warning("no face found in %s", path)
-    return verdict, table
+    return verdict, pd.concat(tables, ignore_index=True)
 
 
-def predict_to_folder(inputs: list[Path], run_dir: Path, out: Path, *, every: int = 1, device: str = "auto",
-                      smooth: float = 0.5, annotate: bool = False) -> tuple[list[VideoPrediction], list[tuple[str, str]]]:
+def predict_to_folder(inputs: list[Path], model: str | Path, out: Path, *, every: int = 1, device: str = "auto",
+                      smooth: float = 0.5, annotate: bool = False, classes: str | None = None,
+                      all_faces: bool = False) -> tuple[list[VideoPrediction], list[tuple[str, str]]]:
     """Predict several inputs; write OUT/<name>.frames.csv and OUT/<name>.json for each, and with
-    `annotate` OUT/<name>.timeline.png and (videos) OUT/<name>.annotated.mp4.
+    `annotate` a timeline PNG per track and (videos) OUT/<name>.annotated.mp4.
 
     Returns the verdicts and the (path, reason) of inputs that failed; one bad input never
     stops the others.
+
+    Raises:
+        CheckpointError, ConfigError, WeightsError: an unusable model (before any input is read).
     """
+    predictor = load_predictor(model, resolve_device(device), classes)
     verdicts, failures = [], []
     for path in inputs:
         try:
-            verdict, table = predict_media(path, run_dir, every=every, device=device, smooth=smooth)
+            verdict, table = predict_media(path, predictor, every=every, smooth=smooth, all_faces=all_faces)
         except VemoError as error:
             failures.append((str(path), str(error)))
             continue
@@ -169,13 +225,20 @@ def predict_to_folder(inputs: list[Path], run_dir: Path, out: Path, *, every: in
         write_csv_atomic(out / f"{stem}.frames.csv", table)
         write_json_atomic(out / f"{stem}.json", asdict(verdict))
         if annotate:
-            from vemo.annotate import plot_timeline, write_annotated_video
-
-            classes = list(verdict.probabilities)
-            plot_timeline(table, classes, list(verdict.segments), out / f"{stem}.timeline.png",
-                          title=f"{Path(path).name}: {verdict.label}")
-            info = probe_media(path)
-            if info.kind == "video":
-                write_annotated_video(Path(path), info.fps, table, classes, out / f"{stem}.annotated.mp4")
+            _annotate(Path(path), verdict, table, out / stem)
         verdicts.append(verdict)
     return verdicts, failures
+
+
+def _annotate(path: Path, verdict: VideoPrediction, table: pd.DataFrame, stem: Path) -> None:
+    from vemo.annotate import plot_timeline, write_annotated_video
+
+    classes = list(verdict.probabilities)
+    for summary in verdict.tracks:
+        track_table = table[table["track"] == summary["track"]]
+        suffix = "" if len(verdict.tracks) == 1 else f".track{summary['track']}"
+        plot_timeline(track_table, classes, summary["segments"], Path(f"{stem}{suffix}.timeline.png"),
+                      title=f"{path.name}{' track ' + str(summary['track']) if suffix else ''}: {summary['label']}")
+    info = probe_media(path)
+    if info.kind == "video":
+        write_annotated_video(path, info.fps, table, classes, Path(f"{stem}.annotated.mp4"), main_track=verdict.track)

@@ -41,5 +41,5 @@ def test_unknown_and_duplicate_names():
         create_model("resnet9000")
     with pytest.raises(ConfigError, match="twice"):
         register_model("lenet", input_size=28)(lambda num_classes: None)
-    with pytest.raises(ConfigError, match="no weights"):
+    with pytest.raises(ConfigError, match="unknown weights 'imagenet'; known: .*fer2013-minixception"):
         create_model("lenet", weights="imagenet")

