@@ -399,6 +399,10 @@ def experiment_paper(
     protocol: Annotated[str, typer.Option(help="subject (honest), paper (frame-level split, leaks), or both side by side.")] = "subject",
     baseline: Annotated[bool, typer.Option(help="Also fit the LGBP + PCA + LDA baseline (Table IX).")] = True,
     workers: Annotated[int, typer.Option(help="Runs trained at once, each with cores/workers torch threads.")] = 1,
+    transfer: Annotated[str, typer.Option(help="Comma-separated pretrained weights to fine-tune beside their "
+                                               "architecture from scratch (a transfer table); e.g. fer2013-minixception.")] = "",
+    transfer_epochs: Annotated[int, typer.Option(help="Epochs of each transfer-table run.")] = 5,
+    freeze_epochs: Annotated[int, typer.Option(help="Head-only warm-up epochs of fine-tuned runs.")] = 1,
 ) -> None:
     """Tables IV to IX of the paper on this workspace, beside the paper's figures (resumable)."""
     import time
@@ -413,10 +417,12 @@ def experiment_paper(
     parts = []
     for name in protocols:
         config = ExperimentConfig(models=tuple(m.strip() for m in models.split(",") if m.strip()), epochs=epochs,
-                                  seeds=seeds, recipe=recipe, protocol=name, baseline=baseline)
+                                  seeds=seeds, recipe=recipe, protocol=name, baseline=baseline,
+                                  transfer=tuple(w.strip() for w in transfer.split(",") if w.strip()),
+                                  transfer_epochs=transfer_epochs, freeze_epochs=freeze_epochs)
         parts.append(run_paper_grid(workspace, config, progress=_progress(ctx) and workers == 1, workers=workers,
                                     on_run=lambda row: typer.echo(
-            f"  [{row['protocol']}] {row['model']:8} {row['optimizer']:8} batch {row['batch_size']:>3} seed {row['seed']}: "
+            f"  [{row['protocol']}] {row['model'] + ('+' + row['weights'] if row.get('weights', 'scratch') != 'scratch' else ''):8} {row['optimizer']:8} batch {row['batch_size']:>3} seed {row['seed']}: "
             f"test accuracy {100 * row['accuracy']:.1f}%{' (reused)' if row['reused'] else ''}")))
     results = pd.concat(parts, ignore_index=True)
     report = write_report(results, Path(workspace), out, config, time.perf_counter() - started)

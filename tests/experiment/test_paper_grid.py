@@ -64,3 +64,23 @@ def test_leakage_table_sets_the_two_protocols_side_by_side():
     assert table.iloc[0]["frame split (paper) accuracy %"] == "85.0 ± 7.1"
     assert table.iloc[0]["difference (points)"] == "+40.0"
     assert leakage_table(pd.DataFrame(rows[2:])) is None
+
+
+def test_transfer_table_sets_fine_tuning_beside_scratch_and_the_paper_networks(
+        split_tiny_workspace: Path, tmp_path: Path, local_weights_entry, monkeypatch):
+    cache, _, _ = local_weights_entry  # a local "mine" mini-Xception entry: no network needed
+    monkeypatch.setenv("VEMO_CACHE_DIR", str(cache))
+    ws = Path(shutil.copytree(split_tiny_workspace, tmp_path / "ws"))
+    config = ExperimentConfig(models=("lenet",), epochs=1, baseline=False, transfer=("mine",), transfer_epochs=2,
+                              freeze_epochs=1)
+    results = run_paper_grid(ws, config)
+    transfer = results[results["table"] == "transfer"]
+    assert sorted(transfer["weights"]) == ["mine", "scratch"] and set(transfer["model"]) == {"minixception"}
+    fine_tuned = json.loads((Path(transfer[transfer["weights"] == "mine"]["run"].iloc[0]) / "config.json").read_text())
+    assert fine_tuned["training"]["weights"] == "mine" and fine_tuned["training"]["freeze_epochs"] == 1
+    write_report(results, ws, tmp_path / "report", config, seconds=1.0)
+    text = (tmp_path / "report" / "report.md").read_text()
+    assert "Transfer learning" in text
+    for method in ("minixception fine-tuned from mine", "minixception from scratch", "LeNet (Table IX"):
+        assert method in text
+    assert "Table IV." in text and text.count("minixception") >= 2

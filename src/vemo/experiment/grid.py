@@ -2,7 +2,9 @@
 
 Tables IV-VI: each model with SGD, RMSprop and Adam at batch 10. Tables VII-VIII: each model's
 best optimizer, chosen on the validation split (never on test), at batch 100. Table IX: the
-best of each model beside the LGBP + PCA + LDA baseline. Finished runs are reused.
+best of each model beside the LGBP + PCA + LDA baseline. The transfer table (beyond the paper):
+each pretrained model fine-tuned, the same architecture trained from scratch with the same
+settings, on the same split as the rest. Finished runs are reused.
 """
 
 from __future__ import annotations
@@ -46,6 +48,10 @@ class ExperimentConfig:
     baseline: bool = True
     classes: tuple[str, ...] = field(default=PAPER_CLASSES)
     model_epochs: tuple[tuple[str, int], ...] = ()  # per-model override of `epochs`, e.g. (("alexnet", 1),)
+    transfer: tuple[str, ...] = ()  # pretrained weights to fine-tune (`vemo weights list`), each beside its scratch twin
+    transfer_epochs: int = 5
+    freeze_epochs: int = 1
+    transfer_optimizer: str = "adam"
 
     def epochs_for(self, model: str) -> int:
         return dict(self.model_epochs).get(model, self.epochs)
@@ -55,6 +61,8 @@ class ExperimentConfig:
             raise ConfigError(f"--protocol must be one of {', '.join(PROTOCOLS)}, not {self.protocol!r}")
         if self.seeds < 1 or self.epochs < 1:
             raise ConfigError("--seeds and --epochs must be at least 1")
+        if self.transfer and not 0 <= self.freeze_epochs < self.transfer_epochs:
+            raise ConfigError("--freeze-epochs must be at least 0 and less than --transfer-epochs")
 
 
 def run_name(protocol: str, recipe: str, model: str, optimizer: str, batch_size: int, epochs: int, seed: int) -> str:
@@ -154,4 +162,29 @@ def run_paper_grid(workspace: Path | str, config: ExperimentConfig = ExperimentC
         chosen = frame[frame["model"] == model].groupby("optimizer")["val_accuracy"].mean().idxmax()
         second += [task(model, chosen, large, s, "VII-VIII") for s in range(config.seeds)]
     rows += _run_batch(workspace, second, workers, progress, on_run)
+    rows += _run_batch(workspace, _transfer_tasks(config), workers, progress, on_run)
     return pd.DataFrame(rows)
+
+
+def _transfer_tasks(config: ExperimentConfig) -> list[tuple[TrainConfig, dict]]:
+    """Each pretrained model fine-tuned, and its architecture from scratch with the same settings."""
+    from vemo.weights import cache_dir, get_entry
+
+    tasks = []
+    batch_size = config.batch_sizes[0]
+    for weights in config.transfer:
+        model = get_entry(weights, cache_dir()).model
+        for start in (weights, None):
+            for seed in range(config.seeds):
+                label = f"{weights}-ft{config.freeze_epochs}" if start else f"{model}-scratch"
+                name = run_name(config.protocol, "vemo", label, config.transfer_optimizer, batch_size,
+                                config.transfer_epochs, seed)
+                train_config = TrainConfig(model=model, optimizer=config.transfer_optimizer, batch_size=batch_size,
+                                           epochs=config.transfer_epochs, seed=seed, recipe="vemo", name=name,
+                                           classes=config.classes, weights=start,
+                                           freeze_epochs=config.freeze_epochs if start else 0)
+                keys = {"table": "transfer", "protocol": config.protocol, "recipe": "vemo", "model": model,
+                        "optimizer": config.transfer_optimizer, "batch_size": batch_size,
+                        "epochs": config.transfer_epochs, "seed": seed, "weights": start or "scratch"}
+                tasks.append((train_config, keys))
+    return tasks

@@ -45,9 +45,34 @@ def _fmt(value: float | None, digits: int = 2) -> str:
     return "–" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:.{digits}f}"
 
 
+def transfer_table(results: pd.DataFrame) -> pd.DataFrame | None:
+    """Fine-tuned pretrained models beside the same architecture from scratch and the best
+    LeNet / AlexNet of Table IX, all on the same split; None when no transfer runs were made."""
+    runs = results[results["table"] == "transfer"] if "table" in results else results.iloc[:0]
+    if runs.empty:
+        return None
+    rows = []
+    for (model, weights), group in runs.groupby(["model", "weights"], sort=False):
+        start = "from scratch" if weights == "scratch" else f"fine-tuned from {weights}"
+        rows.append({"Method": f"{model} {start}", "recipe": "vemo", "epochs": int(group["epochs"].iloc[0]),
+                     "accuracy %": _pm(group["accuracy"]), "balanced %": _pm(group["balanced_accuracy"]),
+                     "macro F1 %": _pm(group["macro_f1"]), "time (s)": _pm(group["train_seconds"], 1, 0)})
+    paper_runs = results[results["table"].isin(["IV-VI", "VII-VIII"])]
+    for model in [m for m in ("lenet", "alexnet") if m in set(paper_runs["model"])]:
+        own = paper_runs[paper_runs["model"] == model]
+        best = own.groupby(["optimizer", "batch_size"])["val_accuracy"].mean().idxmax()
+        chosen = own[(own["optimizer"] == best[0]) & (own["batch_size"] == best[1])]
+        rows.append({"Method": f"{NAMES[model]} (Table IX: {NAMES[best[0]]}, batch {best[1]})",
+                     "recipe": chosen["recipe"].iloc[0], "epochs": int(chosen["epochs"].iloc[0]),
+                     "accuracy %": _pm(chosen["accuracy"]), "balanced %": _pm(chosen["balanced_accuracy"]),
+                     "macro F1 %": _pm(chosen["macro_f1"]), "time (s)": _pm(chosen["train_seconds"], 1, 0)})
+    return pd.DataFrame(rows)
+
+
 def build_tables(results: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Tables IV to IX as DataFrames: the paper's figures and vemo's, side by side."""
     tables: dict[str, pd.DataFrame] = {}
+    results = results[results["table"] != "transfer"]
     cnn = results[results["model"] != "lgbp"]
     small = cnn[cnn["table"] == "IV-VI"]
     rows = []
@@ -120,6 +145,8 @@ def leakage_table(results: pd.DataFrame) -> pd.DataFrame | None:
     """Test accuracy per setting under both protocols, when both were run."""
     if set(results["protocol"]) != {"subject", "paper"}:
         return None
+    if "table" in results:
+        results = results[results["table"] != "transfer"]
     rows = []
     for (model, optimizer, batch), runs in results.groupby(["model", "optimizer", "batch_size"], sort=False):
         by = {p: runs[runs["protocol"] == p]["accuracy"] for p in ("paper", "subject")}
@@ -207,7 +234,7 @@ def discussion(results: pd.DataFrame, config: ExperimentConfig) -> list[str]:
                      f"{100 * runs['accuracy'].mean():.1f}% against {100 * base:.1f}% at batch 10.")
     if "lgbp" in set(results["model"]):
         baseline = results[results["model"] == "lgbp"]["accuracy"].mean()
-        best_cnn = results[results["model"] != "lgbp"].groupby(["model", "optimizer", "batch_size"])["accuracy"].mean()
+        best_cnn = results[(results["model"] != "lgbp") & (results["table"] != "transfer")].groupby(["model", "optimizer", "batch_size"])["accuracy"].mean()
         if len(best_cnn):
             lines.append(f"The LGBP + PCA + LDA baseline reached {100 * baseline:.1f}%; the best network setting "
                          f"reached {100 * best_cnn.max():.1f}%.")
@@ -251,6 +278,13 @@ def write_report(results: pd.DataFrame, workspace: Path, out: Path, config: Expe
         table = tables[key]
         md += [f"## {title}", "", table.to_markdown(index=False) if len(table) else "(no runs)", ""]
         body.append(f"<h2>{html.escape(title)}</h2>" + (table.to_html(index=False, border=0, classes='t') if len(table) else "<p>(no runs)</p>"))
+    transfer = transfer_table(results)
+    if transfer is not None:
+        title = "Transfer learning: pretrained models fine-tuned, the same architectures from scratch, and the paper's networks"
+        note = ("Same split for every row. Fine-tuned runs train only the new head for the first epoch(s), then "
+                "every layer. The paper's networks use the recipe of the grid above.")
+        md += [f"## {title}", "", note, "", transfer.to_markdown(index=False), ""]
+        body.append(f"<h2>{html.escape(title)}</h2><p>{html.escape(note)}</p>" + transfer.to_html(index=False, border=0, classes="t"))
     if leakage is not None:
         title = "Leakage: the same settings on a frame-level split (the paper's) and a subject split"
         md += [f"## {title}", "", leakage.to_markdown(index=False), ""]
