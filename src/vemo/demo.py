@@ -2,13 +2,16 @@
 
 synth -> extract -> label -> split -> a reduced grid of the paper's experiments (both
 networks, the three optimizers, both batch sizes, few epochs) and the LGBP baseline -> report
--> the emotion of one held-out clip. A second run reuses everything it can.
+-> the emotion of one held-out clip, with its timeline and annotated video. When the package
+index can be reached, the grid also fine-tunes the FER2013 mini-Xception beside the same
+network from scratch (the transfer table). A second run reuses everything it can.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -18,14 +21,16 @@ from vemo.data.split import format_split_table
 from vemo.experiment import ExperimentConfig, run_paper_grid
 from vemo.experiment.report import build_tables, write_report
 from vemo.extraction import ExtractConfig, extract
-from vemo.prediction import predict_media
+from vemo.errors import WeightsError
+from vemo.prediction import predict_to_folder
 from vemo.synth import generate_corpus, plan_corpus
 from vemo.data.split import split_workspace
 
 DEMO_SEED = 0
 # AlexNet trains at about 10 images/s on 2 CPU cores: one epoch each keeps the demo near 6 minutes.
 DEMO_GRID = ExperimentConfig(models=("lenet", "alexnet"), epochs=5, model_epochs=(("alexnet", 1),), seeds=1,
-                             recipe="paper", protocol="subject")
+                             recipe="paper", protocol="subject", transfer=("fer2013-minixception",),
+                             transfer_epochs=3, freeze_epochs=1)
 DEMO_EVERY = 2  # every 2nd frame: neighbouring frames are near-duplicates, and this halves the training time
 
 
@@ -57,32 +62,55 @@ def run_demo(out: Path | str, *, workers: int | None = None, progress: bool = Fa
     echo(f"4. split by subject (no subject in two splits) -> {workspace}/splits.csv; Table II of the demo corpus:")
     for line in format_split_table(split).splitlines():
         echo("   " + line)
+    grid = _grid_with_reachable_weights(echo)
     echo("5. the paper's experiments, reduced: LeNet (5 epochs) and AlexNet (1 epoch) x SGD, RMSprop, Adam at batch 10, "
-         "each one's best (on validation) at batch 100, and the LGBP + PCA + LDA baseline")
-    results = run_paper_grid(workspace, DEMO_GRID, progress=progress, on_run=lambda row: echo(
-        f"   {row['model']:8} {row['optimizer']:8} batch {row['batch_size']:>3}: test accuracy {100 * row['accuracy']:5.1f}%, "
+         "each one's best (on validation) at batch 100, and the LGBP + PCA + LDA baseline"
+         + ("; then the FER2013 mini-Xception fine-tuned (3 epochs, the first head-only) beside the same network "
+            "from scratch" if grid.transfer else ""))
+    results = run_paper_grid(workspace, grid, progress=progress, on_run=lambda row: echo(
+        f"   {_run_label(row):34} batch {row['batch_size']:>3}: test accuracy {100 * row['accuracy']:5.1f}%, "
         f"balanced {100 * row['balanced_accuracy']:5.1f}%{'  (reused)' if row['reused'] else ''}"))
-    report = write_report(results, workspace, out / "report", DEMO_GRID, time.perf_counter() - started)
+    report = write_report(results, workspace, out / "report", grid, time.perf_counter() - started)
     table_ix = build_tables(results)["IX"]
     echo("6. report: Table IX of the demo corpus")
     for line in table_ix.to_string(index=False).splitlines():
         echo("   " + line)
     echo(f"   -> {report} (Tables IV to IX beside the paper's figures, confusion matrices, curves, Fig. 2, machine)")
-    _predict_held_out_clip(workspace, results, echo)
+    _predict_held_out_clip(workspace, results, out / "predictions", echo)
     echo(f"demo finished in {time.perf_counter() - started:.0f} s. Every figure above is measured on a small synthetic "
          "corpus (12 subjects): it shows that the pipeline runs, not how well emotions are recognised in real videos.")
 
 
-def _predict_held_out_clip(workspace: Path, results: pd.DataFrame, echo: Callable[[str], None]) -> None:
-    """Stage 5: the label of one test-split clip (its subject was never trained on)."""
+def _run_label(row: dict) -> str:
+    weights = row.get("weights")
+    start = "" if not isinstance(weights, str) else " (scratch)" if weights == "scratch" else " (fine-tuned)"
+    return f"{row['model']}{start} {row['optimizer']}"
+
+
+def _grid_with_reachable_weights(echo: Callable[[str], None]) -> ExperimentConfig:
+    """The demo grid, without the transfer runs when the pretrained weights cannot be fetched."""
+    from vemo.weights import fetch
+
+    try:
+        for name in DEMO_GRID.transfer:
+            fetch(name)
+    except WeightsError as error:
+        echo(f"   (no transfer table: {error})")
+        return replace(DEMO_GRID, transfer=())
+    return DEMO_GRID
+
+
+def _predict_held_out_clip(workspace: Path, results: pd.DataFrame, out: Path, echo: Callable[[str], None]) -> None:
+    """Stage 5: the label of one test-split clip (its subject was never trained on), with its
+    per-frame table, timeline and annotated video."""
     networks = results[results["model"] != "lgbp"]
     best = networks.loc[networks["val_accuracy"].idxmax()]
     splits = pd.read_csv(workspace / "splits.csv")
     clips = pd.read_csv(workspace / "clips.csv").set_index("source_id")
     source_id = sorted(splits[splits["split"] == "test"]["source_id"].unique())[0]
     video = Path(clips.loc[source_id, "corpus"]) / clips.loc[source_id, "file"]
-    verdict, _ = predict_media(video, best["run"])
+    (verdict,), _ = predict_to_folder([video], best["run"], out, annotate=True)
     shown = ", ".join(f"{c} {p:.2f}" for c, p in verdict.probabilities.items())
     echo(f"7. predict a held-out clip ({video.name}, true emotion {clips.loc[source_id, 'emotion']}) with "
-         f"{best['model']} {best['optimizer']} batch {best['batch_size']} (best on validation): "
-         f"{verdict.label} ({shown})")
+         f"{_run_label(best.to_dict())} batch {best['batch_size']} (best on validation): {verdict.label} ({shown})")
+    echo(f"   -> {out}/{video.stem}.frames.csv, .json, .timeline.png, .annotated.mp4")
