@@ -13,6 +13,8 @@ seen in the most frames.
 from __future__ import annotations
 
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -33,6 +35,8 @@ from vemo.predictor import Predictor, load_predictor
 from vemo.training import resolve_device
 
 log = logging.getLogger(__name__)
+
+CHUNK_MIN_FRAMES = 30  # shorter ranges cost more in seeks and fresh detections than threads win
 
 AGGREGATION = ("mean over the frames with a face of the softmax probabilities (restricted to the reported classes "
                "and renormalised), after a centred moving average over {smooth} s")
@@ -90,60 +94,109 @@ def find_segments(times: np.ndarray, probabilities: np.ndarray, classes: list[st
 
 @dataclass
 class _Scan:
-    """What one decoding pass found: the analysed frames and each face's crop."""
+    """What one decoding pass found: the analysed frames, each face, and its probabilities."""
 
     frames: list[tuple[int, float]]  # (frame index, time in s)
     faces: list[tuple[int, int, FaceBox]]  # (position in frames, track id, box)
-    crops: np.ndarray  # (len(faces), C, H, W) uint8
+    probabilities: np.ndarray  # (len(faces), classes)
     fps: float
     kind: str
 
 
-def _scan(path: Path | str, predictor: Predictor, every: int, all_faces: bool) -> _Scan:
-    info = probe_media(path)
+def _scan_range(path: Path | str, info, predictor: Predictor, every: int, all_faces: bool, start: int,
+                stop: int | None, batch_size: int) -> tuple[list[tuple[int, float]], list[tuple[int, int, FaceBox]],
+                                                         list[np.ndarray]]:
+    """Frames [start, stop) through detection, eye alignment and the model's resize (the same
+    code path as `vemo extract`), and the crops through the model, `batch_size` at a time.
+    Each call has its own detector, so calls may run in threads: while one thread runs the
+    model, the other decodes and detects."""
+    spec = predictor.preprocess.spec
     config = ExtractConfig()
     detector = HaarFaceDetector(config.detector)
     single = FaceTracker(detector)
     multi = MultiFaceTracker(detector)
     eyes = EyeLocator()
-    source = [read_image_frame(path)] if info.kind == "image" else iter_video_frames(path, info.fps, every=every)
-    frames, faces, crops = [], [], []
+    source = [read_image_frame(path)] if info.kind == "image" else \
+        iter_video_frames(path, info.fps, every=every, start=start, stop=stop)
+    frames, faces, crops, probabilities = [], [], [], []
     for frame in source:
         gray = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
         found = multi(gray) if all_faces else [(0, box) for box in single(gray)]
         for track, box in found:
             pair = eyes.locate(gray, box)
             matrix = similarity_from_eyes(pair, config.crop_size) if pair else box_transform(box, config.crop_size)
-            crops.append(crop_to_array(warp_crop(frame.image, matrix, config.crop_size), predictor.preprocess.spec))
+            crops.append(crop_to_array(warp_crop(frame.image, matrix, config.crop_size), spec))
             faces.append((len(frames), track, box))
         frames.append((frame.index, round(frame.time_s, 4)))
-    spec = predictor.preprocess.spec
-    stacked = np.stack(crops) if crops else np.zeros((0, spec.channels, spec.size, spec.size), np.uint8)
+        if len(crops) >= batch_size:
+            probabilities.append(predictor.probabilities(np.stack(crops), batch_size))
+            crops = []
+    if crops:
+        probabilities.append(predictor.probabilities(np.stack(crops), batch_size))
+    return frames, faces, probabilities
+
+
+def _chunks(frame_count: int, every: int, workers: int) -> list[tuple[int, int | None]]:
+    """Frame ranges for `workers` threads, on the sampling grid; the last one runs to the end
+    (containers may under-report their length). Like `vemo extract`, each range starts with a
+    full detection."""
+    size = max(CHUNK_MIN_FRAMES, -(-frame_count // workers))
+    size += (-size) % every
+    starts = list(range(0, max(frame_count, 1), size))
+    return [(begin, starts[i + 1] if i + 1 < len(starts) else None) for i, begin in enumerate(starts)]
+
+
+def _scan(path: Path | str, predictor: Predictor, every: int, all_faces: bool, workers: int, batch_size: int) -> _Scan:
+    """Decode once, crop every face and run the model on the crops. Videos are cut into frame ranges scanned in threads
+    (OpenCV releases the GIL while decoding and detecting); `all_faces` keeps one range so
+    tracks are never cut."""
+    info = probe_media(path)
+    ranges = [(0, None)] if info.kind == "image" or all_faces or workers <= 1 else \
+        _chunks(info.frame_count, every, workers)
+    if len(ranges) == 1:
+        parts = [_scan_range(path, info, predictor, every, all_faces, *ranges[0], batch_size)]
+    else:
+        previous_threads = cv2.getNumThreads()
+        cv2.setNumThreads(1)  # one core per range instead of OpenCV's own pool fighting the threads
+        try:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                parts = list(pool.map(lambda r: _scan_range(path, info, predictor, every, all_faces, *r, batch_size),
+                                      ranges))
+        finally:
+            cv2.setNumThreads(previous_threads)
+    frames, faces, probabilities = [], [], []
+    for part_frames, part_faces, part_probabilities in parts:
+        faces += [(position + len(frames), track, box) for position, track, box in part_faces]
+        frames += part_frames
+        probabilities += part_probabilities
+    stacked = np.concatenate(probabilities) if probabilities else np.zeros((0, len(predictor.classes)))
     return _Scan(frames, faces, stacked, info.fps, info.kind)
 
 
 def _track_table(scan: _Scan, track: int, probabilities: np.ndarray, classes: list[str], smooth: float,
                  every: int) -> pd.DataFrame:
     """One row per analysed frame for one track, aligned with video time."""
-    table = pd.DataFrame(scan.frames, columns=["frame", "time_s"])
-    table.insert(0, "track", track)
-    table["face_found"] = False
-    for column in ("x", "y", "w", "h"):
-        table[column] = np.nan
-    per_frame = np.full((len(table), len(classes)), np.nan)
+    count = len(scan.frames)
+    found = np.zeros(count, bool)
+    boxes = np.full((count, 4), np.nan)
+    per_frame = np.full((count, len(classes)), np.nan)
     for (position, face_track, box), p in zip(scan.faces, probabilities):
         if face_track == track:
-            table.loc[position, ["face_found", "x", "y", "w", "h"]] = [True, box.x, box.y, box.w, box.h]
+            found[position] = True
+            boxes[position] = (box.x, box.y, box.w, box.h)
             per_frame[position] = p
-    table["face_found"] = table["face_found"].astype(bool)
-    for i, name in enumerate(classes):
-        table[name] = per_frame[:, i].round(5)
-    table["label"] = [classes[int(np.argmax(p))] if ok else "" for p, ok in zip(per_frame, table["face_found"])]
     analysed_fps = scan.fps / every if scan.kind == "video" else 1.0
     smoothed = smooth_probabilities(per_frame, max(1, int(round(smooth * analysed_fps))))
-    for i, name in enumerate(classes):
-        table[f"{name}_smoothed"] = smoothed[:, i].round(5)
-    return table
+    columns: dict[str, object] = {"track": np.full(count, track), "frame": [f for f, _ in scan.frames],
+                                  "time_s": [t for _, t in scan.frames], "face_found": found}
+    columns.update({name: boxes[:, i] for i, name in enumerate(("x", "y", "w", "h"))})
+    columns.update({name: per_frame[:, i].round(5) for i, name in enumerate(classes)})
+    best = per_frame[found].argmax(axis=1) if found.any() else np.zeros(0, int)
+    labels = np.full(count, "", dtype=object)
+    labels[found] = [classes[i] for i in best]
+    columns["label"] = labels
+    columns.update({f"{name}_smoothed": smoothed[:, i].round(5) for i, name in enumerate(classes)})
+    return pd.DataFrame(columns)
 
 
 def _track_summary(table: pd.DataFrame, classes: list[str]) -> dict:
@@ -165,13 +218,14 @@ def _track_summary(table: pd.DataFrame, classes: list[str]) -> dict:
 
 def predict_media(path: Path | str, model: str | Path | Predictor, *, every: int = 1, device: str = "auto",
                   smooth: float = 0.5, classes: str | None = None, all_faces: bool = False,
-                  batch_size: int = 64) -> tuple[VideoPrediction, pd.DataFrame]:
+                  batch_size: int = 64, workers: int | None = None) -> tuple[VideoPrediction, pd.DataFrame]:
     """Per-frame probabilities and the overall label of a video or image.
 
     Args:
         model: a run folder, "pretrained:NAME", or a loaded `Predictor`.
         classes: which classes to report (see `vemo.predictor.choose_classes`).
         all_faces: every face, in tracks; otherwise the largest face of each frame.
+        workers: threads scanning frame ranges of a video (default: all cores).
 
     Returns:
         (the verdict, one row per analysed frame and track: track, frame, time_s, face_found,
@@ -184,8 +238,8 @@ def predict_media(path: Path | str, model: str | Path | Predictor, *, every: int
     """
     predictor = model if isinstance(model, Predictor) else load_predictor(model, resolve_device(device), classes)
     names = list(predictor.classes)
-    scan = _scan(path, predictor, every, all_faces)
-    probabilities = predictor.probabilities(scan.crops, batch_size)
+    scan = _scan(path, predictor, every, all_faces, workers or os.cpu_count() or 1, batch_size)
+    probabilities = scan.probabilities
     track_ids = sorted({track for _, track, _ in scan.faces}) or [0]
     tables = [_track_table(scan, track, probabilities, names, smooth, every) for track in track_ids]
     summaries = [_track_summary(table, names) for table in tables]

