@@ -119,3 +119,13 @@ def test_pretrained_errors_are_one_line(run_dir: Path, tmp_path: Path, shared_me
     result = runner.invoke(app, ["predict", str(shared_media / "single_face.jpg"), "--model", str(run_dir),
                                  "--out", str(tmp_path / "o"), "--classes", "anger,happiness"])
     assert result.exit_code == 1 and "--classes 'anger,happiness'" in result.output
+
+
+@pytest.mark.network
+def test_threaded_prediction_follows_the_sequential_frames(weights_cache_env, shared_media: Path):
+    """Runs of frames go to threads; the table must be the same as with one thread."""
+    video = shared_media / "noface_face.mov"
+    _, one = predict_media(video, "pretrained:fer2013-minixception", workers=1)
+    _, two = predict_media(video, "pretrained:fer2013-minixception", workers=2)
+    assert list(one["frame"]) == list(range(169)) == list(two["frame"])
+    pd.testing.assert_frame_equal(one, two)

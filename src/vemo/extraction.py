@@ -47,6 +47,7 @@ FACE_COLUMNS = ["source_id", "source_path", "frame", "time_s", "face_index", "x"
 SOURCE_COLUMNS = ["source_id", "path", "sha256", "kind", "fps", "frames_read", "frames_with_face",
                   "frames_without_face", "faces", "status", "reason", "seconds"]
 PNG_FAST = [cv2.IMWRITE_PNG_COMPRESSION, 1]
+MAX_RANGES_PER_VIDEO = 4  # ranges of one video extracted in parallel
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,9 @@ def _plan_tasks(source_id: str, info: MediaInfo, config: ExtractConfig) -> list[
     if info.kind == "image":
         return [_Task(source_id, str(info.path), "image", 0.0, 1, 0, None)]
     step = config.step_for(info.fps)
-    chunk = max(config.chunk_frames, step)
+    # frames before a range are grabbed, not seeked over (see iter_video_frames): a few large
+    # ranges per video keep that cost near one extra decoding pass
+    chunk = max(config.chunk_frames, -(-info.frame_count // MAX_RANGES_PER_VIDEO), step)
     chunk -= chunk % step  # chunk starts stay on the sampling grid
     starts = list(range(0, max(info.frame_count, 1), chunk))
     return [

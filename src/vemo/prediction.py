@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -36,7 +38,7 @@ from vemo.training import resolve_device
 
 log = logging.getLogger(__name__)
 
-CHUNK_MIN_FRAMES = 30  # shorter ranges cost more in seeks and fresh detections than threads win
+RUN_FRAMES = 30  # frames per unit of work for the threads; each run starts with a full detection
 
 AGGREGATION = ("mean over the frames with a face of the softmax probabilities (restricted to the reported classes "
                "and renormalised), after a centred moving average over {smooth} s")
@@ -103,65 +105,85 @@ class _Scan:
     kind: str
 
 
-def _scan_range(path: Path | str, info, predictor: Predictor, every: int, all_faces: bool, start: int,
-                stop: int | None, batch_size: int) -> tuple[list[tuple[int, float]], list[tuple[int, int, FaceBox]],
-                                                         list[np.ndarray]]:
-    """Frames [start, stop) through detection, eye alignment and the model's resize (the same
-    code path as `vemo extract`), and the crops through the model, `batch_size` at a time.
-    Each call has its own detector, so calls may run in threads: while one thread runs the
-    model, the other decodes and detects."""
-    spec = predictor.preprocess.spec
-    config = ExtractConfig()
-    detector = HaarFaceDetector(config.detector)
-    single = FaceTracker(detector)
-    multi = MultiFaceTracker(detector)
-    eyes = EyeLocator()
-    source = [read_image_frame(path)] if info.kind == "image" else \
-        iter_video_frames(path, info.fps, every=every, start=start, stop=stop)
-    frames, faces, crops, probabilities = [], [], [], []
-    for frame in source:
-        gray = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
-        found = multi(gray) if all_faces else [(0, box) for box in single(gray)]
-        for track, box in found:
-            pair = eyes.locate(gray, box)
-            matrix = similarity_from_eyes(pair, config.crop_size) if pair else box_transform(box, config.crop_size)
-            crops.append(crop_to_array(warp_crop(frame.image, matrix, config.crop_size), spec))
-            faces.append((len(frames), track, box))
-        frames.append((frame.index, round(frame.time_s, 4)))
-        if len(crops) >= batch_size:
-            probabilities.append(predictor.probabilities(np.stack(crops), batch_size))
-            crops = []
-    if crops:
-        probabilities.append(predictor.probabilities(np.stack(crops), batch_size))
-    return frames, faces, probabilities
+class _FaceReader:
+    """Detection, eye alignment and the model's resize for a run of consecutive frames: the
+    same code path as `vemo extract`. One per thread (OpenCV cascades are not shared)."""
+
+    def __init__(self, predictor: Predictor, all_faces: bool) -> None:
+        self.config = ExtractConfig()
+        detector = HaarFaceDetector(self.config.detector)
+        self.single = FaceTracker(detector)
+        self.multi = MultiFaceTracker(detector) if all_faces else None
+        self.eyes = EyeLocator()
+        self.predictor = predictor
+
+    def run(self, frames: list, batch_size: int) -> tuple[list[tuple[int, float]], list[tuple[int, int, FaceBox]],
+                                                          list[np.ndarray]]:
+        """(index, time) per frame, (position, track, box) per face, and the faces' probabilities.
+        Each run starts with a full detection, as each range of `vemo extract` does."""
+        self.single.reset()
+        size = self.config.crop_size
+        spec = self.predictor.preprocess.spec
+        rows, faces, crops, probabilities = [], [], [], []
+        for frame in frames:
+            gray = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
+            found = self.multi(gray) if self.multi else [(0, box) for box in self.single(gray)]
+            for track, box in found:
+                pair = self.eyes.locate(gray, box)
+                matrix = similarity_from_eyes(pair, size) if pair else box_transform(box, size)
+                crops.append(crop_to_array(warp_crop(frame.image, matrix, size), spec))
+                faces.append((len(rows), track, box))
+            rows.append((frame.index, round(frame.time_s, 4)))
+            if len(crops) >= batch_size:
+                probabilities.append(self.predictor.probabilities(np.stack(crops), batch_size))
+                crops = []
+        if crops:
+            probabilities.append(self.predictor.probabilities(np.stack(crops), batch_size))
+        return rows, faces, probabilities
 
 
-def _chunks(frame_count: int, every: int, workers: int) -> list[tuple[int, int | None]]:
-    """Frame ranges for `workers` threads, on the sampling grid; the last one runs to the end
-    (containers may under-report their length). Like `vemo extract`, each range starts with a
-    full detection."""
-    size = max(CHUNK_MIN_FRAMES, -(-frame_count // workers))
-    size += (-size) % every
-    starts = list(range(0, max(frame_count, 1), size))
-    return [(begin, starts[i + 1] if i + 1 < len(starts) else None) for i, begin in enumerate(starts)]
+def _frame_runs(frames, length: int):
+    """Consecutive frames in lists of `length`."""
+    run = []
+    for frame in frames:
+        run.append(frame)
+        if len(run) == length:
+            yield run
+            run = []
+    if run:
+        yield run
 
 
 def _scan(path: Path | str, predictor: Predictor, every: int, all_faces: bool, workers: int, batch_size: int) -> _Scan:
-    """Decode once, crop every face and run the model on the crops. Videos are cut into frame ranges scanned in threads
-    (OpenCV releases the GIL while decoding and detecting); `all_faces` keeps one range so
-    tracks are never cut."""
+    """Decode once (in this thread), and hand runs of consecutive frames to `workers` threads
+    that detect, crop and classify them; OpenCV and torch release the GIL, so the threads use
+    the cores. `all_faces` keeps one thread, so tracks are never cut."""
     info = probe_media(path)
-    ranges = [(0, None)] if info.kind == "image" or all_faces or workers <= 1 else \
-        _chunks(info.frame_count, every, workers)
-    if len(ranges) == 1:
-        parts = [_scan_range(path, info, predictor, every, all_faces, *ranges[0], batch_size)]
+    source = [read_image_frame(path)] if info.kind == "image" else iter_video_frames(path, info.fps, every=every)
+    if all_faces or info.kind == "image":
+        parts = [_FaceReader(predictor, all_faces).run(list(source), batch_size)]
+    elif workers <= 1:  # the same runs as with threads, so the thread count never changes a result
+        reader = _FaceReader(predictor, all_faces)
+        parts = [reader.run(run, batch_size) for run in _frame_runs(source, RUN_FRAMES)]
     else:
+        local = threading.local()
+
+        def work(run: list) -> tuple:
+            if not hasattr(local, "reader"):
+                local.reader = _FaceReader(predictor, all_faces)
+            return local.reader.run(run, batch_size)
+
         previous_threads = cv2.getNumThreads()
-        cv2.setNumThreads(1)  # one core per range instead of OpenCV's own pool fighting the threads
+        cv2.setNumThreads(1)  # one core per thread instead of OpenCV's own pool fighting the threads
         try:
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                parts = list(pool.map(lambda r: _scan_range(path, info, predictor, every, all_faces, *r, batch_size),
-                                      ranges))
+                pending: deque = deque()
+                parts = []
+                for run in _frame_runs(source, RUN_FRAMES):
+                    pending.append(pool.submit(work, run))
+                    if len(pending) > 2 * workers:  # bounded: decoded frames never pile up in memory
+                        parts.append(pending.popleft().result())
+                parts += [future.result() for future in pending]
         finally:
             cv2.setNumThreads(previous_threads)
     frames, faces, probabilities = [], [], []
@@ -225,7 +247,7 @@ def predict_media(path: Path | str, model: str | Path | Predictor, *, every: int
         model: a run folder, "pretrained:NAME", or a loaded `Predictor`.
         classes: which classes to report (see `vemo.predictor.choose_classes`).
         all_faces: every face, in tracks; otherwise the largest face of each frame.
-        workers: threads scanning frame ranges of a video (default: all cores).
+        workers: threads detecting and classifying runs of frames (default: all cores).
 
     Returns:
         (the verdict, one row per analysed frame and track: track, frame, time_s, face_found,

@@ -20,3 +20,13 @@ def test_ranges_and_steps_match_a_sequential_read(tiny_corpus: Path):
     assert [f.index for f in middle] == [35, 40, 45, 50, 55, 60]
     assert all(np.array_equal(f.image, everything[f.index].image) for f in middle)
     assert middle[0].time_s == 35 / 25.0
+
+
+def test_a_range_of_a_variable_frame_rate_mov_starts_on_the_right_picture(shared_media: Path):
+    """OpenCV's frame seek lands several frames early in this .mov; frame indices must not."""
+    video = shared_media / "noface_face.mov"
+    every_frame = [frame.image for frame in iter_video_frames(video, 26.5)]
+    for start in (60, 85, 120):
+        first = next(iter_video_frames(video, 26.5, start=start))
+        assert first.index == start
+        assert np.array_equal(first.image, every_frame[start])

@@ -26,17 +26,21 @@ def iter_video_frames(path: Path | str, fps: float, *, every: int = 1, start: in
     """Yield every `every`-th frame of a video in [start, stop), counted from frame 0.
 
     Skipped frames are grabbed but not converted, which costs far less than reading them.
+    Frames before `start` are grabbed too, never seeked over: OpenCV's frame seek is not exact
+    in every container (in a variable-frame-rate .mov it landed 2 to 9 frames early), and a
+    frame index must always name the same picture.
 
     Raises:
-        VideoOpenError: the file cannot be opened, or seeking to `start` fails.
+        VideoOpenError: the file cannot be opened.
     """
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
         raise VideoOpenError(f"cannot open video: {path}")
     try:
         first = start + (-start) % every
-        if first and not capture.set(cv2.CAP_PROP_POS_FRAMES, first):
-            raise VideoOpenError(f"cannot seek to frame {first}: {path}")
+        for _ in range(first):
+            if not capture.grab():
+                return
         index = first
         while stop is None or index < stop:
             if (index - first) % every == 0:
