@@ -77,9 +77,11 @@ def test_chunked_parallel_extraction_equals_a_single_pass(tiny_corpus: Path, tin
     chunked = pd.read_csv(tmp_path / "faces.csv").drop(columns=["source_path"])
     whole = pd.read_csv(tiny_workspace / "faces.csv")
     whole = whole[whole["source_id"] == video.stem].drop(columns=["source_path"]).reset_index(drop=True)
-    # tracking restarts at chunk borders, so boxes may differ by a pixel or two; frames must not
+    # tracking restarts at chunk borders, so a box may land one step of the cascade's scale
+    # pyramid (x1.1) away from the tracked one; frames must not differ at all
     assert list(chunked["frame"]) == list(whole["frame"])
-    assert np.abs(chunked[["x", "y", "w", "h"]].to_numpy() - whole[["x", "y", "w", "h"]].to_numpy()).max() <= 12
+    difference = np.abs(chunked[["x", "y", "w", "h"]].to_numpy() - whole[["x", "y", "w", "h"]].to_numpy())
+    assert (difference <= np.ceil(0.12 * whole[["w"]].to_numpy())).all()
 
 
 def test_rerun_skips_finished_sources(tiny_corpus: Path, tmp_path: Path):
