@@ -73,6 +73,23 @@ def write_annotated_video(source: Path, fps: float, table: pd.DataFrame, classes
             writer.release()
 
 
+def write_annotated_image(source: Path, table: pd.DataFrame, classes: list[str], path: Path, main_track: int = 0) -> None:
+    """The photo with each face's box and label, and the probability bars of the main face."""
+    from vemo.io.files import write_image_atomic
+    from vemo.io.video import read_image_frame
+
+    image = read_image_frame(source).image.copy()
+    faces = table[table["face_found"]]
+    if faces.empty:
+        _draw_no_face(image)
+    for _, row in faces.iterrows():
+        _draw_face(image, row, classes, label_track=len(faces) > 1)
+    main = faces[faces["track"] == main_track]
+    if not main.empty:
+        _draw_bars(image, main.iloc[0], classes)
+    write_image_atomic(path, image)
+
+
 def _scale(image: np.ndarray) -> float:
     return max(0.4, image.shape[1] / 900)
 

@@ -281,7 +281,7 @@ def predict_to_folder(inputs: list[Path], model: str | Path, out: Path, *, every
                       smooth: float = 0.5, annotate: bool = False, classes: str | None = None,
                       all_faces: bool = False) -> tuple[list[VideoPrediction], list[tuple[str, str]]]:
     """Predict several inputs; write OUT/<name>.frames.csv and OUT/<name>.json for each, and with
-    `annotate` a timeline PNG per track and (videos) OUT/<name>.annotated.mp4.
+    `annotate` a timeline PNG per track and OUT/<name>.annotated.mp4 (videos) or .annotated.png (images).
 
     Returns the verdicts and the (path, reason) of inputs that failed; one bad input never
     stops the others.
@@ -307,7 +307,7 @@ def predict_to_folder(inputs: list[Path], model: str | Path, out: Path, *, every
 
 
 def _annotate(path: Path, verdict: VideoPrediction, table: pd.DataFrame, stem: Path) -> None:
-    from vemo.annotate import plot_timeline, write_annotated_video
+    from vemo.annotate import plot_timeline, write_annotated_image, write_annotated_video
 
     classes = list(verdict.probabilities)
     for summary in verdict.tracks:
@@ -318,3 +318,5 @@ def _annotate(path: Path, verdict: VideoPrediction, table: pd.DataFrame, stem: P
     info = probe_media(path)
     if info.kind == "video":
         write_annotated_video(path, info.fps, table, classes, Path(f"{stem}.annotated.mp4"), main_track=verdict.track)
+    else:
+        write_annotated_image(path, table, classes, Path(f"{stem}.annotated.png"), main_track=verdict.track)
