@@ -133,9 +133,24 @@ def extract(
         raise typer.Exit(1)
 
 
-@app.command()
+class _DefaultToApply(typer.core.TyperGroup):
+    """`vemo label WS --from-...` keeps working: anything that is not a subcommand goes to `apply`."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["apply", *args]
+        return super().parse_args(ctx, args)
+
+
+label_app = typer.Typer(cls=_DefaultToApply, no_args_is_help=True,
+                        help="Label the workspace's crops (stage 2 of the paper): `vemo label WS --from-clips|"
+                             "--from-folders|--from-csv`, `vemo label serve WS` (in the browser), `vemo label export`.")
+app.add_typer(label_app, name="label")
+
+
+@label_app.command("apply")
 @expected_errors
-def label(
+def label_apply(
     workspace: Annotated[Path, typer.Argument(help="The workspace made by `vemo extract`.")],
     from_clips: Annotated[bool, typer.Option("--from-clips", help="Propagate clip labels to their frames.")] = False,
     window: Annotated[str, typer.Option(help="With --from-clips: all, onset-offset, or apex:K.")] = "onset-offset",
@@ -145,7 +160,7 @@ def label(
     classes: Annotated[Optional[str], typer.Option(help="Comma-separated class list (default: the paper's four).")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace labels that crops already have.")] = False,
 ) -> None:
-    """Label the workspace's crops (stage 2 of the paper): writes WS/labels.csv."""
+    """Label crops from clips, sorted folders or a CSV (the default: `vemo label WS ...`)."""
     from vemo.data.classes import parse_classes
     from vemo.data.label import apply_labels, labels_from_clips, labels_from_csv, labels_from_folders
     from vemo.errors import ConfigError
@@ -165,6 +180,43 @@ def label(
     typer.echo(f"labels: {result.added} added, {result.changed} changed, {result.unchanged} unchanged; "
                f"{result.total_labelled} labelled in {workspace}/labels.csv")
     typer.echo("  " + ", ".join(f"{name} {count}" for name, count in result.per_class.items()))
+
+
+@label_app.command("serve")
+@expected_errors
+def label_serve(
+    workspace: Annotated[Path, typer.Argument(help="The workspace made by `vemo extract`.")],
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    host: Annotated[str, typer.Option(help="Address to bind; 127.0.0.1 keeps the page to this machine.")] = "127.0.0.1",
+    classes: Annotated[Optional[str], typer.Option(help="Comma-separated class list (default: the paper's four).")] = None,
+) -> None:
+    """Sort and label crops in the browser; every change is written to WS/labels.csv at once."""
+    import uvicorn
+
+    from vemo.data.classes import parse_classes
+    from vemo.labelling.app import create_app
+
+    application = create_app(workspace, parse_classes(classes))
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        typer.echo(f"warning: binding {host}: anyone who can reach this machine can read and change the labels",
+                   err=True)
+    typer.echo(f"vemo labelling page for {workspace}: http://{host}:{port}/  (Ctrl+C to stop)")
+    uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+@label_app.command("export")
+@expected_errors
+def label_export(
+    workspace: Annotated[Path, typer.Argument(help="A labelled workspace.")],
+    to: Annotated[Path, typer.Option("--to", help="Folder for <class>/<crop>.png (the paper's layout).")],
+    include_rejected: Annotated[bool, typer.Option(help="Also write a rejected/ folder.")] = False,
+) -> None:
+    """Copy labelled crops into one folder per class."""
+    from vemo.labelling.export import export_folders
+
+    result = export_folders(workspace, to, include_rejected=include_rejected)
+    typer.echo(f"exported {result.written} crop(s) ({result.unchanged} already there) to {to}: "
+               + ", ".join(f"{name} {count}" for name, count in result.per_class.items()))
 
 
 @app.command()

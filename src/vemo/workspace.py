@@ -18,6 +18,7 @@ CLIPS = "clips.csv"
 LABELS = "labels.csv"
 SPLITS = "splits.csv"
 LABEL_COLUMNS = ["crop_path", "label", "source", "time"]
+LABELS_LOCK = ".labels.lock"  # every writer of labels.csv holds it (see vemo.io.files.exclusive_lock)
 
 
 def require_workspace(workspace: Path | str) -> Path:

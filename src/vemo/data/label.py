@@ -16,8 +16,8 @@ import pandas as pd
 
 from vemo.data.classes import PAPER_CLASSES, REJECTED
 from vemo.errors import ConfigError, WorkspaceError
-from vemo.io.files import write_csv_atomic
-from vemo.workspace import LABEL_COLUMNS, LABELS, read_clips, read_faces, read_labels, require_workspace
+from vemo.io.files import exclusive_lock, write_csv_atomic
+from vemo.workspace import LABEL_COLUMNS, LABELS, LABELS_LOCK, read_clips, read_faces, read_labels, require_workspace
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,12 @@ def apply_labels(workspace: Path | str, new: pd.DataFrame, source: str, *, class
     if (label_counts > 1).any():
         raise WorkspaceError(f"crop given two different labels: {label_counts[label_counts > 1].index[0]}")
     new = new.drop_duplicates("crop_path")
+    with exclusive_lock(workspace / LABELS_LOCK):  # the labelling page may write at the same time
+        return _merge_labels(workspace, new, source, classes, overwrite)
+
+
+def _merge_labels(workspace: Path, new: pd.DataFrame, source: str, classes: tuple[str, ...],
+                  overwrite: bool) -> LabelResult:
     current = read_labels(workspace).set_index("crop_path")
     joined = new.join(current["label"].rename("old"), on="crop_path")
     conflicts = joined[joined["old"].notna() & (joined["old"] != joined["label"])]

@@ -103,3 +103,17 @@ def ensure_writable_dir(path: Path | str) -> Path:
     except OSError as error:
         raise OutputError(f"cannot write to folder: {path} ({error.strerror or error})") from error
     return path
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path | str) -> Iterator[None]:
+    """Hold an exclusive advisory lock on `path` (created if missing) across processes: the
+    writers of one table take it around read-modify-write, so none overwrites another."""
+    import fcntl
+
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,1 @@
+"""Labelling by hand: the browser page (`vemo label serve`) and the folder export."""

@@ -1,0 +1,188 @@
+"""`vemo label serve`: a local web app to sort and label a workspace's face crops.
+
+Safety: the app serves its own page and scripts (no CDN), crop images only from inside the
+workspace (each path resolved, symlinks included, and checked to stay inside; `..` refused),
+and frames rendered from sources listed in faces.csv. Request bodies are size-limited, labels
+are checked against the class list, and nothing from the workspace is ever executed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from vemo.data.classes import REJECTED
+from vemo.errors import VemoError
+from vemo.labelling.store import LabelStore
+
+STATIC = Path(__file__).parent / "static"
+STATIC_FILES = {"index.html": "text/html", "app.js": "text/javascript", "app.css": "text/css"}
+MAX_BODY_BYTES = 2 * 1024 * 1024  # a bulk label of 20,000 crops fits; anything bigger is refused
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
+THUMB_SIZE = 96
+FILTERS = ("all", "unlabelled", "labelled", REJECTED)
+
+
+class LabelRequest(BaseModel):
+    """Label `crops`, or the crops of `source` from frame `from_frame` on (the rest of a clip)."""
+
+    label: str | None = Field(description="a class, 'rejected', or null to remove the label")
+    crops: list[str] = Field(default_factory=list, max_length=50_000)
+    source: str | None = None
+    from_frame: int = 0
+    client: str = Field(default="", max_length=64)
+
+
+class UndoRequest(BaseModel):
+    client: str = Field(default="", max_length=64)
+
+
+def create_app(workspace: Path | str, classes: tuple[str, ...]) -> FastAPI:
+    """The labelling app for one workspace.
+
+    Raises:
+        WorkspaceError: not a workspace.
+    """
+    store = LabelStore(workspace, classes)
+    root = store.workspace.resolve()
+    faces = store.faces
+    by_crop = faces.set_index("crop_path")
+    app = FastAPI(title="vemo labelling", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.store = store
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+            return JSONResponse({"detail": f"request body over {MAX_BODY_BYTES} bytes"}, status_code=413)
+        if request.method == "POST" and length is None:
+            return JSONResponse({"detail": "Content-Length required"}, status_code=411)
+        return await call_next(request)
+
+    @app.get("/")
+    def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html")
+
+    @app.get("/static/{name}")
+    def static(name: str) -> FileResponse:
+        if name not in STATIC_FILES:  # a fixed list: nothing else is ever served from here
+            raise HTTPException(404)
+        return FileResponse(STATIC / name, media_type=STATIC_FILES[name])
+
+    @app.get("/api/meta")
+    def meta() -> dict:
+        sources = faces.groupby("source_id", sort=True).size()
+        return {"workspace": str(store.workspace), "classes": list(classes), "rejected": REJECTED,
+                "sources": [{"id": s, "crops": int(n)} for s, n in sources.items()], "version": store.version,
+                "filters": list(FILTERS) + [f"class:{c}" for c in classes]}
+
+    @app.get("/api/progress")
+    def progress() -> dict:
+        return {**store.progress(), "version": store.version}
+
+    @app.get("/api/crops")
+    def crops(filter: str = "all", source: str | None = None, offset: int = Query(0, ge=0),
+              limit: int = Query(300, ge=1, le=2000)) -> dict:
+        labels = store.snapshot()
+        rows = faces if source is None else faces[faces["source_id"] == source]
+        current = rows["crop_path"].map(labels)
+        if filter == "unlabelled":
+            rows = rows[current.isna()]
+        elif filter == "labelled":
+            rows = rows[current.notna() & (current != REJECTED)]
+        elif filter == REJECTED:
+            rows = rows[current == REJECTED]
+        elif filter.startswith("class:") and filter[6:] in classes:
+            rows = rows[current == filter[6:]]
+        elif filter != "all":
+            raise HTTPException(400, f"unknown filter {filter!r}; use one of {', '.join(FILTERS)} or class:NAME")
+        page = rows.iloc[offset : offset + limit]
+        items = [{"crop": row.crop_path, "source": row.source_id, "frame": int(row.frame),
+                  "time_s": float(row.time_s) if "time_s" in rows else None, "label": labels.get(row.crop_path)}
+                 for row in page.itertuples()]
+        return {"total": len(rows), "offset": offset, "items": items, "version": store.version}
+
+    @app.get("/api/changes")
+    def changes(since: int = Query(0, ge=0)) -> dict:
+        version, changed = store.changes_since(since)
+        return {"version": version, "changes": changed}
+
+    @app.post("/api/labels")
+    def set_labels(request: LabelRequest) -> dict:
+        crops = list(request.crops)
+        if request.source is not None:
+            rows = faces[(faces["source_id"] == request.source) & (faces["frame"] >= request.from_frame)]
+            if rows.empty:
+                raise HTTPException(400, f"no crops of source {request.source!r} from frame {request.from_frame}")
+            crops += list(rows["crop_path"])
+        if not crops:
+            raise HTTPException(400, "no crops given")
+        try:
+            version = store.set_labels(crops, request.label, request.client)
+        except VemoError as error:
+            raise HTTPException(400, str(error)) from None
+        return {"version": version, "changed": len(crops)}
+
+    @app.post("/api/undo")
+    def undo(request: UndoRequest) -> dict:
+        touched = store.undo(request.client)
+        return {"version": store.version, "undone": len(touched), "crops": touched}
+
+    def inside(relative: str) -> Path:
+        """The workspace file `relative` names, or 400/404: never a file outside the workspace."""
+        if "\x00" in relative or any(part == ".." for part in Path(relative).parts) or relative.startswith("/"):
+            raise HTTPException(400, "bad path")
+        path = (root / relative).resolve()  # follows symlinks: one pointing out is caught below
+        if not path.is_relative_to(root) or not path.is_file() or path.suffix.lower() not in IMAGE_SUFFIXES:
+            raise HTTPException(404)
+        return path
+
+    @app.get("/files/{relative:path}")
+    def crop_file(relative: str) -> FileResponse:
+        return FileResponse(inside(relative), headers={"Cache-Control": "public, max-age=86400"})
+
+    @app.get("/thumbs/{relative:path}")
+    def thumbnail(relative: str) -> Response:
+        image = cv2.imread(str(inside(relative)))
+        if image is None:
+            raise HTTPException(404)
+        small = cv2.resize(image, (THUMB_SIZE, THUMB_SIZE), interpolation=cv2.INTER_AREA)
+        ok, data = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 85])
+        return Response(data.tobytes(), media_type="image/jpeg", headers={"Cache-Control": "public, max-age=86400"})
+
+    @app.get("/api/frame")
+    def frame(crop: str) -> Response:
+        """The original frame of a crop with its face box: decoded from the source that
+        faces.csv names for it (only for crops listed there)."""
+        if crop not in by_crop.index:
+            raise HTTPException(404)
+        row = by_crop.loc[crop]
+        image = _read_frame(Path(str(row["source_path"])), int(row["frame"]))
+        if image is None:
+            raise HTTPException(404, "source video not readable")
+        x, y, w, h = (int(row[k]) for k in ("x", "y", "w", "h"))
+        cv2.rectangle(image, (x, y), (x + w, y + h), (0, 200, 255), max(2, image.shape[1] // 300))
+        ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
+        return Response(data.tobytes(), media_type="image/jpeg")
+
+    return app
+
+
+def _read_frame(source: Path, index: int) -> np.ndarray | None:
+    from vemo.io.media import probe_media
+    from vemo.io.video import iter_video_frames, read_image_frame
+    from vemo.errors import VideoOpenError
+
+    try:
+        info = probe_media(source)
+        if info.kind == "image":
+            return read_image_frame(source).image
+        frame = next(iter_video_frames(source, info.fps, start=index, stop=index + 1), None)
+        return None if frame is None else frame.image
+    except VideoOpenError:
+        return None
