@@ -108,37 +108,49 @@ function targets() {
   return (chosen.length ? chosen : [state.cursor]).filter((i) => state.items[i]);
 }
 
-async function applyLabel(label) {
+// Changes are shown and the cursor moves at once; requests go out one at a time, in key order,
+// so fast typing never races (two quick keys on one crop: the second wins, on screen and on disk).
+let queue = Promise.resolve();
+function enqueue(task) { queue = queue.then(task, task); return queue; }
+
+function applyLabel(label) {
   const indices = targets();
   if (!indices.length) return;
-  try {
-    const result = await api("/api/labels", { crops: indices.map((i) => state.items[i].crop), label });
-    state.version = Math.max(state.version, result.version);
-    indices.forEach((i) => { state.items[i].label = label; updateTile(i); });
-    status(`${label === null ? "unlabelled" : label}: ${indices.length} crop(s) saved to labels.csv`);
-    move(indices[indices.length - 1] + 1 - state.cursor, false);
-    await refreshProgress();
-  } catch (error) { status(`not saved: ${error.message}`); }
+  const previous = indices.map((i) => state.items[i].label);
+  indices.forEach((i) => { state.items[i].label = label; updateTile(i); });
+  move(indices[indices.length - 1] + 1 - state.cursor, false);
+  enqueue(async () => {
+    try {
+      const result = await api("/api/labels", { crops: indices.map((i) => state.items[i].crop), label });
+      state.version = Math.max(state.version, result.version);
+      status(`${label === null ? "unlabelled" : label}: ${indices.length} crop(s) saved to labels.csv`);
+      await refreshProgress();
+    } catch (error) {
+      indices.forEach((i, k) => { state.items[i].label = previous[k]; updateTile(i); });
+      markSelection();
+      status(`not saved: ${error.message}`);
+    }
+  });
 }
 
-async function applyRest(label) {
+function applyRest(label) {
   const item = state.items[state.cursor];
   if (!item) return;
-  try {
+  enqueue(async () => { try {
     const result = await api("/api/labels", { source: item.source, from_frame: item.frame, label });
     status(`${label}: ${result.changed} crop(s) of ${item.source} from frame ${item.frame} saved`);
     await pollChanges();
     await refreshProgress();
-  } catch (error) { status(`not saved: ${error.message}`); }
+  } catch (error) { status(`not saved: ${error.message}`); } });
 }
 
-async function undo() {
-  try {
+function undo() {
+  enqueue(async () => { try {
     const result = await api("/api/undo", {});
     status(result.undone ? `undone: ${result.undone} crop(s)` : "nothing to undo");
     await pollChanges();
     await refreshProgress();
-  } catch (error) { status(`undo failed: ${error.message}`); }
+  } catch (error) { status(`undo failed: ${error.message}`); } });
 }
 
 function move(step, extend) {
@@ -241,5 +253,5 @@ $("undo").addEventListener("click", undo);
   await loadPage();
   status("ready: every change is saved to labels.csv at once");
   document.body.dataset.ready = "1";
-  setInterval(pollChanges, 2000);
+  setInterval(() => enqueue(pollChanges), 2000);
 })();
