@@ -21,12 +21,27 @@ def test_version():
 
 
 def test_help_on_every_command():
-    commands = [c.name or c.callback.__name__ for c in app.registered_commands]
-    assert {"synth", "demo", "extract", "label", "split", "train", "evaluate", "models"} <= set(commands)
+    commands = [[c.name or c.callback.__name__] for c in app.registered_commands]
+    for group in app.registered_groups:
+        commands += [[group.name, c.name or c.callback.__name__] for c in group.typer_instance.registered_commands]
+    names = {" ".join(c) for c in commands}
+    assert {"synth", "demo", "extract", "split", "train", "evaluate", "models", "predict", "label apply",
+            "label serve", "label export", "weights list", "weights fetch", "weights verify", "weights add",
+            "experiment paper"} <= names
     for command in commands:
-        result = runner.invoke(app, [command, "--help"])
+        result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0, command
         assert "Usage" in result.stdout
+
+
+def test_label_without_a_subcommand_still_applies_labels(tiny_workspace, tmp_path):
+    import shutil
+
+    ws = shutil.copytree(tiny_workspace, tmp_path / "ws")
+    result = runner.invoke(app, ["label", str(ws), "--from-clips", "--window", "all", "--overwrite"])
+    assert result.exit_code == 0 and "labelled in" in result.stdout
+    missing = runner.invoke(app, ["label", str(tmp_path / "nope"), "--from-clips"])
+    assert missing.exit_code == 1 and "not a vemo workspace" in missing.output
 
 
 @pytest.mark.parametrize(
