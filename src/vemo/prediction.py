@@ -23,6 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
+import torch
 
 from vemo.data.dataset import crop_to_array
 from vemo.errors import VemoError
@@ -109,21 +110,20 @@ class _FaceReader:
     """Detection, eye alignment and the model's resize for a run of consecutive frames: the
     same code path as `vemo extract`. One per thread (OpenCV cascades are not shared)."""
 
-    def __init__(self, predictor: Predictor, all_faces: bool) -> None:
+    def __init__(self, all_faces: bool = False) -> None:
         self.config = ExtractConfig()
-        detector = HaarFaceDetector(self.config.detector)
-        self.single = FaceTracker(detector)
-        self.multi = MultiFaceTracker(detector) if all_faces else None
+        self.detector = HaarFaceDetector(self.config.detector)
+        self.single = FaceTracker(self.detector)
+        self.multi = MultiFaceTracker(self.detector) if all_faces else None
         self.eyes = EyeLocator()
-        self.predictor = predictor
 
-    def run(self, frames: list, batch_size: int) -> tuple[list[tuple[int, float]], list[tuple[int, int, FaceBox]],
-                                                          list[np.ndarray]]:
+    def run(self, frames: list, predictor: Predictor, batch_size: int) -> tuple[
+            list[tuple[int, float]], list[tuple[int, int, FaceBox]], list[np.ndarray]]:
         """(index, time) per frame, (position, track, box) per face, and the faces' probabilities.
         Each run starts with a full detection, as each range of `vemo extract` does."""
         self.single.reset()
         size = self.config.crop_size
-        spec = self.predictor.preprocess.spec
+        spec = predictor.preprocess.spec
         rows, faces, crops, probabilities = [], [], [], []
         for frame in frames:
             gray = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
@@ -135,11 +135,29 @@ class _FaceReader:
                 faces.append((len(rows), track, box))
             rows.append((frame.index, round(frame.time_s, 4)))
             if len(crops) >= batch_size:
-                probabilities.append(self.predictor.probabilities(np.stack(crops), batch_size))
+                probabilities.append(predictor.probabilities(np.stack(crops), batch_size))
                 crops = []
         if crops:
-            probabilities.append(self.predictor.probabilities(np.stack(crops), batch_size))
+            probabilities.append(predictor.probabilities(np.stack(crops), batch_size))
         return rows, faces, probabilities
+
+
+_THREAD_STATE = threading.local()
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _thread_reader() -> _FaceReader:
+    """This thread's reader, made once: the pool's threads live on, so the cascades are loaded
+    once per thread, not once per video."""
+    if not hasattr(_THREAD_STATE, "reader"):
+        _THREAD_STATE.reader = _FaceReader()
+    return _THREAD_STATE.reader
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    if workers not in _POOLS:
+        _POOLS[workers] = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vemo-predict")
+    return _POOLS[workers]
 
 
 def _frame_runs(frames, length: int):
@@ -161,31 +179,27 @@ def _scan(path: Path | str, predictor: Predictor, every: int, all_faces: bool, w
     info = probe_media(path)
     source = [read_image_frame(path)] if info.kind == "image" else iter_video_frames(path, info.fps, every=every)
     if all_faces or info.kind == "image":
-        parts = [_FaceReader(predictor, all_faces).run(list(source), batch_size)]
+        parts = [_FaceReader(all_faces).run(list(source), predictor, batch_size)]
     elif workers <= 1:  # the same runs as with threads, so the thread count never changes a result
-        reader = _FaceReader(predictor, all_faces)
-        parts = [reader.run(run, batch_size) for run in _frame_runs(source, RUN_FRAMES)]
+        reader = _FaceReader()
+        parts = [reader.run(run, predictor, batch_size) for run in _frame_runs(source, RUN_FRAMES)]
     else:
-        local = threading.local()
-
-        def work(run: list) -> tuple:
-            if not hasattr(local, "reader"):
-                local.reader = _FaceReader(predictor, all_faces)
-            return local.reader.run(run, batch_size)
-
-        previous_threads = cv2.getNumThreads()
-        cv2.setNumThreads(1)  # one core per thread instead of OpenCV's own pool fighting the threads
+        # one core per thread: OpenCV's and torch's own thread pools would fight the workers
+        previous = cv2.getNumThreads(), torch.get_num_threads()
+        cv2.setNumThreads(1)
+        torch.set_num_threads(1)
         try:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                pending: deque = deque()
-                parts = []
-                for run in _frame_runs(source, RUN_FRAMES):
-                    pending.append(pool.submit(work, run))
-                    if len(pending) > 2 * workers:  # bounded: decoded frames never pile up in memory
-                        parts.append(pending.popleft().result())
-                parts += [future.result() for future in pending]
+            pool = _pool(workers)
+            pending: deque = deque()
+            parts = []
+            for run in _frame_runs(source, RUN_FRAMES):
+                pending.append(pool.submit(lambda frames: _thread_reader().run(frames, predictor, batch_size), run))
+                if len(pending) > 2 * workers:  # bounded: decoded frames never pile up in memory
+                    parts.append(pending.popleft().result())
+            parts += [future.result() for future in pending]
         finally:
-            cv2.setNumThreads(previous_threads)
+            cv2.setNumThreads(previous[0])
+            torch.set_num_threads(previous[1])
     frames, faces, probabilities = [], [], []
     for part_frames, part_faces, part_probabilities in parts:
         faces += [(position + len(frames), track, box) for position, track, box in part_faces]
