@@ -327,7 +327,7 @@ def predict(
                                            annotate=annotate, classes=classes, all_faces=all_faces)
     failures += [(name, "no such file or folder") for name in unmatched]
     for verdict in verdicts:
-        for summary in verdict.tracks if all_faces else verdict.tracks[:0] + ({**asdict_verdict(verdict)},):
+        for summary in verdict.tracks if all_faces else [t for t in verdict.tracks if t["track"] == verdict.track]:
             shown = ", ".join(f"{c} {p:.2f}" for c, p in summary["probabilities"].items())
             label = summary["label"] or "no face found"
             track = f" track {summary['track']}" if all_faces else ""
@@ -427,11 +427,6 @@ def weights_add(
                            format=format, licence=licence, trained_on=trained_on, task=task)
     typer.echo(f"added {entry.name} ({entry.model}, {len(entry.classes)} classes); fetch it with "
                f"`vemo weights fetch {entry.name}`")
-
-
-def asdict_verdict(verdict) -> dict:
-    return {"track": verdict.track, "label": verdict.label, "probabilities": verdict.probabilities,
-            "face_frames": verdict.face_frames}
 
 
 experiment_app = typer.Typer(help="Run a study: the paper's grid of experiments with a report.", no_args_is_help=True)

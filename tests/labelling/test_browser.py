@@ -7,11 +7,13 @@ Chromium with apt-get). The screenshot is kept in test-artifacts/label_page.png.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pandas as pd
@@ -91,9 +93,16 @@ def test_keyboard_labelling_survives_a_reload(server, browser):
     page.reload()
     page.wait_for_selector("body[data-ready='1']", timeout=20_000)
     assert badges(page)[:8] == ["happiness", "sadness", "rejected", "—", "—", "—", "—", "surprise"]
-    assert "labelled 4 /" in page.locator("#progress").inner_text()
+    page.wait_for_function("document.getElementById('progress').textContent.startsWith('labelled 4 /')")
     table = pd.read_csv(ws / "labels.csv")
     assert dict(zip(table["crop_path"], table["label"])) == {**{c: expected[c] for c in crops[:3]}, crops[7]: "surprise"}
+    # another tab (here: a plain request) labels a crop: this page shows it within its 2 s poll
+    body = json.dumps({"crops": [crops[3]], "label": "happiness", "client": "other-tab"}).encode()
+    request = urllib.request.Request(url + "api/labels", data=body, headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(request).read()
+    page.wait_for_function("document.querySelectorAll('.tile .badge')[3].textContent === 'happiness'", timeout=6_000)
+    page.wait_for_function("document.getElementById('progress').textContent.startsWith('labelled 5 /')", timeout=6_000)
+
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "label_page.png"))
 

@@ -92,8 +92,9 @@ def create_model(name: str, num_classes: int = 4, weights: str | None = None) ->
         return info.builder(num_classes=num_classes)
     from vemo.weights import cache_dir, get_entry, load_pretrained
 
-    if get_entry(weights, cache_dir()).model != name:
-        raise ConfigError(f"weights {weights!r} are for model {get_entry(weights, cache_dir()).model!r}, not {name!r}")
+    meant_for = get_entry(weights, cache_dir()).model
+    if meant_for != name:
+        raise ConfigError(f"weights {weights!r} are for model {meant_for!r}, not {name!r}")
     model, entry = load_pretrained(weights)
     if len(entry.classes) != num_classes:
         replace_head(model, info, num_classes)
