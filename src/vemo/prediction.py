@@ -39,7 +39,7 @@ from vemo.training import resolve_device
 
 log = logging.getLogger(__name__)
 
-RUN_FRAMES = 30  # frames per unit of work for the threads; each run starts with a full detection
+RUN_FRAMES = 20  # frames per unit of work for the threads: a multiple of the tracker's re-detection period (10)
 
 AGGREGATION = ("mean over the frames with a face of the softmax probabilities (restricted to the reported classes "
                "and renormalised), after a centred moving average over {smooth} s")
