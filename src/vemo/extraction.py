@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from vemo import __version__
 from vemo.errors import ConfigError, VemoError
-from vemo.faces.align import EyeLocator, box_transform, similarity_from_eyes, warp_crop
+from vemo.faces.align import EyeLocator, aligned_crop
 from vemo.faces.detect import DetectorConfig, FaceTracker, HaarFaceDetector
 from vemo.io.files import clean_partial_files, ensure_writable_dir, write_csv_atomic, write_image_atomic, write_json_atomic
 from vemo.io.media import MediaInfo, content_hash, find_inputs, probe_media
@@ -138,10 +138,9 @@ def _run_task(task: _Task, config: ExtractConfig, workspace: str) -> dict:
         boxes = detector.detect(gray) if config.all_faces else tracker(gray)
         with_face += bool(boxes)
         for k, box in enumerate(boxes):
-            pair = eyes.locate(gray, box) if eyes else None
-            matrix = similarity_from_eyes(pair, size) if pair else box_transform(box, size)
+            crop, pair = aligned_crop(frame.image, gray, box, eyes, size)
             name = f"{frame.index:06d}.png" if k == 0 else f"{frame.index:06d}_{k}.png"
-            write_image_atomic(out_dir / name, warp_crop(frame.image, matrix, size), PNG_FAST)
+            write_image_atomic(out_dir / name, crop, PNG_FAST)
             rows.append({
                 "source_id": task.source_id, "source_path": task.path, "frame": frame.index,
                 "time_s": round(frame.time_s, 4), "face_index": k, "x": box.x, "y": box.y, "w": box.w, "h": box.h,

@@ -28,7 +28,7 @@ import torch
 from vemo.data.dataset import crop_to_array
 from vemo.errors import VemoError
 from vemo.extraction import ExtractConfig
-from vemo.faces.align import EyeLocator, box_transform, similarity_from_eyes, warp_crop
+from vemo.faces.align import EyeLocator, aligned_crop
 from vemo.faces.detect import FaceBox, FaceTracker, HaarFaceDetector
 from vemo.faces.tracks import MultiFaceTracker
 from vemo.io.files import write_csv_atomic, write_json_atomic
@@ -112,9 +112,9 @@ class _FaceReader:
 
     def __init__(self, all_faces: bool = False) -> None:
         self.config = ExtractConfig()
-        self.detector = HaarFaceDetector(self.config.detector)
-        self.single = FaceTracker(self.detector)
-        self.multi = MultiFaceTracker(self.detector) if all_faces else None
+        detector = HaarFaceDetector(self.config.detector)
+        self.single = FaceTracker(detector)
+        self.multi = MultiFaceTracker(detector) if all_faces else None
         self.eyes = EyeLocator()
 
     def run(self, frames: list, predictor: Predictor, batch_size: int) -> tuple[
@@ -129,9 +129,8 @@ class _FaceReader:
             gray = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
             found = self.multi(gray) if self.multi else [(0, box) for box in self.single(gray)]
             for track, box in found:
-                pair = self.eyes.locate(gray, box)
-                matrix = similarity_from_eyes(pair, size) if pair else box_transform(box, size)
-                crops.append(crop_to_array(warp_crop(frame.image, matrix, size), spec))
+                crop, _ = aligned_crop(frame.image, gray, box, self.eyes, size)
+                crops.append(crop_to_array(crop, spec))
                 faces.append((len(rows), track, box))
             rows.append((frame.index, round(frame.time_s, 4)))
             if len(crops) >= batch_size:
@@ -209,14 +208,13 @@ def _scan(path: Path | str, predictor: Predictor, every: int, all_faces: bool, w
     return _Scan(frames, faces, stacked, info.fps, info.kind)
 
 
-def _track_table(scan: _Scan, track: int, probabilities: np.ndarray, classes: list[str], smooth: float,
-                 every: int) -> pd.DataFrame:
+def _track_table(scan: _Scan, track: int, classes: list[str], smooth: float, every: int) -> pd.DataFrame:
     """One row per analysed frame for one track, aligned with video time."""
     count = len(scan.frames)
     found = np.zeros(count, bool)
     boxes = np.full((count, 4), np.nan)
     per_frame = np.full((count, len(classes)), np.nan)
-    for (position, face_track, box), p in zip(scan.faces, probabilities):
+    for (position, face_track, box), p in zip(scan.faces, scan.probabilities):
         if face_track == track:
             found[position] = True
             boxes[position] = (box.x, box.y, box.w, box.h)
@@ -275,9 +273,8 @@ def predict_media(path: Path | str, model: str | Path | Predictor, *, every: int
     predictor = model if isinstance(model, Predictor) else load_predictor(model, resolve_device(device), classes)
     names = list(predictor.classes)
     scan = _scan(path, predictor, every, all_faces, workers or os.cpu_count() or 1, batch_size)
-    probabilities = scan.probabilities
     track_ids = sorted({track for _, track, _ in scan.faces}) or [0]
-    tables = [_track_table(scan, track, probabilities, names, smooth, every) for track in track_ids]
+    tables = [_track_table(scan, track, names, smooth, every) for track in track_ids]
     summaries = [_track_summary(table, names) for table in tables]
     main = max(summaries, key=lambda s: (s["face_frames"], -s["track"]))
     verdict = VideoPrediction(

@@ -102,3 +102,13 @@ def box_transform(box: FaceBox, size: int) -> np.ndarray:
 def warp_crop(image: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
     """Apply a 2x3 transform to get a (size, size, C) crop; outside the frame is replicated edge."""
     return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def aligned_crop(image: np.ndarray, gray: np.ndarray, box: FaceBox, eyes: EyeLocator | None,
+                 size: int) -> tuple[np.ndarray, EyePair | None]:
+    """The `size` x `size` crop of the face in `box`: eye-aligned when `eyes` finds a pair,
+    else from the box alone. The one place extraction and prediction turn a box into a crop,
+    so a model always sees the kind of crop it was trained on."""
+    pair = eyes.locate(gray, box) if eyes else None
+    matrix = similarity_from_eyes(pair, size) if pair else box_transform(box, size)
+    return warp_crop(image, matrix, size), pair

@@ -57,10 +57,6 @@ class LabelStore:
     def version(self) -> int:
         return self._version
 
-    def label_of(self, crop: str) -> str | None:
-        entry = self._labels.get(crop)
-        return entry[0] if entry else None
-
     def snapshot(self) -> dict[str, str]:
         """crop -> label, for every labelled crop."""
         with self._lock:
