@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import uvicorn
 
-from vemo.data.classes import PAPER_CLASSES
+from vemo.classes import PAPER_CLASSES
 from vemo.labelling.app import create_app
 
 

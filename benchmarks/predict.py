@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from vemo.prediction import predict_media
-from vemo.predictor import load_predictor
+from vemo.prediction.predictor import load_predictor
 
 MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
 DEFAULT_VIDEOS = [MEDIA / "single_face.mp4", MEDIA / "noface_face.mov"]

@@ -21,9 +21,9 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from vemo.data.dataset import split_tensors
+from vemo.labelling.tensors import split_tensors
 from vemo.models import create_model, model_info
-from vemo.preprocess import preprocess_for
+from vemo.models.inputs import preprocess_for
 from vemo.training import TrainConfig, train
 
 

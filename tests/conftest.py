@@ -84,8 +84,8 @@ def split_tiny_workspace(tiny_workspace: Path, tmp_path_factory: pytest.TempPath
     """The tiny workspace, labelled onset-offset and split by clip (do not modify; copy it)."""
     import shutil
 
-    from vemo.data.label import apply_labels, labels_from_clips
-    from vemo.data.split import split_workspace
+    from vemo.labelling import apply_labels, labels_from_clips
+    from vemo.labelling.split import split_workspace
 
     workspace = Path(shutil.copytree(tiny_workspace, tmp_path_factory.mktemp("split") / "ws"))
     apply_labels(workspace, labels_from_clips(workspace, window="onset-offset"), "clips")
@@ -134,7 +134,7 @@ def local_weights_entry(tmp_path: Path):
     local safetensors file, so pretrained-weights code runs without the network."""
     import torch
 
-    from vemo.checkpoint import save_tensors
+    from vemo.io.tensors import save_tensors
     from vemo.models import create_model
     from vemo.weights import file_sha256
     from vemo.weights.catalog import add_user_entry

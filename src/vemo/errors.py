@@ -8,7 +8,16 @@ from __future__ import annotations
 
 
 class VemoError(Exception):
-    """Base class for every expected, user-facing failure."""
+    """Base class for every expected, user-facing failure.
+
+    The message speaks the library's language: where it names Python parameters (`lr`,
+    `crop_size`), they are listed in `parameters`, so a caller of the Python API reads the
+    names it typed, and the command line rewrites them into its own flags (`--lr`, `--size`).
+    """
+
+    def __init__(self, message: str, *parameters: str) -> None:
+        super().__init__(message)
+        self.parameters = parameters
 
 
 class ConfigError(VemoError):

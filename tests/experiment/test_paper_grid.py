@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from vemo.data.label import apply_labels
+from vemo.labelling import apply_labels
 from vemo.experiment import ExperimentConfig, run_paper_grid
 from vemo.experiment import paper_figures as paper
 from vemo.experiment.report import write_report

@@ -61,3 +61,18 @@ def test_content_hash_changes_with_content(tmp_path: Path):
     a.write_bytes(b"x" * 10)
     b.write_bytes(b"x" * 9 + b"y")
     assert content_hash(a) != content_hash(b) and len(content_hash(a)) == 64
+
+
+def test_open_media_gives_frames_by_content(tmp_path: Path, image_file: Path, tiny_corpus: Path):
+    from vemo.io.media import open_media
+
+    renamed = tmp_path / "still.dat"
+    shutil.copy(image_file, renamed)
+    still = open_media(renamed)
+    assert (still.kind, still.is_video) == ("image", False)
+    assert [f.index for f in still.frames()] == [0] and still.frame(1) is None
+    video = open_media(sorted((tiny_corpus / "videos").glob("*.mp4"))[0])
+    every_third = list(video.frames(every=3, start=4, stop=20))
+    assert [f.index for f in every_third] == [6, 9, 12, 15, 18]
+    assert every_third[0].time_s == pytest.approx(6 / video.fps)
+    np.testing.assert_array_equal(video.frame(9).image, every_third[1].image)

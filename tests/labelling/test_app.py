@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from vemo.data.classes import PAPER_CLASSES
-from vemo.data.label import apply_labels
+from vemo.classes import PAPER_CLASSES
+from vemo.labelling import apply_labels
 from vemo.labelling.app import create_app
 
 
@@ -91,7 +91,7 @@ def test_rest_of_a_clip_and_undo(client: TestClient, ws: Path):
 def test_validation_errors(client: TestClient, ws: Path):
     crop = client.get("/api/crops").json()["items"][0]["crop"]
     bad_label = client.post("/api/labels", json={"crops": [crop], "label": "joy"})
-    assert bad_label.status_code == 400 and "unknown label 'joy'" in bad_label.json()["detail"]
+    assert bad_label.status_code == 400 and "unknown label(s) 'joy'" in bad_label.json()["detail"]
     bad_crop = client.post("/api/labels", json={"crops": ["faces/nope/000001.png"], "label": "sadness"})
     assert bad_crop.status_code == 400 and "not in the workspace" in bad_crop.json()["detail"]
     assert client.post("/api/labels", json={"crops": [], "label": "sadness"}).status_code == 400
@@ -168,7 +168,7 @@ def test_changes_from_elsewhere_reach_the_page(client: TestClient, ws: Path):
 
 
 def test_export_writes_the_papers_folders_and_reads_back(client: TestClient, ws: Path, tmp_path: Path):
-    from vemo.data.label import labels_from_folders
+    from vemo.labelling import labels_from_folders
     from vemo.labelling.export import export_folders
 
     crops = [i["crop"] for i in client.get("/api/crops").json()["items"]]

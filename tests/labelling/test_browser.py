@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from vemo.data.classes import PAPER_CLASSES
+from vemo.classes import PAPER_CLASSES
 from vemo.labelling.app import create_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

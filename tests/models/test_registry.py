@@ -8,6 +8,7 @@ import torch
 from vemo.errors import ConfigError, UnknownModelError
 from vemo.models import create_model, keras_parameter_count, list_models, model_info
 from vemo.models.registry import register_model
+from vemo.weights import build_model
 
 
 def test_lenet_has_the_papers_61496_parameters():
@@ -42,4 +43,4 @@ def test_unknown_and_duplicate_names():
     with pytest.raises(ConfigError, match="twice"):
         register_model("lenet", input_size=28)(lambda num_classes: None)
     with pytest.raises(ConfigError, match="unknown weights 'imagenet'; known: .*fer2013-minixception"):
-        create_model("lenet", weights="imagenet")
+        build_model("lenet", weights="imagenet")

@@ -8,8 +8,7 @@ import pytest
 import torch
 
 from vemo.errors import ConfigError, WeightsError
-from vemo.models import create_model
-from vemo.weights import fetch, file_sha256, get_entry, load_pretrained, verify
+from vemo.weights import build_model, fetch, get_entry, load_pretrained, verify
 from vemo.weights.catalog import add_user_entry
 
 
@@ -59,8 +58,8 @@ def test_unknown_names_and_bad_entries_are_one_line_errors(tmp_path):
 def test_create_model_with_weights_for_new_classes_gets_a_new_head(local_weights_entry, monkeypatch):
     cache, model, _ = local_weights_entry
     monkeypatch.setenv("VEMO_CACHE_DIR", str(cache))
-    four = create_model("minixception", num_classes=4, weights="mine")
+    four = build_model("minixception", num_classes=4, weights="mine")
     assert four.head.out_channels == 4
     assert torch.equal(four.stem[0].weight, model.stem[0].weight)  # the backbone is the pretrained one
     with pytest.raises(ConfigError, match="are for model 'minixception', not 'lenet'"):
-        create_model("lenet", num_classes=4, weights="mine")
+        build_model("lenet", num_classes=4, weights="mine")

@@ -9,30 +9,29 @@ settings, on the same split as the rest. Finished runs are reused.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from multiprocessing import get_context
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 
-from vemo.checkpoint import read_run_config
-from vemo.data.classes import PAPER_CLASSES
-from vemo.data.split import read_split_fingerprint, split_workspace
+from vemo.classes import PAPER_CLASSES
+from vemo.engine import run_units
 from vemo.errors import ConfigError
 from vemo.evaluation import evaluate
-from vemo.training import TrainConfig, train
-from vemo.workspace import require_workspace
+from vemo.io.runs import RunFolder
+from vemo.io.workspace import require_workspace
+from vemo.labelling.split import read_split_fingerprint, split_workspace
+from vemo.training import OPTIMIZERS, TrainConfig, train
+from vemo.weights import cache_dir, get_entry
 
 log = logging.getLogger(__name__)
 
-OPTIMIZERS = ("sgd", "rmsprop", "adam")
-PROTOCOLS = {"subject": "subject", "paper": "frame"}
+PROTOCOLS = {"subject": "subject", "paper": "frame"}  # protocol -> how `split_workspace` splits
 
 
 @dataclass(frozen=True)
@@ -57,23 +56,35 @@ class ExperimentConfig:
         return dict(self.model_epochs).get(model, self.epochs)
 
     def __post_init__(self) -> None:
-        if self.protocol not in PROTOCOLS:
-            raise ConfigError(f"--protocol must be one of {', '.join(PROTOCOLS)}, not {self.protocol!r}")
+        if self.protocol not in (*PROTOCOLS, "both"):
+            raise ConfigError(f"protocol must be one of {', '.join(PROTOCOLS)} or both, not {self.protocol!r}",
+                              "protocol")
         if self.seeds < 1 or self.epochs < 1:
-            raise ConfigError("--seeds and --epochs must be at least 1")
+            raise ConfigError("seeds and epochs must be at least 1", "seeds", "epochs")
         if self.transfer and not 0 <= self.freeze_epochs < self.transfer_epochs:
-            raise ConfigError("--freeze-epochs must be at least 0 and less than --transfer-epochs")
+            raise ConfigError("freeze_epochs must be at least 0 and less than transfer_epochs", "freeze_epochs",
+                              "transfer_epochs")
+
+    @property
+    def protocols(self) -> tuple[str, ...]:
+        """The protocols to run, in order: with "both", the subject split is run last and left in place."""
+        return ("paper", "subject") if self.protocol == "both" else (self.protocol,)
+
+    @property
+    def report_protocol(self) -> str:
+        """The protocol the paper's tables are made from ("both": the honest one)."""
+        return "subject" if self.protocol == "both" else self.protocol
 
 
 def run_name(protocol: str, recipe: str, model: str, optimizer: str, batch_size: int, epochs: int, seed: int) -> str:
     return f"exp-{protocol}-{recipe}-{model}-{optimizer}-b{batch_size}-e{epochs}-s{seed}"
 
 
-def _result_row(run_dir: Path, **keys) -> dict:
-    report = json.loads((run_dir / "eval-test.json").read_text())
-    trained = json.loads((run_dir / "train.json").read_text())
-    history = pd.read_csv(run_dir / "history.csv")
-    row = {**keys, "run": str(run_dir), "epochs_run": trained["epochs_run"], "best_epoch": trained["best_epoch"],
+def _result_row(run: RunFolder, **keys) -> dict:
+    report = run.read_eval("test")
+    trained = run.read_summary()
+    history = run.read_history()
+    row = {**keys, "run": str(run.path), "epochs_run": trained["epochs_run"], "best_epoch": trained["best_epoch"],
            "train_seconds": trained["seconds_total"], "val_accuracy": float(history["val_accuracy"].max()),
            "accuracy": report["accuracy"], "balanced_accuracy": report["balanced_accuracy"],
            "macro_f1": report["macro_f1"], "loss": report["loss"], "test_samples": report["samples"]}
@@ -82,52 +93,48 @@ def _result_row(run_dir: Path, **keys) -> dict:
     return row
 
 
-def _run_one(workspace: Path, config: TrainConfig, keys: dict, progress: bool) -> dict:
-    run_dir = workspace / "runs" / config.run_name
-    if (run_dir / "config.json").exists() and read_run_config(run_dir).get("split_fingerprint") != read_split_fingerprint(workspace):
-        log.info("labels or split changed since %s was trained; training it again", run_dir)
-        shutil.rmtree(run_dir)  # a grid run folder: its name is the grid's own, and its data is stale
-    done = (run_dir / "config.json").exists() and read_run_config(run_dir).get("status") == "finished" \
-        and (run_dir / "eval-test.json").exists()
+def _run_one(task: tuple[int, TrainConfig, dict], workspace: Path, progress: bool, threads: int | None) -> dict:
+    """Train and evaluate one run of the grid, or reuse it when it is finished on the current
+    split. In a worker process, `threads` is its share of the cores for torch."""
+    _, config, keys = task
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+    run = RunFolder(workspace / "runs" / config.run_name)
+    if run.has_config() and run.read_config().get("split_fingerprint") != read_split_fingerprint(workspace):
+        log.info("labels or split changed since %s was trained; training it again", run.path)
+        shutil.rmtree(run.path)  # a grid run folder: its name is the grid's own, and its data is stale
+    done = run.status() == "finished" and run.eval_file("test").exists()
     if not done:
         train(workspace, config, progress=progress)
-        evaluate(run_dir, "test")
+        evaluate(run.path, "test")
     else:
-        log.info("reusing finished run %s", run_dir)
-    return {**_result_row(run_dir, **keys), "reused": done}
-
-
-def _run_in_process(workspace: Path, config: TrainConfig, keys: dict, threads: int) -> dict:
-    """One run in a worker process, with its share of the cores for torch."""
-    import torch
-
-    torch.set_num_threads(threads)
-    return _run_one(workspace, config, keys, progress=False)
+        log.info("reusing finished run %s", run.path)
+    return {**_result_row(run, **keys), "reused": done}
 
 
 def _run_batch(workspace: Path, tasks: list[tuple[TrainConfig, dict]], workers: int, progress: bool,
                on_run: Callable[[dict], None] | None) -> list[dict]:
     """Run independent runs, `workers` at a time; rows come back in task order."""
     rows: list[dict | None] = [None] * len(tasks)
-    if workers <= 1 or len(tasks) <= 1:
-        for i, (config, keys) in enumerate(tasks):
-            rows[i] = _run_one(workspace, config, keys, progress)
-            if on_run:
-                on_run(rows[i])
-        return rows  # type: ignore[return-value]
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        futures = {pool.submit(_run_in_process, workspace, config, keys, threads): i for i, (config, keys) in enumerate(tasks)}
-        for future in as_completed(futures):
-            rows[futures[future]] = future.result()
-            if on_run:
-                on_run(rows[futures[future]])
+    parallel = workers > 1 and len(tasks) > 1
+    threads = max(1, (os.cpu_count() or 1) // workers) if parallel else None
+    work = partial(_run_one, workspace=workspace, progress=progress and not parallel, threads=threads)
+    units = [(i, config, keys) for i, (config, keys) in enumerate(tasks)]
+    for (i, _, _), row in run_units(work, units, workers=workers):
+        rows[i] = row
+        if on_run:
+            on_run(row)
     return rows  # type: ignore[return-value]
 
 
 def run_paper_grid(workspace: Path | str, config: ExperimentConfig = ExperimentConfig(), *, progress: bool = False,
                    on_run: Callable[[dict], None] | None = None, workers: int = 1) -> pd.DataFrame:
     """Run (or reuse) every run of the study; returns one row per run.
+
+    With protocol "both", the whole grid runs on the paper's frame split, then on the subject
+    split, so the report can show what the leaky split adds.
 
     Args:
         workers: runs trained at the same time, each in its own process with its share of the
@@ -137,6 +144,13 @@ def run_paper_grid(workspace: Path | str, config: ExperimentConfig = ExperimentC
         WorkspaceError: the workspace has no labels or subjects for the protocol.
     """
     workspace = require_workspace(workspace)
+    parts = [_run_protocol(workspace, replace(config, protocol=protocol), progress, on_run, workers)
+             for protocol in config.protocols]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _run_protocol(workspace: Path, config: ExperimentConfig, progress: bool, on_run: Callable[[dict], None] | None,
+                  workers: int) -> pd.DataFrame:
     split_workspace(workspace, by=PROTOCOLS[config.protocol], seed=0, classes=config.classes)
 
     def task(model: str, optimizer: str, batch_size: int, seed: int, table: str) -> tuple[TrainConfig, dict]:
@@ -168,8 +182,6 @@ def run_paper_grid(workspace: Path | str, config: ExperimentConfig = ExperimentC
 
 def _transfer_tasks(config: ExperimentConfig) -> list[tuple[TrainConfig, dict]]:
     """Each pretrained model fine-tuned, and its architecture from scratch with the same settings."""
-    from vemo.weights import cache_dir, get_entry
-
     tasks = []
     batch_size = config.batch_sizes[0]
     for weights in config.transfer:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import os
 import platform
 from datetime import datetime, timezone
@@ -17,14 +16,17 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
+import sklearn
 import torch
 
+import vemo.experiment.paper_figures as paper
 from vemo import __version__
-from vemo.experiment import paper_figures as paper
+from vemo.errors import VideoOpenError
 from vemo.experiment.grid import ExperimentConfig
 from vemo.io.files import write_csv_atomic, write_image_atomic, write_json_atomic, write_text_atomic
-from vemo.io.video import iter_video_frames, read_image_frame
-from vemo.workspace import corpus_statement, read_faces
+from vemo.io.media import open_media
+from vemo.io.runs import RunFolder
+from vemo.io.workspace import corpus_statement, read_faces
 
 CLASSES = paper.CLASSES
 NAMES = {"lenet": "LeNet", "alexnet": "AlexNet", "lgbp": "LGBP + PCA + LDA", "sgd": "SGD", "rmsprop": "RMSprop",
@@ -167,13 +169,10 @@ def machine_table() -> pd.DataFrame:
         cpu = names[0] if names else cpu
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30 if hasattr(os, "sysconf") else float("nan")
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none (CPU only)"
-    import cv2 as _cv2
-    import sklearn
-
     ours = {"GPU": gpu, "CPU": f"{cpu} ({os.cpu_count()} cores)", "RAM": f"{memory:.0f} GB", "Disk": "–"}
     rows = [{"Hardware": k, "paper (Google Colab)": paper.COLAB[k], "this run": ours[k]} for k in paper.COLAB]
     rows.append({"Hardware": "Software", "paper (Google Colab)": "Keras / TensorFlow, OpenCV 2.0 (as stated)",
-                 "this run": f"vemo {__version__}, torch {torch.__version__}, OpenCV {_cv2.__version__}, "
+                 "this run": f"vemo {__version__}, torch {torch.__version__}, OpenCV {cv2.__version__}, "
                              f"scikit-learn {sklearn.__version__}, Python {platform.python_version()}"})
     return pd.DataFrame(rows)
 
@@ -187,12 +186,13 @@ def figure_2(workspace: Path, out: Path, sources: int = 3) -> Path | None:
     for source_id in sorted(faces["source_id"].unique())[:sources]:
         rows = faces[faces["source_id"] == source_id]
         row = rows.iloc[len(rows) // 2]
-        path = Path(row["source_path"])
-        frames = list(iter_video_frames(path, 25.0, start=int(row["frame"]), stop=int(row["frame"]) + 1)) \
-            if int(row["frame"]) or path.suffix.lower() not in (".jpg", ".jpeg", ".png") else [read_image_frame(path)]
-        if not frames:
+        try:
+            found = open_media(row["source_path"]).frame(int(row["frame"]))
+        except VideoOpenError:
             continue
-        frame = frames[0].image.copy()
+        if found is None:
+            continue
+        frame = found.image.copy()
         x, y, w, h = (int(row[k]) for k in ("x", "y", "w", "h"))
         cv2.rectangle(frame, (x, y), (x + w, y + h), (0, 255, 0), 2)
         if bool(row["aligned"]):
@@ -251,19 +251,31 @@ def _image_data(path: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
 
 
+def _add_run_figures(results: pd.DataFrame, out: Path, md: list[str], body: list[str]) -> None:
+    """Each run's confusion matrix (Fig. 3) and learning curves, to the markdown and the page."""
+    md += ["## Runs: confusion matrices (Fig. 3) and learning curves", ""]
+    body.append("<h2>Runs: confusion matrices (Fig. 3) and learning curves</h2>")
+    for row in results.itertuples():
+        run = RunFolder(row.run)
+        images = [p for p in (run.figure_file("confusion-test.png"), run.figure_file("curves.png")) if p.exists()]
+        caption = f"{row.model} {row.optimizer} batch {row.batch_size} seed {row.seed}: accuracy {100 * row.accuracy:.1f}%"
+        md += [f"### {caption}", ""] + [f"![{p.name}]({os.path.relpath(p, out)})" for p in images] + [""]
+        body.append(f"<h3>{html.escape(caption)}</h3>" + "".join(f"<img src='{_image_data(p)}'>" for p in images))
+
+
 def write_report(results: pd.DataFrame, workspace: Path, out: Path, config: ExperimentConfig, seconds: float) -> Path:
     """Write REPORT/{report.md, report.html, results.csv, results.json, figures/}; returns report.html."""
     out.mkdir(parents=True, exist_ok=True)
     write_csv_atomic(out / "results.csv", results)
     write_json_atomic(out / "results.json", results.to_dict("records"))
     leakage = leakage_table(results)
-    results = results[results["protocol"] == config.protocol]  # the paper's tables come from one protocol
+    results = results[results["protocol"] == config.report_protocol]  # the paper's tables come from one protocol
     tables = build_tables(results)
     corpus = corpus_statement(workspace)
     fig2 = figure_2(workspace, out)
     machine = machine_table()
     provenance = (f"Corpus: {'SYNTHETIC — ' + corpus['statement'] if corpus['synthetic'] else corpus['statement']} "
-                  f"Split: {config.protocol} ({'no subject in two splits' if config.protocol == 'subject' else 'frame-level, as Table II appears to be: leaks'}). "
+                  f"Split: {config.report_protocol} ({'no subject in two splits' if config.report_protocol == 'subject' else 'frame-level, as Table II appears to be: leaks'}). "
                   f"Recipe: {config.recipe}. Epochs: {config.epochs}{_epoch_overrides(config)}. Seeds: {config.seeds} (figures are mean ± std over seeds). "
                   f"Wall time of this command: {seconds:.0f} s.")
     titles = {"IV": "Table IV. Accuracy, loss and training time (SGD, batch 10)",
@@ -296,14 +308,7 @@ def write_report(results: pd.DataFrame, workspace: Path, out: Path, config: Expe
     if fig2:
         md += ["## Fig. 2. Frame, Haar box and eyes, aligned crop", "", f"![Fig. 2]({fig2.relative_to(out)})", ""]
         body.append(f"<h2>Fig. 2. Frame, Haar box and eyes, aligned crop</h2><img src='{_image_data(fig2)}'>")
-    md += ["## Runs: confusion matrices (Fig. 3) and learning curves", ""]
-    body.append("<h2>Runs: confusion matrices (Fig. 3) and learning curves</h2>")
-    for row in results.itertuples():
-        run = Path(row.run)
-        images = [p for p in (run / "confusion-test.png", run / "curves.png") if p.exists()]
-        caption = f"{row.model} {row.optimizer} batch {row.batch_size} seed {row.seed}: accuracy {100 * row.accuracy:.1f}%"
-        md += [f"### {caption}", ""] + [f"![{p.name}]({os.path.relpath(p, out)})" for p in images] + [""]
-        body.append(f"<h3>{html.escape(caption)}</h3>" + "".join(f"<img src='{_image_data(p)}'>" for p in images))
+    _add_run_figures(results, out, md, body)
     write_text_atomic(out / "report.md", "\n".join(md))
     style = ("body{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}"
              "table.t{border-collapse:collapse;margin:1em 0;font-size:13px}table.t td,table.t th{border:1px solid #ccc;"

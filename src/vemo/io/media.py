@@ -1,7 +1,9 @@
-"""What an input file is (video or image, decided by content) and how to find inputs.
+"""What an input file is (video or image, decided by content), its frames, and how to find inputs.
 
 A file's extension is only a hint: a `.mp4` holding text is not a video, and a photo named
-`clip.dat` is still a photo.
+`clip.dat` is still a photo. `open_media` is the one frame source of vemo (PySceneDetect's
+`open_video` is the model): every stage reads frames through it, never by branching on the
+kind of file itself.
 """
 
 from __future__ import annotations
@@ -9,13 +11,14 @@ from __future__ import annotations
 import glob
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 
 from vemo.errors import VideoOpenError
+from vemo.io.video import Frame, iter_video_frames, read_image_frame
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +67,57 @@ def probe_media(path: Path | str) -> MediaInfo:
         log.warning("%s reports no usable frame rate; assuming 25 fps", path)
         fps = 25.0
     return MediaInfo(path, "video", float(fps), max(count, 1), frame.shape[1], frame.shape[0])
+
+
+class MediaSource:
+    """The frames of one image or video, numbered from 0 and timed by the video's frame rate.
+
+    An image is a one-frame source (frame 0 at time 0). Frame indices always name the same
+    picture: ranges are grabbed up to their start, never seeked (see `iter_video_frames`).
+    """
+
+    def __init__(self, info: MediaInfo) -> None:
+        self.info = info
+
+    @property
+    def path(self) -> Path:
+        return self.info.path
+
+    @property
+    def kind(self) -> str:
+        return self.info.kind
+
+    @property
+    def fps(self) -> float:
+        return self.info.fps
+
+    @property
+    def is_video(self) -> bool:
+        return self.info.kind == "video"
+
+    def frames(self, *, every: int = 1, start: int = 0, stop: int | None = None) -> Iterator[Frame]:
+        """Every `every`-th frame in [start, stop), counted from frame 0.
+
+        Raises:
+            VideoOpenError: the file cannot be decoded.
+        """
+        if self.is_video:
+            yield from iter_video_frames(self.path, self.fps, every=every, start=start, stop=stop)
+        elif start == 0 and (stop is None or stop > 0):
+            yield read_image_frame(self.path)
+
+    def frame(self, index: int) -> Frame | None:
+        """One frame, or None past the end."""
+        return next(self.frames(start=index, stop=index + 1), None)
+
+
+def open_media(path: Path | str) -> MediaSource:
+    """The frame source of an image or video file, its kind decided by content.
+
+    Raises:
+        VideoOpenError: missing, empty, unreadable, or neither an image nor a video.
+    """
+    return MediaSource(probe_media(path))
 
 
 def content_hash(path: Path | str, chunk: int = 1 << 20) -> str:

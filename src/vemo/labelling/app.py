@@ -16,8 +16,9 @@ from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from vemo.data.classes import REJECTED
-from vemo.errors import VemoError
+from vemo.classes import REJECTED
+from vemo.errors import VemoError, VideoOpenError
+from vemo.io.media import open_media
 from vemo.labelling.store import LabelStore
 
 STATIC = Path(__file__).parent / "static"
@@ -49,12 +50,16 @@ def create_app(workspace: Path | str, classes: tuple[str, ...]) -> FastAPI:
         WorkspaceError: not a workspace.
     """
     store = LabelStore(workspace, classes)
-    root = store.workspace.resolve()
-    faces = store.faces
-    by_crop = faces.set_index("crop_path")
     app = FastAPI(title="vemo labelling", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.store = store
+    _add_body_limit(app)
+    _add_page(app)
+    _add_label_api(app, store, classes)
+    _add_images(app, store)
+    return app
 
+
+def _add_body_limit(app: FastAPI) -> None:
     @app.middleware("http")
     async def limit_body(request: Request, call_next):
         length = request.headers.get("content-length")
@@ -64,6 +69,8 @@ def create_app(workspace: Path | str, classes: tuple[str, ...]) -> FastAPI:
             return JSONResponse({"detail": "Content-Length required"}, status_code=411)
         return await call_next(request)
 
+
+def _add_page(app: FastAPI) -> None:
     @app.get("/")
     def index() -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html")
@@ -73,6 +80,25 @@ def create_app(workspace: Path | str, classes: tuple[str, ...]) -> FastAPI:
         if name not in STATIC_FILES:  # a fixed list: nothing else is ever served from here
             raise HTTPException(404)
         return FileResponse(STATIC / name, media_type=STATIC_FILES[name])
+
+
+def _filter_rows(rows, current, filter: str, classes: tuple[str, ...]):
+    """The crops of `rows` that `filter` keeps; `current` is each row's label (NaN: none)."""
+    if filter == "unlabelled":
+        return rows[current.isna()]
+    if filter == "labelled":
+        return rows[current.notna() & (current != REJECTED)]
+    if filter == REJECTED:
+        return rows[current == REJECTED]
+    if filter.startswith("class:") and filter[6:] in classes:
+        return rows[current == filter[6:]]
+    if filter != "all":
+        raise HTTPException(400, f"unknown filter {filter!r}; use one of {', '.join(FILTERS)} or class:NAME")
+    return rows
+
+
+def _add_label_api(app: FastAPI, store: LabelStore, classes: tuple[str, ...]) -> None:
+    faces = store.faces
 
     @app.get("/api/meta")
     def meta() -> dict:
@@ -90,17 +116,7 @@ def create_app(workspace: Path | str, classes: tuple[str, ...]) -> FastAPI:
               limit: int = Query(300, ge=1, le=2000)) -> dict:
         labels = store.snapshot()
         rows = faces if source is None else faces[faces["source_id"] == source]
-        current = rows["crop_path"].map(labels)
-        if filter == "unlabelled":
-            rows = rows[current.isna()]
-        elif filter == "labelled":
-            rows = rows[current.notna() & (current != REJECTED)]
-        elif filter == REJECTED:
-            rows = rows[current == REJECTED]
-        elif filter.startswith("class:") and filter[6:] in classes:
-            rows = rows[current == filter[6:]]
-        elif filter != "all":
-            raise HTTPException(400, f"unknown filter {filter!r}; use one of {', '.join(FILTERS)} or class:NAME")
+        rows = _filter_rows(rows, rows["crop_path"].map(labels), filter, classes)
         page = rows.iloc[offset : offset + limit]
         items = [{"crop": row.crop_path, "source": row.source_id, "frame": int(row.frame),
                   "time_s": float(row.time_s) if "time_s" in rows else None, "label": labels.get(row.crop_path)}
@@ -132,6 +148,11 @@ def create_app(workspace: Path | str, classes: tuple[str, ...]) -> FastAPI:
     def undo(request: UndoRequest) -> dict:
         touched = store.undo(request.client)
         return {"version": store.version, "undone": len(touched), "crops": touched}
+
+
+def _add_images(app: FastAPI, store: LabelStore) -> None:
+    root = store.workspace.resolve()
+    by_crop = store.faces.set_index("crop_path")
 
     def inside(relative: str) -> Path:
         """The workspace file `relative` names, or 400/404: never a file outside the workspace."""
@@ -170,19 +191,10 @@ def create_app(workspace: Path | str, classes: tuple[str, ...]) -> FastAPI:
         ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
         return Response(data.tobytes(), media_type="image/jpeg")
 
-    return app
-
 
 def _read_frame(source: Path, index: int) -> np.ndarray | None:
-    from vemo.io.media import probe_media
-    from vemo.io.video import iter_video_frames, read_image_frame
-    from vemo.errors import VideoOpenError
-
     try:
-        info = probe_media(source)
-        if info.kind == "image":
-            return read_image_frame(source).image
-        frame = next(iter_video_frames(source, info.fps, start=index, stop=index + 1), None)
-        return None if frame is None else frame.image
+        frame = open_media(source).frame(index)
     except VideoOpenError:
         return None
+    return None if frame is None else frame.image

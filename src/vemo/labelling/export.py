@@ -11,10 +11,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from vemo.data.classes import REJECTED
+from vemo.classes import REJECTED
 from vemo.errors import OutputError, WorkspaceError
 from vemo.io.files import atomic_path, ensure_writable_dir
-from vemo.workspace import read_labels, require_workspace
+from vemo.io.workspace import read_labels, require_workspace
 
 
 @dataclass(frozen=True)

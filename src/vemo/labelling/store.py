@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from vemo.data.classes import REJECTED
-from vemo.errors import ConfigError, WorkspaceError
-from vemo.io.files import exclusive_lock, write_csv_atomic
-from vemo.workspace import LABEL_COLUMNS, LABELS, LABELS_LOCK, read_faces, read_labels, require_workspace
+from vemo.classes import REJECTED
+from vemo.io.files import exclusive_lock
+from vemo.io.workspace import LABEL_COLUMNS, LABELS, LABELS_LOCK, read_faces, read_labels, require_workspace
+from vemo.labelling.labels import check_crops, check_labels, write_labels
 
 MANUAL = "manual"
 UNDO_DEPTH = 200  # actions remembered per page
@@ -77,11 +77,9 @@ class LabelStore:
             ConfigError: a label that is not a class or 'rejected'.
             WorkspaceError: a crop that is not in the workspace.
         """
-        if label is not None and label not in (*self.classes, REJECTED):
-            raise ConfigError(f"unknown label {label!r}; classes are {', '.join(self.classes)} (+ {REJECTED})")
-        unknown = [c for c in crops if c not in self.crops]
-        if unknown:
-            raise WorkspaceError(f"{len(unknown)} crop(s) not in the workspace, e.g. {unknown[0]!r}")
+        if label is not None:
+            check_labels([label], self.classes)
+        check_crops(crops, self.crops)
         stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
         with self._lock, exclusive_lock(self.workspace / LABELS_LOCK):
             self._reload_if_changed()
@@ -148,6 +146,6 @@ class LabelStore:
         self._disk_stamp = stamp
 
     def _write(self) -> None:
-        rows = [(crop, *entry) for crop, entry in sorted(self._labels.items())]
-        write_csv_atomic(self.workspace / LABELS, pd.DataFrame(rows, columns=LABEL_COLUMNS))
+        rows = [(crop, *entry) for crop, entry in self._labels.items()]
+        write_labels(self.workspace, pd.DataFrame(rows, columns=LABEL_COLUMNS))
         self._disk_stamp = self._stamp()

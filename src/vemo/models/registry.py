@@ -1,8 +1,10 @@
 """One registry for architectures: name -> builder, input size, colour mode, normalisation.
 
 Builders register themselves with `@register_model`; `create_model` is the one way to build
-one. Pretrained weights live in `vemo.weights`; each names the architecture it fits, and
-`create_model(name, weights=...)` loads them and, for other classes, puts a new head on.
+one. This module imports no architecture (`vemo.models` imports them all, which registers
+them) and knows nothing of pretrained weights: `vemo.weights.build_model(name, weights=...)`
+loads those onto what `create_model` builds, the way torchvision's `_api.py` and timm's
+`_registry.py` stay below the models they list.
 """
 
 from __future__ import annotations
@@ -51,13 +53,8 @@ def register_model(name: str, *, input_size: int, color: str = "rgb", mean: tupl
     return decorate
 
 
-def _load_builtin() -> None:
-    from vemo.models import alexnet, efficientnet, lenet, lgbp, minixception, mobilenet  # noqa: F401  (registers them)
-
-
 def list_models() -> list[str]:
     """Names of all registered models, sorted."""
-    _load_builtin()
     return sorted(_REGISTRY)
 
 
@@ -67,38 +64,22 @@ def model_info(name: str) -> ModelInfo:
     Raises:
         UnknownModelError: not registered; the message lists what is.
     """
-    _load_builtin()
     if name not in _REGISTRY:
         raise UnknownModelError(f"unknown model {name!r}; choose one of {', '.join(sorted(_REGISTRY))}")
     return _REGISTRY[name]
 
 
-def create_model(name: str, num_classes: int = 4, weights: str | None = None) -> nn.Module:
-    """Build a registered model with `num_classes` outputs (logits).
-
-    With `weights` (a name from `vemo weights list`), the pretrained weights are loaded from the
-    local cache (fetched there first if needed); when their classes differ in number from
-    `num_classes`, the head is replaced by a new, randomly initialised one.
+def create_model(name: str, num_classes: int = 4) -> nn.Module:
+    """Build a registered model with `num_classes` outputs (logits), randomly initialised.
 
     Raises:
         UnknownModelError: unknown name.
-        ConfigError: unknown weights, or weights made for another architecture.
-        WeightsError: weights that cannot be fetched or fail their checksum.
+        ConfigError: fewer than two classes.
     """
     info = model_info(name)
     if num_classes < 2:
-        raise ConfigError(f"num_classes must be at least 2, not {num_classes}")
-    if weights is None:
-        return info.builder(num_classes=num_classes)
-    from vemo.weights import cache_dir, get_entry, load_pretrained
-
-    meant_for = get_entry(weights, cache_dir()).model
-    if meant_for != name:
-        raise ConfigError(f"weights {weights!r} are for model {meant_for!r}, not {name!r}")
-    model, entry = load_pretrained(weights)
-    if len(entry.classes) != num_classes:
-        replace_head(model, info, num_classes)
-    return model
+        raise ConfigError(f"num_classes must be at least 2, not {num_classes}", "num_classes")
+    return info.builder(num_classes=num_classes)
 
 
 def replace_head(model: nn.Module, info: ModelInfo, num_classes: int) -> None:

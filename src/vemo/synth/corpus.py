@@ -12,9 +12,8 @@ import logging
 import os
 import platform
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
-from multiprocessing import get_context
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -23,6 +22,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from vemo import __version__
+from vemo.engine import default_workers, pending, run_units
 from vemo.errors import OutputError
 from vemo.io.files import atomic_path, clean_partial_files, ensure_writable_dir, write_csv_atomic, write_json_atomic
 from vemo.synth.action_units import EMOTION_ACTION_UNITS, EMOTIONS
@@ -128,22 +128,14 @@ def generate_corpus(plan: CorpusPlan, out: Path | str, *, workers: int | None = 
     (out / STATE_DIR).mkdir(exist_ok=True)
     for folder in (out / "videos", out / STATE_DIR):
         clean_partial_files(folder)
-    workers = max(1, workers or os.cpu_count() or 1)
-    todo = [c for c in plan.clips if not _is_finished(c, out)]
-    skipped = len(plan.clips) - len(todo)
+    workers = default_workers(workers)
+    todo, skipped = pending(plan.clips, partial(_is_finished, out=out))
     if skipped:
         log.info("%d of %d clips already rendered in %s; skipping them", skipped, len(plan.clips), out)
     started = time.perf_counter()
     bar = tqdm(total=len(todo), desc="rendering clips", unit="clip", disable=not progress)
-    if workers == 1 or len(todo) <= 1:
-        for clip in todo:
-            render_clip(clip, out)
-            bar.update()
-    else:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            for future in as_completed([pool.submit(render_clip, clip, out) for clip in todo]):
-                future.result()
-                bar.update()
+    for _ in run_units(partial(render_clip, out=out), todo, workers=workers):
+        bar.update()
     bar.close()
     seconds = time.perf_counter() - started
 

@@ -119,9 +119,9 @@ def parse_size(size: str) -> tuple[int, int]:
     try:
         width, height = (int(v) for v in size.lower().split("x"))
     except ValueError as error:
-        raise ConfigError(f"--size must be WIDTHxHEIGHT, e.g. 320x240, not {size!r}") from error
+        raise ConfigError(f"size must be WIDTHxHEIGHT, e.g. 320x240, not {size!r}", "size") from error
     if width < 96 or height < 96:
-        raise ConfigError(f"--size must be at least 96x96, not {size!r}")
+        raise ConfigError(f"size must be at least 96x96, not {size!r}", "size")
     return width, height
 
 
@@ -152,11 +152,12 @@ def plan_corpus(
     n_subjects = base.subjects if subjects is None else subjects
     n_clips = base.clips if clips is None else clips
     if n_subjects < 1:
-        raise ConfigError(f"--subjects must be at least 1, not {n_subjects}")
+        raise ConfigError(f"subjects must be at least 1, not {n_subjects}", "subjects")
     if n_clips < n_subjects:
-        raise ConfigError(f"--clips ({n_clips}) must be at least --subjects ({n_subjects}): every subject needs a clip")
+        raise ConfigError(f"clips ({n_clips}) must be at least subjects ({n_subjects}): every subject needs a clip",
+                          "clips", "subjects")
     if fps <= 0:
-        raise ConfigError(f"--fps must be positive, not {fps}")
+        raise ConfigError(f"fps must be positive, not {fps}", "fps")
     n_male = base.male if (subjects is None and preset) else int(round(n_subjects * 29 / 50))
     rng = np.random.default_rng(seed)
     roster = subject_roster(n_subjects, n_male, np.random.default_rng(rng.integers(2**63)))

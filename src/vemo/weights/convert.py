@@ -16,9 +16,11 @@ from pathlib import Path
 import h5py
 import numpy as np
 import torch
+from safetensors.torch import load_file
 from torch import nn
 
 from vemo.errors import WeightsError
+from vemo.models.minixception import SeparableConv2d
 
 KERAS_WEIGHTED_LAYERS = ("Conv2D", "SeparableConv2D", "BatchNormalization", "Dense")
 
@@ -49,8 +51,6 @@ def keras_layers(path: Path) -> list[tuple[str, str, dict[str, np.ndarray]]]:
 
 def _torch_weighted_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """Modules that own weights, in registration order; a SeparableConv2d counts as one."""
-    from vemo.models.minixception import SeparableConv2d
-
     found: list[tuple[str, nn.Module]] = []
     skip: set[str] = set()
     for name, module in model.named_modules():
@@ -86,8 +86,6 @@ def keras_state_dict(path: Path, model: nn.Module) -> tuple[dict[str, torch.Tens
     Raises:
         WeightsError: the two networks differ in layer count, kind or any weight shape.
     """
-    from vemo.models.minixception import SeparableConv2d
-
     layers = keras_layers(path)
     modules = _torch_weighted_modules(model)
     if len(layers) != len(modules):
@@ -162,8 +160,6 @@ def state_dict_for(entry_format: str, key_map: str, path: Path, model: nn.Module
     Raises:
         WeightsError: unreadable file or keys / shapes that do not fit the model.
     """
-    from safetensors.torch import load_file
-
     if entry_format == "keras-hdf5":
         return keras_state_dict(path, model)[0]
     state = torch_state_dict(path) if entry_format == "torch-state-dict" else load_file(str(path))

@@ -11,6 +11,7 @@ the safetensors file against meta.json, so a file changed on disk is refused, no
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -25,7 +26,8 @@ from pathlib import Path
 from torch import nn
 
 from vemo import __version__
-from vemo.checkpoint import load_tensors, save_tensors
+from vemo.io.tensors import load_tensors, save_tensors
+from vemo.models import create_model
 from vemo.errors import WeightsError
 from vemo.io.files import atomic_path, write_json_atomic
 from vemo.weights.catalog import WeightsEntry, get_entry
@@ -108,8 +110,6 @@ def fetch(name: str, cache: Path | str | None = None, *, force: bool = False) ->
         if actual != entry.sha256:
             raise WeightsError(f"{entry.name}: checksum mismatch for {entry.source} {entry.member}".rstrip()
                                + f" (expected sha256 {entry.sha256}, got {actual}); refusing to use it")
-    from vemo.models import create_model
-
     model = create_model(entry.model, num_classes=len(entry.classes))
     state = state_dict_for(entry.format, entry.key_map, source, model)
     save_tensors(folder / "weights.safetensors", state, metadata={"weights": name, "source_sha256": entry.sha256})
@@ -130,8 +130,6 @@ def verify(name: str, cache: Path | str | None = None) -> dict[str, str]:
     Raises:
         WeightsError: not fetched, or a checksum that does not match.
     """
-    import json
-
     cache = cache_dir(cache)
     entry = get_entry(name, cache)
     folder = cache / name
@@ -161,8 +159,6 @@ def load_pretrained(name: str, cache: Path | str | None = None) -> tuple[nn.Modu
         ConfigError: unknown name.
         WeightsError: fetch, checksum or conversion failed.
     """
-    from vemo.models import create_model
-
     cache = cache_dir(cache)
     entry = get_entry(name, cache)
     folder = fetch(name, cache)

@@ -1,0 +1,85 @@
+"""What every command shares: the Typer app, global options, and errors in the CLI's words.
+
+The library's errors name Python parameters (`crop_size`); `expected_errors` rewrites the ones
+an error lists into this command line's flags (`--size`) and prints one line, exit code 1.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Optional, TypeVar
+
+import typer
+
+from vemo import __version__
+from vemo.errors import VemoError
+
+app = typer.Typer(
+    name="vemo",
+    help="Video-based facial emotion recognition: synthetic corpus, face extraction, training, prediction.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+F = TypeVar("F", bound=Callable)
+
+# library parameter -> flag, where the flag is not the parameter's name with dashes
+FLAGS = {"target_fps": "--fps", "crop_size": "--size", "clips_file": "--clips", "subjects_file": "--subjects"}
+CacheOption = Annotated[Optional[Path], typer.Option("--cache-dir", help="Weights cache (default: $VEMO_CACHE_DIR or "
+                                                                        "~/.cache/vemo/weights).")]
+
+
+def flag_for(parameter: str) -> str:
+    return FLAGS.get(parameter, "--" + parameter.replace("_", "-"))
+
+
+def in_cli_words(error: VemoError) -> str:
+    """The error's message with each parameter it names written as its flag."""
+    message = str(error)
+    for parameter in getattr(error, "parameters", ()):
+        message = re.sub(rf"(?<![\w\-/.]){re.escape(parameter)}(?![\w\-/])", flag_for(parameter), message)
+    return message
+
+
+def expected_errors(command: F) -> F:
+    """Turn a `VemoError` into a one-line message on stderr and exit code 1 (no traceback)."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except VemoError as error:
+            typer.echo(f"vemo: error: {in_cli_words(error)}", err=True)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"vemo {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log details (DEBUG).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors; no progress bars.")] = False,
+    version: Annotated[
+        Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = None,
+) -> None:
+    """Global options: logging level and progress bars."""
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
+    ctx.obj = {"progress": not quiet}
+
+
+def show_progress(ctx: typer.Context) -> bool:
+    """Progress bars, unless -q (the app's options reach every command through `ctx.obj`)."""
+    return bool((ctx.obj or {}).get("progress", True))

@@ -1,0 +1,49 @@
+"""`vemo experiment paper`: the paper's study, Tables IV to IX, with a report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from vemo.cli.common import expected_errors, show_progress
+
+experiment_app = typer.Typer(help="Run a study: the paper's grid of experiments with a report.", no_args_is_help=True)
+
+
+@experiment_app.command("paper")
+@expected_errors
+def experiment_paper(
+    ctx: typer.Context,
+    workspace: Annotated[Path, typer.Argument(help="A labelled workspace.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Report folder.")],
+    epochs: Annotated[int, typer.Option(help="Epochs per run (the authors' notebook: 25).")] = 25,
+    seeds: Annotated[int, typer.Option(help="Seeds per setting; figures are mean ± std over them.")] = 1,
+    models: Annotated[str, typer.Option(help="Comma-separated networks.")] = "lenet,alexnet",
+    recipe: Annotated[str, typer.Option(help="paper (the notebook's) or vemo.")] = "paper",
+    protocol: Annotated[str, typer.Option(help="subject (honest), paper (frame-level split, leaks), or both side by side.")] = "subject",
+    baseline: Annotated[bool, typer.Option(help="Also fit the LGBP + PCA + LDA baseline (Table IX).")] = True,
+    workers: Annotated[int, typer.Option(help="Runs trained at once, each with cores/workers torch threads.")] = 1,
+    transfer: Annotated[str, typer.Option(help="Comma-separated pretrained weights to fine-tune beside their "
+                                               "architecture from scratch (a transfer table); e.g. fer2013-minixception.")] = "",
+    transfer_epochs: Annotated[int, typer.Option(help="Epochs of each transfer-table run.")] = 5,
+    freeze_epochs: Annotated[int, typer.Option(help="Head-only warm-up epochs of fine-tuned runs.")] = 1,
+) -> None:
+    """Tables IV to IX of the paper on this workspace, beside the paper's figures (resumable)."""
+    from vemo.experiment import ExperimentConfig, run_study
+
+    config = ExperimentConfig(models=tuple(m.strip() for m in models.split(",") if m.strip()), epochs=epochs,
+                              seeds=seeds, recipe=recipe, protocol=protocol, baseline=baseline,
+                              transfer=tuple(w.strip() for w in transfer.split(",") if w.strip()),
+                              transfer_epochs=transfer_epochs, freeze_epochs=freeze_epochs)
+    results, report = run_study(workspace, config, out, progress=show_progress(ctx) and workers == 1,
+                                workers=workers, on_run=_print_run)
+    typer.echo(f"{len(results)} runs ({int(results['reused'].sum())} reused) -> {report}")
+
+
+def _print_run(row: dict) -> None:
+    weights = row.get("weights", "scratch")
+    name = row["model"] + ("+" + weights if isinstance(weights, str) and weights != "scratch" else "")
+    typer.echo(f"  [{row['protocol']}] {name:8} {row['optimizer']:8} batch {row['batch_size']:>3} seed {row['seed']}: "
+               f"test accuracy {100 * row['accuracy']:.1f}%{' (reused)' if row['reused'] else ''}")

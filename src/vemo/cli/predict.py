@@ -1,0 +1,51 @@
+"""`vemo predict`: the emotion of new videos and images (stage 5 of the paper)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from vemo.cli.common import expected_errors
+@expected_errors
+def predict(
+    inputs: Annotated[list[str], typer.Argument(help="Videos, images, folders or globs.")],
+    model: Annotated[str, typer.Option("--model", "-m", help="A run folder (WS/runs/NAME) or pretrained:NAME "
+                                                             "(see `vemo weights list`).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for <name>.frames.csv and <name>.json.")],
+    every: Annotated[int, typer.Option(help="Analyse every N-th frame.")] = 1,
+    smooth: Annotated[float, typer.Option(help="Smooth per-frame probabilities over this many seconds.")] = 0.5,
+    annotate: Annotated[bool, typer.Option(help="Also write <name>.timeline.png and <name>.annotated.mp4.")] = False,
+    classes: Annotated[Optional[str], typer.Option(help="Classes to report, renormalised: 'paper' (the four; default "
+                                                        "for pretrained models), 'all', or a comma list.")] = None,
+    all_faces: Annotated[bool, typer.Option("--all-faces", help="Every face, linked into tracks: one timeline and "
+                                                                "verdict per track (default: the largest face).")] = False,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    align: Annotated[Optional[bool], typer.Option("--align/--no-align", help="Override the model's crop recipe: "
+                                                  "eye-aligned or box crops (default: as the model was trained; a "
+                                                  "different choice warns).")] = None,
+) -> None:
+    """The emotion of new videos (stage 5 of the paper), with a probability per frame."""
+    from vemo.io.files import ensure_writable_dir
+    from vemo.io.media import find_inputs
+    from vemo.prediction import predict_to_folder
+
+    candidates, unmatched = find_inputs(inputs)
+    ensure_writable_dir(out)
+    verdicts, failures = predict_to_folder(candidates, model, out, every=every, device=device, smooth=smooth,
+                                           annotate=annotate, classes=classes, all_faces=all_faces, align=align)
+    failures += [(name, "no such file or folder") for name in unmatched]
+    for verdict in verdicts:
+        for summary in verdict.tracks if all_faces else [t for t in verdict.tracks if t["track"] == verdict.track]:
+            shown = ", ".join(f"{c} {p:.2f}" for c, p in summary["probabilities"].items())
+            label = summary["label"] or "no face found"
+            track = f" track {summary['track']}" if all_faces else ""
+            typer.echo(f"{verdict.source}{track}: {label} ({shown}; {summary['face_frames']}/{verdict.frames} "
+                       "frames with a face)")
+    if verdicts and verdicts[0].corpus_of_model.get("synthetic"):
+        typer.echo("note: this model was trained on a SYNTHETIC corpus; its verdicts on real faces mean little")
+    for path, reason in failures:
+        typer.echo(f"failed: {path}: {reason}", err=True)
+    if failures:
+        raise typer.Exit(1)

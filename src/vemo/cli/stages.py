@@ -1,0 +1,165 @@
+"""Commands of the data flow: synth, extract, split, train, evaluate, models, demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from vemo.cli.common import expected_errors, show_progress
+@expected_errors
+def synth(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Argument(help="Folder to write the corpus into (created; finished clips are kept).")],
+    preset: Annotated[str, typer.Option(help="Corpus size: tiny, demo, or ised (50 subjects, 428 clips).")] = "demo",
+    subjects: Annotated[Optional[int], typer.Option(help="Number of subjects (overrides the preset).")] = None,
+    clips: Annotated[Optional[int], typer.Option(help="Total number of clips (overrides the preset).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed; the same seed and options give the same frames.")] = 0,
+    fps: Annotated[float, typer.Option(help="Frame rate of the videos.")] = 25.0,
+    size: Annotated[str, typer.Option(help="Video size WIDTHxHEIGHT.")] = "320x240",
+    workers: Annotated[Optional[int], typer.Option(help="Render processes (default: all cores).")] = None,
+) -> None:
+    """Render a synthetic, ISED-like corpus of labelled face videos."""
+    from vemo.synth import generate_corpus, plan_corpus
+    from vemo.synth.plan import parse_size
+
+    plan = plan_corpus(preset, subjects=subjects, clips=clips, seed=seed, fps=fps, size=parse_size(size))
+    result = generate_corpus(plan, out, workers=workers, progress=show_progress(ctx))
+    typer.echo(
+        f"synthetic corpus: {len(plan.clips)} clips ({result.clips_rendered} rendered, {result.clips_skipped} kept), "
+        f"{len(plan.subjects)} subjects, {result.frames} frames in {result.seconds:.1f} s; "
+        f"Haar finds the face in {result.detection_rate:.1%} of checked frames"
+    )
+    typer.echo(f"  {out}/videos/  clips.csv  frames.csv  corpus.json  preview.png")
+
+
+@expected_errors
+def extract(
+    ctx: typer.Context,
+    inputs: Annotated[list[str], typer.Argument(help="Videos, images, folders (recursive) or glob patterns.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Workspace folder to create or extend.")],
+    every: Annotated[int, typer.Option(help="Keep every N-th frame (the authors' notebook: 5).")] = 1,
+    fps: Annotated[Optional[float], typer.Option(help="Sample about this many frames per second (overrides --every).")] = None,
+    size: Annotated[int, typer.Option(help="Side of the square crops in pixels.")] = 227,
+    align: Annotated[bool, typer.Option(help="Align on the eyes with a similarity transform (--no-align: box crop).")] = True,
+    all_faces: Annotated[bool, typer.Option(help="Keep every face in a frame, not only the largest.")] = False,
+    scale_factor: Annotated[float, typer.Option(help="Haar cascade scale factor.")] = 1.1,
+    min_neighbors: Annotated[int, typer.Option(help="Haar cascade minimum neighbours (the notebook: 4).")] = 5,
+    min_size: Annotated[int, typer.Option(help="Smallest face in frame pixels.")] = 30,
+    detect_width: Annotated[int, typer.Option(help="Detect on frames downscaled to this width (0: full size).")] = 320,
+    track: Annotated[bool, typer.Option(help="Search near the last face between full detections.")] = True,
+    workers: Annotated[Optional[int], typer.Option(help="Processes (default: all cores).")] = None,
+) -> None:
+    """Find, align and crop the faces of videos and images into a workspace (stage 1 of the paper)."""
+    from vemo.extraction import ExtractConfig, extract as run_extract
+    from vemo.faces.detect import DetectorConfig
+
+    config = ExtractConfig(
+        every=every, target_fps=fps, crop_size=size, align=align, all_faces=all_faces,
+        detector=DetectorConfig(scale_factor=scale_factor, min_neighbors=min_neighbors, min_size=min_size,
+                                detect_width=detect_width, track=track),
+    )
+    result = run_extract(inputs, out, config, workers=workers, progress=show_progress(ctx))
+    typer.echo(
+        f"extracted {result.faces} faces from {result.frames_read} frames of {result.sources_done} source(s) "
+        f"in {result.seconds:.1f} s ({result.frames_per_second:.0f} frames/s); "
+        f"{result.sources_skipped} already done -> {out}"
+    )
+    for path in result.no_face:
+        typer.echo(f"no face found: {path}", err=True)
+    if result.failures:
+        for path, reason in result.failures:
+            typer.echo(f"failed: {path}: {reason}", err=True)
+        typer.echo(f"vemo: error: {len(result.failures)} input(s) failed; see {out}/sources.csv", err=True)
+        raise typer.Exit(1)
+
+
+@expected_errors
+def split(
+    workspace: Annotated[Path, typer.Argument(help="A labelled workspace.")],
+    by: Annotated[str, typer.Option(help="subject (no subject in two splits), clip, or frame (the paper's; leaks).")] = "subject",
+    ratios: Annotated[str, typer.Option(help="TRAIN,VAL,TEST shares (default: Table II of the paper).")] = "0.50,0.33,0.17",
+    seed: Annotated[int, typer.Option(help="Seed; the same seed gives the same split.")] = 0,
+    subjects: Annotated[Optional[Path], typer.Option(help="CSV source_id,subject when the workspace has no clips.csv.")] = None,
+) -> None:
+    """Split labelled crops into train / validation / test: writes WS/splits.csv, prints Table II."""
+    from vemo.labelling.split import format_split_table, parse_ratios, split_workspace
+
+    result = split_workspace(workspace, by=by, ratios=parse_ratios(ratios), seed=seed, subjects_file=subjects)
+    typer.echo(format_split_table(result))
+
+
+@expected_errors
+def train(
+    ctx: typer.Context,
+    workspace: Annotated[Path, typer.Argument(help="A split workspace.")],
+    model: Annotated[str, typer.Option(help="Registered model: lenet, alexnet, minixception, mobilenet_v2, "
+                                            "efficientnet_lite0, lgbp (see `vemo models`).")] = "lenet",
+    optimizer: Annotated[str, typer.Option(help="sgd, rmsprop or adam.")] = "sgd",
+    lr: Annotated[float, typer.Option(help="Learning rate (the paper: 0.001).")] = 1e-3,
+    batch_size: Annotated[int, typer.Option(help="Batch size (the paper: 10 and 100).")] = 10,
+    epochs: Annotated[int, typer.Option(help="Epochs (the authors' notebook: 25).")] = 25,
+    seed: Annotated[int, typer.Option(help="Seed of initialisation, shuffling, augmentation and dropout.")] = 0,
+    name: Annotated[Optional[str], typer.Option(help="Run name (folder under WS/runs/).")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    patience: Annotated[Optional[int], typer.Option(help="Stop after this many epochs without improvement.")] = None,
+    class_weights: Annotated[bool, typer.Option(help="Weight the loss by inverse class frequency.")] = False,
+    recipe: Annotated[str, typer.Option(help="vemo (scaled, augmented) or paper (raw pixels, nearest resize, no augmentation).")] = "vemo",
+    monitor: Annotated[str, typer.Option(help="Keep the best epoch by val_loss or val_accuracy.")] = "val_loss",
+    momentum: Annotated[float, typer.Option(help="Momentum for SGD and RMSprop.")] = 0.0,
+    weight_decay: Annotated[float, typer.Option(help="L2 weight decay.")] = 0.0,
+    amp: Annotated[bool, typer.Option(help="Mixed precision on CUDA.")] = False,
+    weights: Annotated[Optional[str], typer.Option(help="Start from pretrained weights (see `vemo weights list`); "
+                                                        "the head is replaced for the workspace's classes.")] = None,
+    freeze_epochs: Annotated[int, typer.Option(help="Warm-up epochs that train only the new head.")] = 0,
+) -> None:
+    """Train a model on the workspace's train split (re-running resumes an unfinished run)."""
+    from vemo.training import TrainConfig, train as run_train
+
+    config = TrainConfig(model=model, optimizer=optimizer, lr=lr, batch_size=batch_size, epochs=epochs, seed=seed,
+                         name=name, device=device, patience=patience, class_weights=class_weights, recipe=recipe,
+                         monitor=monitor, momentum=momentum, weight_decay=weight_decay, amp=amp, weights=weights,
+                         freeze_epochs=freeze_epochs)
+    result = run_train(workspace, config, progress=show_progress(ctx))
+    typer.echo(f"trained {model} ({optimizer}, batch {batch_size}, {recipe} recipe): {result.epochs_run} epochs in "
+               f"{result.seconds:.1f} s ({result.images_per_second:.0f} images/s); best epoch {result.best_epoch}: "
+               f"val loss {result.best_val_loss:.4f}, val accuracy {result.best_val_accuracy:.3f} -> {result.run_dir}")
+
+
+@expected_errors
+def evaluate(
+    run: Annotated[Path, typer.Argument(help="A run folder (WS/runs/NAME).")],
+    split: Annotated[str, typer.Option(help="train, val or test.")] = "test",
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+) -> None:
+    """Accuracy, balanced accuracy, macro F1, per-class recall and precision, confusion matrix, CIs."""
+    from vemo.evaluation import evaluate as run_evaluate, format_report
+
+    report = run_evaluate(run, split, device=device)
+    typer.echo(format_report(report))
+    typer.echo(f"-> {run}/eval-{split}.json, confusion-{split}.png, curves.png")
+
+
+def models() -> None:
+    """List the registered models with their input size and parameter count."""
+    from vemo.models import create_model, keras_parameter_count, list_models, model_info
+
+    for name in list_models():
+        info = model_info(name)
+        total, trainable = keras_parameter_count(create_model(name))
+        typer.echo(f"{name:18} {info.input_size}x{info.input_size} {info.color:4} {total:>12,} parameters "
+                   f"({trainable:,} trainable)  {info.description}")
+
+
+@expected_errors
+def demo(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option(help="Folder for everything the demo makes.")] = Path("vemo-demo"),
+    workers: Annotated[Optional[int], typer.Option(help="Processes to use (default: all cores).")] = None,
+    quick: Annotated[bool, typer.Option(help="The tiny corpus and a smaller grid: every stage in about a minute.")] = False,
+) -> None:
+    """Run every stage on a small synthetic corpus and say what was made where."""
+    from vemo.demo import run_demo
+
+    run_demo(out, workers=workers, progress=show_progress(ctx), quick=quick, echo=typer.echo)

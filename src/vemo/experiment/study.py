@@ -1,0 +1,25 @@
+"""The paper's study in one call: the grid of runs (on one split protocol or both), then the report."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from vemo.experiment.grid import ExperimentConfig, run_paper_grid
+from vemo.experiment.report import write_report
+
+
+def run_study(workspace: Path | str, config: ExperimentConfig, out: Path | str, *, progress: bool = False,
+              on_run: Callable[[dict], None] | None = None, workers: int = 1) -> tuple[pd.DataFrame, Path]:
+    """Run (or reuse) every run of `config` and write the report into `out`.
+
+    Returns:
+        (one row per run, the path of report.html)
+    """
+    started = time.perf_counter()
+    results = run_paper_grid(workspace, config, progress=progress, on_run=on_run, workers=workers)
+    report = write_report(results, Path(workspace), Path(out), config, time.perf_counter() - started)
+    return results, report

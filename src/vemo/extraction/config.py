@@ -1,0 +1,70 @@
+"""What `vemo extract` is asked to do, and what it did."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from vemo.errors import ConfigError
+from vemo.faces.detect import DetectorConfig
+from vemo.faces.recipe import CropRecipe
+
+
+@dataclass(frozen=True)
+class ExtractConfig:
+    """How faces are extracted. `every` keeps every n-th frame; `target_fps` overrides it.
+
+    `crop_size`, `align` and `detector` make up the crop recipe (`recipe`), which the workspace
+    records and every model trained on it carries to prediction.
+    """
+
+    every: int = 1
+    target_fps: float | None = None
+    crop_size: int = 227
+    align: bool = True
+    all_faces: bool = False
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    chunk_frames: int = 120
+
+    def __post_init__(self) -> None:
+        if self.every < 1:
+            raise ConfigError(f"every must be at least 1, not {self.every}", "every")
+        if self.target_fps is not None and self.target_fps <= 0:
+            raise ConfigError(f"target_fps must be positive, not {self.target_fps}", "target_fps")
+        _ = self.recipe  # a bad crop size or detector setting raises here, before any work
+
+    @property
+    def recipe(self) -> CropRecipe:
+        return CropRecipe("haar", self.detector, self.align, self.crop_size)
+
+    def fingerprint(self) -> str:
+        """Hash of everything that changes the crops (not of speed-only settings)."""
+        settings = asdict(self)
+        settings.pop("chunk_frames")
+        for speed_only in ("detect_width", "track", "redetect_every"):
+            settings["detector"].pop(speed_only)
+        return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+    def step_for(self, fps: float) -> int:
+        """Frame step for a video at `fps`."""
+        return max(1, int(round(fps / self.target_fps))) if self.target_fps else self.every
+
+
+@dataclass(frozen=True)
+class ExtractResult:
+    """What one `extract` call did."""
+
+    workspace: Path
+    sources_done: int
+    sources_skipped: int
+    failures: list[tuple[str, str]]
+    no_face: list[str]
+    frames_read: int
+    faces: int
+    seconds: float
+
+    @property
+    def frames_per_second(self) -> float:
+        return self.frames_read / self.seconds if self.seconds else 0.0

@@ -1,0 +1,71 @@
+"""The crop recipe: how a face becomes the square image a model sees.
+
+Detector and its settings, eye alignment and crop size decide what a crop looks like. A
+model learns one kind of crop, so the recipe a workspace was extracted with is recorded in
+its `extract.json`, copied into every run's `config.json`, and used again by `vemo predict`
+(timm's `pretrained_cfg` and torchvision's `Weights.transforms` travel with a model the same way).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from vemo.errors import ConfigError
+from vemo.faces.align import CANONICAL_EYES
+from vemo.faces.detect import DetectorConfig
+
+DETECTORS = ("haar",)
+
+
+@dataclass(frozen=True)
+class CropRecipe:
+    """Detector (and its settings), eye alignment, crop side in pixels.
+
+    The eyes of an aligned crop land at `CANONICAL_EYES` (fractions of the side); `to_json`
+    records them, so a reader of a run's config sees the whole geometry.
+    """
+
+    detector: str = "haar"
+    detector_settings: DetectorConfig = field(default_factory=DetectorConfig)
+    align: bool = True
+    crop_size: int = 227
+
+    def __post_init__(self) -> None:
+        settings = self.detector_settings
+        if self.detector not in DETECTORS:
+            raise ConfigError(f"detector must be one of {', '.join(DETECTORS)}, not {self.detector!r}", "detector")
+        if self.crop_size < 16:
+            raise ConfigError(f"crop_size must be at least 16, not {self.crop_size}", "crop_size")
+        if settings.scale_factor <= 1.0:
+            raise ConfigError(f"scale_factor must be above 1, not {settings.scale_factor}", "scale_factor")
+        if settings.min_neighbors < 0 or settings.min_size < 1:
+            raise ConfigError("min_neighbors must be >= 0 and min_size >= 1", "min_neighbors", "min_size")
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "eyes_at": CANONICAL_EYES.tolist()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CropRecipe:
+        known = {f.name for f in fields(DetectorConfig)}
+        settings = DetectorConfig(**{k: v for k, v in data.get("detector_settings", {}).items() if k in known})
+        return cls(data.get("detector", "haar"), settings, bool(data.get("align", True)), int(data.get("crop_size", 227)))
+
+    def with_align(self, align: bool | None) -> CropRecipe:
+        return self if align is None else replace(self, align=align)
+
+    def describe(self) -> str:
+        return f"{self.detector} faces, {'eye-aligned' if self.align else 'box'} crops of {self.crop_size} px"
+
+    def differences(self, other: CropRecipe) -> list[str]:
+        """What changes the crops between two recipes, as 'name: this -> other' lines."""
+        mine, theirs = self.to_json(), other.to_json()
+        changed = [f"{k}: {mine[k]} -> {theirs[k]}" for k in ("detector", "align", "crop_size") if mine[k] != theirs[k]]
+        for key in ("cascade", "scale_factor", "min_neighbors", "min_size"):
+            a, b = mine["detector_settings"][key], theirs["detector_settings"][key]
+            if a != b:
+                changed.append(f"{key}: {a} -> {b}")
+        return changed
+
+
+DEFAULT_RECIPE = CropRecipe()

@@ -1,0 +1,128 @@
+"""How a model sees a face: the input spec (size, colour, resize), the pixel recipe, the device,
+and batched inference, recorded with every run so evaluation and prediction match training.
+
+Two pixel recipes: "vemo" scales pixels to 0..1 and normalises with the model's mean and std;
+"paper" feeds raw 0..255 pixels, as the authors' notebook does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import cv2
+import numpy as np
+import torch
+from torch import nn
+
+from vemo.errors import ConfigError
+from vemo.models.registry import ModelInfo
+
+RECIPES = ("vemo", "paper")
+RESIZE_METHODS = {"area": cv2.INTER_AREA, "nearest": cv2.INTER_NEAREST, "linear": cv2.INTER_LINEAR}
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """What a model takes: a square `size`, "rgb" or "gray", and how crops are resized.
+
+    "nearest" reproduces the authors' notebook; "area" is the better default for shrinking.
+    """
+
+    size: int
+    color: str = "rgb"
+    resize: str = "area"
+
+    def __post_init__(self) -> None:
+        if self.size < 8 or self.color not in ("rgb", "gray") or self.resize not in RESIZE_METHODS:
+            raise ConfigError(f"bad input spec {self}: size >= 8, color rgb|gray, resize {'|'.join(RESIZE_METHODS)}")
+
+    @property
+    def channels(self) -> int:
+        return 3 if self.color == "rgb" else 1
+
+
+def crop_to_array(image: np.ndarray, spec: InputSpec) -> np.ndarray:
+    """A (H, W, 3) uint8 BGR crop as the model's (C, size, size) uint8 input: the one place
+    training and prediction resize and convert crops, so both see the same pixels."""
+    if image.shape[:2] != (spec.size, spec.size):
+        image = cv2.resize(image, (spec.size, spec.size), interpolation=RESIZE_METHODS[spec.resize])
+    if spec.color == "gray":
+        return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)[None]
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB).transpose(2, 0, 1)
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    """uint8 (B, C, H, W) -> float (B, C, H, W): x * scale, then (x - mean) / std."""
+
+    size: int
+    color: str
+    resize: str
+    scale: float
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    @property
+    def spec(self) -> InputSpec:
+        return InputSpec(self.size, self.color, self.resize)
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        x = images.float() * self.scale
+        mean = torch.tensor(self.mean, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
+        std = torch.tensor(self.std, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
+        return (x - mean) / std
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> Preprocess:
+        return cls(data["size"], data["color"], data["resize"], data["scale"], tuple(data["mean"]), tuple(data["std"]))
+
+
+def preprocess_for(info: ModelInfo, recipe: str) -> Preprocess:
+    """The input recipe of a model.
+
+    Raises:
+        ConfigError: unknown recipe.
+    """
+    if recipe == "vemo":
+        return Preprocess(info.input_size, info.color, "area", 1 / 255, info.mean, info.std)
+    if recipe == "paper":
+        channels = 3 if info.color == "rgb" else 1
+        return Preprocess(info.input_size, info.color, "nearest", 1.0, (0.0,) * channels, (1.0,) * channels)
+    raise ConfigError(f"recipe must be one of {', '.join(RECIPES)}, not {recipe!r}", "recipe")
+
+
+def resolve_device(name: str) -> torch.device:
+    """"auto" -> cuda when available, else cpu.
+
+    Raises:
+        ConfigError: cuda asked for but not available, or an unknown name.
+    """
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device cuda asked for, but no CUDA device is available", "device")
+    if name not in ("cpu", "cuda"):
+        raise ConfigError(f"device must be auto, cpu or cuda, not {name!r}", "device")
+    return torch.device(name)
+
+
+@torch.no_grad()
+def batched_logits(model: nn.Module, images: torch.Tensor, preprocess: Preprocess, device: torch.device,
+                   batch_size: int = 100, channels_last: bool = False) -> torch.Tensor:
+    """Logits (N, C) as float32 on the CPU for uint8 images (N, C, H, W), in eval mode, in batches.
+
+    `channels_last` hands the batches over in NHWC memory order, which runs the convolutions of
+    a model converted with `.to(memory_format=torch.channels_last)` 1.5-2x faster on CPU (oneDNN).
+    """
+    model.eval()
+    outputs = []
+    for start in range(0, len(images), batch_size):
+        x = preprocess(images[start : start + batch_size]).to(device)
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        outputs.append(model(x).float().cpu())
+    return torch.cat(outputs) if outputs else torch.empty(0, 0)

@@ -1,0 +1,176 @@
+"""Stage 5 of the paper: the emotion of a new video, with a probability per frame.
+
+The video is decoded once; each frame goes through the face pipeline of `vemo extract` with the
+crop recipe the model was trained on (detector, alignment, crop size), and the crop through the
+same resize and input recipe as the model's training, so the model sees the kind of face it
+was trained on. Crops go through the model in
+batches. Per track (the largest face by default; every face with `all_faces`), the per-frame
+probabilities are smoothed over time (a centred moving average over the frames with a face),
+the track's label is the mean of the smoothed probabilities over those frames, and segments
+are the runs of one most likely emotion. The video's label is that of its main track: the one
+seen in the most frames.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from vemo.faces.recipe import CropRecipe
+from vemo.models.inputs import resolve_device
+from vemo.prediction.predictor import Predictor, load_predictor
+from vemo.prediction.scan import Scan, scan
+
+log = logging.getLogger(__name__)
+
+AGGREGATION = ("mean over the frames with a face of the softmax probabilities (restricted to the reported classes "
+               "and renormalised), after a centred moving average over {smooth} s")
+
+
+@dataclass(frozen=True)
+class VideoPrediction:
+    """The verdict on one input (its main track), with one summary per track."""
+
+    source: str
+    label: str | None
+    probabilities: dict[str, float]
+    frames: int
+    face_frames: int
+    aggregation: str
+    model: str
+    corpus_of_model: dict
+    face_share: float = 0.0
+    smooth_seconds: float = 0.0
+    segments: tuple[dict, ...] = ()
+    track: int = 0
+    tracks: tuple[dict, ...] = ()
+    crop_recipe: dict = field(default_factory=dict)
+
+
+def smooth_probabilities(probabilities: np.ndarray, window: int) -> np.ndarray:
+    """Centred moving average over `window` analysed frames; frames without a face stay NaN
+    and do not count in their neighbours' averages."""
+    if window <= 1:
+        return probabilities
+    frame = pd.DataFrame(probabilities)
+    smoothed = frame.rolling(window, center=True, min_periods=1).mean().to_numpy(copy=True)
+    smoothed[np.isnan(probabilities).any(axis=1)] = np.nan
+    return smoothed
+
+
+def find_segments(times: np.ndarray, probabilities: np.ndarray, classes: list[str]) -> list[dict]:
+    """Runs of consecutive frames with a face and the same most likely emotion."""
+    segments: list[dict] = []
+    current: dict | None = None
+    for time_s, p in zip(times, probabilities):
+        label = None if np.isnan(p).any() else classes[int(np.argmax(p))]
+        if current is not None and label == current["emotion"]:
+            current["end_s"] = float(time_s)
+            current["_p"].append(float(p[classes.index(label)]))
+            continue
+        if current is not None:
+            segments.append(current)
+        current = None if label is None else {"start_s": float(time_s), "end_s": float(time_s), "emotion": label,
+                                              "_p": [float(p[classes.index(label)])]}
+    if current is not None:
+        segments.append(current)
+    return [{"start_s": round(s["start_s"], 3), "end_s": round(s["end_s"], 3), "emotion": s["emotion"],
+             "mean_probability": round(float(np.mean(s["_p"])), 4)} for s in segments]
+
+
+def _track_table(result: Scan, track: int, classes: list[str], smooth: float, every: int) -> pd.DataFrame:
+    """One row per analysed frame for one track, aligned with video time."""
+    count = len(result.frames)
+    found = np.zeros(count, bool)
+    boxes = np.full((count, 4), np.nan)
+    per_frame = np.full((count, len(classes)), np.nan)
+    for (position, face_track, box), p in zip(result.faces, result.probabilities):
+        if face_track == track:
+            found[position] = True
+            boxes[position] = (box.x, box.y, box.w, box.h)
+            per_frame[position] = p
+    analysed_fps = result.fps / every if result.kind == "video" else 1.0
+    smoothed = smooth_probabilities(per_frame, max(1, int(round(smooth * analysed_fps))))
+    columns: dict[str, object] = {"track": np.full(count, track), "frame": [f for f, _ in result.frames],
+                                  "time_s": [t for _, t in result.frames], "face_found": found}
+    columns.update({name: boxes[:, i] for i, name in enumerate(("x", "y", "w", "h"))})
+    columns.update({name: per_frame[:, i].round(5) for i, name in enumerate(classes)})
+    best = per_frame[found].argmax(axis=1) if found.any() else np.zeros(0, int)
+    labels = np.full(count, "", dtype=object)
+    labels[found] = [classes[i] for i in best]
+    columns["label"] = labels
+    columns.update({f"{name}_smoothed": smoothed[:, i].round(5) for i, name in enumerate(classes)})
+    return pd.DataFrame(columns)
+
+
+def _track_summary(table: pd.DataFrame, classes: list[str]) -> dict:
+    found = table["face_found"].to_numpy()
+    smoothed = table[[f"{c}_smoothed" for c in classes]].to_numpy(dtype=float)
+    mean = smoothed[found].mean(axis=0) if found.any() else np.full(len(classes), np.nan)
+    faces = table[found]
+    return {
+        "track": int(table["track"].iloc[0]),
+        "label": classes[int(np.argmax(mean))] if found.any() else None,
+        "probabilities": {c: round(float(v), 5) for c, v in zip(classes, mean)},
+        "face_frames": int(found.sum()),
+        "face_share": round(float(found.mean()) if len(found) else 0.0, 4),
+        "first_s": float(faces["time_s"].min()) if len(faces) else None,
+        "last_s": float(faces["time_s"].max()) if len(faces) else None,
+        "segments": find_segments(table["time_s"].to_numpy(), smoothed, classes),
+    }
+
+
+def crop_recipe_for(predictor: Predictor, align: bool | None) -> CropRecipe:
+    """The model's crop recipe, with the caller's `align` override (and a warning when it differs)."""
+    recipe = predictor.recipe.with_align(align)
+    if recipe != predictor.recipe:
+        log.warning("%s was trained on %s, but align=%s gives it %s, unlike anything it saw in training",
+                    predictor.description, predictor.recipe.describe(), align, recipe.describe())
+    return recipe
+
+
+def predict_media(path: Path | str, model: str | Path | Predictor, *, every: int = 1, device: str = "auto",
+                  smooth: float = 0.5, classes: str | None = None, all_faces: bool = False,
+                  batch_size: int = 64, workers: int | None = None,
+                  align: bool | None = None) -> tuple[VideoPrediction, pd.DataFrame]:
+    """Per-frame probabilities and the overall label of a video or image.
+
+    Args:
+        model: a run folder, "pretrained:NAME", or a loaded `Predictor`.
+        classes: which classes to report (see `vemo.prediction.predictor.choose_classes`).
+        all_faces: every face, in tracks; otherwise the largest face of each frame.
+        workers: threads detecting and classifying runs of frames (default: all cores).
+        align: override the model's crop recipe: eye-aligned (True) or box (False) crops. A
+            model sees crops unlike its training crops then, so this warns when it differs.
+
+    Returns:
+        (the verdict, one row per analysed frame and track: track, frame, time_s, face_found,
+        x, y, w, h, one probability column per class, label, and smoothed probabilities).
+        Frames without a face keep their rows with NaNs, so the table follows video time.
+
+    Raises:
+        VideoOpenError: unreadable input.
+        CheckpointError, ConfigError, WeightsError: an unusable model.
+    """
+    predictor = model if isinstance(model, Predictor) else load_predictor(model, resolve_device(device), classes)
+    names = list(predictor.classes)
+    recipe = crop_recipe_for(predictor, align)
+    found = scan(path, predictor, recipe, every, all_faces, workers or os.cpu_count() or 1, batch_size)
+    track_ids = sorted({track for _, track, _ in found.faces}) or [0]
+    tables = [_track_table(found, track, names, smooth, every) for track in track_ids]
+    summaries = [_track_summary(table, names) for table in tables]
+    main = max(summaries, key=lambda s: (s["face_frames"], -s["track"]))
+    verdict = VideoPrediction(
+        source=str(path), label=main["label"], probabilities=main["probabilities"], frames=len(found.frames),
+        face_frames=main["face_frames"], aggregation=AGGREGATION.format(smooth=smooth), model=predictor.description,
+        corpus_of_model=predictor.corpus, face_share=main["face_share"], smooth_seconds=smooth,
+        segments=tuple(main["segments"]), track=main["track"], tracks=tuple(summaries), crop_recipe=recipe.to_json(),
+    )
+    if not found.faces:
+        log.warning("no face found in %s", path)
+    return verdict, pd.concat(tables, ignore_index=True)

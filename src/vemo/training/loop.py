@@ -1,0 +1,280 @@
+"""Stage 3 of the paper: train a registered model on a workspace's train split.
+
+Every epoch validates on the validation split; the best epoch (by validation loss or
+accuracy) is kept as `model.safetensors`. All randomness of an epoch (shuffling, augmentation,
+dropout) is seeded from (seed, epoch), and the last finished epoch is saved with the
+optimizer state, so a resumed run ends exactly where an uninterrupted one does.
+
+`train` reads as the loop it is: `load_splits`, then per epoch `train_one_epoch`,
+`estimate_validation`, `keep_best` and `save_last`, then `finish_run`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from vemo import __version__
+from vemo.errors import CheckpointError
+from vemo.faces.recipe import DEFAULT_RECIPE
+from vemo.io.runs import RunFolder
+from vemo.io.workspace import corpus_statement, read_crop_recipe, require_workspace
+from vemo.labelling.split import read_split_fingerprint
+from vemo.labelling.tensors import iterate_batches, split_tensors
+from vemo.models import ModelInfo, model_info
+from vemo.models.inputs import Preprocess, batched_logits, preprocess_for, resolve_device
+from vemo.models.registry import head_parameter_names
+from vemo.training.augment import augment_batch, build_augmentation
+from vemo.training.checkpoint import load_last, save_last
+from vemo.training.classical import fit_classical
+from vemo.training.config import TrainConfig, TrainResult
+from vemo.weights import build_model
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Splits:
+    """The train and validation splits as uint8 images and label indices."""
+
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    val_x: torch.Tensor
+    val_y: torch.Tensor
+
+
+def load_splits(workspace: Path, config: TrainConfig, preprocess: Preprocess, progress: bool) -> Splits:
+    train_x, train_y = split_tensors(workspace, "train", preprocess.spec, classes=config.classes, progress=progress)
+    val_x, val_y = split_tensors(workspace, "val", preprocess.spec, classes=config.classes, progress=progress)
+    counts = torch.bincount(train_y, minlength=len(config.classes))
+    for name, count in zip(config.classes, counts.tolist()):
+        if count == 0:
+            log.warning("class %r has no training samples", name)
+    return Splits(train_x, train_y, val_x, val_y)
+
+
+def build_optimizer(config: TrainConfig, parameters) -> torch.optim.Optimizer:
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(parameters, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    if config.optimizer == "rmsprop":
+        return torch.optim.RMSprop(parameters, lr=config.lr, alpha=config.rho, eps=config.eps,
+                                   momentum=config.momentum, weight_decay=config.weight_decay)
+    return torch.optim.Adam(parameters, lr=config.lr, betas=config.betas, eps=config.eps, weight_decay=config.weight_decay)
+
+
+def class_weight_vector(labels: torch.Tensor, classes: tuple[str, ...]) -> torch.Tensor:
+    """Inverse-frequency weights N / (C * n_c); 0 for a class with no sample."""
+    counts = torch.bincount(labels, minlength=len(classes)).float()
+    return torch.where(counts > 0, counts.sum() / (len(classes) * counts.clamp(min=1)), torch.zeros_like(counts))
+
+
+def set_backbone_frozen(model: nn.Module, info: ModelInfo, frozen: bool) -> None:
+    """Train mode; with `frozen`, only the head learns: the backbone's parameters get no
+    gradients and its batch-norm layers keep their pretrained statistics."""
+    model.train()
+    if info.head is None:
+        return
+    head = head_parameter_names(model, info)
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad_(not frozen or name in head)
+    if frozen:
+        head_module = model.get_submodule(info.head)
+        for module in model.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm) and module is not head_module:
+                module.eval()
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    return (seed * 1_000_003 + epoch * 7_919) % (2**62)
+
+
+@dataclass
+class _Trainer:
+    """What every epoch needs: the model and how to feed it."""
+
+    config: TrainConfig
+    info: ModelInfo
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    preprocess: Preprocess
+    device: torch.device
+    class_weights: torch.Tensor | None
+    progress: bool
+
+    def __post_init__(self) -> None:
+        self.loss_fn = nn.CrossEntropyLoss(weight=self.class_weights)
+        self.transform = build_augmentation(self.config.augment) if self.config.recipe == "vemo" else None
+        self.use_amp = self.config.amp and self.device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+
+
+def train_one_epoch(t: _Trainer, data: Splits, epoch: int) -> dict:
+    """One pass over the shuffled, augmented train split; its loss, accuracy and time."""
+    config = t.config
+    started = time.perf_counter()
+    torch.manual_seed(epoch_seed(config.seed, epoch))
+    generator = torch.Generator().manual_seed(epoch_seed(config.seed, epoch))
+    set_backbone_frozen(t.model, t.info, frozen=epoch < config.freeze_epochs)
+    total_loss, correct, count = 0.0, 0, 0
+    batches = iterate_batches(data.train_x, data.train_y, config.batch_size, shuffle=True, generator=generator)
+    n_batches = (len(data.train_y) + config.batch_size - 1) // config.batch_size
+    for index, (images, labels) in enumerate(tqdm(batches, total=n_batches, desc=f"epoch {epoch + 1}/{config.epochs}",
+                                                  disable=not t.progress, leave=False)):
+        if t.transform is not None:
+            images = augment_batch(images, t.transform, epoch_seed(config.seed, epoch) + index + 1)
+        x, y = t.preprocess(images).to(t.device, non_blocking=True), labels.to(t.device, non_blocking=True)
+        t.optimizer.zero_grad(set_to_none=True)
+        with torch.autocast(t.device.type, enabled=t.use_amp):
+            logits = t.model(x)
+            loss = t.loss_fn(logits, y)
+        t.scaler.scale(loss).backward()
+        t.scaler.step(t.optimizer)
+        t.scaler.update()
+        total_loss += float(loss.detach()) * len(y)
+        correct += int((logits.argmax(1) == y).sum())
+        count += len(y)
+    return {"epoch": epoch + 1, "train_loss": total_loss / count, "train_accuracy": correct / count,
+            "started": started, "train_seconds": time.perf_counter() - started}
+
+
+def estimate_validation(t: _Trainer, data: Splits) -> tuple[float, float]:
+    """(loss, accuracy) on the validation split, in eval mode."""
+    logits = batched_logits(t.model, data.val_x, t.preprocess, t.device)
+    weights = t.class_weights.cpu() if t.class_weights is not None else None
+    loss = float(nn.functional.cross_entropy(logits, data.val_y, weight=weights))
+    return loss, float((logits.argmax(1) == data.val_y).float().mean())
+
+
+def keep_best(run: RunFolder, model: nn.Module, monitor: str, row: dict, best: dict, stale_epochs: int) -> tuple[dict, int]:
+    """Save the model when this epoch is the best so far; returns (best, epochs without improvement)."""
+    improved = row["val_loss"] < best["val_loss"] if monitor == "val_loss" else row["val_accuracy"] > best["val_accuracy"]
+    if not improved:
+        return best, stale_epochs + 1
+    run.save_model(model.state_dict())
+    return {"epoch": row["epoch"], "val_loss": row["val_loss"], "val_accuracy": row["val_accuracy"]}, 0
+
+
+def run_settings(config: TrainConfig, preprocess: Preprocess, workspace: Path) -> dict:
+    """Everything config.json records about a run; `check_same` compares its "training" part.
+
+    `crop_recipe` is how the workspace's crops were made: prediction makes its crops the same way.
+    """
+    return {
+        "model": config.model,
+        "model_args": {"num_classes": len(config.classes)},
+        "classes": list(config.classes),
+        "input": preprocess.to_json(),
+        "recipe": config.recipe,
+        "crop_recipe": read_crop_recipe(workspace) or DEFAULT_RECIPE.to_json(),
+        "training": {k: v for k, v in asdict(replace(config, name=None, device="auto")).items()},
+        "workspace": str(workspace.resolve()),
+        "split_fingerprint": read_split_fingerprint(workspace),
+        "corpus": corpus_statement(workspace),
+        "versions": {"vemo": __version__, "torch": torch.__version__, "numpy": np.__version__,
+                     "python": platform.python_version()},
+        "device": str(resolve_device(config.device)),
+    }
+
+
+def check_same(run: RunFolder, settings: dict) -> None:
+    """Raises CheckpointError when the folder holds a run with other settings or data."""
+    previous = run.read_config()
+    for key in ("training", "split_fingerprint", "model"):
+        if json.loads(json.dumps(previous.get(key))) != json.loads(json.dumps(settings[key])):
+            raise CheckpointError(f"{run.path} holds a run with other {key.replace('_', ' ')}; "
+                                  "use another name or delete the folder", "name")
+
+
+def start_or_resume(run: RunFolder, settings: dict, model: nn.Module,
+                    optimizer: torch.optim.Optimizer) -> tuple[list[dict], dict, int]:
+    """(history, best epoch, epochs without improvement): empty for a new run, else the saved ones."""
+    if run.has_last():
+        check_same(run, settings)
+        history, best, stale_epochs = load_last(run, model, optimizer)
+        log.info("resuming %s after epoch %d", run.path, len(history))
+        return history, best, stale_epochs
+    if run.has_config():
+        check_same(run, settings)
+    return [], {"epoch": -1, "val_loss": float("inf"), "val_accuracy": -1.0}, 0
+
+
+def finish_run(run: RunFolder, settings: dict, config: TrainConfig, history: list[dict], best: dict,
+               stale_epochs: int, data: Splits, device: torch.device) -> TrainResult:
+    """Mark the run finished (or interrupted) and write its summary."""
+    finished = len(history) >= config.epochs or (config.patience is not None and stale_epochs >= config.patience)
+    frame = pd.DataFrame(history)
+    total_seconds = float(frame["seconds"].sum()) if len(frame) else 0.0
+    all_train_seconds = float(frame["train_seconds"].sum()) if len(frame) else 0.0
+    images_per_second = len(data.train_y) * len(frame) / all_train_seconds if all_train_seconds else 0.0
+    run.write_config({**settings, "status": "finished" if finished else "interrupted", "best_epoch": best["epoch"]})
+    run.write_summary({
+        "epochs_run": len(frame), "best_epoch": best["epoch"], "best_val_loss": best["val_loss"],
+        "best_val_accuracy": best["val_accuracy"], "seconds_total": round(total_seconds, 3),
+        "seconds_per_epoch": round(total_seconds / max(len(frame), 1), 3), "images_per_second": round(images_per_second, 1),
+        "train_samples": len(data.train_y), "val_samples": len(data.val_y), "device": str(device),
+    })
+    return TrainResult(run.path, best["epoch"], best["val_loss"], best["val_accuracy"], len(frame), total_seconds,
+                       images_per_second, frame)
+
+
+def train(workspace: Path | str, config: TrainConfig = TrainConfig(), *, progress: bool = False,
+          epochs_limit: int | None = None) -> TrainResult:
+    """Train `config.model` on WS's train split; write WS/runs/<name>/.
+
+    Re-running with the same settings resumes an unfinished run from its last epoch (and
+    returns at once for a finished one).
+
+    Args:
+        epochs_limit: stop after this many epochs of this call (to test resuming).
+
+    Raises:
+        WorkspaceError: missing or empty train / validation split.
+        CheckpointError: the run folder holds a run with other settings.
+    """
+    workspace = require_workspace(workspace)
+    info = model_info(config.model)
+    preprocess = preprocess_for(info, config.recipe)
+    device = resolve_device(config.device)
+    data = load_splits(workspace, config, preprocess, progress)
+    run = RunFolder(workspace / "runs" / config.run_name)
+    settings = run_settings(config, preprocess, workspace)
+    torch.manual_seed(config.seed)
+    model = build_model(config.model, num_classes=len(config.classes), weights=config.weights).to(device)
+    if info.kind == "classical":
+        if run.has_config():
+            check_same(run, settings)
+        return fit_classical(model, run, settings, preprocess, data.train_x, data.train_y, data.val_x, data.val_y,
+                             device)
+    optimizer = build_optimizer(config, model.parameters())
+    history, best, stale_epochs = start_or_resume(run, settings, model, optimizer)
+    run.write_config({**settings, "status": "running"})
+    weights = class_weight_vector(data.train_y, config.classes).to(device) if config.class_weights else None
+    trainer = _Trainer(config, info, model, optimizer, preprocess, device, weights, progress)
+    first_epoch = len(history)
+    for epoch in range(first_epoch, config.epochs):
+        if config.patience is not None and stale_epochs >= config.patience:
+            break
+        if epochs_limit is not None and epoch - first_epoch >= epochs_limit:
+            break
+        row = train_one_epoch(trainer, data, epoch)
+        row["val_loss"], row["val_accuracy"] = estimate_validation(trainer, data)
+        history.append({"epoch": row["epoch"], "train_loss": row["train_loss"], "train_accuracy": row["train_accuracy"],
+                        "val_loss": row["val_loss"], "val_accuracy": row["val_accuracy"],
+                        "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.perf_counter() - row["started"], 3),
+                        "train_seconds": round(row["train_seconds"], 3)})
+        best, stale_epochs = keep_best(run, model, config.monitor, row, best, stale_epochs)
+        save_last(run, model, optimizer, history, best, stale_epochs)
+        run.write_history(pd.DataFrame(history))
+        log.info("epoch %d: train loss %.4f acc %.3f | val loss %.4f acc %.3f", epoch + 1, row["train_loss"],
+                 row["train_accuracy"], row["val_loss"], row["val_accuracy"])
+    return finish_run(run, settings, config, history, best, stale_epochs, data, device)

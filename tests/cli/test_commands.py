@@ -1,0 +1,152 @@
+"""The command line: version, help on every command, one-line errors without tracebacks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from vemo import __version__
+from vemo.cli import app
+
+runner = CliRunner()
+
+
+def test_version():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and __version__ in result.stdout
+
+
+def test_help_on_every_command():
+    commands = [[c.name or c.callback.__name__] for c in app.registered_commands]
+    for group in app.registered_groups:
+        commands += [[group.name, c.name or c.callback.__name__] for c in group.typer_instance.registered_commands]
+    names = {" ".join(c) for c in commands}
+    assert {"synth", "demo", "extract", "split", "train", "evaluate", "models", "predict", "label apply",
+            "label serve", "label export", "weights list", "weights fetch", "weights verify", "weights add",
+            "experiment paper"} <= names
+    for command in commands:
+        result = runner.invoke(app, [*command, "--help"])
+        assert result.exit_code == 0, command
+        assert "Usage" in result.stdout
+
+
+def test_label_without_a_subcommand_still_applies_labels(tiny_workspace, tmp_path):
+    import shutil
+
+    ws = shutil.copytree(tiny_workspace, tmp_path / "ws")
+    result = runner.invoke(app, ["label", str(ws), "--from-clips", "--window", "all", "--overwrite"])
+    assert result.exit_code == 0 and "labelled in" in result.stdout
+    missing = runner.invoke(app, ["label", str(tmp_path / "nope"), "--from-clips"])
+    assert missing.exit_code == 1 and "not a vemo workspace" in missing.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--preset", "huge"], "unknown preset"),
+        (["--subjects", "0"], "--subjects must be at least 1"),
+        (["--subjects", "5", "--clips", "3"], "must be at least --subjects"),
+        (["--size", "12"], "--size"),
+    ],
+)
+def test_synth_bad_input_is_one_line_and_nonzero(tmp_path: Path, args, message):
+    result = subprocess.run([sys.executable, "-m", "vemo", "synth", str(tmp_path / "out"), *args],
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_synth_unwritable_out(tmp_path: Path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = subprocess.run([sys.executable, "-m", "vemo", "synth", str(blocker / "out"), "--preset", "tiny"],
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "cannot write to folder" in result.stderr and str(blocker) in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _vemo(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "vemo", "-q", *args], capture_output=True, text=True)
+
+
+def test_stage_commands_end_to_end_and_their_errors(tiny_workspace: Path, tmp_path: Path):
+    import shutil
+
+    ws = Path(shutil.copytree(tiny_workspace, tmp_path / "ws"))
+    failures = [
+        (_vemo("label", str(tmp_path / "nowhere"), "--from-clips"), "not a vemo workspace"),
+        (_vemo("label", str(ws)), "exactly one of"),
+        (_vemo("label", str(ws), "--from-clips", "--window", "middle"), "--window"),
+        (_vemo("split", str(ws)), "no labelled crops"),
+        (_vemo("train", str(ws), "--model", "vgg"), "unknown model 'vgg'"),
+        (_vemo("evaluate", str(ws / "runs" / "none")), "not a vemo run folder"),
+    ]
+    for result, message in failures:
+        assert result.returncode == 1, (message, result.stderr)
+        assert message in result.stderr and "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    labelled = _vemo("label", str(ws), "--from-clips")
+    assert labelled.returncode == 0 and "labelled" in labelled.stdout
+    split = _vemo("split", str(ws), "--by", "clip")
+    assert split.returncode == 0 and "Train" in split.stdout and "Validation" in split.stdout
+    trained = _vemo("train", str(ws), "--epochs", "1", "--name", "cli", "--batch-size", "32")
+    assert trained.returncode == 0, trained.stderr
+    evaluated = _vemo("evaluate", str(ws / "runs" / "cli"))
+    assert evaluated.returncode == 0 and "balanced accuracy" in evaluated.stdout and "SYNTHETIC" in evaluated.stdout
+    assert (ws / "runs" / "cli" / "eval-test.json").exists()
+
+
+def test_python_api_mirrors_the_commands():
+    import vemo
+    import vemo.evaluation  # noqa: F401  (importing the modules must not shadow the functions)
+    import vemo.prediction  # noqa: F401
+    import vemo.extraction  # noqa: F401
+    import vemo.training  # noqa: F401
+
+    from vemo.evaluation import evaluate
+    from vemo.extraction import extract
+    from vemo.training import train
+
+    assert vemo.train is train and vemo.evaluate is evaluate and vemo.extract is extract
+    assert vemo.TrainConfig().optimizer == "sgd" and callable(vemo.predict)
+
+
+def test_library_errors_name_parameters_and_the_cli_names_flags(tmp_path: Path):
+    from vemo.errors import ConfigError
+    from vemo.extraction import ExtractConfig
+
+    with pytest.raises(ConfigError, match="^crop_size must be at least 16") as raised:
+        ExtractConfig(crop_size=8)
+    from vemo.cli.common import in_cli_words
+
+    assert in_cli_words(raised.value).startswith("--size must be at least 16")
+    result = subprocess.run([sys.executable, "-m", "vemo", "extract", str(tmp_path), "--out", str(tmp_path / "ws"),
+                             "--size", "8"], capture_output=True, text=True)
+    assert result.returncode == 1 and result.stderr.strip() == "vemo: error: --size must be at least 16, not 8"
+    result = subprocess.run([sys.executable, "-m", "vemo", "extract", str(tmp_path), "--out", str(tmp_path / "ws"),
+                             "--fps", "0", "--min-neighbors", "-1"], capture_output=True, text=True)
+    assert result.returncode == 1 and "--fps must be positive" in result.stderr
+
+
+def test_the_quick_demo_runs_every_stage(tmp_path: Path):
+    """`vemo demo --quick`: the whole paper on the tiny corpus, as a user runs it."""
+    result = subprocess.run([sys.executable, "-m", "vemo", "-q", "demo", "--quick", "--out", str(tmp_path / "d")],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout
+    for step in ("1. corpus", "2. extract", "3. label", "4. split", "5. the paper's experiments", "6. report",
+                 "7. predict a held-out clip", "demo finished"):
+        assert step in lines
+    assert "SYNTHETIC" in lines
+    report = (tmp_path / "d" / "report" / "report.html").read_text()
+    assert "Table IX" in report and "SYNTHETIC" in report
+    predictions = list((tmp_path / "d" / "predictions").glob("*.json"))
+    assert len(predictions) == 1
+    assert list((tmp_path / "d" / "predictions").glob("*.annotated.mp4"))

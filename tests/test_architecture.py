@@ -1,0 +1,143 @@
+"""The shape of the package: no import circles, no upward imports, small modules.
+
+The graph is read with `ast` from the source (imports inside functions count too), so a
+circle hidden in a function body fails here as well as one at module level.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+PACKAGE = SRC / "vemo"
+
+# The floors of the data flow: a module may import its own floor (inside its own package) or lower.
+FLOORS = {
+    "vemo": 0, "vemo.errors": 0, "vemo.classes": 0, "vemo.io": 0, "vemo.engine": 0,
+    "vemo.faces": 1, "vemo.models": 1, "vemo.synth": 1,
+    "vemo.weights": 2,
+    "vemo.extraction": 3,
+    "vemo.labelling": 4,
+    "vemo.training": 5,
+    "vemo.evaluation": 6,
+    "vemo.experiment": 7, "vemo.prediction": 7,
+    "vemo.demo": 8,
+    "vemo.cli": 9,
+}
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(SRC).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+MODULES = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def imports_of(name: str) -> set[str]:
+    """The vemo modules `name` imports: `from vemo.a import b` names vemo.a.b when that is a module."""
+    tree = ast.parse(MODULES[name].read_text())
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.startswith("vemo")}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("vemo") and node.level == 0:
+            for alias in node.names:
+                submodule = f"{node.module}.{alias.name}"
+                found.add(submodule if submodule in MODULES else node.module)
+    return {m for m in found if m in MODULES and m != name}
+
+
+GRAPH = {name: imports_of(name) for name in MODULES}
+
+
+def floor(name: str) -> tuple[str, int]:
+    """(the area a module belongs to, its floor)."""
+    if name == "vemo.__main__":  # `python -m vemo` is the command line
+        return "vemo.cli", FLOORS["vemo.cli"]
+    for prefix in sorted(FLOORS, key=len, reverse=True):
+        if name == prefix or name.startswith(prefix + "."):
+            return prefix, FLOORS[prefix]
+    raise AssertionError(f"{name} is on no floor: add its package to FLOORS")
+
+
+def test_every_module_has_a_floor():
+    for name in MODULES:
+        floor(name)
+
+
+def test_no_import_circle():
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        path.append(node)
+        for target in sorted(GRAPH[node]):
+            if state.get(target) == 1:
+                cycle = path[path.index(target):] + [target]
+                pytest.fail("import circle: " + " -> ".join(cycle))
+            if target not in state:
+                visit(target)
+        path.pop()
+        state[node] = 2
+
+    for name in sorted(GRAPH):
+        if name not in state:
+            visit(name)
+
+
+def test_no_module_imports_a_higher_floor_or_a_sibling_area():
+    wrong = []
+    for name, targets in GRAPH.items():
+        area, level = floor(name)
+        for target in targets:
+            target_area, target_level = floor(target)
+            if target_level > level or (target_level == level and target_area != area and level > 0):
+                wrong.append(f"{name} ({area}, floor {level}) imports {target} ({target_area}, floor {target_level})")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_prediction_needs_nothing_from_training_or_extraction():
+    def reach(start: str) -> set[str]:
+        seen, todo = set(), [start]
+        while todo:
+            for target in GRAPH[todo.pop()]:
+                if target not in seen:
+                    seen.add(target)
+                    todo.append(target)
+        return seen
+
+    for name in [m for m in MODULES if m.startswith("vemo.prediction")]:
+        forbidden = sorted(m for m in reach(name) if floor(m)[0] in ("vemo.training", "vemo.extraction"))
+        assert not forbidden, f"{name} reaches {forbidden}"
+
+
+def test_the_library_never_imports_the_cli():
+    for name, targets in GRAPH.items():
+        if not name.startswith(("vemo.cli", "vemo.__main__")):
+            assert not any(t.startswith("vemo.cli") for t in targets), name
+
+
+LONG_OK = "# long on purpose:"  # a function may be longer when its first lines say why
+
+
+def test_modules_and_functions_stay_small():
+    too_long = []
+    for name, path in MODULES.items():
+        text = path.read_text()
+        lines = text.count("\n")
+        if lines > 350:
+            too_long.append(f"{name}: {lines} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                body = "\n".join(text.splitlines()[node.lineno - 1 : node.lineno + 8])
+                if length > 60 and LONG_OK not in body:
+                    too_long.append(f"{name}.{node.name}: {length} lines")
+    assert not too_long, "\n".join(too_long)
