@@ -80,6 +80,9 @@ def _prepare_workspace(out: Path, plan: CorpusPlan, workers: int | None, progres
     echo(f"1. corpus: {len(plan.clips)} clips of {len(plan.subjects)} subjects, {corpus.frames} frames "
          f"({corpus.clips_rendered} rendered now, {corpus.clips_skipped} already there) -> {out / 'corpus'}")
     echo(f"   Haar detection on rendered frames: {corpus.detection_rate:.1%}; look at {out / 'corpus' / 'preview.png'}")
+    if corpus.mtcnn_detection_rate is not None:
+        echo(f"   face detectors on the same frames: Haar (the paper's) {corpus.detection_rate:.1%}, "
+             f"MTCNN {corpus.mtcnn_detection_rate:.1%} (per skin-tone group and sex: {out / 'corpus' / 'corpus.json'})")
     workspace = out / "workspace"
     result = extract([out / "corpus"], workspace, ExtractConfig(every=DEMO_EVERY), workers=workers, progress=progress)
     echo(f"2. extract (every {DEMO_EVERY}nd frame): {result.faces} aligned face crops from {result.frames_read} frames "

@@ -28,7 +28,8 @@ app = typer.Typer(
 F = TypeVar("F", bound=Callable)
 
 # library parameter -> flag, where the flag is not the parameter's name with dashes
-FLAGS = {"target_fps": "--fps", "crop_size": "--size", "clips_file": "--clips", "subjects_file": "--subjects"}
+FLAGS = {"target_fps": "--fps", "crop_size": "--size", "clips_file": "--clips", "subjects_file": "--subjects",
+         "face_detector": "--detector"}
 CacheOption = Annotated[Optional[Path], typer.Option("--cache-dir", help="Weights cache (default: $VEMO_CACHE_DIR or "
                                                                         "~/.cache/vemo/weights).")]
 

@@ -25,6 +25,8 @@ def predict(
     align: Annotated[Optional[bool], typer.Option("--align/--no-align", help="Override the model's crop recipe: "
                                                   "eye-aligned or box crops (default: as the model was trained; a "
                                                   "different choice warns).")] = None,
+    detector: Annotated[Optional[str], typer.Option(help="Override the model's face detector: haar or mtcnn "
+                                                         "(default: the model's; a different one warns).")] = None,
 ) -> None:
     """The emotion of new videos (stage 5 of the paper), with a probability per frame."""
     from vemo.io.files import ensure_writable_dir
@@ -34,7 +36,8 @@ def predict(
     candidates, unmatched = find_inputs(inputs)
     ensure_writable_dir(out)
     verdicts, failures = predict_to_folder(candidates, model, out, every=every, device=device, smooth=smooth,
-                                           annotate=annotate, classes=classes, all_faces=all_faces, align=align)
+                                           annotate=annotate, classes=classes, all_faces=all_faces, align=align,
+                                           detector=detector)
     failures += [(name, "no such file or folder") for name in unmatched]
     for verdict in verdicts:
         for summary in verdict.tracks if all_faces else [t for t in verdict.tracks if t["track"] == verdict.track]:

@@ -30,6 +30,7 @@ def synth(
         f"synthetic corpus: {len(plan.clips)} clips ({result.clips_rendered} rendered, {result.clips_skipped} kept), "
         f"{len(plan.subjects)} subjects, {result.frames} frames in {result.seconds:.1f} s; "
         f"Haar finds the face in {result.detection_rate:.1%} of checked frames"
+        + ("" if result.mtcnn_detection_rate is None else f", MTCNN in {result.mtcnn_detection_rate:.1%}")
     )
     typer.echo(f"  {out}/videos/  clips.csv  frames.csv  corpus.json  preview.png")
 
@@ -47,6 +48,8 @@ def extract(
     scale_factor: Annotated[float, typer.Option(help="Haar cascade scale factor.")] = 1.1,
     min_neighbors: Annotated[int, typer.Option(help="Haar cascade minimum neighbours (the notebook: 4).")] = 5,
     min_size: Annotated[int, typer.Option(help="Smallest face in frame pixels.")] = 30,
+    detector: Annotated[str, typer.Option(help="haar (Viola-Jones, the paper's) or mtcnn (a CNN with five "
+                                               "landmarks, for real footage).")] = "haar",
     detect_width: Annotated[int, typer.Option(help="Detect on frames downscaled to this width (0: full size).")] = 320,
     track: Annotated[bool, typer.Option(help="Search near the last face between full detections.")] = True,
     workers: Annotated[Optional[int], typer.Option(help="Processes (default: all cores).")] = None,
@@ -56,7 +59,7 @@ def extract(
     from vemo.faces.detect import DetectorConfig
 
     config = ExtractConfig(
-        every=every, target_fps=fps, crop_size=size, align=align, all_faces=all_faces,
+        every=every, target_fps=fps, crop_size=size, align=align, all_faces=all_faces, face_detector=detector,
         detector=DetectorConfig(scale_factor=scale_factor, min_neighbors=min_neighbors, min_size=min_size,
                                 detect_width=detect_width, track=track),
     )

@@ -16,8 +16,8 @@ from vemo.faces.recipe import CropRecipe
 class ExtractConfig:
     """How faces are extracted. `every` keeps every n-th frame; `target_fps` overrides it.
 
-    `crop_size`, `align` and `detector` make up the crop recipe (`recipe`), which the workspace
-    records and every model trained on it carries to prediction.
+    `face_detector` with its `detector` settings, `crop_size` and `align` make up the crop recipe
+    (`recipe`), which the workspace records and every model trained on it carries to prediction.
     """
 
     every: int = 1
@@ -27,6 +27,7 @@ class ExtractConfig:
     all_faces: bool = False
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     chunk_frames: int = 120
+    face_detector: str = "haar"  # "haar" (the paper's Viola-Jones) or "mtcnn" (a CNN with five landmarks)
 
     def __post_init__(self) -> None:
         if self.every < 1:
@@ -37,14 +38,17 @@ class ExtractConfig:
 
     @property
     def recipe(self) -> CropRecipe:
-        return CropRecipe("haar", self.detector, self.align, self.crop_size)
+        return CropRecipe(self.face_detector, self.detector, self.align, self.crop_size)
 
     def fingerprint(self) -> str:
         """Hash of everything that changes the crops (not of speed-only settings)."""
         settings = asdict(self)
         settings.pop("chunk_frames")
-        for speed_only in ("detect_width", "track", "redetect_every"):
-            settings["detector"].pop(speed_only)
+        if settings["face_detector"] == "haar":  # as before MTCNN came: Haar workspaces keep their fingerprint
+            settings.pop("face_detector")
+        other = DetectorConfig.MTCNN_ONLY if self.face_detector == "haar" else DetectorConfig.HAAR_ONLY
+        for ignored in ("detect_width", "track", "redetect_every", *other):  # speed-only, or the other detector's
+            settings["detector"].pop(ignored)
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
     def step_for(self, fps: float) -> int:

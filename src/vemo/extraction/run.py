@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import re
 import shutil
 import time
@@ -25,6 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
+import torch
 from tqdm import tqdm
 
 from vemo.engine import run_units
@@ -32,9 +34,12 @@ from vemo.errors import VemoError
 from vemo.extraction.config import ExtractConfig, ExtractResult
 from vemo.extraction.tables import (FACE_COLUMNS, SOURCE_COLUMNS, STATE_DIR, carry_clips, read_markers, write_metadata,
                                     write_tables)
-from vemo.faces.pipeline import FacePipeline
+from vemo.faces.detect import LANDMARKS
+from vemo.faces.pipeline import Face
 from vemo.io.files import clean_partial_files, ensure_writable_dir, write_csv_atomic, write_image_atomic, write_json_atomic
 from vemo.io.media import MediaInfo, MediaSource, content_hash, find_inputs, probe_media
+from vemo.io.video import Frame
+from vemo.weights import face_pipeline, prepare_detector
 
 __all__ = ["FACE_COLUMNS", "SOURCE_COLUMNS", "extract"]
 
@@ -55,22 +60,26 @@ class _Task:
     stop: int | None
 
 
-def _face_row(task: _Task, frame, index: int, face, name: str) -> dict:
+def _face_row(task: _Task, frame: Frame, index: int, face: Face, name: str) -> dict:
+    """One row of faces.csv: the box, the eyes (found by Haar's eye cascades, or MTCNN's first two
+    landmarks) and MTCNN's other landmarks."""
     box, pair = face.box, face.eyes
-    return {
-        "source_id": task.source_id, "source_path": task.path, "frame": frame.index,
-        "time_s": round(frame.time_s, 4), "face_index": index, "x": box.x, "y": box.y, "w": box.w, "h": box.h,
-        "left_eye_x": pair.left[0] if pair else np.nan, "left_eye_y": pair.left[1] if pair else np.nan,
-        "right_eye_x": pair.right[0] if pair else np.nan, "right_eye_y": pair.right[1] if pair else np.nan,
-        "aligned": pair is not None, "crop_path": f"faces/{task.source_id}/{name}",
-    }
+    row = {"source_id": task.source_id, "source_path": task.path, "frame": frame.index,
+           "time_s": round(frame.time_s, 4), "face_index": index, "x": box.x, "y": box.y, "w": box.w, "h": box.h,
+           "left_eye_x": pair.left[0] if pair else np.nan, "left_eye_y": pair.left[1] if pair else np.nan,
+           "right_eye_x": pair.right[0] if pair else np.nan, "right_eye_y": pair.right[1] if pair else np.nan}
+    for part, point in zip(LANDMARKS[2:], (box.landmarks or [])[2:]):
+        row[f"{part}_x"], row[f"{part}_y"] = point
+    return {**row, "aligned": pair is not None, "crop_path": f"faces/{task.source_id}/{name}"}
 
 
 def _run_task(task: _Task, config: ExtractConfig, workspace: str) -> dict:
     """Find, align, crop and write the faces of one task; returns its rows and counts."""
     cv2.setNumThreads(1)
+    if multiprocessing.parent_process() is not None:  # a worker process: one core each, for torch too (MTCNN)
+        torch.set_num_threads(1)
     started = time.perf_counter()
-    pipeline = FacePipeline(config.recipe, "all" if config.all_faces else "largest")
+    pipeline = face_pipeline(config.recipe, "all" if config.all_faces else "largest")
     out_dir = Path(workspace) / "faces" / task.source_id
     out_dir.mkdir(parents=True, exist_ok=True)
     source = MediaSource(MediaInfo(Path(task.path), task.kind, task.fps, 0, 0, 0))  # probed when planned
@@ -179,6 +188,7 @@ def extract(
 
     Raises:
         OutputError: the workspace cannot be written.
+        WeightsError: the detector's weights (MTCNN) cannot be fetched or fail their checksum.
     """
     started = time.perf_counter()
     workspace = ensure_writable_dir(workspace)
@@ -186,6 +196,7 @@ def extract(
     state.mkdir(exist_ok=True)
     for folder in (workspace, state):  # temp files of a killed run
         clean_partial_files(folder)
+    prepare_detector(config.recipe)  # fetched once here, so the workers only read the weights
     tasks, pending, skipped, failures = _plan_sources(inputs, workspace, config)
     if skipped:
         log.info("%d source(s) already extracted with these parameters; skipping them", skipped)

@@ -24,7 +24,8 @@ from vemo.io.workspace import CLIPS, EXTRACT, FACES, SOURCES
 
 STATE_DIR = ".extract-state"
 FACE_COLUMNS = ["source_id", "source_path", "frame", "time_s", "face_index", "x", "y", "w", "h",
-                "left_eye_x", "left_eye_y", "right_eye_x", "right_eye_y", "aligned", "crop_path"]
+                "left_eye_x", "left_eye_y", "right_eye_x", "right_eye_y", "nose_x", "nose_y", "mouth_left_x",
+                "mouth_left_y", "mouth_right_x", "mouth_right_y", "aligned", "crop_path"]
 SOURCE_COLUMNS = ["source_id", "path", "sha256", "kind", "fps", "frames_read", "frames_with_face",
                   "frames_without_face", "faces", "status", "reason", "seconds"]
 
@@ -38,6 +39,7 @@ def write_tables(workspace: Path, markers: list[dict], failures: list[tuple[str,
     parts = [pd.read_csv(workspace / STATE_DIR / f"{m['source_id']}.faces.csv") for m in markers]
     parts = [p for p in parts if len(p)]
     faces = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=FACE_COLUMNS)
+    faces = faces.reindex(columns=FACE_COLUMNS)  # sources extracted before landmarks were recorded get empty ones
     write_csv_atomic(workspace / FACES, faces.sort_values(["source_id", "frame", "face_index"]))
     rows = [{c: m.get(c, "") for c in SOURCE_COLUMNS} for m in markers]
     done_paths = {m["path"] for m in markers}

@@ -19,6 +19,9 @@ from vemo.faces.detect import FaceBox, load_cascade
 
 # Canonical eye centres as fractions of the crop side (image-left eye first).
 CANONICAL_EYES = np.array([[0.32, 0.40], [0.68, 0.40]])
+# Canonical five landmarks (eyes, nose tip, mouth corners): the eyes above, the rest placed as in
+# the common 112-px face template (ArcFace's), scaled to the same eye distance.
+CANONICAL_LANDMARKS = np.array([[0.32, 0.40], [0.68, 0.40], [0.50, 0.606], [0.351, 0.816], [0.649, 0.816]])
 # Where the eyes usually are inside a Haar frontal-face box, as fractions of its side.
 BOX_EYES = np.array([[0.31, 0.38], [0.69, 0.38]])
 
@@ -93,6 +96,23 @@ def similarity_from_eyes(eyes: EyePair, size: int) -> np.ndarray:
     return np.hstack([rotation, (dst[0] - rotation @ src[0])[:, None]])
 
 
+def similarity_from_landmarks(points: np.ndarray, size: int) -> np.ndarray:
+    """2x3 matrix taking frame pixels to a `size` x `size` crop: the similarity transform that
+    puts five landmarks (5, 2) nearest their canonical places, by least squares (Umeyama)."""
+    from skimage.transform import SimilarityTransform  # only MTCNN crops need it: keep it off the Haar path
+
+    source, target = np.asarray(points, np.float64), CANONICAL_LANDMARKS * size
+    if hasattr(SimilarityTransform, "from_estimate"):  # scikit-image >= 0.26
+        transform = SimilarityTransform.from_estimate(source, target)
+        fitted = bool(transform)
+    else:
+        transform = SimilarityTransform()
+        fitted = transform.estimate(source, target)
+    if not fitted:  # degenerate points (all in one place): fall back on the two eyes
+        return similarity_from_eyes(EyePair(tuple(points[0]), tuple(points[1])), size)
+    return transform.params[:2]
+
+
 def box_transform(box: FaceBox, size: int) -> np.ndarray:
     """2x3 matrix for an unaligned crop: the box's usual eye positions go to CANONICAL_EYES."""
     eyes = BOX_EYES * [box.w, box.h] + [box.x, box.y]
@@ -105,10 +125,14 @@ def warp_crop(image: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
 
 
 def aligned_crop(image: np.ndarray, gray: np.ndarray, box: FaceBox, eyes: EyeLocator | None,
-                 size: int) -> tuple[np.ndarray, EyePair | None]:
-    """The `size` x `size` crop of the face in `box`: eye-aligned when `eyes` finds a pair,
-    else from the box alone. The one place extraction and prediction turn a box into a crop,
-    so a model always sees the kind of crop it was trained on."""
-    pair = eyes.locate(gray, box) if eyes else None
+                 size: int, align: bool = True) -> tuple[np.ndarray, EyePair | None]:
+    """The `size` x `size` crop of the face in `box`. With `align`: fitted to the box's five
+    landmarks when the detector gave them (MTCNN), else eye-aligned when `eyes` finds a pair;
+    otherwise (or without a pair) from the box alone. The one place extraction and prediction
+    turn a box into a crop, so a model always sees the kind of crop it was trained on."""
+    if align and box.landmarks is not None:
+        points = np.asarray(box.landmarks, np.float64)
+        return warp_crop(image, similarity_from_landmarks(points, size), size), EyePair(tuple(points[0]), tuple(points[1]))
+    pair = eyes.locate(gray, box) if eyes and align else None
     matrix = similarity_from_eyes(pair, size) if pair else box_transform(box, size)
     return warp_crop(image, matrix, size), pair

@@ -1,14 +1,17 @@
-"""Viola-Jones face detection with OpenCV's Haar cascade, made fast.
+"""Face detection, made fast: Viola-Jones (OpenCV's Haar cascade, the paper's) and the tracker.
 
 The cascade's cost grows with the pixels it scans, so it runs on a downscaled grayscale
 frame, and `FaceTracker` searches only a window around the last face between full-frame
-detections (a full detection every few frames and whenever the face is lost).
+detections (a full detection every few frames and whenever the face is lost). The tracker
+works with any detector that has `find(image, gray)` and `find_near(image, gray, previous)`:
+Haar here, MTCNN in `vemo.faces.mtcnn_detector`.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -16,14 +19,19 @@ import numpy as np
 from vemo.errors import FaceDetectionError
 
 
+LANDMARKS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")  # MTCNN's five, image-left first
+
+
 @dataclass(frozen=True)
 class FaceBox:
-    """A face in frame pixels (top-left corner, width, height)."""
+    """A face in frame pixels (top-left corner, width, height), with five landmarks (eye centres,
+    nose tip, mouth corners; image-left first) when the detector gives them."""
 
     x: int
     y: int
     w: int
     h: int
+    landmarks: tuple[tuple[float, float], ...] | None = None
 
     @property
     def area(self) -> int:
@@ -32,10 +40,12 @@ class FaceBox:
 
 @dataclass(frozen=True)
 class DetectorConfig:
-    """Haar cascade parameters. `min_size` is in frame pixels.
+    """Face detector parameters. `min_size` is in frame pixels.
 
     `detect_width`: frames wider than this are downscaled to it before detection (0: never).
     `redetect_every`: with tracking, a full-frame detection at least every this many frames.
+    `thresholds` and `pyramid_factor` are MTCNN's (its three nets' score thresholds and the
+    image pyramid's scale step); the Haar cascade ignores them.
     """
 
     cascade: str = "haarcascade_frontalface_default.xml"
@@ -45,6 +55,23 @@ class DetectorConfig:
     detect_width: int = 320
     track: bool = True
     redetect_every: int = 10
+    thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)
+    pyramid_factor: float = 0.709
+
+    HAAR_ONLY = ("cascade", "scale_factor", "min_neighbors")
+    MTCNN_ONLY = ("thresholds", "pyramid_factor")
+
+
+class FaceDetector(Protocol):
+    """What the trackers need of a detector (Haar here, MTCNN in `vemo.faces.mtcnn_detector`)."""
+
+    config: DetectorConfig
+
+    def find(self, image: np.ndarray, gray: np.ndarray) -> list[FaceBox]:
+        """Every face of a frame (BGR `image` and its grayscale), largest first."""
+
+    def find_near(self, image: np.ndarray, gray: np.ndarray, previous: FaceBox) -> list[FaceBox]:
+        """Faces close to `previous` in size and place, largest first (cheaper than `find`)."""
 
 
 def load_cascade(name: str) -> cv2.CascadeClassifier:
@@ -91,6 +118,13 @@ class HaarFaceDetector:
         found = self._run(small, max(8, int(round(self.config.min_size * scale))))
         return _boxes(found, scale, 0, 0)
 
+    def find(self, image: np.ndarray, gray: np.ndarray) -> list[FaceBox]:
+        """The tracker's interface: all faces of a frame (Haar needs only its grayscale)."""
+        return self.detect(gray)
+
+    def find_near(self, image: np.ndarray, gray: np.ndarray, previous: FaceBox) -> list[FaceBox]:
+        return self.detect_near(gray, previous)
+
     def detect_near(self, gray: np.ndarray, previous: FaceBox, margin: float = 0.5, face_px: int = 48) -> list[FaceBox]:
         """Faces in a window around `previous`, of a size close to it, largest first.
 
@@ -124,7 +158,7 @@ class FaceTracker:
     Feed frames in order; call `reset()` before a new video or after a jump in time.
     """
 
-    def __init__(self, detector: HaarFaceDetector) -> None:
+    def __init__(self, detector: FaceDetector) -> None:
         self.detector = detector
         self._last: FaceBox | None = None
         self._since_full = 0
@@ -135,18 +169,19 @@ class FaceTracker:
         self._since_full = 0
         self._largest_width = 0
 
-    def __call__(self, gray: np.ndarray) -> list[FaceBox]:
-        """The largest face in the frame, as a list of 0 or 1 boxes."""
+    def __call__(self, gray: np.ndarray, image: np.ndarray | None = None) -> list[FaceBox]:
+        """The largest face in the frame, as a list of 0 or 1 boxes (`image`: the colour frame,
+        for detectors that need it)."""
         config = self.detector.config
         faces: list[FaceBox] = []
         # A face much smaller than the video's main face (a face in the background, picked up
         # while the main one was hidden) is never tracked: full detections until the main face is back.
         tracking_main_face = self._last is not None and self._last.w >= 0.8 * self._largest_width
         if config.track and tracking_main_face and self._since_full < config.redetect_every:
-            faces = self.detector.detect_near(gray, self._last)
+            faces = self.detector.find_near(image, gray, self._last)
             self._since_full += 1
         if not faces:
-            faces = self.detector.detect(gray)
+            faces = self.detector.find(image, gray)
             self._since_full = 1
             if faces:
                 self._largest_width = max(self._largest_width, faces[0].w)

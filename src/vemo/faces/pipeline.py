@@ -21,12 +21,13 @@ import numpy as np
 
 from vemo.errors import ConfigError
 from vemo.faces.align import EyeLocator, EyePair, aligned_crop
-from vemo.faces.detect import FaceBox, FaceTracker, HaarFaceDetector
+from vemo.faces.detect import FaceBox, FaceDetector, FaceTracker, HaarFaceDetector
 from vemo.faces.recipe import CropRecipe
 from vemo.faces.tracks import MultiFaceTracker
 from vemo.io.video import Frame
 
 MODES = ("largest", "all", "tracks")
+BATCH_FRAMES = 8  # frames that go through a batching detector's pyramid together (mode "all")
 
 
 @dataclass(frozen=True)
@@ -42,40 +43,64 @@ class Face:
 class FacePipeline:
     """Detect, track, locate the eyes, align and crop, frame after frame."""
 
-    def __init__(self, recipe: CropRecipe, mode: str = "largest") -> None:
+    def __init__(self, recipe: CropRecipe, mode: str = "largest", detector: FaceDetector | None = None) -> None:
+        """`detector`: the recipe's detector, built by the caller when it needs weights (MTCNN:
+        `vemo.weights.face_pipeline` builds both); Haar is built here."""
         if mode not in MODES:
             raise ConfigError(f"mode must be one of {', '.join(MODES)}, not {mode!r}", "mode")
+        if detector is None and recipe.detector != "haar":
+            raise ConfigError(f"the {recipe.detector} detector needs its weights: build the pipeline with "
+                              "vemo.weights.face_pipeline")
         self.recipe = recipe
         self.mode = mode
-        self._detector = HaarFaceDetector(recipe.detector_settings)
+        self._detector = detector or HaarFaceDetector(recipe.detector_settings)
         self._largest = FaceTracker(self._detector)
         self._tracks = MultiFaceTracker(self._detector) if mode == "tracks" else None
-        self._eyes = EyeLocator() if recipe.align else None
+        self._eyes = EyeLocator() if recipe.align and recipe.detector == "haar" else None
 
     def reset(self) -> None:
         """Forget the last face: the next frame gets a full detection (a new video, or a jump in time)."""
         self._largest.reset()
 
-    def boxes(self, gray: np.ndarray) -> list[tuple[int, FaceBox]]:
-        """(track or rank, box) of the faces of a grayscale frame, as the mode says."""
+    def boxes(self, image: np.ndarray, gray: np.ndarray) -> list[tuple[int, FaceBox]]:
+        """(track or rank, box) of the faces of a frame, as the mode says."""
         if self.mode == "largest":
-            return [(0, box) for box in self._largest(gray)]
+            return [(0, box) for box in self._largest(gray, image)]
         if self.mode == "all":
-            return list(enumerate(self._detector.detect(gray)))
-        return self._tracks(gray)
+            return list(enumerate(self._detector.find(image, gray)))
+        return self._tracks(gray, image)
 
-    def faces(self, image: np.ndarray) -> list[Face]:
-        """The faces of one (H, W, 3) uint8 BGR frame, each with its crop."""
+    def faces(self, image: np.ndarray, boxes: list[FaceBox] | None = None) -> list[Face]:
+        """The faces of one (H, W, 3) uint8 BGR frame, each with its crop (`boxes`: already found)."""
         gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
         found = []
-        for track, box in self.boxes(gray):
-            crop, eyes = aligned_crop(image, gray, box, self._eyes, self.recipe.crop_size)
+        for track, box in (self.boxes(image, gray) if boxes is None else enumerate(boxes)):
+            crop, eyes = aligned_crop(image, gray, box, self._eyes, self.recipe.crop_size, self.recipe.align)
             found.append(Face(track, box, eyes, crop))
         return found
 
     def run(self, frames: Iterable[Frame]) -> Iterator[tuple[Frame, list[Face]]]:
         """Each frame with its faces. A run starts with a full detection, so runs of one video
-        can go to different workers and give the faces one worker would."""
+        can go to different workers and give the faces one worker would. Without tracking, a
+        detector that takes batches (MTCNN) gets `BATCH_FRAMES` frames at a time."""
         self.reset()
+        if self.mode == "all" and hasattr(self._detector, "find_batch"):
+            yield from self._run_batched(frames)
+            return
         for frame in frames:
             yield frame, self.faces(frame.image)
+
+    def _run_batched(self, frames: Iterable[Frame]) -> Iterator[tuple[Frame, list[Face]]]:
+        batch: list[Frame] = []
+        for frame in frames:
+            if batch and (len(batch) == BATCH_FRAMES or frame.image.shape != batch[0].image.shape):
+                yield from self._detect_batch(batch)
+                batch = []
+            batch.append(frame)
+        yield from self._detect_batch(batch)
+
+    def _detect_batch(self, batch: list[Frame]) -> Iterator[tuple[Frame, list[Face]]]:
+        if batch:
+            found = self._detector.find_batch(np.stack([frame.image for frame in batch]))
+            for frame, boxes in zip(batch, found):
+                yield frame, self.faces(frame.image, boxes)

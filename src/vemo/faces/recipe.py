@@ -15,7 +15,7 @@ from vemo.errors import ConfigError
 from vemo.faces.align import CANONICAL_EYES
 from vemo.faces.detect import DetectorConfig
 
-DETECTORS = ("haar",)
+DETECTORS = ("haar", "mtcnn")
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,9 @@ class CropRecipe:
             raise ConfigError(f"detector must be one of {', '.join(DETECTORS)}, not {self.detector!r}", "detector")
         if self.crop_size < 16:
             raise ConfigError(f"crop_size must be at least 16, not {self.crop_size}", "crop_size")
+        if not all(0 < t < 1 for t in settings.thresholds) or not 0 < settings.pyramid_factor < 1:
+            raise ConfigError("thresholds must lie between 0 and 1, and pyramid_factor too", "thresholds",
+                              "pyramid_factor")
         if settings.scale_factor <= 1.0:
             raise ConfigError(f"scale_factor must be above 1, not {settings.scale_factor}", "scale_factor")
         if settings.min_neighbors < 0 or settings.min_size < 1:
@@ -48,21 +51,26 @@ class CropRecipe:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CropRecipe:
         known = {f.name for f in fields(DetectorConfig)}
-        settings = DetectorConfig(**{k: v for k, v in data.get("detector_settings", {}).items() if k in known})
+        given = {k: tuple(v) if isinstance(v, list) else v for k, v in data.get("detector_settings", {}).items()}
+        settings = DetectorConfig(**{k: v for k, v in given.items() if k in known})
         return cls(data.get("detector", "haar"), settings, bool(data.get("align", True)), int(data.get("crop_size", 227)))
 
     def with_align(self, align: bool | None) -> CropRecipe:
         return self if align is None else replace(self, align=align)
 
+    def with_detector(self, detector: str | None) -> CropRecipe:
+        return self if detector is None else replace(self, detector=detector)
+
     def describe(self) -> str:
-        return f"{self.detector} faces, {'eye-aligned' if self.align else 'box'} crops of {self.crop_size} px"
+        aligned = "five-landmark-aligned" if self.detector == "mtcnn" else "eye-aligned"
+        return f"{self.detector} faces, {aligned if self.align else 'box'} crops of {self.crop_size} px"
 
     def differences(self, other: CropRecipe) -> list[str]:
         """What changes the crops between two recipes, as 'name: this -> other' lines."""
         mine, theirs = self.to_json(), other.to_json()
         changed = [f"{k}: {mine[k]} -> {theirs[k]}" for k in ("detector", "align", "crop_size") if mine[k] != theirs[k]]
-        for key in ("cascade", "scale_factor", "min_neighbors", "min_size"):
-            a, b = mine["detector_settings"][key], theirs["detector_settings"][key]
+        for key in ("cascade", "scale_factor", "min_neighbors", "min_size", "thresholds", "pyramid_factor"):
+            a, b = mine["detector_settings"].get(key), theirs["detector_settings"].get(key)
             if a != b:
                 changed.append(f"{key}: {a} -> {b}")
         return changed

@@ -1,6 +1,6 @@
 """Every face of a video, linked across frames into tracks (`vemo predict --all-faces`).
 
-Each analysed frame gets a full Haar detection; detections are matched to the live tracks by
+Each analysed frame gets a full detection (Haar or MTCNN); detections are matched to the live tracks by
 box overlap (IoU) with the Hungarian assignment of SciPy, so two people crossing keep their
 identities as long as their boxes overlap their own previous box more than each other's. A
 track survives `max_missed` frames without a match (a blink of the detector), then ends.
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from vemo.faces.detect import FaceBox, HaarFaceDetector
+from vemo.faces.detect import FaceBox, FaceDetector
 
 
 def iou(a: FaceBox, b: FaceBox) -> float:
@@ -40,15 +40,16 @@ class MultiFaceTracker:
     Track ids start at 0 and are never reused within a video.
     """
 
-    def __init__(self, detector: HaarFaceDetector, min_iou: float = 0.3, max_missed: int = 5) -> None:
+    def __init__(self, detector: FaceDetector, min_iou: float = 0.3, max_missed: int = 5) -> None:
         self.detector = detector
         self.min_iou = min_iou
         self.max_missed = max_missed
         self._live: list[_Track] = []
         self._next_id = 0
 
-    def __call__(self, gray: np.ndarray) -> list[tuple[int, FaceBox]]:
-        boxes = self.detector.detect(gray)
+    def __call__(self, gray: np.ndarray, image: np.ndarray | None = None) -> list[tuple[int, FaceBox]]:
+        """(track id, box) of each face of the frame (`image`: the colour frame, for detectors that need it)."""
+        boxes = self.detector.find(image, gray)
         matched: dict[int, FaceBox] = {}
         unmatched_boxes = set(range(len(boxes)))
         if self._live and boxes:

@@ -18,7 +18,7 @@ from vemo.prediction.timeline import VideoPrediction, crop_recipe_for, predict_m
 
 def predict_to_folder(inputs: list[Path], model: str | Path, out: Path, *, every: int = 1, device: str = "auto",
                       smooth: float = 0.5, annotate: bool = False, classes: str | None = None,
-                      all_faces: bool = False, align: bool | None = None) -> tuple[
+                      all_faces: bool = False, align: bool | None = None, detector: str | None = None) -> tuple[
                           list[VideoPrediction], list[tuple[str, str]]]:
     """Predict several inputs; write OUT/<name>.frames.csv and OUT/<name>.json for each, and with
     `annotate` a timeline PNG per track and OUT/<name>.annotated.mp4 (videos) or .annotated.png (images).
@@ -30,9 +30,8 @@ def predict_to_folder(inputs: list[Path], model: str | Path, out: Path, *, every
         CheckpointError, ConfigError, WeightsError: an unusable model (before any input is read).
     """
     predictor = load_predictor(model, resolve_device(device), classes)
-    if align is not None:
-        crop_recipe_for(predictor, align)  # warns once, here, when the override differs from training
-        predictor.recipe = predictor.recipe.with_align(align)
+    if align is not None or detector is not None:
+        predictor.recipe = crop_recipe_for(predictor, align, detector)  # warns once, here, when it differs
     verdicts, failures = [], []
     for path in inputs:
         try:

@@ -25,6 +25,7 @@ from vemo.io.media import open_media
 from vemo.io.video import Frame
 from vemo.models.inputs import crop_to_array
 from vemo.prediction.predictor import Predictor
+from vemo.weights import face_pipeline
 
 RUN_FRAMES = 20  # frames per unit of work for the threads: a multiple of the tracker's re-detection period (10)
 
@@ -64,15 +65,15 @@ _THREAD_STATE = threading.local()
 _POOLS: dict[int, ThreadPoolExecutor] = {}
 
 
-def _thread_pipeline(recipe: CropRecipe) -> FacePipeline:
+def _thread_pipeline(recipe: CropRecipe, device: torch.device) -> FacePipeline:
     """This thread's pipeline for `recipe`, made once: the pool's threads live on, so the
-    cascades are loaded once per thread, not once per video."""
+    detectors are loaded once per thread, not once per video."""
     pipelines = getattr(_THREAD_STATE, "pipelines", None)
     if pipelines is None:
         pipelines = _THREAD_STATE.pipelines = {}
-    if recipe not in pipelines:
-        pipelines[recipe] = FacePipeline(recipe)
-    return pipelines[recipe]
+    if (recipe, str(device)) not in pipelines:
+        pipelines[recipe, str(device)] = face_pipeline(recipe, "largest", device)
+    return pipelines[recipe, str(device)]
 
 
 def _pool(workers: int) -> ThreadPoolExecutor:
@@ -104,7 +105,8 @@ def _threaded_parts(frames: Iterable[Frame], predictor: Predictor, recipe: CropR
         pending: deque = deque()
         parts = []
         for run in frame_runs(frames, RUN_FRAMES):
-            pending.append(pool.submit(lambda f: classify_run(_thread_pipeline(recipe), f, predictor, batch_size), run))
+            pending.append(pool.submit(
+                lambda f: classify_run(_thread_pipeline(recipe, predictor.device), f, predictor, batch_size), run))
             if len(pending) > 2 * workers:  # bounded: decoded frames never pile up in memory
                 parts.append(pending.popleft().result())
         return parts + [future.result() for future in pending]
@@ -121,10 +123,10 @@ def scan(path: Path | str, predictor: Predictor, recipe: CropRecipe, every: int,
     media = open_media(path)
     frames = media.frames(every=every)
     if all_faces or not media.is_video:
-        parts = [classify_run(FacePipeline(recipe, "tracks" if all_faces else "largest"), frames, predictor,
-                              batch_size)]
+        pipeline = face_pipeline(recipe, "tracks" if all_faces else "largest", predictor.device)
+        parts = [classify_run(pipeline, frames, predictor, batch_size)]
     elif workers <= 1:
-        pipeline = FacePipeline(recipe)
+        pipeline = face_pipeline(recipe, "largest", predictor.device)
         parts = [classify_run(pipeline, run, predictor, batch_size) for run in frame_runs(frames, RUN_FRAMES)]
     else:
         parts = _threaded_parts(frames, predictor, recipe, workers, batch_size)

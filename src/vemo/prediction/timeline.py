@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from vemo.faces.detect import LANDMARKS
 from vemo.faces.recipe import CropRecipe
 from vemo.models.inputs import resolve_device
 from vemo.prediction.predictor import Predictor, load_predictor
@@ -89,16 +90,23 @@ def _track_table(result: Scan, track: int, classes: list[str], smooth: float, ev
     found = np.zeros(count, bool)
     boxes = np.full((count, 4), np.nan)
     per_frame = np.full((count, len(classes)), np.nan)
+    with_landmarks = any(box.landmarks is not None for _, _, box in result.faces)
+    landmarks = np.full((count, 2 * len(LANDMARKS)), np.nan)
     for (position, face_track, box), p in zip(result.faces, result.probabilities):
         if face_track == track:
             found[position] = True
             boxes[position] = (box.x, box.y, box.w, box.h)
             per_frame[position] = p
+            if box.landmarks is not None:
+                landmarks[position] = np.ravel(box.landmarks)
     analysed_fps = result.fps / every if result.kind == "video" else 1.0
     smoothed = smooth_probabilities(per_frame, max(1, int(round(smooth * analysed_fps))))
     columns: dict[str, object] = {"track": np.full(count, track), "frame": [f for f, _ in result.frames],
                                   "time_s": [t for _, t in result.frames], "face_found": found}
     columns.update({name: boxes[:, i] for i, name in enumerate(("x", "y", "w", "h"))})
+    if with_landmarks:  # MTCNN's five points, as in faces.csv
+        names = [f"{part}_{axis}" for part in LANDMARKS for axis in "xy"]
+        columns.update({name: landmarks[:, i].round(2) for i, name in enumerate(names)})
     columns.update({name: per_frame[:, i].round(5) for i, name in enumerate(classes)})
     best = per_frame[found].argmax(axis=1) if found.any() else np.zeros(0, int)
     labels = np.full(count, "", dtype=object)
@@ -125,19 +133,20 @@ def _track_summary(table: pd.DataFrame, classes: list[str]) -> dict:
     }
 
 
-def crop_recipe_for(predictor: Predictor, align: bool | None) -> CropRecipe:
-    """The model's crop recipe, with the caller's `align` override (and a warning when it differs)."""
-    recipe = predictor.recipe.with_align(align)
+def crop_recipe_for(predictor: Predictor, align: bool | None, detector: str | None = None) -> CropRecipe:
+    """The model's crop recipe, with the caller's overrides (and a warning when they change it)."""
+    recipe = predictor.recipe.with_align(align).with_detector(detector)
     if recipe != predictor.recipe:
-        log.warning("%s was trained on %s, but align=%s gives it %s, unlike anything it saw in training",
-                    predictor.description, predictor.recipe.describe(), align, recipe.describe())
+        log.warning("%s was trained on %s, but the override (%s) gives it %s, unlike anything it saw in training",
+                    predictor.description, predictor.recipe.describe(),
+                    ", ".join(predictor.recipe.differences(recipe)), recipe.describe())
     return recipe
 
 
 def predict_media(path: Path | str, model: str | Path | Predictor, *, every: int = 1, device: str = "auto",
                   smooth: float = 0.5, classes: str | None = None, all_faces: bool = False,
-                  batch_size: int = 64, workers: int | None = None,
-                  align: bool | None = None) -> tuple[VideoPrediction, pd.DataFrame]:
+                  batch_size: int = 64, workers: int | None = None, align: bool | None = None,
+                  detector: str | None = None) -> tuple[VideoPrediction, pd.DataFrame]:
     """Per-frame probabilities and the overall label of a video or image.
 
     Args:
@@ -145,8 +154,9 @@ def predict_media(path: Path | str, model: str | Path | Predictor, *, every: int
         classes: which classes to report (see `vemo.prediction.predictor.choose_classes`).
         all_faces: every face, in tracks; otherwise the largest face of each frame.
         workers: threads detecting and classifying runs of frames (default: all cores).
-        align: override the model's crop recipe: eye-aligned (True) or box (False) crops. A
-            model sees crops unlike its training crops then, so this warns when it differs.
+        align, detector: override the model's crop recipe: eye-aligned (True) or box (False)
+            crops; "haar" or "mtcnn" faces. A model sees crops unlike its training crops then, so
+            this warns when they differ.
 
     Returns:
         (the verdict, one row per analysed frame and track: track, frame, time_s, face_found,
@@ -159,7 +169,7 @@ def predict_media(path: Path | str, model: str | Path | Predictor, *, every: int
     """
     predictor = model if isinstance(model, Predictor) else load_predictor(model, resolve_device(device), classes)
     names = list(predictor.classes)
-    recipe = crop_recipe_for(predictor, align)
+    recipe = crop_recipe_for(predictor, align, detector)
     found = scan(path, predictor, recipe, every, all_faces, workers or os.cpu_count() or 1, batch_size)
     track_ids = sorted({track for _, track, _ in found.faces}) or [0]
     tables = [_track_table(found, track, names, smooth, every) for track in track_ids]

