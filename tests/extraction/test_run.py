@@ -9,12 +9,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pandas as pd
 import pytest
+import pandas as pd
 
 from vemo.extraction import FACE_COLUMNS, SOURCE_COLUMNS, ExtractConfig, extract
-from vemo.faces.align import CANONICAL_EYES, EyePair, box_transform, similarity_from_eyes
-from vemo.faces.detect import DetectorConfig, FaceBox
+from vemo.faces.detect import DetectorConfig
+from vemo.synth.truth import eye_errors
 
 CROP = 227
 
@@ -37,21 +37,6 @@ def test_workspace_tables_and_crops(tiny_workspace: Path, tiny_corpus: Path):
     assert meta["workspace_totals"]["faces"] == len(faces)
 
 
-def _eye_errors(workspace: Path, corpus: Path) -> pd.DataFrame:
-    """Per crop: the larger distance (crop pixels) between a true eye and its canonical place."""
-    faces = pd.read_csv(workspace / "faces.csv")
-    truth = pd.read_csv(corpus / "frames.csv")
-    rows = faces.merge(truth, left_on=["source_id", "frame"], right_on=["clip_id", "frame"], suffixes=("", "_true"))
-    rows = rows[rows["face_present"]]
-    errors = []
-    for r in rows.itertuples():
-        matrix = (similarity_from_eyes(EyePair((r.left_eye_x, r.left_eye_y), (r.right_eye_x, r.right_eye_y)), CROP)
-                  if r.aligned else box_transform(FaceBox(r.x, r.y, r.w, r.h), CROP))
-        true_eyes = np.array([[r.left_eye_x_true, r.left_eye_y_true, 1], [r.right_eye_x_true, r.right_eye_y_true, 1]])
-        errors.append(np.linalg.norm(true_eyes @ matrix.T - CANONICAL_EYES * CROP, axis=1).max())
-    return pd.DataFrame({"error": errors, "aligned": rows["aligned"].to_numpy(), "roll": rows["roll"].abs().to_numpy()})
-
-
 def test_alignment_puts_the_true_eyes_near_their_canonical_places(demo_corpus: Path, tmp_path: Path):
     """Every 4th frame of the demo corpus (canonical eye distance: 82 px of a 227 px crop).
 
@@ -59,7 +44,7 @@ def test_alignment_puts_the_true_eyes_near_their_canonical_places(demo_corpus: P
     within 8 px of its place in about 9 of 10 frames (median about 5 px), at every head roll.
     """
     extract([demo_corpus], tmp_path, ExtractConfig(every=4), workers=2)
-    errors = _eye_errors(tmp_path, demo_corpus)
+    errors = eye_errors(tmp_path, demo_corpus)
     aligned = errors[errors["aligned"]]
     assert errors["aligned"].mean() >= 0.8
     assert aligned["error"].median() <= 6.5
@@ -161,3 +146,22 @@ def test_all_faces_keeps_every_face(shared_media: Path, tmp_path: Path):
     extract([shared_media / "multi_face.jpg"], tmp_path, ExtractConfig(all_faces=True), workers=1)
     faces = pd.read_csv(tmp_path / "faces.csv")
     assert len(faces) >= 3 and faces["face_index"].tolist() == list(range(len(faces)))
+
+
+@pytest.mark.network
+def test_mtcnn_extraction_records_five_landmarks_and_aligns_on_them(tiny_corpus: Path, tmp_path: Path,
+                                                                     weights_cache_env: Path):
+    """With `face_detector="mtcnn"` each crop is fitted to five landmarks, which faces.csv keeps;
+    the true eyes land near their canonical places (measured on the tiny corpus: see the README
+    for the demo corpus' figures beside Haar's)."""
+    result = extract([tiny_corpus], tmp_path, ExtractConfig(every=3, face_detector="mtcnn"), workers=2)
+    assert not result.failures
+    faces = pd.read_csv(tmp_path / "faces.csv")
+    landmarks = [f"{part}_{axis}" for part in ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
+                 for axis in "xy"]
+    assert faces["aligned"].all() and faces[landmarks].notna().all().all()
+    assert (faces["left_eye_x"] < faces["right_eye_x"]).all()
+    assert json.loads((tmp_path / "extract.json").read_text())["crop_recipe"]["detector"] == "mtcnn"
+    errors = eye_errors(tmp_path, tiny_corpus)
+    assert len(errors) >= 0.95 * len(faces) and errors["error"].median() <= 6.0
+    assert (errors["error"] <= 8).mean() >= 0.85

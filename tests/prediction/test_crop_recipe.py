@@ -81,3 +81,21 @@ def test_a_mismatched_override_warns(split_tiny_workspace: Path, tmp_path: Path,
                              str(tmp_path / "out"), "--every", "5", "--no-align"], capture_output=True, text=True)
     assert result.returncode == 0 and "unlike anything it saw in training" in result.stderr
     assert json.loads((tmp_path / "out" / f"{video.stem}.json").read_text())["crop_recipe"]["align"] is False
+
+
+@pytest.mark.network
+def test_a_model_trained_on_mtcnn_crops_predicts_with_mtcnn(tiny_corpus: Path, tmp_path_factory, weights_cache_env):
+    workspace = tmp_path_factory.mktemp("mtcnn-crops") / "ws"
+    extract([tiny_corpus], workspace, ExtractConfig(every=3, face_detector="mtcnn"), workers=2)
+    apply_labels(workspace, labels_from_clips(workspace, window="all"), "clips")
+    split_workspace(workspace, by="clip", seed=0)
+    run = train(workspace, TrainConfig(model="lenet", optimizer="adam", epochs=1, batch_size=32, name="m")).run_dir
+    assert json.loads((run / "config.json").read_text())["crop_recipe"]["detector"] == "mtcnn"
+    video = sorted((tiny_corpus / "videos").glob("*.mp4"))[0]
+    verdict, table = predict_media(video, run, every=3)
+    assert verdict.crop_recipe["detector"] == "mtcnn" and verdict.face_share > 0.9
+    found = table[table["face_found"]]
+    assert found[["nose_x", "nose_y", "mouth_left_x", "mouth_right_y"]].notna().all().all()
+    stored = pd.read_csv(workspace / "faces.csv")
+    same = found.merge(stored[stored["source_id"] == video.stem], on=["frame", "x", "y", "w", "h"])
+    assert len(same) >= 0.5 * len(found)  # the same detector and tracker: mostly the very same boxes

@@ -158,3 +158,13 @@ def test_the_thread_count_never_changes_the_frames_table(run_dir: Path, tiny_cor
     assert list(one["frame"]) == list(range(clip.n_frames)) == list(two["frame"])
     assert one["face_found"].sum() > clip.n_frames // 2
     pd.testing.assert_frame_equal(one, two)
+
+
+def test_cuda_prediction_agrees_with_the_cpu(cuda_device, cached_weights, shared_media: Path):
+    """The model and MTCNN on the GPU: the same verdict and nearly the same probabilities."""
+    video = shared_media / "single_face.mp4"
+    on_cpu, cpu_table = predict_media(video, "pretrained:fer2013-minixception", device="cpu", detector="mtcnn")
+    on_gpu, gpu_table = predict_media(video, "pretrained:fer2013-minixception", device="cuda", detector="mtcnn")
+    assert on_gpu.label == on_cpu.label and on_gpu.face_frames == on_cpu.face_frames
+    assert max(abs(on_gpu.probabilities[c] - on_cpu.probabilities[c]) for c in CLASSES) < 0.02
+    assert (gpu_table[["x", "y", "w", "h"]] - cpu_table[["x", "y", "w", "h"]]).abs().max().max() <= 1

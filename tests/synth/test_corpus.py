@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
+import pytest
 
 from vemo.io.video import iter_video_frames
 from vemo.synth import generate_corpus, plan_corpus
@@ -101,3 +102,15 @@ def test_killed_run_leaves_only_whole_videos_and_resumes(tmp_path: Path, kill_wh
     assert len(list((out / "videos").glob("c*.mp4"))) == 6
     assert not list((out / "videos").glob(".*"))
     assert len(pd.read_csv(out / "frames.csv")) == sum(lengths.values())
+
+
+def test_both_detectors_find_the_faces_of_every_group(demo_corpus: Path):
+    """corpus.json measures Haar and MTCNN per skin-tone group and sex on the demo corpus."""
+    meta = json.loads((demo_corpus / "corpus.json").read_text())
+    if "not_measured" in meta["mtcnn_detection"]:
+        pytest.skip(f"MTCNN weights not at hand: {meta['mtcnn_detection']['not_measured']}")
+    for detector in ("haar_detection", "mtcnn_detection"):
+        groups = meta[detector]["by_group"]
+        assert {f"skin_group_{g}" for g in range(6)} | {"sex_F", "sex_M"} <= set(groups)
+        for group, tally in groups.items():
+            assert tally["checked"] >= 20 and tally["rate"] >= 0.95, (detector, group, tally)

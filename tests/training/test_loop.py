@@ -134,3 +134,12 @@ def test_fine_tuning_settings_are_checked(ws: Path):
         TrainConfig(model="lenet", freeze_epochs=1, epochs=3)
     with pytest.raises(ConfigError, match="use recipe vemo"):
         TrainConfig(model="mobilenet_v2", weights="mobilenet_v2-imagenet", recipe="paper")
+
+
+def test_training_on_cuda_gives_a_run_that_loads_on_the_cpu(cuda_device, ws: Path):
+    result = train(ws, TrainConfig(model="lenet", optimizer="adam", epochs=2, batch_size=16, name="gpu", device="cuda",
+                                   amp=True))
+    model, config = load_run(result.run_dir, "cpu")
+    assert config["device"] == "cuda" and result.epochs_run == 2
+    assert next(model.parameters()).device.type == "cpu"
+    assert 0.0 <= result.best_val_accuracy <= 1.0

@@ -197,6 +197,13 @@ def _nms_min(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndar
     return np.asarray(kept, dtype=np.int64)
 
 
+def _full_precision():
+    """No TF32 in cuDNN's convolutions: their 10-bit mantissa moved boxes by up to 3 pixels on an
+    H100 (a different window wins the NMS). The nets are small; float32 costs little."""
+    return torch.backends.cudnn.flags(enabled=torch.backends.cudnn.enabled, benchmark=False,
+                                      deterministic=False, allow_tf32=False)
+
+
 class MTCNNCascade:
     """Runs the three nets of an `MTCNN` module over RGB images."""
 
@@ -268,22 +275,24 @@ class MTCNNCascade:
     @torch.inference_mode()
     def detect_batch(self, images: np.ndarray) -> list[Detections]:
         """Faces of each of (B, H, W, 3) uint8 RGB images of one size, best score first."""
-        batch = self._as_batch(images)
-        boxes, owners = self._propose(batch)
-        if len(boxes):
-            boxes, owners = self._refine(batch, boxes, owners)
-        return self._finish(batch, boxes, owners, len(images))
+        with _full_precision():
+            batch = self._as_batch(images)
+            boxes, owners = self._propose(batch)
+            if len(boxes):
+                boxes, owners = self._refine(batch, boxes, owners)
+            return self._finish(batch, boxes, owners, len(images))
 
     @torch.inference_mode()
     def refine(self, image: np.ndarray, previous: np.ndarray) -> Detections:
         """Faces near the given boxes (K, 4) of one RGB image, by R-Net and O-Net alone: the cheap
         step between full detections in a video (the face moved little since the last frame)."""
-        batch = self._as_batch(image[None])
-        boxes = torch.as_tensor(np.asarray(previous, np.float32).reshape(-1, 4), device=self.device)
-        boxes = _square(torch.cat([boxes, boxes.new_ones((len(boxes), 1))], dim=1))
-        owners = torch.zeros(len(boxes), dtype=torch.long, device=self.device)
-        boxes, owners = self._refine(batch, boxes, owners)
-        return self._finish(batch, boxes, owners, 1)[0]
+        with _full_precision():
+            batch = self._as_batch(image[None])
+            boxes = torch.as_tensor(np.asarray(previous, np.float32).reshape(-1, 4), device=self.device)
+            boxes = _square(torch.cat([boxes, boxes.new_ones((len(boxes), 1))], dim=1))
+            owners = torch.zeros(len(boxes), dtype=torch.long, device=self.device)
+            boxes, owners = self._refine(batch, boxes, owners)
+            return self._finish(batch, boxes, owners, 1)[0]
 
     def _finish(self, batch: torch.Tensor, boxes: torch.Tensor, owners: torch.Tensor, count: int) -> list[Detections]:
         if not len(boxes):

@@ -137,7 +137,7 @@ def crop_recipe_for(predictor: Predictor, align: bool | None, detector: str | No
     """The model's crop recipe, with the caller's overrides (and a warning when they change it)."""
     recipe = predictor.recipe.with_align(align).with_detector(detector)
     if recipe != predictor.recipe:
-        log.warning("%s was trained on %s, but the override (%s) gives it %s, unlike anything it saw in training",
+        log.warning("%s is meant for %s, but the override (%s) gives it %s, unlike anything it saw in training",
                     predictor.description, predictor.recipe.describe(),
                     ", ".join(predictor.recipe.differences(recipe)), recipe.describe())
     return recipe
