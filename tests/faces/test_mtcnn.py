@@ -107,3 +107,18 @@ def test_cuda_gives_the_cpu_detections(cuda_device, cached_weights, shared_media
         assert len(on_gpu[0].boxes) == len(on_gpu[1].boxes) == len(on_cpu.boxes), name
         assert np.abs(on_gpu[0].boxes - on_cpu.boxes).max() < 1.0, name
         assert np.abs(on_gpu[1].landmarks - on_cpu.landmarks).max() < 1.0, name
+
+
+def test_a_changed_weights_file_is_refused_in_one_line(pretrained_cache: Path, tmp_path: Path, tiny_corpus: Path):
+    import shutil
+
+    cache = tmp_path / "cache"
+    shutil.copytree(pretrained_cache / "mtcnn-facenet", cache / "mtcnn-facenet")
+    converted = cache / "mtcnn-facenet" / "weights.safetensors"
+    converted.write_bytes(converted.read_bytes()[:-8] + b"\0" * 8)
+    video = sorted((tiny_corpus / "videos").glob("*.mp4"))[0]
+    result = subprocess.run([sys.executable, "-m", "vemo", "-q", "extract", str(video), "--out", str(tmp_path / "ws"),
+                             "--detector", "mtcnn"], capture_output=True, text=True,
+                            env={**os.environ, "VEMO_CACHE_DIR": str(cache)})
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1 and "refusing to load" in result.stderr

@@ -168,3 +168,10 @@ def test_cuda_prediction_agrees_with_the_cpu(cuda_device, cached_weights, shared
     assert on_gpu.label == on_cpu.label and on_gpu.face_frames == on_cpu.face_frames
     assert max(abs(on_gpu.probabilities[c] - on_cpu.probabilities[c]) for c in CLASSES) < 0.02
     assert (gpu_table[["x", "y", "w", "h"]] - cpu_table[["x", "y", "w", "h"]]).abs().max().max() <= 1
+
+
+@pytest.mark.network
+def test_all_faces_tracks_with_mtcnn_too(weights_cache_env, shared_media: Path):
+    verdict, table = predict_media(shared_media / "multi_face.jpg", "pretrained:fer2013-minixception", all_faces=True,
+                                   detector="mtcnn")
+    assert len(verdict.tracks) == 5 and table["nose_x"].notna().all()

@@ -50,6 +50,7 @@ def extract(
     min_size: Annotated[int, typer.Option(help="Smallest face in frame pixels.")] = 30,
     detector: Annotated[str, typer.Option(help="haar (Viola-Jones, the paper's) or mtcnn (a CNN with five "
                                                "landmarks, for real footage).")] = "haar",
+    thresholds: Annotated[str, typer.Option(help="MTCNN: the score each of its three nets must give a face.")] = "0.6,0.7,0.7",
     detect_width: Annotated[int, typer.Option(help="Detect on frames downscaled to this width (0: full size).")] = 320,
     track: Annotated[bool, typer.Option(help="Search near the last face between full detections.")] = True,
     workers: Annotated[Optional[int], typer.Option(help="Processes (default: all cores).")] = None,
@@ -61,7 +62,7 @@ def extract(
     config = ExtractConfig(
         every=every, target_fps=fps, crop_size=size, align=align, all_faces=all_faces, face_detector=detector,
         detector=DetectorConfig(scale_factor=scale_factor, min_neighbors=min_neighbors, min_size=min_size,
-                                detect_width=detect_width, track=track),
+                                detect_width=detect_width, track=track, thresholds=_three_numbers(thresholds)),
     )
     result = run_extract(inputs, out, config, workers=workers, progress=show_progress(ctx))
     typer.echo(
@@ -166,3 +167,15 @@ def demo(
     from vemo.demo import run_demo
 
     run_demo(out, workers=workers, progress=show_progress(ctx), quick=quick, echo=typer.echo)
+
+
+def _three_numbers(text: str) -> tuple[float, float, float]:
+    from vemo.errors import ConfigError
+
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 3:
+        raise ConfigError(f"--thresholds must be three numbers, e.g. 0.6,0.7,0.7, not {text!r}")
+    return values  # type: ignore[return-value]

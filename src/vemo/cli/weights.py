@@ -23,9 +23,11 @@ def weights_list(cache_dir: CacheOption = None) -> None:
     for entry in all_entries(cache).values():
         fetched = "fetched" if (cache / entry.name / "meta.json").is_file() else "not fetched"
         classes = ", ".join(entry.classes) if len(entry.classes) <= 8 else f"{len(entry.classes)} {entry.trained_on} classes"
+        files = "".join(f"\n  {name}: sha256 {sha}" for name, sha in entry.checksums()) if entry.parts else \
+            f"\n  sha256 {entry.sha256};"
         typer.echo(f"{entry.name}  [{fetched}]\n  model {entry.model}; {entry.preprocessing}\n  classes: {classes}\n"
-                   f"  source: {entry.source_kind} {entry.source} {entry.member}".rstrip() +
-                   f"\n  sha256 {entry.sha256}; licence: {entry.licence}; trained on {entry.trained_on}")
+                   f"  source: {entry.source_kind} {entry.source} {entry.member}".rstrip() + files +
+                   f"\n  licence: {entry.licence}; trained on {entry.trained_on}")
     typer.echo(f"cache: {cache}")
 
 

@@ -43,7 +43,7 @@ SYNTHETIC_STATEMENT = (
     "No figure measured on it is a real-world result."
 )
 DETECTION_EVERY = 8  # the render-time detection check looks at every 8th frame with a face
-MTCNN_CHECK = (f"vemo's MTCNN (facenet-pytorch weights), thresholds 0.6/0.7/0.7, min size 30, full frames, on "
+MTCNN_CHECK = ("vemo's MTCNN (facenet-pytorch weights), thresholds 0.6/0.7/0.7, min size 30, full frames, on "
                "the same frames as Haar's check; found = a detection centred in the true box with a width "
                "within 0.5x-2x")
 STATE_DIR = ".synth-state"

@@ -1,0 +1,69 @@
+"""Start-up of `vemo predict`, beside a bare `import torch`, measured in one run.
+
+Usage: python benchmarks/startup.py [VIDEO] [--repeat 3]
+
+Prints, each the best of `--repeat` whole processes:
+  1. `python -c "import torch"`: the floor every PyTorch tool pays;
+  2. `vemo predict VIDEO --model pretrained:fer2013-minixception`: from process start to the first
+     analysed frame (vemo writes that moment to stderr when VEMO_REPORT_FIRST_FRAME is set), and
+     the whole process;
+  3. `vemo --help` and `vemo --version`;
+and the margin of (2) over (1). The weights are fetched before the first timed run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+DEFAULT_VIDEO = Path(__file__).resolve().parents[2] / "shared" / "media" / "single_face.mp4"
+VEMO = [sys.executable, "-m", "vemo"]
+
+
+def wall(command: list[str], env: dict | None = None) -> tuple[float, str]:
+    started = time.time()
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed: {done.stderr.strip()[-300:]}")
+    return time.time() - started, done.stderr
+
+
+def first_frame(video: Path, out: Path) -> tuple[float, float]:
+    """(seconds from process start to the first analysed frame, seconds of the whole process)."""
+    env = {**os.environ, "VEMO_REPORT_FIRST_FRAME": "1"}
+    started = time.time()
+    seconds, stderr = wall([*VEMO, "-q", "predict", str(video), "--model", "pretrained:fer2013-minixception",
+                            "--out", str(out)], env)
+    stamps = [float(line.split()[-1]) for line in stderr.splitlines() if line.startswith("vemo: first frame analysed")]
+    if not stamps:
+        raise SystemExit("vemo did not report its first analysed frame")
+    return stamps[0] - started, seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("video", nargs="?", type=Path, default=DEFAULT_VIDEO)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        wall([*VEMO, "-q", "weights", "fetch", "fer2013-minixception"])
+        first_frame(args.video, Path(folder))  # warm the file cache once
+        torch_import = min(wall([sys.executable, "-c", "import torch"])[0] for _ in range(args.repeat))
+        runs = [first_frame(args.video, Path(folder)) for _ in range(args.repeat)]
+        to_first = min(r[0] for r in runs)
+        whole = min(r[1] for r in runs)
+        help_time = min(wall([*VEMO, "--help"])[0] for _ in range(args.repeat))
+        version = min(wall([*VEMO, "--version"])[0] for _ in range(args.repeat))
+    print(f"1. python -c 'import torch':                    {torch_import:6.2f} s")
+    print(f"2. vemo predict {args.video.name}: first frame at {to_first:6.2f} s "
+          f"({to_first - torch_import:+.2f} s over import torch; goal +0.50 s), whole process {whole:.2f} s")
+    print(f"3. vemo --help {help_time:.2f} s, vemo --version {version:.2f} s (goal: under 0.3 s each)")
+
+
+if __name__ == "__main__":
+    main()
