@@ -14,7 +14,7 @@ class ScriptedDetector:
     def __init__(self, frames: list[list[FaceBox]]) -> None:
         self.frames = iter(frames)
 
-    def detect(self, gray: np.ndarray) -> list[FaceBox]:
+    def find(self, image: np.ndarray, gray: np.ndarray) -> list[FaceBox]:
         boxes = next(self.frames)
         return boxes[::-1]
 

@@ -19,7 +19,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchvision.ops import batched_nms
 
 SCALE = 0.0078125  # (pixel - 127.5) * SCALE: inputs in -1..1
 
@@ -135,6 +134,14 @@ def pyramid_scales(height: int, width: int, settings: MTCNNSettings) -> list[flo
         scale *= settings.factor
         side *= settings.factor
     return scales
+
+
+def batched_nms(boxes: torch.Tensor, scores: torch.Tensor, groups: torch.Tensor, iou: float) -> torch.Tensor:
+    """torchvision's NMS per group (image), imported on first use: `import torchvision` loads its
+    whole model zoo and torch's compiler, seconds that Haar-only processes need not pay."""
+    from torchvision.ops import batched_nms as torchvision_batched_nms
+
+    return torchvision_batched_nms(boxes, scores, groups, iou)
 
 
 def _square(boxes: torch.Tensor) -> torch.Tensor:

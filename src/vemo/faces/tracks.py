@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from vemo.faces.detect import FaceBox, FaceDetector
 
@@ -53,6 +52,8 @@ class MultiFaceTracker:
         matched: dict[int, FaceBox] = {}
         unmatched_boxes = set(range(len(boxes)))
         if self._live and boxes:
+            from scipy.optimize import linear_sum_assignment  # only --all-faces needs SciPy: keep it off the start-up path
+
             cost = np.array([[1.0 - iou(track.last, box) for box in boxes] for track in self._live])
             for t, b in zip(*linear_sum_assignment(cost)):
                 if 1.0 - cost[t, b] >= self.min_iou:

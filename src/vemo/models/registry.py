@@ -9,6 +9,7 @@ loads those onto what `create_model` builds, the way torchvision's `_api.py` and
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -33,6 +34,16 @@ class ModelInfo:
 
 
 _REGISTRY: dict[str, ModelInfo] = {}
+# where the built-in models live: imported on first use, so a process pays only for the models it uses
+BUILTIN_MODULES = {"lenet": "vemo.models.lenet", "alexnet": "vemo.models.alexnet",
+                   "minixception": "vemo.models.minixception", "mobilenet_v2": "vemo.models.mobilenet",
+                   "efficientnet_lite0": "vemo.models.efficientnet", "lgbp": "vemo.models.lgbp"}
+
+
+def _load(name: str) -> None:
+    """Import the module of a built-in model (which registers it)."""
+    if name not in _REGISTRY and name in BUILTIN_MODULES:
+        importlib.import_module(BUILTIN_MODULES[name])
 
 
 def register_model(name: str, *, input_size: int, color: str = "rgb", mean: tuple[float, ...] = (0.5, 0.5, 0.5),
@@ -45,6 +56,8 @@ def register_model(name: str, *, input_size: int, color: str = "rgb", mean: tupl
     """
 
     def decorate(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+        if builder.__module__ != BUILTIN_MODULES.get(name):
+            _load(name)  # a built-in name is taken even before its module is imported
         if name in _REGISTRY:
             raise ConfigError(f"model {name!r} is registered twice")
         _REGISTRY[name] = ModelInfo(name, builder, input_size, color, mean, std, description, kind, head)
@@ -55,6 +68,8 @@ def register_model(name: str, *, input_size: int, color: str = "rgb", mean: tupl
 
 def list_models() -> list[str]:
     """Names of all registered models, sorted."""
+    for name in BUILTIN_MODULES:
+        _load(name)
     return sorted(_REGISTRY)
 
 
@@ -64,8 +79,10 @@ def model_info(name: str) -> ModelInfo:
     Raises:
         UnknownModelError: not registered; the message lists what is.
     """
+    _load(name)
     if name not in _REGISTRY:
-        raise UnknownModelError(f"unknown model {name!r}; choose one of {', '.join(sorted(_REGISTRY))}")
+        known = sorted(set(_REGISTRY) | set(BUILTIN_MODULES))
+        raise UnknownModelError(f"unknown model {name!r}; choose one of {', '.join(known)}")
     return _REGISTRY[name]
 
 

