@@ -54,9 +54,9 @@ def test_weights_cli_lists_and_verifies(pretrained_cache):
                              capture_output=True, text=True)
     assert listing.returncode == 0
     for name in ("fer2013-minixception  [fetched]", "mobilenet_v2-imagenet  [fetched]", "sha256 59534287fdfb",
-                 "licence: MIT"):
+                 "licence: MIT", "mtcnn-facenet  [fetched]", "facenet_pytorch/data/onet.pt: sha256 165bfbe4"):
         assert name in listing.stdout
     checked = subprocess.run([sys.executable, "-m", "vemo", "weights", "verify", "--cache-dir", str(pretrained_cache)],
                              capture_output=True, text=True)
-    assert checked.returncode == 0 and checked.stdout.count("safetensors ok") == 3
+    assert checked.returncode == 0 and checked.stdout.count("safetensors ok") == 4
     assert verify("fer2013-minixception", pretrained_cache)["source"] == "ok"
