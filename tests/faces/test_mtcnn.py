@@ -122,3 +122,22 @@ def test_a_changed_weights_file_is_refused_in_one_line(pretrained_cache: Path, t
                             env={**os.environ, "VEMO_CACHE_DIR": str(cache)})
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.count("\n") == 1 and "refusing to load" in result.stderr
+
+
+def test_tracking_refines_the_last_box_and_keeps_the_face(nets, tiny_corpus: Path):
+    """Between full detections R-Net and O-Net refine the last box: the same frames have a face,
+    and the tracked boxes overlap the full detections."""
+    from vemo.faces.pipeline import FacePipeline
+    from vemo.faces.recipe import CropRecipe
+    from vemo.faces.tracks import iou
+    from vemo.io.media import open_media
+
+    video = sorted((tiny_corpus / "videos").glob("*.mp4"))[1]
+    found = {}
+    for track in (True, False):
+        config = DetectorConfig(track=track)
+        pipeline = FacePipeline(CropRecipe("mtcnn", config), detector=MTCNNFaceDetector(nets, config))
+        found[track] = [faces[0].box if faces else None for _, faces in pipeline.run(open_media(video).frames())]
+    assert [b is None for b in found[True]] == [b is None for b in found[False]]
+    overlaps = [iou(a, b) for a, b in zip(found[True], found[False]) if a is not None]
+    assert len(overlaps) > 40 and min(overlaps) > 0.6 and np.median(overlaps) > 0.85
