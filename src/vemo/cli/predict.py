@@ -7,9 +7,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from vemo.cli.common import expected_errors
+from vemo.cli.common import expected_errors, show_progress
+
+
 @expected_errors
 def predict(
+    ctx: typer.Context,
     inputs: Annotated[list[str], typer.Argument(help="Videos, images, folders or globs.")],
     model: Annotated[str, typer.Option("--model", "-m", help="A run folder (WS/runs/NAME) or pretrained:NAME "
                                                              "(see `vemo weights list`).")],
@@ -27,6 +30,8 @@ def predict(
                                                   "different choice warns).")] = None,
     detector: Annotated[Optional[str], typer.Option(help="Override the model's face detector: haar or mtcnn "
                                                          "(default: the model's; a different one warns).")] = None,
+    force: Annotated[bool, typer.Option(help="Predict again inputs already predicted with this model and these "
+                                             "options.")] = False,
 ) -> None:
     """The emotion of new videos (stage 5 of the paper), with a probability per frame."""
     from vemo.io.files import ensure_writable_dir
@@ -37,7 +42,7 @@ def predict(
     ensure_writable_dir(out)
     verdicts, failures = predict_to_folder(candidates, model, out, every=every, device=device, smooth=smooth,
                                            annotate=annotate, classes=classes, all_faces=all_faces, align=align,
-                                           detector=detector)
+                                           detector=detector, force=force, progress=show_progress(ctx))
     failures += [(name, "no such file or folder") for name in unmatched]
     for verdict in verdicts:
         for summary in verdict.tracks if all_faces else [t for t in verdict.tracks if t["track"] == verdict.track]:
@@ -48,6 +53,7 @@ def predict(
                        "frames with a face)")
     if verdicts and verdicts[0].corpus_of_model.get("synthetic"):
         typer.echo("note: this model was trained on a SYNTHETIC corpus; its verdicts on real faces mean little")
+    typer.echo(f"-> {out}/predictions.csv ({len(verdicts)} predicted, {len(failures)} failed)")
     for path, reason in failures:
         typer.echo(f"failed: {path}: {reason}", err=True)
     if failures:

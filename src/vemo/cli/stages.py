@@ -8,6 +8,8 @@ from typing import Annotated, Optional
 import typer
 
 from vemo.cli.common import expected_errors, show_progress
+
+
 @expected_errors
 def synth(
     ctx: typer.Context,

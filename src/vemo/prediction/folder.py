@@ -1,26 +1,46 @@
-"""`vemo predict` over many inputs: one frames table and one verdict per input, into a folder."""
+"""`vemo predict` over many inputs: one frames table and one verdict per input, into a folder.
+
+A folder of a thousand short clips is a normal input. Each finished input gets a marker
+(`OUT/.predict-state/<name>.json`, written last) naming its content hash, the model and the
+options; a re-run skips inputs whose marker matches, so a killed run finishes the rest, and
+`force` redoes them. `OUT/predictions.csv` sums every input of the call up: label,
+probabilities, face share, frames, status and the error of those that failed.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
+from tqdm import tqdm
 
 from vemo.errors import VemoError
-from vemo.io.files import write_csv_atomic, write_json_atomic
-from vemo.io.media import open_media
+from vemo.io.files import clean_partial_files, write_csv_atomic, write_json_atomic
+from vemo.io.media import content_hash, open_media
+from vemo.io.runs import RunFolder
 from vemo.models.inputs import resolve_device
-from vemo.prediction.predictor import load_predictor
+from vemo.prediction.predictor import PRETRAINED_PREFIX, Predictor, load_predictor
 from vemo.prediction.timeline import VideoPrediction, crop_recipe_for, predict_media
+
+log = logging.getLogger(__name__)
+
+STATE_DIR = ".predict-state"
+SUMMARY = "predictions.csv"
 
 
 def predict_to_folder(inputs: list[Path], model: str | Path, out: Path, *, every: int = 1, device: str = "auto",
                       smooth: float = 0.5, annotate: bool = False, classes: str | None = None,
-                      all_faces: bool = False, align: bool | None = None, detector: str | None = None) -> tuple[
+                      all_faces: bool = False, align: bool | None = None, detector: str | None = None,
+                      force: bool = False, progress: bool = False) -> tuple[
                           list[VideoPrediction], list[tuple[str, str]]]:
-    """Predict several inputs; write OUT/<name>.frames.csv and OUT/<name>.json for each, and with
-    `annotate` a timeline PNG per track and OUT/<name>.annotated.mp4 (videos) or .annotated.png (images).
+    """Predict several inputs; write OUT/<name>.frames.csv and OUT/<name>.json for each, with
+    `annotate` a timeline PNG per track and OUT/<name>.annotated.mp4 (videos) or .annotated.png
+    (images), and OUT/predictions.csv over all of them. Inputs already predicted with the same
+    content, model and options are reused unless `force`.
 
     Returns the verdicts and the (path, reason) of inputs that failed; one bad input never
     stops the others.
@@ -31,20 +51,66 @@ def predict_to_folder(inputs: list[Path], model: str | Path, out: Path, *, every
     predictor = load_predictor(model, resolve_device(device), classes)
     if align is not None or detector is not None:
         predictor.recipe = crop_recipe_for(predictor, align, detector)  # warns once, here, when it differs
-    verdicts, failures = [], []
-    for path in inputs:
+    options = _options_key(predictor, every=every, smooth=smooth, all_faces=all_faces, annotate=annotate)
+    (out / STATE_DIR).mkdir(parents=True, exist_ok=True)
+    for folder in (out, out / STATE_DIR):
+        clean_partial_files(folder)  # temporary files of a killed run
+    verdicts, failures, rows, reused = [], [], [], 0
+    for path in tqdm(inputs, desc="predicting", unit="file", disable=not progress):
         try:
-            verdict, table = predict_media(path, predictor, every=every, smooth=smooth, all_faces=all_faces)
-        except VemoError as error:
+            marker = {"source": str(path), "sha256": content_hash(path), "options": options}
+            verdict = None if force else _finished(out, path, marker)
+            reused += verdict is not None
+            if verdict is None:
+                verdict = _predict_one(Path(path), predictor, out, every, smooth, all_faces, annotate)
+                write_json_atomic(out / STATE_DIR / f"{Path(path).stem}.json", marker)  # last: the input is done
+        except (VemoError, OSError) as error:
             failures.append((str(path), str(error)))
+            rows.append({"source": str(path), "status": "failed", "error": str(error)})
             continue
-        stem = Path(path).stem
-        write_csv_atomic(out / f"{stem}.frames.csv", table)
-        write_json_atomic(out / f"{stem}.json", asdict(verdict))
-        if annotate:
-            _annotate(Path(path), verdict, table, out / stem)
         verdicts.append(verdict)
+        rows.append(_summary_row(verdict))
+    if reused:
+        log.info("%d input(s) already predicted with this model and these options: reused (force redoes them)", reused)
+    columns = ["source", "status", "label", *predictor.classes, "face_share", "face_frames", "frames", "error"]
+    write_csv_atomic(out / SUMMARY, pd.DataFrame(rows, columns=columns))
     return verdicts, failures
+
+
+def _options_key(predictor: Predictor, **options) -> str:
+    """What makes an input's outputs: the model (its files), reported classes, crop recipe, options."""
+    model = predictor.description
+    if not model.startswith(PRETRAINED_PREFIX):
+        run = RunFolder(model)
+        stat = run.model_file.stat()
+        model += f"|{stat.st_size}|{stat.st_mtime_ns}|{hashlib.sha256(run.config_file.read_bytes()).hexdigest()}"
+    key = {"model": model, "classes": list(predictor.classes), "recipe": predictor.recipe.to_json(), **options}
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _finished(out: Path, path: Path, marker: dict) -> VideoPrediction | None:
+    """The saved verdict when the input's marker says it was predicted as asked, else None."""
+    stem = Path(path).stem
+    done, saved = out / STATE_DIR / f"{stem}.json", out / f"{stem}.json"
+    if not (done.is_file() and saved.is_file()) or json.loads(done.read_text()) != marker:
+        return None
+    return VideoPrediction(**json.loads(saved.read_text()))
+
+
+def _predict_one(path: Path, predictor: Predictor, out: Path, every: int, smooth: float, all_faces: bool,
+                 annotate: bool) -> VideoPrediction:
+    verdict, table = predict_media(path, predictor, every=every, smooth=smooth, all_faces=all_faces)
+    write_csv_atomic(out / f"{path.stem}.frames.csv", table)
+    write_json_atomic(out / f"{path.stem}.json", asdict(verdict))
+    if annotate:
+        _annotate(path, verdict, table, out / path.stem)
+    return verdict
+
+
+def _summary_row(verdict: VideoPrediction) -> dict:
+    return {"source": verdict.source, "status": "ok" if verdict.label else "no_face", "label": verdict.label or "",
+            **verdict.probabilities, "face_share": verdict.face_share, "face_frames": verdict.face_frames,
+            "frames": verdict.frames, "error": ""}
 
 
 def _annotate(path: Path, verdict: VideoPrediction, table: pd.DataFrame, stem: Path) -> None:

@@ -46,13 +46,14 @@ class Scan:
     kind: str
 
 
-def _report_first_frame() -> None:
-    """With VEMO_REPORT_FIRST_FRAME set, say once on stderr when the first frame was analysed
-    (wall clock): benchmarks/startup.py measures start-up with it."""
+def _report_frame(which: str) -> None:
+    """With VEMO_REPORT_FRAMES set, say on stderr when the first (once per process) and the last
+    frame of an input were analysed (wall clock): benchmarks/startup.py and predict.py time
+    start-up and steady state with it."""
     global _FIRST_FRAME_REPORTED
-    if not _FIRST_FRAME_REPORTED and os.environ.get("VEMO_REPORT_FIRST_FRAME"):
-        _FIRST_FRAME_REPORTED = True
-        print(f"vemo: first frame analysed at {time.time():.3f}", file=sys.stderr, flush=True)
+    if os.environ.get("VEMO_REPORT_FRAMES") and not (which == "first" and _FIRST_FRAME_REPORTED):
+        _FIRST_FRAME_REPORTED = _FIRST_FRAME_REPORTED or which == "first"
+        print(f"vemo: {which} frame analysed at {time.time():.3f}", file=sys.stderr, flush=True)
 
 
 _FIRST_FRAME_REPORTED = False
@@ -65,7 +66,7 @@ def classify_run(pipeline: FacePipeline, frames: Iterable[Frame], predictor: Pre
     rows, faces, crops, probabilities = [], [], [], []
     for frame, found in pipeline.run(frames):
         if not rows:
-            _report_first_frame()
+            _report_frame("first")
         for face in found:
             crops.append(crop_to_array(face.crop, spec))
             faces.append((len(rows), face.track, face.box))
@@ -152,5 +153,6 @@ def scan(path: Path | str, predictor: Predictor, recipe: CropRecipe, every: int,
         faces += [(position + len(rows), track, box) for position, track, box in part_faces]
         rows += part_rows
         probabilities += part_probabilities
+    _report_frame("last")
     stacked = np.concatenate(probabilities) if probabilities else np.zeros((0, len(predictor.classes)))
     return Scan(rows, faces, stacked, media.fps, media.kind)

@@ -1,0 +1,57 @@
+"""`vemo predict` over many files: a summary table, reuse of finished inputs, resume after a kill."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from vemo.prediction import predict_to_folder
+from vemo.training import TrainConfig, train
+
+
+@pytest.fixture(scope="module")
+def run_dir(split_tiny_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    ws = Path(shutil.copytree(split_tiny_workspace, tmp_path_factory.mktemp("folder") / "ws"))
+    return train(ws, TrainConfig(model="lenet", optimizer="adam", epochs=1, batch_size=32, name="f")).run_dir
+
+
+def test_summary_table_and_reuse_of_finished_inputs(run_dir: Path, tiny_corpus: Path, tmp_path: Path):
+    videos = sorted((tiny_corpus / "videos").glob("*.mp4"))[:2]
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video at all")
+    verdicts, failures = predict_to_folder([*videos, broken], run_dir, tmp_path / "out", every=4)
+    summary = pd.read_csv(tmp_path / "out" / "predictions.csv")
+    assert list(summary["status"]) == ["ok", "ok", "failed"] and len(verdicts) == 2
+    assert summary.loc[2, "source"] == str(broken) and summary.loc[2, "error"] and failures[0][0] == str(broken)
+    assert set(summary.loc[:1, "label"]) <= {"disgust", "happiness", "sadness", "surprise"}
+    stamp = (tmp_path / "out" / f"{videos[0].stem}.frames.csv").stat().st_mtime_ns
+    again, _ = predict_to_folder(videos, run_dir, tmp_path / "out", every=4)
+    assert (tmp_path / "out" / f"{videos[0].stem}.frames.csv").stat().st_mtime_ns == stamp  # reused
+    assert [v.label for v in again] == [v.label for v in verdicts]
+    predict_to_folder(videos[:1], run_dir, tmp_path / "out", every=2)  # other options: redone
+    assert (tmp_path / "out" / f"{videos[0].stem}.frames.csv").stat().st_mtime_ns != stamp
+    stamp = (tmp_path / "out" / f"{videos[0].stem}.frames.csv").stat().st_mtime_ns
+    predict_to_folder(videos[:1], run_dir, tmp_path / "out", every=2, force=True)
+    assert (tmp_path / "out" / f"{videos[0].stem}.frames.csv").stat().st_mtime_ns != stamp
+
+
+def test_a_killed_run_finishes_the_rest_without_half_files(run_dir: Path, tiny_corpus: Path, tmp_path: Path,
+                                                          kill_when):
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "vemo", "-q", "predict", str(tiny_corpus / "videos"), "--model", str(run_dir),
+               "--out", str(out), "--annotate"]
+    kill_when(command, lambda: len(list((out / ".predict-state").glob("*.json"))) >= 2)
+    done = len(list((out / ".predict-state").glob("*.json")))
+    assert 2 <= done < 8, "the run should have been killed part-way"
+    import subprocess
+
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    summary = pd.read_csv(out / "predictions.csv")
+    assert len(summary) == 8 and (summary["status"] == "ok").all()
+    assert not [p for p in out.iterdir() if p.name.startswith(".") and p.is_file()]  # no temporary file left
+    assert len(list(out.glob("*.annotated.mp4"))) == 8
