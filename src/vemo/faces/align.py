@@ -130,9 +130,19 @@ def aligned_crop(image: np.ndarray, gray: np.ndarray, box: FaceBox, eyes: EyeLoc
     landmarks when the detector gave them (MTCNN), else eye-aligned when `eyes` finds a pair;
     otherwise (or without a pair) from the box alone. The one place extraction and prediction
     turn a box into a crop, so a model always sees the kind of crop it was trained on."""
-    if align and box.landmarks is not None:
-        points = np.asarray(box.landmarks, np.float64)
-        return warp_crop(image, similarity_from_landmarks(points, size), size), EyePair(tuple(points[0]), tuple(points[1]))
-    pair = eyes.locate(gray, box) if eyes and align else None
-    matrix = similarity_from_eyes(pair, size) if pair else box_transform(box, size)
-    return warp_crop(image, matrix, size), pair
+    if not align:
+        return warp_crop(image, box_transform(box, size), size), None
+    if box.landmarks is not None:
+        pair = EyePair(tuple(box.landmarks[0]), tuple(box.landmarks[1]))
+    else:
+        pair = eyes.locate(gray, box) if eyes else None
+    return warp_crop(image, crop_matrix(box, pair, size), size), pair
+
+
+def crop_matrix(box: FaceBox, eyes: EyePair | None, size: int) -> np.ndarray:
+    """The 2x3 frame-to-crop matrix of an aligned crop: fitted to the box's five landmarks when it
+    has them, else to the eye pair, else (no pair found) made from the box alone. `aligned_crop`
+    and the measurement of recorded crops (`vemo.synth.truth`) both choose it here."""
+    if box.landmarks is not None:
+        return similarity_from_landmarks(np.asarray(box.landmarks, np.float64), size)
+    return similarity_from_eyes(eyes, size) if eyes else box_transform(box, size)

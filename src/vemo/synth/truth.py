@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vemo.faces.align import CANONICAL_EYES, EyePair, box_transform, similarity_from_eyes, similarity_from_landmarks
+from vemo.faces.align import CANONICAL_EYES, EyePair, box_transform, crop_matrix
 from vemo.faces.detect import LANDMARKS, FaceBox
 
 
@@ -20,10 +20,11 @@ def crop_transform(row, size: int) -> np.ndarray:
     """The 2x3 frame-to-crop matrix a faces.csv row's crop was made with."""
     if not row.aligned:
         return box_transform(FaceBox(row.x, row.y, row.w, row.h), size)
+    landmarks = None
     if not np.isnan(getattr(row, "nose_x", np.nan)):  # five landmarks (MTCNN)
-        points = np.array([[getattr(row, f"{part}_x"), getattr(row, f"{part}_y")] for part in LANDMARKS])
-        return similarity_from_landmarks(points, size)
-    return similarity_from_eyes(EyePair((row.left_eye_x, row.left_eye_y), (row.right_eye_x, row.right_eye_y)), size)
+        landmarks = tuple((getattr(row, f"{part}_x"), getattr(row, f"{part}_y")) for part in LANDMARKS)
+    eyes = EyePair((row.left_eye_x, row.left_eye_y), (row.right_eye_x, row.right_eye_y))
+    return crop_matrix(FaceBox(row.x, row.y, row.w, row.h, landmarks), eyes, size)
 
 
 def eye_errors(workspace: Path, corpus: Path, size: int = 227) -> pd.DataFrame:
