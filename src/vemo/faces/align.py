@@ -71,13 +71,27 @@ class EyeLocator:
         return None
 
 
+def _eye_geometry_fits(left: tuple[float, ...], right: tuple[float, ...], box: FaceBox) -> bool:
+    dx, dy = right[0] - left[0], abs(right[1] - left[1])
+    return 0.22 * box.w <= dx <= 0.7 * box.w and dy <= 0.3 * dx
+
+
+def plausible_pair(eyes: EyePair, box: FaceBox) -> bool:
+    """Whether a pair sits where a face's eyes sit in `box`: apart as eyes are, level enough,
+    in the band the cascades search, and about centred (checks eyes carried from another frame)."""
+    top, bottom = box.y + 0.12 * box.h, box.y + 0.6 * box.h
+    centre_offset = abs((eyes.left[0] + eyes.right[0]) / 2 - (box.x + box.w / 2)) / box.w
+    return (_eye_geometry_fits(eyes.left, eyes.right, box) and centre_offset <= 0.2
+            and all(top <= y <= bottom for _, y in (eyes.left, eyes.right)))
+
+
 def _best_pair(candidates: list[tuple[float, float, float]], box: FaceBox) -> EyePair | None:
     best, best_score = None, -np.inf
     for a, b in combinations(candidates, 2):
         first, second = sorted((a, b))
-        dx, dy = second[0] - first[0], abs(second[1] - first[1])
-        if not (0.22 * box.w <= dx <= 0.7 * box.w and dy <= 0.3 * dx and 0.5 <= first[2] / second[2] <= 2.0):
+        if not (_eye_geometry_fits(first, second, box) and 0.5 <= first[2] / second[2] <= 2.0):
             continue
+        dx, dy = second[0] - first[0], abs(second[1] - first[1])
         centre_offset = abs((first[0] + second[0]) / 2 - (box.x + box.w / 2)) / box.w
         score = -abs(dx / box.w - 0.38) - centre_offset - dy / box.w
         if score > best_score:
@@ -124,19 +138,18 @@ def warp_crop(image: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
     return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
-def aligned_crop(image: np.ndarray, gray: np.ndarray, box: FaceBox, eyes: EyeLocator | None,
-                 size: int, align: bool = True) -> tuple[np.ndarray, EyePair | None]:
-    """The `size` x `size` crop of the face in `box`. With `align`: fitted to the box's five
-    landmarks when the detector gave them (MTCNN), else eye-aligned when `eyes` finds a pair;
-    otherwise (or without a pair) from the box alone. The one place extraction and prediction
-    turn a box into a crop, so a model always sees the kind of crop it was trained on."""
+def aligned_crop(image: np.ndarray, box: FaceBox, eyes: EyePair | None, size: int,
+                 align: bool = True) -> tuple[np.ndarray, EyePair | None]:
+    """The `size` x `size` crop of the face in `box` from a BGR or grayscale frame. With `align`:
+    fitted to the box's five landmarks when the detector gave them (MTCNN), else to `eyes` when
+    the caller found them; otherwise (or without a pair) from the box alone. Returns the crop and
+    the eye pair it was aligned on. The one place extraction and prediction turn a box into a
+    crop, so a model always sees the kind of crop it was trained on."""
     if not align:
         return warp_crop(image, box_transform(box, size), size), None
     if box.landmarks is not None:
-        pair = EyePair(tuple(box.landmarks[0]), tuple(box.landmarks[1]))
-    else:
-        pair = eyes.locate(gray, box) if eyes else None
-    return warp_crop(image, crop_matrix(box, pair, size), size), pair
+        eyes = EyePair(tuple(box.landmarks[0]), tuple(box.landmarks[1]))
+    return warp_crop(image, crop_matrix(box, eyes, size), size), eyes
 
 
 def crop_matrix(box: FaceBox, eyes: EyePair | None, size: int) -> np.ndarray:

@@ -67,8 +67,9 @@ class FaceDetector(Protocol):
 
     config: DetectorConfig
 
-    def find(self, image: np.ndarray, gray: np.ndarray) -> list[FaceBox]:
-        """Every face of a frame (BGR `image` and its grayscale), largest first."""
+    def find(self, image: np.ndarray, gray: np.ndarray, min_width: int = 0) -> list[FaceBox]:
+        """Every face of a frame (BGR `image` and its grayscale), largest first; with `min_width`,
+        only faces about that wide or wider (frame pixels), which costs far less."""
 
     def find_near(self, image: np.ndarray, gray: np.ndarray, previous: FaceBox) -> list[FaceBox]:
         """Faces close to `previous` in size and place, largest first (cheaper than `find`)."""
@@ -111,16 +112,16 @@ class HaarFaceDetector:
         width = self.config.detect_width
         return width / gray.shape[1] if width and gray.shape[1] > width else 1.0
 
-    def detect(self, gray: np.ndarray) -> list[FaceBox]:
-        """All faces in a (H, W) uint8 grayscale frame, largest first."""
+    def detect(self, gray: np.ndarray, min_width: int = 0) -> list[FaceBox]:
+        """All faces in a (H, W) uint8 grayscale frame (`min_width` or wider), largest first."""
         scale = self._scale(gray)
         small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
-        found = self._run(small, max(8, int(round(self.config.min_size * scale))))
+        found = self._run(small, max(8, int(round(max(self.config.min_size, min_width) * scale))))
         return _boxes(found, scale, 0, 0)
 
-    def find(self, image: np.ndarray, gray: np.ndarray) -> list[FaceBox]:
+    def find(self, image: np.ndarray, gray: np.ndarray, min_width: int = 0) -> list[FaceBox]:
         """The tracker's interface: all faces of a frame (Haar needs only its grayscale)."""
-        return self.detect(gray)
+        return self.detect(gray, min_width)
 
     def find_near(self, image: np.ndarray, gray: np.ndarray, previous: FaceBox) -> list[FaceBox]:
         return self.detect_near(gray, previous)
@@ -152,6 +153,9 @@ def _boxes(found: np.ndarray | tuple, scale: float, dx: int, dy: int) -> list[Fa
     return sorted(boxes, key=lambda b: b.area, reverse=True)
 
 
+RECHECK_SHARE = 0.6  # the periodic re-detection looks for faces at least this share of the tracked one's width
+
+
 class FaceTracker:
     """The largest face per frame, searching near the last face between full detections.
 
@@ -163,11 +167,25 @@ class FaceTracker:
         self._last: FaceBox | None = None
         self._since_full = 0
         self._largest_width = 0  # of faces found by full detections in this video
+        self.full_detection = False  # whether the last call searched the whole frame
 
     def reset(self) -> None:
         self._last = None
         self._since_full = 0
         self._largest_width = 0
+
+    @property
+    def can_follow(self) -> bool:
+        """Whether the next frame may take the face from a cheaper follower (`moved_to`) instead of
+        a search: a main face is tracked, and no periodic re-detection is due."""
+        return (self.detector.config.track and self._last is not None
+                and self._last.w >= 0.8 * self._largest_width and self._since_full < self.detector.config.redetect_every)
+
+    def moved_to(self, box: FaceBox) -> None:
+        """Take `box` as this frame's face, found by a follower; it counts as a tracked frame."""
+        self._last = box
+        self._since_full += 1
+        self.full_detection = False
 
     def __call__(self, gray: np.ndarray, image: np.ndarray | None = None) -> list[FaceBox]:
         """The largest face in the frame, as a list of 0 or 1 boxes (`image`: the colour frame,
@@ -180,10 +198,16 @@ class FaceTracker:
         if config.track and tracking_main_face and self._since_full < config.redetect_every:
             faces = self.detector.find_near(image, gray, self._last)
             self._since_full += 1
+        elif config.track and tracking_main_face:
+            # The periodic check for a larger face: only faces that could beat the tracked one are
+            # searched for: a few scales instead of all of them.
+            faces = self.detector.find(image, gray, int(RECHECK_SHARE * self._last.w))
+            self._since_full = 1
         if not faces:
             faces = self.detector.find(image, gray)
             self._since_full = 1
-            if faces:
-                self._largest_width = max(self._largest_width, faces[0].w)
+        self.full_detection = self._since_full == 1
+        if faces and self.full_detection:
+            self._largest_width = max(self._largest_width, faces[0].w)
         self._last = faces[0] if faces else None
         return faces[:1]

@@ -28,13 +28,13 @@ class MTCNNFaceDetector:
         limit = self.config.detect_width
         return limit / width if limit and width > limit else 1.0
 
-    def _prepare(self, images: np.ndarray) -> tuple[np.ndarray, float]:
+    def _prepare(self, images: np.ndarray, min_width: int = 0) -> tuple[np.ndarray, float]:
         """(B, H, W, 3) BGR -> RGB at the detection scale, and that scale; sets the pyramid's knobs."""
         scale = self._scale(images.shape[2])
         if scale < 1:
             images = np.stack([cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
                                for image in images])
-        min_size = max(MIN_PYRAMID_FACE, int(round(self.config.min_size * scale)))
+        min_size = max(MIN_PYRAMID_FACE, int(round(max(self.config.min_size, min_width) * scale)))
         self._cascade.settings = MTCNNSettings(min_size, self.config.pyramid_factor, tuple(self.config.thresholds))
         return np.ascontiguousarray(images[..., ::-1]), scale
 
@@ -43,8 +43,10 @@ class MTCNNFaceDetector:
         rgb, scale = self._prepare(images)
         return [_to_boxes(found, scale) for found in self._cascade.detect_batch(rgb)]
 
-    def find(self, image: np.ndarray, gray: np.ndarray | None = None) -> list[FaceBox]:
-        return self.find_batch(image[None])[0]
+    def find(self, image: np.ndarray, gray: np.ndarray | None = None, min_width: int = 0) -> list[FaceBox]:
+        """The faces of one frame (`min_width` or wider: a shorter pyramid)."""
+        rgb, scale = self._prepare(image[None], min_width)
+        return _to_boxes(self._cascade.detect_batch(rgb)[0], scale)
 
     def find_near(self, image: np.ndarray, gray: np.ndarray | None, previous: FaceBox) -> list[FaceBox]:
         """The face near `previous`, refined by R-Net and O-Net on this frame (empty: lost)."""

@@ -21,6 +21,7 @@ import numpy as np
 
 from vemo.errors import ConfigError
 from vemo.faces.align import EyeLocator, EyePair, aligned_crop
+from vemo.faces.eyetrack import EyeCarrier
 from vemo.faces.detect import FaceBox, FaceDetector, FaceTracker, HaarFaceDetector
 from vemo.faces.recipe import CropRecipe
 from vemo.faces.tracks import MultiFaceTracker
@@ -43,9 +44,12 @@ class Face:
 class FacePipeline:
     """Detect, track, locate the eyes, align and crop, frame after frame."""
 
-    def __init__(self, recipe: CropRecipe, mode: str = "largest", detector: FaceDetector | None = None) -> None:
+    def __init__(self, recipe: CropRecipe, mode: str = "largest", detector: FaceDetector | None = None,
+                 gray_crops: bool = False) -> None:
         """`detector`: the recipe's detector, built by the caller when it needs weights (MTCNN:
-        `vemo.weights.face_pipeline` builds both); Haar is built here."""
+        `vemo.weights.face_pipeline` builds both); Haar is built here. `gray_crops`: crops cut
+        from the grayscale frame (for grayscale models: a third of the warping, same pixels up to
+        rounding) instead of the colour one."""
         if mode not in MODES:
             raise ConfigError(f"mode must be one of {', '.join(MODES)}, not {mode!r}", "mode")
         if detector is None and recipe.detector != "haar":
@@ -57,10 +61,16 @@ class FacePipeline:
         self._largest = FaceTracker(self._detector)
         self._tracks = MultiFaceTracker(self._detector) if mode == "tracks" else None
         self._eyes = EyeLocator() if recipe.align and recipe.detector == "haar" else None
+        self._carried_eyes = EyeCarrier(self._eyes) if self._eyes and mode == "largest" else None
+        self.gray_crops = gray_crops
+        self._followed_last = False
 
     def reset(self) -> None:
         """Forget the last face: the next frame gets a full detection (a new video, or a jump in time)."""
         self._largest.reset()
+        self._followed_last = False
+        if self._carried_eyes:
+            self._carried_eyes.reset()
 
     def boxes(self, image: np.ndarray, gray: np.ndarray) -> list[tuple[int, FaceBox]]:
         """(track or rank, box) of the faces of a frame, as the mode says."""
@@ -73,11 +83,45 @@ class FacePipeline:
     def faces(self, image: np.ndarray, boxes: list[FaceBox] | None = None) -> list[Face]:
         """The faces of one (H, W, 3) uint8 BGR frame, each with its crop (`boxes`: already found)."""
         gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        if boxes is None and self._carried_eyes is not None:
+            return self._carried_face(image, gray)
         found = []
         for track, box in (self.boxes(image, gray) if boxes is None else enumerate(boxes)):
-            crop, eyes = aligned_crop(image, gray, box, self._eyes, self.recipe.crop_size, self.recipe.align)
+            eyes = self._find_eyes(gray, box, carried=boxes is None)
+            crop, eyes = aligned_crop(gray if self.gray_crops else image, box, eyes, self.recipe.crop_size,
+                                      self.recipe.align)
             found.append(Face(track, box, eyes, crop))
         return found
+
+    def _carried_face(self, image: np.ndarray, gray: np.ndarray) -> list[Face]:
+        """The largest face with Haar's eyes: on every other tracked frame moved with its eyes by
+        optical flow, on the others searched for near the last one (a detection every few frames
+        and whenever the flow fails keeps the box on the face)."""
+        followed = None
+        if not self._followed_last and self._largest.can_follow:
+            followed = self._carried_eyes.follow(gray)
+        self._followed_last = followed is not None
+        if followed is not None:
+            box, eyes = followed
+            self._largest.moved_to(box)
+        else:
+            found = self._largest(gray, image)
+            if not found:
+                self._carried_eyes.reset()
+                return []
+            box = found[0]
+            eyes = self._carried_eyes(gray, box, search=self._largest.full_detection)
+        crop, eyes = aligned_crop(gray if self.gray_crops else image, box, eyes, self.recipe.crop_size)
+        return [Face(0, box, eyes, crop)]
+
+    def _find_eyes(self, gray: np.ndarray, box: FaceBox, carried: bool) -> EyePair | None:
+        """Haar's eye pair for an aligned crop: carried along the largest face's track between full
+        detections, searched for with the eye cascades otherwise (None: not needed, or not found)."""
+        if self._eyes is None or box.landmarks is not None:
+            return None
+        if carried and self._carried_eyes is not None:
+            return self._carried_eyes(gray, box, search=self._largest.full_detection)
+        return self._eyes.locate(gray, box)
 
     def run(self, frames: Iterable[Frame]) -> Iterator[tuple[Frame, list[Face]]]:
         """Each frame with its faces. A run starts with a full detection, so runs of one video

@@ -43,10 +43,15 @@ class InputSpec:
 
 
 def crop_to_array(image: np.ndarray, spec: InputSpec) -> np.ndarray:
-    """A (H, W, 3) uint8 BGR crop as the model's (C, size, size) uint8 input: the one place
-    training and prediction resize and convert crops, so both see the same pixels."""
+    """A (H, W, 3) uint8 BGR crop (or an (H, W) grayscale one, for a grayscale model) as the
+    model's (C, size, size) uint8 input: the one place training and prediction resize and
+    convert crops, so both see the same pixels."""
     if image.shape[:2] != (spec.size, spec.size):
         image = cv2.resize(image, (spec.size, spec.size), interpolation=RESIZE_METHODS[spec.resize])
+    if image.ndim == 2:
+        if spec.color != "gray":
+            raise ConfigError("a grayscale crop was given to a colour model")
+        return image[None]
     if spec.color == "gray":
         return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)[None]
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB).transpose(2, 0, 1)

@@ -83,15 +83,16 @@ _THREAD_STATE = threading.local()
 _POOLS: dict[int, ThreadPoolExecutor] = {}
 
 
-def _thread_pipeline(recipe: CropRecipe, device: torch.device) -> FacePipeline:
+def _thread_pipeline(recipe: CropRecipe, device: torch.device, gray: bool) -> FacePipeline:
     """This thread's pipeline for `recipe`, made once: the pool's threads live on, so the
     detectors are loaded once per thread, not once per video."""
     pipelines = getattr(_THREAD_STATE, "pipelines", None)
     if pipelines is None:
         pipelines = _THREAD_STATE.pipelines = {}
-    if (recipe, str(device)) not in pipelines:
-        pipelines[recipe, str(device)] = face_pipeline(recipe, "largest", device)
-    return pipelines[recipe, str(device)]
+    key = (recipe, str(device), gray)
+    if key not in pipelines:
+        pipelines[key] = face_pipeline(recipe, "largest", device, gray)
+    return pipelines[key]
 
 
 def _pool(workers: int) -> ThreadPoolExecutor:
@@ -116,6 +117,7 @@ def _threaded_parts(frames: Iterable[Frame], predictor: Predictor, recipe: CropR
                     batch_size: int) -> list[Part]:
     # one core per thread: OpenCV's and torch's own thread pools would fight the workers
     previous = cv2.getNumThreads(), torch.get_num_threads()
+    gray = predictor.preprocess.color == "gray"
     cv2.setNumThreads(1)
     torch.set_num_threads(1)
     try:
@@ -124,7 +126,7 @@ def _threaded_parts(frames: Iterable[Frame], predictor: Predictor, recipe: CropR
         parts = []
         for run in frame_runs(frames, RUN_FRAMES):
             pending.append(pool.submit(
-                lambda f: classify_run(_thread_pipeline(recipe, predictor.device), f, predictor, batch_size), run))
+                lambda f: classify_run(_thread_pipeline(recipe, predictor.device, gray), f, predictor, batch_size), run))
             if len(pending) > 2 * workers:  # bounded: decoded frames never pile up in memory
                 parts.append(pending.popleft().result())
         return parts + [future.result() for future in pending]
@@ -140,11 +142,12 @@ def scan(path: Path | str, predictor: Predictor, recipe: CropRecipe, every: int,
     thread count never changes a result."""
     media = open_media(path)
     frames = media.frames(every=every)
+    gray = predictor.preprocess.color == "gray"  # grayscale crops: a third of the warping
     if all_faces or not media.is_video:
-        pipeline = face_pipeline(recipe, "tracks" if all_faces else "largest", predictor.device)
+        pipeline = face_pipeline(recipe, "tracks" if all_faces else "largest", predictor.device, gray)
         parts = [classify_run(pipeline, frames, predictor, batch_size)]
     elif workers <= 1:
-        pipeline = face_pipeline(recipe, "largest", predictor.device)
+        pipeline = face_pipeline(recipe, "largest", predictor.device, gray)
         parts = [classify_run(pipeline, run, predictor, batch_size) for run in frame_runs(frames, RUN_FRAMES)]
     else:
         parts = _threaded_parts(frames, predictor, recipe, workers, batch_size)
