@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,29 +21,48 @@ import cv2
 import numpy as np
 import torch
 
-from vemo.faces.detect import FaceBox
+from vemo.faces.detect import LANDMARKS
 from vemo.faces.pipeline import FacePipeline
 from vemo.faces.recipe import CropRecipe
-from vemo.io.media import open_media
+from vemo.io.media import MediaSource, open_media
 from vemo.io.video import Frame
 from vemo.models.inputs import crop_to_array
 from vemo.prediction.predictor import Predictor
 from vemo.weights import face_pipeline
 
-RUN_FRAMES = 20  # frames per unit of work for the threads: a multiple of the tracker's re-detection period (10)
+# Frames per unit of work for the threads. Each run starts with a full detection (its cost shared by
+# the run's frames), and the decoded frames of the runs in flight are held in memory, so a run holds
+# about RUN_BYTES of frames: 40 frames of 640x360, 20 of 1080p. Always a multiple of the tracker's
+# re-detection period (10), and decided by the frame size alone, so the thread count never changes a result.
+RUN_BYTES = 32 * 2**20
+RUN_FRAMES = (20, 60)
 
-Part = tuple[list[tuple[int, float]], list[tuple[int, int, FaceBox]], list[np.ndarray]]
+FACE_FIELDS = ("position", "track", "x", "y", "w", "h", *(f"{p}_{a}" for p in LANDMARKS for a in "xy"))
+
+
+@dataclass
+class Part:
+    """What a run of consecutive frames gave, in arrays, so a long video costs a few dozen bytes
+    a frame: (index, time) per frame, FACE_FIELDS per face (position within the part; NaN
+    landmarks without MTCNN), and each face's probabilities."""
+
+    frames: np.ndarray  # (F, 2) float64
+    faces: np.ndarray  # (N, len(FACE_FIELDS)) float64
+    probabilities: np.ndarray  # (N, classes)
 
 
 @dataclass
 class Scan:
     """What one decoding pass found: the analysed frames, each face, and its probabilities."""
 
-    frames: list[tuple[int, float]]  # (frame index, time in s)
-    faces: list[tuple[int, int, FaceBox]]  # (position in frames, track id, box)
-    probabilities: np.ndarray  # (len(faces), classes)
+    frames: np.ndarray  # (F, 2): frame index, time in s
+    faces: np.ndarray  # (N, len(FACE_FIELDS)): position in frames, track, box, landmarks
+    probabilities: np.ndarray  # (N, classes)
     fps: float
     kind: str
+
+
+FrameSink = Callable[[list[Frame], Part], None]  # gets each run's frames and results, in video order
 
 
 def _report_frame(which: str) -> None:
@@ -60,8 +79,7 @@ _FIRST_FRAME_REPORTED = False
 
 
 def classify_run(pipeline: FacePipeline, frames: Iterable[Frame], predictor: Predictor, batch_size: int) -> Part:
-    """(index, time) per frame, (position, track, box) per face, and the faces' probabilities
-    for a run of consecutive frames (which starts with a full detection)."""
+    """The frames, faces and probabilities of a run of consecutive frames."""
     spec = predictor.preprocess.spec
     rows, faces, crops, probabilities = [], [], [], []
     for frame, found in pipeline.run(frames):
@@ -69,14 +87,17 @@ def classify_run(pipeline: FacePipeline, frames: Iterable[Frame], predictor: Pre
             _report_frame("first")
         for face in found:
             crops.append(crop_to_array(face.crop, spec))
-            faces.append((len(rows), face.track, face.box))
+            box = face.box
+            points = np.ravel(box.landmarks) if box.landmarks is not None else np.full(2 * len(LANDMARKS), np.nan)
+            faces.append((len(rows), face.track, box.x, box.y, box.w, box.h, *points))
         rows.append((frame.index, round(frame.time_s, 4)))
         if len(crops) >= batch_size:
             probabilities.append(predictor.probabilities(np.stack(crops), batch_size))
             crops = []
     if crops:
         probabilities.append(predictor.probabilities(np.stack(crops), batch_size))
-    return rows, faces, probabilities
+    return Part(np.array(rows, np.float64).reshape(-1, 2), np.array(faces, np.float64).reshape(-1, len(FACE_FIELDS)),
+                np.concatenate(probabilities) if probabilities else np.zeros((0, len(predictor.classes))))
 
 
 _THREAD_STATE = threading.local()
@@ -101,10 +122,18 @@ def _pool(workers: int) -> ThreadPoolExecutor:
     return _POOLS[workers]
 
 
-def frame_runs(frames: Iterable[Frame], length: int) -> Iterator[list[Frame]]:
-    """Consecutive frames in lists of `length`."""
+def run_length(frame: Frame) -> int:
+    """Frames per run for frames like `frame` (see RUN_BYTES)."""
+    fitting = RUN_BYTES // max(frame.image.nbytes, 1) // 10 * 10
+    return int(min(max(fitting, RUN_FRAMES[0]), RUN_FRAMES[1]))
+
+
+def frame_runs(frames: Iterable[Frame]) -> Iterator[list[Frame]]:
+    """Consecutive frames in lists of `run_length` frames."""
     run: list[Frame] = []
+    length = 0
     for frame in frames:
+        length = length or run_length(frame)
         run.append(frame)
         if len(run) == length:
             yield run
@@ -114,7 +143,7 @@ def frame_runs(frames: Iterable[Frame], length: int) -> Iterator[list[Frame]]:
 
 
 def _threaded_parts(frames: Iterable[Frame], predictor: Predictor, recipe: CropRecipe, workers: int,
-                    batch_size: int) -> list[Part]:
+                    batch_size: int) -> Iterator[tuple[list[Frame], Part]]:
     # one core per thread: OpenCV's and torch's own thread pools would fight the workers
     previous = cv2.getNumThreads(), torch.get_num_threads()
     gray = predictor.preprocess.color == "gray"
@@ -123,39 +152,52 @@ def _threaded_parts(frames: Iterable[Frame], predictor: Predictor, recipe: CropR
     try:
         pool = _pool(workers)
         pending: deque = deque()
-        parts = []
-        for run in frame_runs(frames, RUN_FRAMES):
-            pending.append(pool.submit(
-                lambda f: classify_run(_thread_pipeline(recipe, predictor.device, gray), f, predictor, batch_size), run))
-            if len(pending) > 2 * workers:  # bounded: decoded frames never pile up in memory
-                parts.append(pending.popleft().result())
-        return parts + [future.result() for future in pending]
+        for run in frame_runs(frames):
+            pending.append((run, pool.submit(
+                lambda f: classify_run(_thread_pipeline(recipe, predictor.device, gray), f, predictor, batch_size), run)))
+            if len(pending) > workers:  # bounded: decoded frames never pile up in memory
+                run, future = pending.popleft()
+                yield run, future.result()
+        while pending:
+            run, future = pending.popleft()
+            yield run, future.result()
     finally:
         cv2.setNumThreads(previous[0])
         torch.set_num_threads(previous[1])
 
 
-def scan(path: Path | str, predictor: Predictor, recipe: CropRecipe, every: int, all_faces: bool, workers: int,
-         batch_size: int) -> Scan:
-    """Decode once and classify every face. `all_faces` keeps one pipeline over the whole input,
-    so tracks are never cut; the single-face runs are the same with one thread or many, so the
-    thread count never changes a result."""
-    media = open_media(path)
+def _parts(media: MediaSource, predictor: Predictor, recipe: CropRecipe, every: int, all_faces: bool, workers: int,
+           batch_size: int) -> Iterator[tuple[list[Frame], Part]]:
+    """Each run of frames with its results, in video order. Every face (`all_faces`) keeps one
+    pipeline over the whole input, so tracks are never cut; the single-face runs each start
+    with a full detection, so one thread or many give the same result."""
     frames = media.frames(every=every)
     gray = predictor.preprocess.color == "gray"  # grayscale crops: a third of the warping
-    if all_faces or not media.is_video:
+    if all_faces or workers <= 1 or not media.is_video:
         pipeline = face_pipeline(recipe, "tracks" if all_faces else "largest", predictor.device, gray)
-        parts = [classify_run(pipeline, frames, predictor, batch_size)]
-    elif workers <= 1:
-        pipeline = face_pipeline(recipe, "largest", predictor.device, gray)
-        parts = [classify_run(pipeline, run, predictor, batch_size) for run in frame_runs(frames, RUN_FRAMES)]
+        for run in frame_runs(frames):
+            yield run, classify_run(pipeline, run, predictor, batch_size)  # "tracks" mode never resets its tracks
     else:
-        parts = _threaded_parts(frames, predictor, recipe, workers, batch_size)
-    rows, faces, probabilities = [], [], []
-    for part_rows, part_faces, part_probabilities in parts:
-        faces += [(position + len(rows), track, box) for position, track, box in part_faces]
-        rows += part_rows
-        probabilities += part_probabilities
+        yield from _threaded_parts(frames, predictor, recipe, workers, batch_size)
+
+
+def scan(path: Path | str, predictor: Predictor, recipe: CropRecipe, every: int, all_faces: bool, workers: int,
+         batch_size: int, sink: FrameSink | None = None) -> Scan:
+    """Decode once and classify every face; `sink` gets each run's decoded frames and results
+    as they come (`vemo predict --annotate` draws the video there, without decoding it again)."""
+    media = open_media(path)
+    frames, faces, probabilities, count = [], [], [], 0
+    for run, part in _parts(media, predictor, recipe, every, all_faces, workers, batch_size):
+        if sink is not None:
+            sink(run, part)
+        shifted = part.faces.copy()
+        shifted[:, 0] += count
+        count += len(part.frames)
+        frames.append(part.frames)
+        faces.append(shifted)
+        probabilities.append(part.probabilities)
     _report_frame("last")
-    stacked = np.concatenate(probabilities) if probabilities else np.zeros((0, len(predictor.classes)))
-    return Scan(rows, faces, stacked, media.fps, media.kind)
+    return Scan(np.concatenate(frames) if frames else np.zeros((0, 2)),
+                np.concatenate(faces) if faces else np.zeros((0, len(FACE_FIELDS))),
+                np.concatenate(probabilities) if probabilities else np.zeros((0, len(predictor.classes))),
+                media.fps, media.kind)

@@ -87,30 +87,28 @@ def find_segments(times: np.ndarray, probabilities: np.ndarray, classes: list[st
 def _track_table(result: Scan, track: int, classes: list[str], smooth: float, every: int) -> pd.DataFrame:
     """One row per analysed frame for one track, aligned with video time."""
     count = len(result.frames)
+    mine = result.faces[:, 1] == track
+    positions = result.faces[mine, 0].astype(np.int64)
     found = np.zeros(count, bool)
+    found[positions] = True
     boxes = np.full((count, 4), np.nan)
+    boxes[positions] = result.faces[mine, 2:6]
     per_frame = np.full((count, len(classes)), np.nan)
-    with_landmarks = any(box.landmarks is not None for _, _, box in result.faces)
-    landmarks = np.full((count, 2 * len(LANDMARKS)), np.nan)
-    for (position, face_track, box), p in zip(result.faces, result.probabilities):
-        if face_track == track:
-            found[position] = True
-            boxes[position] = (box.x, box.y, box.w, box.h)
-            per_frame[position] = p
-            if box.landmarks is not None:
-                landmarks[position] = np.ravel(box.landmarks)
+    per_frame[positions] = result.probabilities[mine]
     analysed_fps = result.fps / every if result.kind == "video" else 1.0
     smoothed = smooth_probabilities(per_frame, max(1, int(round(smooth * analysed_fps))))
-    columns: dict[str, object] = {"track": np.full(count, track), "frame": [f for f, _ in result.frames],
-                                  "time_s": [t for _, t in result.frames], "face_found": found}
+    columns: dict[str, object] = {"track": np.full(count, track), "frame": result.frames[:, 0].astype(np.int64),
+                                  "time_s": result.frames[:, 1], "face_found": found}
     columns.update({name: boxes[:, i] for i, name in enumerate(("x", "y", "w", "h"))})
-    if with_landmarks:  # MTCNN's five points, as in faces.csv
+    if not np.isnan(result.faces[:, 6:]).all():  # MTCNN's five points, as in faces.csv
+        landmarks = np.full((count, 2 * len(LANDMARKS)), np.nan)
+        landmarks[positions] = result.faces[mine, 6:]
         names = [f"{part}_{axis}" for part in LANDMARKS for axis in "xy"]
         columns.update({name: landmarks[:, i].round(2) for i, name in enumerate(names)})
     columns.update({name: per_frame[:, i].round(5) for i, name in enumerate(classes)})
-    best = per_frame[found].argmax(axis=1) if found.any() else np.zeros(0, int)
     labels = np.full(count, "", dtype=object)
-    labels[found] = [classes[i] for i in best]
+    if found.any():
+        labels[found] = np.array(classes, dtype=object)[per_frame[found].argmax(axis=1)]
     columns["label"] = labels
     columns.update({f"{name}_smoothed": smoothed[:, i].round(5) for i, name in enumerate(classes)})
     return pd.DataFrame(columns)
@@ -171,7 +169,7 @@ def predict_media(path: Path | str, model: str | Path | Predictor, *, every: int
     names = list(predictor.classes)
     recipe = crop_recipe_for(predictor, align, detector)
     found = scan(path, predictor, recipe, every, all_faces, workers or os.cpu_count() or 1, batch_size)
-    track_ids = sorted({track for _, track, _ in found.faces}) or [0]
+    track_ids = sorted({int(track) for track in found.faces[:, 1]}) or [0]
     tables = [_track_table(found, track, names, smooth, every) for track in track_ids]
     summaries = [_track_summary(table, names) for table in tables]
     main = max(summaries, key=lambda s: (s["face_frames"], -s["track"]))
@@ -181,6 +179,6 @@ def predict_media(path: Path | str, model: str | Path | Predictor, *, every: int
         corpus_of_model=predictor.corpus, face_share=main["face_share"], smooth_seconds=smooth,
         segments=tuple(main["segments"]), track=main["track"], tracks=tuple(summaries), crop_recipe=recipe.to_json(),
     )
-    if not found.faces:
+    if not len(found.faces):
         log.warning("no face found in %s", path)
-    return verdict, pd.concat(tables, ignore_index=True)
+    return verdict, tables[0] if len(tables) == 1 else pd.concat(tables, ignore_index=True)
