@@ -99,7 +99,8 @@ def _finished(out: Path, path: Path, marker: dict) -> VideoPrediction | None:
 
 def _predict_one(path: Path, predictor: Predictor, out: Path, every: int, smooth: float, all_faces: bool,
                  annotate: bool) -> VideoPrediction:
-    verdict, table = predict_media(path, predictor, every=every, smooth=smooth, all_faces=all_faces)
+    verdict, table = predict_media(path, predictor, every=every, smooth=smooth, all_faces=all_faces,
+                                   annotated_video=out / f"{path.stem}.annotated.mp4" if annotate else None)
     write_csv_atomic(out / f"{path.stem}.frames.csv", table)
     write_json_atomic(out / f"{path.stem}.json", asdict(verdict))
     if annotate:
@@ -114,8 +115,9 @@ def _summary_row(verdict: VideoPrediction) -> dict:
 
 
 def _annotate(path: Path, verdict: VideoPrediction, table: pd.DataFrame, stem: Path) -> None:
+    """The timelines, and for an image the annotated photo (a video's was drawn during its scan)."""
     # matplotlib is imported only when a timeline is drawn: it would add to every start-up
-    from vemo.prediction.annotate import plot_timeline, write_annotated_image, write_annotated_video
+    from vemo.prediction.annotate import plot_timeline, write_annotated_image
 
     classes = list(verdict.probabilities)
     for summary in verdict.tracks:
@@ -124,7 +126,5 @@ def _annotate(path: Path, verdict: VideoPrediction, table: pd.DataFrame, stem: P
         plot_timeline(track_table, classes, summary["segments"], Path(f"{stem}{suffix}.timeline.png"),
                       title=f"{path.name}{' track ' + str(summary['track']) if suffix else ''}: {summary['label']}")
     media = open_media(path)
-    if media.is_video:
-        write_annotated_video(media, table, classes, Path(f"{stem}.annotated.mp4"), main_track=verdict.track)
-    else:
+    if not media.is_video:
         write_annotated_image(media, table, classes, Path(f"{stem}.annotated.png"), main_track=verdict.track)

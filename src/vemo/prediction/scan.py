@@ -181,11 +181,11 @@ def _parts(media: MediaSource, predictor: Predictor, recipe: CropRecipe, every: 
         yield from _threaded_parts(frames, predictor, recipe, workers, batch_size)
 
 
-def scan(path: Path | str, predictor: Predictor, recipe: CropRecipe, every: int, all_faces: bool, workers: int,
-         batch_size: int, sink: FrameSink | None = None) -> Scan:
+def scan(source: Path | str | MediaSource, predictor: Predictor, recipe: CropRecipe, every: int, all_faces: bool,
+         workers: int, batch_size: int, sink: FrameSink | None = None) -> Scan:
     """Decode once and classify every face; `sink` gets each run's decoded frames and results
     as they come (`vemo predict --annotate` draws the video there, without decoding it again)."""
-    media = open_media(path)
+    media = source if isinstance(source, MediaSource) else open_media(source)
     frames, faces, probabilities, count = [], [], [], 0
     for run, part in _parts(media, predictor, recipe, every, all_faces, workers, batch_size):
         if sink is not None:

@@ -25,7 +25,10 @@ from vemo.faces.detect import LANDMARKS
 from vemo.faces.recipe import CropRecipe
 from vemo.models.inputs import resolve_device
 from vemo.prediction.predictor import Predictor, load_predictor
+from vemo.io.media import open_media
+from vemo.prediction.overlay import AnnotatedVideoWriter
 from vemo.prediction.scan import Scan, scan
+from vemo.prediction.smoothing import smooth_probabilities
 
 log = logging.getLogger(__name__)
 
@@ -53,17 +56,6 @@ class VideoPrediction:
     crop_recipe: dict = field(default_factory=dict)
 
 
-def smooth_probabilities(probabilities: np.ndarray, window: int) -> np.ndarray:
-    """Centred moving average over `window` analysed frames; frames without a face stay NaN
-    and do not count in their neighbours' averages."""
-    if window <= 1:
-        return probabilities
-    frame = pd.DataFrame(probabilities)
-    smoothed = frame.rolling(window, center=True, min_periods=1).mean().to_numpy(copy=True)
-    smoothed[np.isnan(probabilities).any(axis=1)] = np.nan
-    return smoothed
-
-
 def find_segments(times: np.ndarray, probabilities: np.ndarray, classes: list[str]) -> list[dict]:
     """Runs of consecutive frames with a face and the same most likely emotion."""
     segments: list[dict] = []
@@ -84,6 +76,11 @@ def find_segments(times: np.ndarray, probabilities: np.ndarray, classes: list[st
              "mean_probability": round(float(np.mean(s["_p"])), 4)} for s in segments]
 
 
+def _window(smooth: float, analysed_fps: float) -> int:
+    """The smoothing window in analysed frames."""
+    return max(1, int(round(smooth * analysed_fps)))
+
+
 def _track_table(result: Scan, track: int, classes: list[str], smooth: float, every: int) -> pd.DataFrame:
     """One row per analysed frame for one track, aligned with video time."""
     count = len(result.frames)
@@ -95,8 +92,7 @@ def _track_table(result: Scan, track: int, classes: list[str], smooth: float, ev
     boxes[positions] = result.faces[mine, 2:6]
     per_frame = np.full((count, len(classes)), np.nan)
     per_frame[positions] = result.probabilities[mine]
-    analysed_fps = result.fps / every if result.kind == "video" else 1.0
-    smoothed = smooth_probabilities(per_frame, max(1, int(round(smooth * analysed_fps))))
+    smoothed = smooth_probabilities(per_frame, _window(smooth, result.fps / every if result.kind == "video" else 1.0))
     columns: dict[str, object] = {"track": np.full(count, track), "frame": result.frames[:, 0].astype(np.int64),
                                   "time_s": result.frames[:, 1], "face_found": found}
     columns.update({name: boxes[:, i] for i, name in enumerate(("x", "y", "w", "h"))})
@@ -144,7 +140,7 @@ def crop_recipe_for(predictor: Predictor, align: bool | None, detector: str | No
 def predict_media(path: Path | str, model: str | Path | Predictor, *, every: int = 1, device: str = "auto",
                   smooth: float = 0.5, classes: str | None = None, all_faces: bool = False,
                   batch_size: int = 64, workers: int | None = None, align: bool | None = None,
-                  detector: str | None = None) -> tuple[VideoPrediction, pd.DataFrame]:
+                  detector: str | None = None, annotated_video: Path | None = None) -> tuple[VideoPrediction, pd.DataFrame]:
     """Per-frame probabilities and the overall label of a video or image.
 
     Args:
@@ -155,6 +151,8 @@ def predict_media(path: Path | str, model: str | Path | Predictor, *, every: int
         align, detector: override the model's crop recipe: eye-aligned (True) or box (False)
             crops; "haar" or "mtcnn" faces. A model sees crops unlike its training crops then, so
             this warns when they differ.
+        annotated_video: for a video, also draw the boxes, smoothed labels and bars into this
+            file, during the one decoding pass.
 
     Returns:
         (the verdict, one row per analysed frame and track: track, frame, time_s, face_found,
@@ -168,7 +166,14 @@ def predict_media(path: Path | str, model: str | Path | Predictor, *, every: int
     predictor = model if isinstance(model, Predictor) else load_predictor(model, resolve_device(device), classes)
     names = list(predictor.classes)
     recipe = crop_recipe_for(predictor, align, detector)
-    found = scan(path, predictor, recipe, every, all_faces, workers or os.cpu_count() or 1, batch_size)
+    media = open_media(path)
+    window = _window(smooth, media.fps / every if media.is_video else 1.0)
+    workers = workers or os.cpu_count() or 1
+    if annotated_video is not None and media.is_video:
+        with AnnotatedVideoWriter(Path(annotated_video), media.fps / every, names, window, all_faces) as sink:
+            found = scan(media, predictor, recipe, every, all_faces, workers, batch_size, sink)
+    else:
+        found = scan(media, predictor, recipe, every, all_faces, workers, batch_size)
     track_ids = sorted({int(track) for track in found.faces[:, 1]}) or [0]
     tables = [_track_table(found, track, names, smooth, every) for track in track_ids]
     summaries = [_track_summary(table, names) for table in tables]
