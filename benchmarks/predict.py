@@ -1,6 +1,6 @@
 """vemo predict beside the real `fer` (the peer in ../shared/peers/fer), on the same files, in one run.
 
-Usage: python benchmarks/predict.py [--peer-venv DIR] [--workers 2] [--detector haar|mtcnn]
+Usage: python benchmarks/predict.py [--peer-venv DIR] [--workers 2] [--detector haar|mtcnn] [--memory]
 
 Two videos are made by looping ../shared/media/single_face.mp4 (640x360, 30 fps) forward and
 backward: a ~20-s clip (600 frames) and a long one (4,032 frames). For each, both tools run as
@@ -14,6 +14,10 @@ whole processes on the same machine, one after the other:
 It prints the ratios, and both tools' labels in the first and last third of the un-looped clip
 (a man going from neutral to a broad smile). fer's venv is built by ../shared/peers/fer/setup.sh
 (~8 GB, once per machine); without it the fer rows say how to build it.
+
+With --memory it also measures vemo's peak resident memory (the process's own, from wait4) on a
+one-minute and a one-hour 640x360 video made the same way (108,000 frames: about 4 minutes to
+write and 7 to predict here): memory must not grow with the video's length.
 """
 
 from __future__ import annotations
@@ -80,6 +84,31 @@ def run_vemo(video: Path, out: Path, workers: int, detector: str) -> dict:
             "table": pd.read_csv(out / f"{video.stem}.frames.csv")}
 
 
+def peak_rss(video: Path, out: Path, detector: str) -> tuple[float, float]:
+    """vemo predict on `video` as a whole process: (peak resident memory in MB, wall seconds)."""
+    command = [sys.executable, "-m", "vemo", "-q", "predict", str(video), "--model", "pretrained:fer2013-minixception",
+               "--out", str(out), "--force", "--detector", detector]
+    started = time.time()
+    with open(out / "stderr.txt", "w") as errors:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"vemo failed on {video.name}: {(out / 'stderr.txt').read_text()[-400:]}")
+    return usage.ru_maxrss / 1024, time.time() - started
+
+
+def memory_rows(folder: Path, detector: str) -> None:
+    print(f"{'video':36} {'frames':>7} {'peak RSS':>9} {'wall':>7}")
+    peaks = {}
+    for name, frames in (("one minute", 1800), ("one hour", 108_000)):
+        video = looped(CLIP, frames, folder / f"{name.replace(' ', '-')}.mp4")
+        peaks[name], wall = peak_rss(video, folder, detector)
+        print(f"{name + ' (single_face looped)':36} {frames:7d} {peaks[name]:7.0f}MB {wall:6.0f}s")
+        video.unlink()
+    print(f"peak RSS, one hour / one minute: {peaks['one hour'] / peaks['one minute']:.3f} (goal: at most 1.10)")
+
+
 def run_fer(video: Path, out: Path, venv: Path) -> dict | None:
     python = venv / "bin" / "python"
     if not python.exists():
@@ -109,6 +138,7 @@ def main() -> None:
     parser.add_argument("--peer-venv", type=Path, default=DEFAULT_VENV)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--detector", default="haar", choices=("haar", "mtcnn"))
+    parser.add_argument("--memory", action="store_true", help="also peak memory on a one-minute and a one-hour video")
     args = parser.parse_args()
     if not (args.peer_venv / "bin" / "python").exists():
         print(f"fer's venv is not at {args.peer_venv}: build it with bash {PEER / 'setup.sh'} (~8 GB, once); "
@@ -135,6 +165,8 @@ def main() -> None:
         fer = run_fer(CLIP, folder, args.peer_venv)
         if fer:
             print(f"  fer:  {thirds([FER_NAMES.get(r['label'], r['label']) if r['label'] else '' for r in fer['rows']])}")
+        if args.memory:
+            memory_rows(folder, args.detector)
     print(f"(vemo: {args.workers} workers, {args.detector} detector; fer: its defaults; both whole processes on this "
           "machine, one after the other; ratio = how many times faster vemo is)")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 import sys
 from pathlib import Path
@@ -55,3 +56,18 @@ def test_a_killed_run_finishes_the_rest_without_half_files(run_dir: Path, tiny_c
     assert len(summary) == 8 and (summary["status"] == "ok").all()
     assert not [p for p in out.iterdir() if p.name.startswith(".") and p.is_file()]  # no temporary file left
     assert len(list(out.glob("*.annotated.mp4"))) == 8
+
+
+def test_short_inputs_side_by_side_give_what_each_gives_alone(run_dir: Path, tiny_corpus: Path, tmp_path: Path):
+    """Short clips are predicted in parallel (one per core, each on one thread); the tables must
+    be those of predicting each clip by itself with every thread."""
+    from vemo.prediction import predict_media
+
+    videos = sorted((tiny_corpus / "videos").glob("*.mp4"))[:3]
+    together, failures = predict_to_folder(videos, run_dir, tmp_path / "out", every=2)
+    assert not failures and [v.source for v in together] == [str(v) for v in videos]
+    for video, verdict in zip(videos, together):
+        alone, table = predict_media(video, run_dir, every=2, workers=2)
+        assert verdict.label == alone.label and verdict.probabilities == alone.probabilities
+        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "out" / f"{video.stem}.frames.csv"),
+                                      pd.read_csv(io.StringIO(table.to_csv(index=False))))

@@ -1,6 +1,7 @@
 """`vemo predict` over many inputs: one frames table and one verdict per input, into a folder.
 
-A folder of a thousand short clips is a normal input. Each finished input gets a marker
+A folder of a thousand short clips is a normal input: short inputs are predicted side by side,
+one per core, with the model loaded once. Each finished input gets a marker
 (`OUT/.predict-state/<name>.json`, written last) naming its content hash, the model and the
 options; a re-run skips inputs whose marker matches, so a killed run finishes the rest, and
 `force` redoes them. `OUT/predictions.csv` sums every input of the call up: label,
@@ -12,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
@@ -24,11 +27,16 @@ from vemo.io.media import content_hash, open_media
 from vemo.io.runs import RunFolder
 from vemo.models.inputs import resolve_device
 from vemo.prediction.predictor import PRETRAINED_PREFIX, Predictor, load_predictor
+from vemo.prediction.scan import one_thread_per_worker
 from vemo.prediction.timeline import VideoPrediction, crop_recipe_for, predict_media
 
 log = logging.getLogger(__name__)
 
 STATE_DIR = ".predict-state"
+# Inputs of at most this many analysed frames are predicted side by side, one per core, each on
+# one thread (a short clip has too few runs of frames to keep the cores busy by itself); longer
+# ones one after the other, each with every core.
+SHORT_FRAMES = 300
 SUMMARY = "predictions.csv"
 
 
@@ -55,21 +63,46 @@ def predict_to_folder(inputs: list[Path], model: str | Path, out: Path, *, every
     (out / STATE_DIR).mkdir(parents=True, exist_ok=True)
     for folder in (out, out / STATE_DIR):
         clean_partial_files(folder)  # temporary files of a killed run
-    verdicts, failures, rows, reused = [], [], [], 0
-    for path in tqdm(inputs, desc="predicting", unit="file", disable=not progress):
+    outcomes: dict[int, VideoPrediction | str] = {}  # per input: its verdict, or why it failed
+    short, long, reused = [], [], 0
+    for number, path in enumerate(inputs):
         try:
             marker = {"source": str(path), "sha256": content_hash(path), "options": options}
             verdict = None if force else _finished(out, path, marker)
-            reused += verdict is not None
-            if verdict is None:
-                verdict = _predict_one(Path(path), predictor, out, every, smooth, all_faces, annotate)
-                write_json_atomic(out / STATE_DIR / f"{Path(path).stem}.json", marker)  # last: the input is done
+            if verdict is not None:
+                outcomes[number], reused = verdict, reused + 1
+                continue
+            frames = open_media(path).info.frame_count / max(every, 1)
         except (VemoError, OSError) as error:
-            failures.append((str(path), str(error)))
-            rows.append({"source": str(path), "status": "failed", "error": str(error)})
+            outcomes[number] = str(error)
             continue
-        verdicts.append(verdict)
-        rows.append(_summary_row(verdict))
+        (short if frames <= SHORT_FRAMES else long).append((number, Path(path), marker))
+    bar = tqdm(total=len(inputs), initial=len(outcomes), desc="predicting", unit="file", disable=not progress)
+
+    def predict_one(number: int, path: Path, marker: dict, workers: int) -> None:
+        try:
+            outcomes[number] = _predict_one(path, predictor, out, every, smooth, all_faces, annotate, workers)
+            write_json_atomic(out / STATE_DIR / f"{path.stem}.json", marker)  # last: the input is done
+        except (VemoError, OSError) as error:
+            outcomes[number] = str(error)
+        bar.update()
+
+    cores = os.cpu_count() or 1
+    with one_thread_per_worker(), ThreadPoolExecutor(cores, thread_name_prefix="vemo-files") as pool:
+        for future in [pool.submit(predict_one, *job, 1) for job in short]:  # short inputs side by side
+            future.result()
+    for job in long:  # a long input gets every core to itself
+        predict_one(*job, cores)
+    bar.close()
+    verdicts, failures, rows = [], [], []
+    for number, path in enumerate(inputs):
+        outcome = outcomes[number]
+        if isinstance(outcome, str):
+            failures.append((str(path), outcome))
+            rows.append({"source": str(path), "status": "failed", "error": outcome})
+        else:
+            verdicts.append(outcome)
+            rows.append(_summary_row(outcome))
     if reused:
         log.info("%d input(s) already predicted with this model and these options: reused (force redoes them)", reused)
     columns = ["source", "status", "label", *predictor.classes, "face_share", "face_frames", "frames", "error"]
@@ -98,8 +131,8 @@ def _finished(out: Path, path: Path, marker: dict) -> VideoPrediction | None:
 
 
 def _predict_one(path: Path, predictor: Predictor, out: Path, every: int, smooth: float, all_faces: bool,
-                 annotate: bool) -> VideoPrediction:
-    verdict, table = predict_media(path, predictor, every=every, smooth=smooth, all_faces=all_faces,
+                 annotate: bool, workers: int) -> VideoPrediction:
+    verdict, table = predict_media(path, predictor, every=every, smooth=smooth, all_faces=all_faces, workers=workers,
                                    annotated_video=out / f"{path.stem}.annotated.mp4" if annotate else None)
     write_csv_atomic(out / f"{path.stem}.frames.csv", table)
     write_json_atomic(out / f"{path.stem}.json", asdict(verdict))

@@ -14,6 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,14 +143,24 @@ def frame_runs(frames: Iterable[Frame]) -> Iterator[list[Frame]]:
         yield run
 
 
-def _threaded_parts(frames: Iterable[Frame], predictor: Predictor, recipe: CropRecipe, workers: int,
-                    batch_size: int) -> Iterator[tuple[list[Frame], Part]]:
-    # one core per thread: OpenCV's and torch's own thread pools would fight the workers
+@contextmanager
+def one_thread_per_worker() -> Iterator[None]:
+    """OpenCV and torch on one thread each while our own threads share the cores: their own
+    thread pools would fight the workers."""
     previous = cv2.getNumThreads(), torch.get_num_threads()
-    gray = predictor.preprocess.color == "gray"
     cv2.setNumThreads(1)
     torch.set_num_threads(1)
     try:
+        yield
+    finally:
+        cv2.setNumThreads(previous[0])
+        torch.set_num_threads(previous[1])
+
+
+def _threaded_parts(frames: Iterable[Frame], predictor: Predictor, recipe: CropRecipe, workers: int,
+                    batch_size: int) -> Iterator[tuple[list[Frame], Part]]:
+    gray = predictor.preprocess.color == "gray"
+    with one_thread_per_worker():
         pool = _pool(workers)
         pending: deque = deque()
         for run in frame_runs(frames):
@@ -161,9 +172,6 @@ def _threaded_parts(frames: Iterable[Frame], predictor: Predictor, recipe: CropR
         while pending:
             run, future = pending.popleft()
             yield run, future.result()
-    finally:
-        cv2.setNumThreads(previous[0])
-        torch.set_num_threads(previous[1])
 
 
 def _parts(media: MediaSource, predictor: Predictor, recipe: CropRecipe, every: int, all_faces: bool, workers: int,
@@ -174,7 +182,10 @@ def _parts(media: MediaSource, predictor: Predictor, recipe: CropRecipe, every: 
     frames = media.frames(every=every)
     gray = predictor.preprocess.color == "gray"  # grayscale crops: a third of the warping
     if all_faces or workers <= 1 or not media.is_video:
-        pipeline = face_pipeline(recipe, "tracks" if all_faces else "largest", predictor.device, gray)
+        # a new pipeline for tracks (never carried over from another input); this thread's own for the
+        # largest face (each run starts afresh): files predicted side by side load their detectors once
+        pipeline = (face_pipeline(recipe, "tracks", predictor.device, gray) if all_faces
+                    else _thread_pipeline(recipe, predictor.device, gray))
         for run in frame_runs(frames):
             yield run, classify_run(pipeline, run, predictor, batch_size)  # "tracks" mode never resets its tracks
     else:
