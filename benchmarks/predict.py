@@ -11,8 +11,8 @@ whole processes on the same machine, one after the other:
   - `vemo predict --model pretrained:fer2013-minixception`: wall time of the process, and frames/s
     from its first to its last analysed frame (steady state; vemo reports both moments when
     VEMO_REPORT_FRAMES is set).
-It prints the ratios, and both tools' labels in the first and last third of the un-looped clip
-(a man going from neutral to a broad smile). fer's venv is built by ../shared/peers/fer/setup.sh
+It prints the ratios, and both tools' labels in the first and last third of the un-looped clips
+(a man going from neutral to a broad smile; a title card, then the same man smiling). fer's venv is built by ../shared/peers/fer/setup.sh
 (~8 GB, once per machine); without it the fer rows say how to build it.
 
 With --memory it also measures vemo's peak resident memory (the process's own, from wait4) on a
@@ -159,12 +159,13 @@ def main() -> None:
             label = name + " (single_face looped)"
             print(f"{label:28} {frames:6d} {decode_fps(video):10.0f} {fer_wall:>9} {vemo['wall']:8.1f}s "
                   f"{ratio_wall:>6} {fer_fps:>8} {vemo['steady']:9.0f} {ratio_fps:>6}")
-        vemo = run_vemo(CLIP, folder, args.workers, args.detector)
-        print(f"labels over {CLIP.name} (neutral -> smile), most frequent per third:")
-        print(f"  vemo: {thirds(list(vemo['table']['label'].fillna('')))}")
-        fer = run_fer(CLIP, folder, args.peer_venv)
-        if fer:
-            print(f"  fer:  {thirds([FER_NAMES.get(r['label'], r['label']) if r['label'] else '' for r in fer['rows']])}")
+        for clip, story in ((CLIP, "neutral -> smile"), (CLIP.parent / "noface_face.mov", "title card, then a smile")):
+            vemo = run_vemo(clip, folder, args.workers, args.detector)
+            print(f"labels over {clip.name} ({story}), most frequent per third:")
+            print(f"  vemo: {thirds(list(vemo['table']['label'].fillna('')))}")
+            fer = run_fer(clip, folder, args.peer_venv)
+            if fer:
+                print(f"  fer:  {thirds([FER_NAMES.get(r['label'], r['label']) if r['label'] else '' for r in fer['rows']])}")
         if args.memory:
             memory_rows(folder, args.detector)
     print(f"(vemo: {args.workers} workers, {args.detector} detector; fer: its defaults; both whole processes on this "
