@@ -6,6 +6,7 @@ paper's data flow, which is the order `vemo --help` lists them in.
 
 from __future__ import annotations
 
+import gc
 import os
 
 from vemo.cli.common import app
@@ -33,4 +34,9 @@ app.command()(demo)
 def main() -> None:
     """Entry point of the `vemo` script."""
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # vemo reports unreadable media itself, in one line
-    app()
+    try:
+        app()
+    finally:
+        # Leave the objects of torch & co. out of the collections at interpreter exit: the process
+        # ends about 0.5 s sooner (0.75 s -> 0.3 s after `import torch`, measured), atexit handlers still run.
+        gc.freeze()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -34,9 +35,14 @@ def predict(
                                              "options.")] = False,
 ) -> None:
     """The emotion of new videos (stage 5 of the paper), with a probability per frame."""
-    from vemo.io.files import ensure_writable_dir
-    from vemo.io.media import find_inputs
-    from vemo.prediction import predict_to_folder
+    gc.disable()  # importing torch makes many objects and no garbage: 0.2-0.4 s faster without collections
+    try:
+        from vemo.io.files import ensure_writable_dir
+        from vemo.io.media import find_inputs
+        from vemo.prediction import predict_to_folder
+    finally:
+        gc.freeze()  # what was imported stays: later collections skip it
+        gc.enable()
 
     candidates, unmatched = find_inputs(inputs)
     ensure_writable_dir(out)

@@ -126,7 +126,7 @@ class HaarFaceDetector:
     def find_near(self, image: np.ndarray, gray: np.ndarray, previous: FaceBox) -> list[FaceBox]:
         return self.detect_near(gray, previous)
 
-    def detect_near(self, gray: np.ndarray, previous: FaceBox, margin: float = 0.5, face_px: int = 48) -> list[FaceBox]:
+    def detect_near(self, gray: np.ndarray, previous: FaceBox, margin: float = 0.3, face_px: int = 48) -> list[FaceBox]:
         """Faces in a window around `previous`, of a size close to it, largest first.
 
         The window is scaled so that the previous face is about `face_px` wide: the cascade
@@ -140,8 +140,8 @@ class HaarFaceDetector:
         scale = min(1.0, face_px / max(previous.w, 1))
         if scale < 1:
             window = cv2.resize(window, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        min_size = max(24, int(previous.w * 0.7 * scale))
-        max_size = max(min_size + 1, int(previous.w * 1.4 * scale))
+        min_size = max(24, int(previous.w * 0.75 * scale))
+        max_size = max(min_size + 1, int(previous.w * 1.33 * scale))
         return _boxes(self._run(window, min_size, max_size), scale, x0, y0)
 
 
@@ -153,7 +153,7 @@ def _boxes(found: np.ndarray | tuple, scale: float, dx: int, dy: int) -> list[Fa
     return sorted(boxes, key=lambda b: b.area, reverse=True)
 
 
-RECHECK_SHARE = 0.6  # the periodic re-detection looks for faces at least this share of the tracked one's width
+RECHECK_SHARE = 0.8  # the periodic re-detection looks for faces at least this share of the tracked one's width
 
 
 class FaceTracker:

@@ -79,7 +79,7 @@ class EyeCarrier:
         if x1 - x0 < 8 or y1 - y0 < 8:
             return None
         scale = min(1.0, FACE_PX / max(box.w, 1))
-        regions = [cv2.resize(image[y0:y1, x0:x1], None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        regions = [cv2.resize(image[y0:y1, x0:x1], None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
                    if scale < 1 else image[y0:y1, x0:x1] for image in (before, gray)]
         points = ((np.array([eyes.left, eyes.right]) - (x0, y0)) * scale).astype(np.float32).reshape(-1, 1, 2)
         moved, found, _ = cv2.calcOpticalFlowPyrLK(regions[0], regions[1], points, None, **_FLOW)
