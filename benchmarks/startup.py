@@ -46,7 +46,7 @@ def first_frame(video: Path, out: Path) -> tuple[float, float]:
     env = {**os.environ, "VEMO_REPORT_FRAMES": "1"}
     started = time.time()
     seconds, stderr = wall([*VEMO, "-q", "predict", str(video), "--model", "pretrained:fer2013-minixception",
-                            "--out", str(out)], env)
+                            "--out", str(out), "--force"], env)
     stamps = [float(line.split()[-1]) for line in stderr.splitlines() if line.startswith("vemo: first frame analysed")]
     if not stamps:
         raise SystemExit("vemo did not report its first analysed frame")
