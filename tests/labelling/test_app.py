@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from vemo.classes import PAPER_CLASSES
 from vemo.labelling import apply_labels
-from vemo.labelling.app import create_app
+from vemo.labelling.app import TOKEN_COOKIE, create_app, page_link
 
 
 @pytest.fixture()
@@ -23,7 +23,11 @@ def ws(tiny_workspace: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture()
 def client(ws: Path) -> TestClient:
-    return TestClient(create_app(ws, PAPER_CLASSES))
+    """A client of the page opened with its link: on 127.0.0.1, holding the session's secret."""
+    app = create_app(ws, PAPER_CLASSES)
+    client = TestClient(app, base_url="http://127.0.0.1")
+    client.cookies.set(TOKEN_COOKIE, app.state.token)
+    return client
 
 
 def labels_on_disk(ws: Path) -> dict[str, str]:
@@ -181,3 +185,42 @@ def test_export_writes_the_papers_folders_and_reads_back(client: TestClient, ws:
     back = labels_from_folders(ws, tmp_path / "sorted")
     assert dict(zip(back["crop_path"], back["label"])) == {c: l for c, l in labels_on_disk(ws).items() if l != "rejected"}
     assert export_folders(ws, tmp_path / "sorted").unchanged == 5  # a rerun copies nothing
+
+
+def test_the_link_hands_over_the_secret_once_and_nothing_is_served_without_it(ws: Path):
+    app = create_app(ws, PAPER_CLASSES)
+    stranger = TestClient(app, base_url="http://127.0.0.1")
+    for path in ("/", "/api/meta", "/static/app.js", "/api/crops"):
+        assert stranger.get(path).status_code == 403, path
+    assert stranger.get("/api/meta", headers={"X-Vemo-Token": "wrong"}).status_code == 403
+    assert stranger.get("/?token=wrong").status_code == 403
+    link = page_link("127.0.0.1", 8765, app.state.token)
+    opened = stranger.get(link.split(":8765")[1], follow_redirects=False)
+    assert opened.status_code == 303 and opened.headers["location"] == "/"
+    cookie = opened.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+    assert stranger.get("/api/meta").status_code == 200  # the cookie now goes with every request
+    assert create_app(ws, PAPER_CLASSES).state.token != app.state.token  # a new secret per session
+
+
+def test_forged_host_and_foreign_origin_are_refused(client: TestClient, ws: Path):
+    """DNS rebinding sends the attacker's host name; a cross-site form or fetch sends its Origin."""
+    for host in ("evil.example", "evil.example:8765", "127.0.0.1.evil.example"):
+        answer = client.get("/api/meta", headers={"Host": host})
+        assert answer.status_code == 400 and "workspace" not in answer.text, host
+    crop = client.get("/api/crops").json()["items"][0]["crop"]
+    refused = client.post("/api/labels", json={"crops": [crop], "label": "happiness"},
+                          headers={"Origin": "http://evil.example"})
+    assert refused.status_code == 403 and labels_on_disk(ws) == {}
+    allowed = client.post("/api/labels", json={"crops": [crop], "label": "happiness"},
+                          headers={"Origin": "http://127.0.0.1"})
+    assert allowed.status_code == 200 and labels_on_disk(ws) == {crop: "happiness"}
+    assert client.get("/api/meta", headers={"Host": "localhost:8765"}).status_code == 200
+
+
+def test_a_wildcard_bind_answers_any_host_but_only_with_the_secret(ws: Path):
+    app = create_app(ws, PAPER_CLASSES, host="0.0.0.0")
+    remote = TestClient(app, base_url="http://192.0.2.7:8765")
+    assert remote.get("/api/meta").status_code == 403
+    assert remote.get("/api/meta", headers={"X-Vemo-Token": app.state.token}).status_code == 200
+    assert page_link("0.0.0.0", 8765, "s") == "http://127.0.0.1:8765/?token=s"

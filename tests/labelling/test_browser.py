@@ -34,14 +34,15 @@ def server(tiny_workspace: Path, tmp_path: Path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    config = uvicorn.Config(create_app(ws, PAPER_CLASSES), host="127.0.0.1", port=port, log_level="warning")
+    app = create_app(ws, PAPER_CLASSES)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     instance = uvicorn.Server(config)
     thread = threading.Thread(target=instance.run, daemon=True)
     thread.start()
     deadline = time.time() + 20
     while not instance.started and time.time() < deadline:
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/", ws
+    yield f"http://127.0.0.1:{port}/", ws, app.state.token
     instance.should_exit = True
     thread.join(timeout=10)
 
@@ -64,9 +65,10 @@ def badges(page) -> list[str]:
 
 
 def test_keyboard_labelling_survives_a_reload(server, browser):
-    url, ws = server
+    url, ws, token = server
     page = browser.new_page(viewport={"width": 1300, "height": 900})
-    page.goto(url)
+    page.goto(f"{url}?token={token}")  # the link `vemo label serve` prints: the secret becomes a cookie
+    assert "token" not in page.url
     page.wait_for_selector("body[data-ready='1']", timeout=20_000)
     crops = [page.locator(".tile").nth(i).get_attribute("title") for i in range(8)]
     page.keyboard.press("2")  # happiness on the first crop; the cursor moves on
@@ -98,7 +100,8 @@ def test_keyboard_labelling_survives_a_reload(server, browser):
     assert dict(zip(table["crop_path"], table["label"])) == {**{c: expected[c] for c in crops[:3]}, crops[7]: "surprise"}
     # another tab (here: a plain request) labels a crop: this page shows it within its 2 s poll
     body = json.dumps({"crops": [crops[3]], "label": "happiness", "client": "other-tab"}).encode()
-    request = urllib.request.Request(url + "api/labels", data=body, headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(url + "api/labels", data=body, headers={"Content-Type": "application/json",
+                                                                          "X-Vemo-Token": token})
     urllib.request.urlopen(request).read()
     page.wait_for_function("document.querySelectorAll('.tile .badge')[3].textContent === 'happiness'", timeout=6_000)
     page.wait_for_function("document.getElementById('progress').textContent.startsWith('labelled 5 /')", timeout=6_000)

@@ -70,13 +70,15 @@ def label_serve(
     import uvicorn
 
     from vemo.classes import parse_classes
-    from vemo.labelling.app import create_app
+    from vemo.labelling.app import create_app, page_link
 
-    application = create_app(workspace, parse_classes(classes))
+    application = create_app(workspace, parse_classes(classes), host=host)
     if host not in ("127.0.0.1", "localhost", "::1"):
-        typer.echo(f"warning: binding {host}: anyone who can reach this machine can read and change the labels",
-                   err=True)
-    typer.echo(f"vemo labelling page for {workspace}: http://{host}:{port}/  (Ctrl+C to stop)")
+        typer.echo(f"warning: binding {host}: anyone who can reach this machine and has the link below can read "
+                   "and change the labels", err=True)
+    link = page_link(host, port, application.state.token)
+    typer.echo(f"vemo labelling page for {workspace}: {link}  (open this link: it carries the session's secret; "
+               "Ctrl+C to stop)")
     uvicorn.run(application, host=host, port=port, log_level="warning")
 
 

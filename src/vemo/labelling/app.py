@@ -4,17 +4,25 @@ Safety: the app serves its own page and scripts (no CDN), crop images only from 
 workspace (each path resolved, symlinks included, and checked to stay inside; `..` refused),
 and frames rendered from sources listed in faces.csv. Request bodies are size-limited, labels
 are checked against the class list, and nothing from the workspace is ever executed.
+
+Against other web pages the user visits (DNS rebinding, cross-site requests): only the host
+names it was started for are answered (`Host`), a request that changes something must come from
+the page's own origin (`Origin`), and every request needs the session's secret, as Jupyter does:
+the link `vemo label serve` prints carries it once (`/?token=...`), the page then keeps it in a
+`SameSite=Strict`, HttpOnly cookie.
 """
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import cv2
 import numpy as np
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from vemo.classes import REJECTED
 from vemo.errors import VemoError, VideoOpenError
@@ -27,6 +35,9 @@ MAX_BODY_BYTES = 2 * 1024 * 1024  # a bulk label of 20,000 crops fits; anything 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 THUMB_SIZE = 96
 FILTERS = ("all", "unlabelled", "labelled", REJECTED)
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
+TOKEN_COOKIE = "vemo_token"
+WILDCARD_BINDS = ("0.0.0.0", "::", "")
 
 
 class LabelRequest(BaseModel):
@@ -43,8 +54,10 @@ class UndoRequest(BaseModel):
     client: str = Field(default="", max_length=64)
 
 
-def create_app(workspace: Path | str, classes: tuple[str, ...]) -> FastAPI:
-    """The labelling app for one workspace.
+def create_app(workspace: Path | str, classes: tuple[str, ...], *, host: str = "127.0.0.1",
+               token: str | None = None) -> FastAPI:
+    """The labelling app for one workspace, bound to `host`, with the session secret `token`
+    (a new random one when None; `app.state.token` has it, `page_link` makes the link).
 
     Raises:
         WorkspaceError: not a workspace.
@@ -52,7 +65,12 @@ def create_app(workspace: Path | str, classes: tuple[str, ...]) -> FastAPI:
     store = LabelStore(workspace, classes)
     app = FastAPI(title="vemo labelling", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.store = store
+    app.state.token = token or secrets.token_urlsafe(24)
     _add_body_limit(app)
+    _add_session_checks(app, app.state.token)
+    # added last, so it runs first: a forged Host (DNS rebinding) is refused before anything else
+    hosts = ["*"] if host in WILDCARD_BINDS else sorted({*LOOPBACK_HOSTS, host})
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
     _add_page(app)
     _add_label_api(app, store, classes)
     _add_images(app, store)
@@ -67,6 +85,30 @@ def _add_body_limit(app: FastAPI) -> None:
             return JSONResponse({"detail": f"request body over {MAX_BODY_BYTES} bytes"}, status_code=413)
         if request.method == "POST" and length is None:
             return JSONResponse({"detail": "Content-Length required"}, status_code=411)
+        return await call_next(request)
+
+
+def page_link(host: str, port: int, token: str) -> str:
+    """The link to open: it hands the session secret to the browser once."""
+    shown = "127.0.0.1" if host in WILDCARD_BINDS else (f"[{host}]" if ":" in host else host)
+    return f"http://{shown}:{port}/?token={token}"
+
+
+def _add_session_checks(app: FastAPI, token: str) -> None:
+    @app.middleware("http")
+    async def check_session(request: Request, call_next):
+        given = request.query_params.get("token")
+        if request.url.path == "/" and given is not None and secrets.compare_digest(given, token):
+            response = RedirectResponse("/", status_code=303)  # the secret leaves the address bar
+            response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
+            return response
+        presented = request.cookies.get(TOKEN_COOKIE) or request.headers.get("x-vemo-token") or ""
+        if not secrets.compare_digest(presented, token):
+            return JSONResponse({"detail": "this page needs the link that `vemo label serve` printed "
+                                           "(it carries the session's secret)"}, status_code=403)
+        origin = request.headers.get("origin")
+        if request.method not in ("GET", "HEAD") and origin is not None and origin != f"http://{request.headers.get('host')}":
+            return JSONResponse({"detail": f"cross-origin request from {origin} refused"}, status_code=403)
         return await call_next(request)
 
 
