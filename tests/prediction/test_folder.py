@@ -71,3 +71,21 @@ def test_short_inputs_side_by_side_give_what_each_gives_alone(run_dir: Path, tin
         assert verdict.label == alone.label and verdict.probabilities == alone.probabilities
         pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "out" / f"{video.stem}.frames.csv"),
                                       pd.read_csv(io.StringIO(table.to_csv(index=False))))
+
+
+def test_inputs_that_share_a_name_keep_their_own_outputs(run_dir: Path, tiny_corpus: Path, tmp_path: Path):
+    """`a/clip.mp4 b/clip.mp4` (or `x.mp4 x.jpg`) used to overwrite each other's results."""
+    videos = sorted((tiny_corpus / "videos").glob("*.mp4"))[:2]
+    for folder, video in zip("ab", videos):
+        (tmp_path / folder).mkdir()
+        shutil.copy(video, tmp_path / folder / "clip.mp4")
+    inputs = [tmp_path / "a" / "clip.mp4", tmp_path / "b" / "clip.mp4"]
+    verdicts, failures = predict_to_folder(inputs, run_dir, tmp_path / "out", every=4)
+    summary = pd.read_csv(tmp_path / "out" / "predictions.csv")
+    assert not failures and summary["name"].nunique() == 2 and summary.loc[0, "name"] == "clip"
+    for name, verdict in zip(summary["name"], verdicts):
+        saved = (tmp_path / "out" / f"{name}.json").read_text()
+        assert f'"source": "{verdict.source}"' in saved
+    again = predict_to_folder(inputs[::-1], run_dir, tmp_path / "out", every=4)[0]  # names are kept, and reused
+    assert list(pd.read_csv(tmp_path / "out" / "predictions.csv")["name"]) == list(summary["name"])[::-1]
+    assert [v.source for v in again] == [str(p) for p in inputs[::-1]]

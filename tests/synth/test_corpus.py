@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from vemo.io.files import TEMP_TAG
 from vemo.io.video import iter_video_frames
 from vemo.synth import generate_corpus, plan_corpus
 from vemo.synth.action_units import ACTION_UNITS
@@ -76,7 +77,9 @@ def test_rerun_skips_finished_clips_and_redoes_missing_ones(tmp_path: Path):
     videos = sorted((tmp_path / "videos").glob("*.mp4"))
     stamps = {p.name: p.stat().st_mtime_ns for p in videos}
     videos[0].unlink()
-    (tmp_path / "videos" / ".c9999.abcd.mp4").write_bytes(b"half a video")
+    gone = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True).stdout)  # the pid of a writer that was killed
+    (tmp_path / "videos" / f".c9999.{TEMP_TAG}-{gone}-abcd.mp4").write_bytes(b"half a video")
     result = generate_corpus(plan, tmp_path, workers=1)
     assert (result.clips_rendered, result.clips_skipped) == (1, 2)
     assert not list((tmp_path / "videos").glob(".*"))

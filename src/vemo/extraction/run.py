@@ -37,7 +37,7 @@ from vemo.extraction.tables import (FACE_COLUMNS, SOURCE_COLUMNS, STATE_DIR, car
 from vemo.faces.detect import LANDMARKS
 from vemo.faces.pipeline import Face
 from vemo.io.files import clean_partial_files, ensure_writable_dir, write_csv_atomic, write_image_atomic, write_json_atomic
-from vemo.io.media import MediaInfo, MediaSource, content_hash, find_inputs, probe_media
+from vemo.io.media import MediaInfo, MediaSource, content_hash, find_inputs, probe_media, source_name
 from vemo.io.video import Frame
 from vemo.weights import face_pipeline, prepare_detector
 
@@ -121,15 +121,6 @@ def _plan_tasks(source_id: str, info: MediaInfo, config: ExtractConfig) -> list[
     ]
 
 
-def _source_id(path: Path, digest: str, taken: dict[str, str]) -> str:
-    """A readable, unique id: the file stem, plus a hash suffix when another file has it."""
-    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", path.stem) or "source"
-    key = str(path.resolve())
-    if taken.get(stem, key) == key:
-        return stem
-    return f"{stem}-{digest[:8]}"
-
-
 def _plan_sources(inputs: Sequence[str | Path], workspace: Path, config: ExtractConfig) -> tuple[
         list[_Task], dict[str, dict], int, list[tuple[str, str]]]:
     """(tasks to run, the sources they belong to, sources already done, inputs that failed)."""
@@ -149,7 +140,7 @@ def _plan_sources(inputs: Sequence[str | Path], workspace: Path, config: Extract
             failures.append((str(path), str(error)))
             log.info("%s", error)
             continue
-        source_id = _source_id(path, digest, taken)
+        source_id = source_name(path, digest, taken)
         taken[source_id] = str(path.resolve())
         marker = state / f"{source_id}.json"
         if marker.exists():

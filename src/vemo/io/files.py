@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,9 @@ import numpy as np
 import pandas as pd
 
 from vemo.errors import OutputError
+
+
+TEMP_TAG = "vemo-tmp"  # in every temporary name, with the writer's PID: `clean_partial_files` sweeps only these
 
 
 @contextlib.contextmanager
@@ -33,7 +37,8 @@ def atomic_path(path: Path | str, suffix: str | None = None) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{path.stem}.", suffix=path.suffix if suffix is None else suffix, dir=path.parent
+        prefix=f".{path.stem}.{TEMP_TAG}-{os.getpid()}-", suffix=path.suffix if suffix is None else suffix,
+        dir=path.parent,
     )
     os.close(fd)
     tmp = Path(tmp_name)
@@ -80,13 +85,34 @@ def write_image_atomic(path: Path | str, image: np.ndarray, params: list[int] | 
 
 
 def clean_partial_files(folder: Path | str) -> int:
-    """Remove temporary files a killed run left in `folder`; returns how many."""
+    """Remove the temporary files that killed vemo processes left in `folder`; returns how many.
+
+    Only vemo's own temporary names (`.NAME.vemo-tmp-PID-RANDOM.EXT`) whose process is gone are
+    removed: another file starting with a dot (a lock, a user's file) or the temporary file of a
+    vemo command still running beside this one is never touched.
+    """
     removed = 0
-    for leftover in Path(folder).glob(".*.*"):
-        if leftover.is_file():
-            leftover.unlink()
-            removed += 1
+    for leftover in Path(folder).glob(f".*.{TEMP_TAG}-*"):
+        match = re.search(rf"\.{TEMP_TAG}-(\d+)-", leftover.name)
+        if leftover.is_file() and match and not _process_alive(int(match.group(1))):
+            try:
+                leftover.unlink()
+                removed += 1
+            except FileNotFoundError:  # swept by another process meanwhile
+                pass
     return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # none of this process's own writes is under way while it sweeps
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def ensure_writable_dir(path: Path | str) -> Path:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,6 +119,18 @@ def open_media(path: Path | str) -> MediaSource:
         VideoOpenError: missing, empty, unreadable, or neither an image nor a video.
     """
     return MediaSource(probe_media(path))
+
+
+def source_name(path: Path | str, digest: str, taken: dict[str, str]) -> str:
+    """A readable name for an input that no other input shares: its file stem, plus a hash suffix
+    when another file (`taken`: name -> resolved path) has that stem. Extraction's source ids and
+    prediction's output names, so two `clip.mp4` of different folders never overwrite each other."""
+    path = Path(path)
+    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", path.stem) or "source"
+    key = str(path.resolve())
+    if taken.get(stem, key) == key:
+        return stem
+    return f"{stem}-{digest[:8]}"
 
 
 def content_hash(path: Path | str, chunk: int = 1 << 20) -> str:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from vemo.classes import PAPER_CLASSES, REJECTED
 from vemo.errors import ConfigError, WorkspaceError
-from vemo.io.files import exclusive_lock, write_csv_atomic
+from vemo.io.files import clean_partial_files, exclusive_lock, write_csv_atomic
 from vemo.io.workspace import LABEL_COLUMNS, LABELS, LABELS_LOCK, read_faces, read_labels, require_workspace
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,7 @@ def apply_labels(workspace: Path | str, new: pd.DataFrame, source: str, *, class
         ConfigError: a crop whose existing label differs, unless `overwrite`.
     """
     workspace = require_workspace(workspace)
+    clean_partial_files(workspace)  # a killed run's temporary tables
     check_labels(new["label"], classes)
     check_crops(new["crop_path"], set(read_faces(workspace)["crop_path"]))
     label_counts = new.groupby("crop_path")["label"].nunique()

@@ -17,7 +17,7 @@ import pandas as pd
 
 from vemo.classes import PAPER_CLASSES, REJECTED
 from vemo.errors import ConfigError, WorkspaceError
-from vemo.io.files import write_csv_atomic
+from vemo.io.files import clean_partial_files, write_csv_atomic
 from vemo.io.workspace import SPLITS, read_clips, read_faces, read_labels, read_table, require_workspace
 
 log = logging.getLogger(__name__)
@@ -125,6 +125,7 @@ def split_workspace(workspace: Path | str, *, by: str = "subject", ratios: tuple
     if by not in STRATEGIES:
         raise ConfigError(f"by must be one of {', '.join(STRATEGIES)}, not {by!r}", "by")
     workspace = require_workspace(workspace)
+    clean_partial_files(workspace)  # a killed run's temporary tables
     rows = labelled_crops(workspace, subjects_file)
     if rows.empty:
         raise WorkspaceError(f"no labelled crops in {workspace}; run `vemo label` first")

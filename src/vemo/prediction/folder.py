@@ -4,7 +4,8 @@ A folder of a thousand short clips is a normal input: short inputs are predicted
 one per core, with the model loaded once. Each finished input gets a marker
 (`OUT/.predict-state/<name>.json`, written last) naming its content hash, the model and the
 options; a re-run skips inputs whose marker matches, so a killed run finishes the rest, and
-`force` redoes them. `OUT/predictions.csv` sums every input of the call up: label,
+`force` redoes them. `OUT/predictions.csv` sums every input of the call up: the name of its outputs (the file stem,
+with a hash suffix when another input has that stem, as extraction's source ids), label,
 probabilities, face share, frames, status and the error of those that failed.
 """
 
@@ -23,7 +24,7 @@ from tqdm import tqdm
 
 from vemo.errors import VemoError
 from vemo.io.files import clean_partial_files, write_csv_atomic, write_json_atomic
-from vemo.io.media import content_hash, open_media
+from vemo.io.media import content_hash, open_media, source_name
 from vemo.io.runs import RunFolder
 from vemo.models.inputs import resolve_device
 from vemo.prediction.predictor import PRETRAINED_PREFIX, Predictor, load_predictor
@@ -64,11 +65,16 @@ def predict_to_folder(inputs: list[Path], model: str | Path, out: Path, *, every
     for folder in (out, out / STATE_DIR):
         clean_partial_files(folder)  # temporary files of a killed run
     outcomes: dict[int, VideoPrediction | str] = {}  # per input: its verdict, or why it failed
+    names: dict[int, str] = {}  # per input: the name of its outputs, unique in OUT
+    taken = _names_taken(out)
     short, long, reused = [], [], 0
     for number, path in enumerate(inputs):
         try:
-            marker = {"source": str(path), "sha256": content_hash(path), "options": options}
-            verdict = None if force else _finished(out, path, marker)
+            digest = content_hash(path)
+            names[number] = name = source_name(path, digest, taken)
+            taken[name] = str(Path(path).resolve())
+            marker = {"source": str(path), "key": taken[name], "sha256": digest, "options": options}
+            verdict = None if force else _finished(out, name, marker)
             if verdict is not None:
                 outcomes[number], reused = verdict, reused + 1
                 continue
@@ -76,13 +82,13 @@ def predict_to_folder(inputs: list[Path], model: str | Path, out: Path, *, every
         except (VemoError, OSError) as error:
             outcomes[number] = str(error)
             continue
-        (short if frames <= SHORT_FRAMES else long).append((number, Path(path), marker))
+        (short if frames <= SHORT_FRAMES else long).append((number, Path(path), name, marker))
     bar = tqdm(total=len(inputs), initial=len(outcomes), desc="predicting", unit="file", disable=not progress)
 
-    def predict_one(number: int, path: Path, marker: dict, workers: int) -> None:
+    def predict_one(number: int, path: Path, name: str, marker: dict, workers: int) -> None:
         try:
-            outcomes[number] = _predict_one(path, predictor, out, every, smooth, all_faces, annotate, workers)
-            write_json_atomic(out / STATE_DIR / f"{path.stem}.json", marker)  # last: the input is done
+            outcomes[number] = _predict_one(path, out / name, predictor, every, smooth, all_faces, annotate, workers)
+            write_json_atomic(out / STATE_DIR / f"{name}.json", marker)  # last: the input is done
         except (VemoError, OSError) as error:
             outcomes[number] = str(error)
         bar.update()
@@ -99,13 +105,13 @@ def predict_to_folder(inputs: list[Path], model: str | Path, out: Path, *, every
         outcome = outcomes[number]
         if isinstance(outcome, str):
             failures.append((str(path), outcome))
-            rows.append({"source": str(path), "status": "failed", "error": outcome})
+            rows.append({"source": str(path), "name": names.get(number, ""), "status": "failed", "error": outcome})
         else:
             verdicts.append(outcome)
-            rows.append(_summary_row(outcome))
+            rows.append({**_summary_row(outcome), "name": names[number]})
     if reused:
         log.info("%d input(s) already predicted with this model and these options: reused (force redoes them)", reused)
-    columns = ["source", "status", "label", *predictor.classes, "face_share", "face_frames", "frames", "error"]
+    columns = ["source", "name", "status", "label", *predictor.classes, "face_share", "face_frames", "frames", "error"]
     write_csv_atomic(out / SUMMARY, pd.DataFrame(rows, columns=columns))
     return verdicts, failures
 
@@ -121,23 +127,35 @@ def _options_key(predictor: Predictor, **options) -> str:
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _finished(out: Path, path: Path, marker: dict) -> VideoPrediction | None:
+def _names_taken(out: Path) -> dict[str, str]:
+    """Output name -> the resolved path of the input that has it, from earlier runs' markers."""
+    taken = {}
+    for marker in (out / STATE_DIR).glob("*.json"):
+        try:
+            saved = json.loads(marker.read_text())
+            taken[marker.stem] = saved.get("key") or str(Path(saved["source"]).resolve())
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # unreadable: its input is simply predicted again
+    return taken
+
+
+def _finished(out: Path, name: str, marker: dict) -> VideoPrediction | None:
     """The saved verdict when the input's marker says it was predicted as asked, else None."""
-    stem = Path(path).stem
-    done, saved = out / STATE_DIR / f"{stem}.json", out / f"{stem}.json"
+    done, saved = out / STATE_DIR / f"{name}.json", out / f"{name}.json"
     if not (done.is_file() and saved.is_file()) or json.loads(done.read_text()) != marker:
         return None
     return VideoPrediction(**json.loads(saved.read_text()))
 
 
-def _predict_one(path: Path, predictor: Predictor, out: Path, every: int, smooth: float, all_faces: bool,
+def _predict_one(path: Path, stem: Path, predictor: Predictor, every: int, smooth: float, all_faces: bool,
                  annotate: bool, workers: int) -> VideoPrediction:
+    """Predict one input into STEM.frames.csv, STEM.json (and the annotations)."""
     verdict, table = predict_media(path, predictor, every=every, smooth=smooth, all_faces=all_faces, workers=workers,
-                                   annotated_video=out / f"{path.stem}.annotated.mp4" if annotate else None)
-    write_csv_atomic(out / f"{path.stem}.frames.csv", table)
-    write_json_atomic(out / f"{path.stem}.json", asdict(verdict))
+                                   annotated_video=Path(f"{stem}.annotated.mp4") if annotate else None)
+    write_csv_atomic(Path(f"{stem}.frames.csv"), table)
+    write_json_atomic(Path(f"{stem}.json"), asdict(verdict))
     if annotate:
-        _annotate(path, verdict, table, out / path.stem)
+        _annotate(path, verdict, table, stem)
     return verdict
 
 

@@ -27,6 +27,7 @@ from tqdm import tqdm
 from vemo import __version__
 from vemo.errors import CheckpointError
 from vemo.faces.recipe import DEFAULT_RECIPE
+from vemo.io.files import clean_partial_files
 from vemo.io.runs import RunFolder
 from vemo.io.workspace import corpus_statement, read_crop_recipe, require_workspace
 from vemo.labelling.split import read_split_fingerprint
@@ -247,6 +248,8 @@ def train(workspace: Path | str, config: TrainConfig = TrainConfig(), *, progres
     device = resolve_device(config.device)
     data = load_splits(workspace, config, preprocess, progress)
     run = RunFolder(workspace / "runs" / config.run_name)
+    if run.path.is_dir():
+        clean_partial_files(run.path)  # a killed run's temporary weights and tables
     settings = run_settings(config, preprocess, workspace)
     torch.manual_seed(config.seed)
     model = build_model(config.model, num_classes=len(config.classes), weights=config.weights).to(device)

@@ -1,0 +1,32 @@
+"""Temporary files: named by vemo and its process, swept only when their writer is gone."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from vemo.io.files import TEMP_TAG, atomic_path, clean_partial_files
+
+
+def test_only_dead_writers_temporary_files_are_swept(tmp_path: Path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f".labels.{TEMP_TAG}-{int(dead.stdout)}-abc123.csv"
+    live = tmp_path / f".splits.{TEMP_TAG}-{os.getppid()}-def456.csv"  # a process that is running
+    lock, hidden = tmp_path / ".labels.lock", tmp_path / ".user.notes.txt"
+    for path in (stale, live, lock, hidden):
+        path.write_text("x")
+    assert clean_partial_files(tmp_path) == 1
+    assert not stale.exists() and live.exists() and lock.exists() and hidden.exists()
+
+
+def test_a_failed_write_leaves_no_temporary_file_and_names_carry_the_pid(tmp_path: Path):
+    with pytest.raises(RuntimeError):
+        with atomic_path(tmp_path / "table.csv") as tmp:
+            assert f".table.{TEMP_TAG}-{os.getpid()}-" in tmp.name and tmp.suffix == ".csv"
+            tmp.write_text("half")
+            raise RuntimeError("killed")
+    assert list(tmp_path.iterdir()) == []
