@@ -30,3 +30,16 @@ def test_a_failed_write_leaves_no_temporary_file_and_names_carry_the_pid(tmp_pat
             tmp.write_text("half")
             raise RuntimeError("killed")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_json_is_strict_nan_becomes_null(tmp_path: Path):
+    import json
+
+    from vemo.io.files import write_json_atomic
+
+    write_json_atomic(tmp_path / "v.json", {"label": None, "probabilities": {"happiness": float("nan")},
+                                            "segments": ({"p": float("inf")},), "n": 3})
+    text = (tmp_path / "v.json").read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    assert json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in JSON")) == {
+        "label": None, "probabilities": {"happiness": None}, "segments": [{"p": None}], "n": 3}

@@ -89,3 +89,14 @@ def test_inputs_that_share_a_name_keep_their_own_outputs(run_dir: Path, tiny_cor
     again = predict_to_folder(inputs[::-1], run_dir, tmp_path / "out", every=4)[0]  # names are kept, and reused
     assert list(pd.read_csv(tmp_path / "out" / "predictions.csv")["name"]) == list(summary["name"])[::-1]
     assert [v.source for v in again] == [str(p) for p in inputs[::-1]]
+
+
+def test_a_video_without_a_face_gets_strict_json(run_dir: Path, shared_media: Path, tmp_path: Path):
+    import json
+
+    verdicts, failures = predict_to_folder([shared_media / "no_face.mp4"], run_dir, tmp_path / "out", every=5)
+    assert not failures and verdicts[0].label is None
+    text = (tmp_path / "out" / "no_face.json").read_text()
+    saved = json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in the JSON"))
+    assert saved["label"] is None and set(saved["probabilities"].values()) == {None}
+    assert pd.read_csv(tmp_path / "out" / "predictions.csv").loc[0, "status"] == "no_face"

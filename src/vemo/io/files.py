@@ -57,8 +57,20 @@ def write_text_atomic(path: Path | str, text: str) -> None:
 
 
 def write_json_atomic(path: Path | str, data: Any) -> None:
-    """Write `data` as indented JSON to `path` atomically."""
-    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+    """Write `data` as indented, strict JSON to `path` atomically: a NaN or infinite number
+    (no face, nothing measured) is written as null, which every JSON reader accepts."""
+    text = json.dumps(_strict(data), indent=2, sort_keys=False, default=str, allow_nan=False)
+    write_text_atomic(path, text + "\n")
+
+
+def _strict(value: Any) -> Any:
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _strict(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(item) for item in value]
+    return value
 
 
 def write_csv_atomic(path: Path | str, frame: pd.DataFrame) -> None:
