@@ -38,8 +38,9 @@ def test_a_tiny_model_overfits_a_tiny_batch():
 def test_run_folder_contents(ws: Path):
     result = train(ws, TrainConfig(model="lenet", optimizer="adam", epochs=2, batch_size=16, name="r"))
     run = ws / "runs" / "r"
-    for name in ("model.safetensors", "config.json", "history.csv", "train.json", "last.safetensors", "last.json"):
+    for name in ("model.safetensors", "config.json", "history.csv", "train.json", "last.safetensors"):
         assert (run / name).exists(), name
+    assert not (run / "last.json").exists()  # the checkpoint is one file: its state is in the metadata
     config = json.loads((run / "config.json").read_text())
     assert config["model"] == "lenet" and config["classes"] == ["disgust", "happiness", "sadness", "surprise"]
     assert config["recipe"] == "vemo" and config["training"]["optimizer"] == "adam" and config["status"] == "finished"
@@ -143,3 +144,21 @@ def test_training_on_cuda_gives_a_run_that_loads_on_the_cpu(cuda_device, ws: Pat
     assert config["device"] == "cuda" and result.epochs_run == 2
     assert next(model.parameters()).device.type == "cpu"
     assert 0.0 <= result.best_val_accuracy <= 1.0
+
+
+def test_a_run_checkpointed_by_an_older_vemo_still_resumes(ws: Path):
+    """Runs from before the one-file checkpoint kept the state in last.json beside the tensors."""
+    from safetensors.torch import load_file, save_file
+
+    from vemo.io.runs import LAST_STATE_KEY, RunFolder
+    from vemo.io.tensors import read_metadata
+
+    train(ws, TrainConfig(model="lenet", optimizer="adam", epochs=1, batch_size=16, name="old"))
+    run = RunFolder(ws / "runs" / "old")
+    tensors, state = run.load_last()
+    save_file(load_file(str(run.last_tensors_file)), str(run.last_tensors_file))  # without the metadata
+    run.last_state_file.write_text(json.dumps(state))
+    again_tensors, again_state = run.load_last()
+    assert again_state == state and set(again_tensors) == set(tensors)
+    run.save_last(tensors, state)  # the next save writes the one-file layout
+    assert not run.last_state_file.exists() and LAST_STATE_KEY in read_metadata(run.last_tensors_file)

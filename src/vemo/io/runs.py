@@ -5,8 +5,9 @@
     RUN/history.csv         one row per epoch
     RUN/train.json          what training did: epochs, best epoch, time, speed
     RUN/eval-<split>.json   what `vemo evaluate` measured on a split
-    RUN/last.safetensors    model and optimizer tensors of the last finished epoch (resuming)
-    RUN/last.json           the rest of that state (history, best epoch, optimizer scalars)
+    RUN/last.safetensors    the last finished epoch, for resuming: model and optimizer tensors, and
+                            the rest (history, best epoch, optimizer scalars) as JSON in its
+                            metadata, so the checkpoint is one file, written in one atomic step
 
 Training, the classical baseline, evaluation, the experiment grid and prediction all name
 these files through `RunFolder`, so a file name exists in one place only.
@@ -24,9 +25,10 @@ import torch
 from vemo import __version__
 from vemo.errors import CheckpointError
 from vemo.io.files import write_csv_atomic, write_json_atomic
-from vemo.io.tensors import load_tensors, save_tensors
+from vemo.io.tensors import load_tensors, read_metadata, save_tensors
 
 FORMAT = "vemo-run/1"
+LAST_STATE_KEY = "vemo.last_state"  # the metadata entry of last.safetensors that holds the training state
 
 
 class RunFolder:
@@ -133,11 +135,17 @@ class RunFolder:
     # -- resuming ----------------------------------------------------------------------
 
     def has_last(self) -> bool:
-        return self.last_state_file.exists()
+        return self.last_tensors_file.exists()
 
     def save_last(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
-        save_tensors(self.last_tensors_file, tensors)
-        write_json_atomic(self.last_state_file, state)
+        """One file, one atomic rename: a kill never leaves new tensors beside an old state."""
+        save_tensors(self.last_tensors_file, tensors, {LAST_STATE_KEY: json.dumps(state)})
+        self.last_state_file.unlink(missing_ok=True)  # the two-file layout of older runs
 
     def load_last(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        return load_tensors(self.last_tensors_file), json.loads(self.last_state_file.read_text())
+        state = read_metadata(self.last_tensors_file).get(LAST_STATE_KEY)
+        if state is None and self.last_state_file.exists():  # written by an older vemo
+            return load_tensors(self.last_tensors_file), json.loads(self.last_state_file.read_text())
+        if state is None:
+            raise CheckpointError(f"checkpoint without its training state: {self.last_tensors_file}")
+        return load_tensors(self.last_tensors_file), json.loads(state)

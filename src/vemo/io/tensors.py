@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from vemo.errors import CheckpointError
@@ -32,5 +32,20 @@ def load_tensors(path: Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"missing checkpoint: {path}")
     try:
         return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as error:
+        raise CheckpointError(f"corrupt checkpoint {path}: {error}") from error
+
+
+def read_metadata(path: Path) -> dict[str, str]:
+    """The string metadata of a safetensors file (its header only; no tensor is read).
+
+    Raises:
+        CheckpointError: missing or corrupt.
+    """
+    if not path.is_file():
+        raise CheckpointError(f"missing checkpoint: {path}")
+    try:
+        with safe_open(str(path), framework="pt") as opened:
+            return dict(opened.metadata() or {})
     except (SafetensorError, OSError, ValueError) as error:
         raise CheckpointError(f"corrupt checkpoint {path}: {error}") from error

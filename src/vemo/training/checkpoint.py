@@ -1,7 +1,8 @@
 """The training checkpoint: the last finished epoch, saved so a killed run resumes exactly.
 
 An optimizer's state mixes tensors (moments, step counts) with plain values (learning rate,
-betas): the tensors go into `last.safetensors`, the rest into `last.json`, never a pickle.
+betas): the tensors go into `last.safetensors`, the rest, as JSON, into its metadata; never a
+pickle, and one file, so the checkpoint is replaced in one atomic step.
 """
 
 from __future__ import annotations
