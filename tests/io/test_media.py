@@ -76,3 +76,21 @@ def test_open_media_gives_frames_by_content(tmp_path: Path, image_file: Path, ti
     assert [f.index for f in every_third] == [6, 9, 12, 15, 18]
     assert every_third[0].time_s == pytest.approx(6 / video.fps)
     np.testing.assert_array_equal(video.frame(9).image, every_third[1].image)
+
+
+def test_a_glob_over_a_symlink_loop_ends_and_finds_each_file_once(tmp_path: Path):
+    import os
+
+    from vemo.io.media import expand_pattern, find_inputs
+
+    (tmp_path / "loop" / "a" / "b").mkdir(parents=True)
+    image = np.full((32, 32, 3), 128, np.uint8)
+    cv2.imwrite(str(tmp_path / "loop" / "a" / "b" / "face.jpg"), image)
+    cv2.imwrite(str(tmp_path / "loop" / "a" / ".hidden.jpg"), image)
+    for name in ("up", "top"):
+        os.symlink("..", tmp_path / "loop" / "a" / "b" / name)  # links back up: a walk that follows them never ends
+    os.symlink(str(tmp_path / "loop"), tmp_path / "loop" / "a" / "again")
+    found, unmatched = find_inputs([str(tmp_path / "loop" / "**" / "*.jpg")])
+    assert found == [tmp_path / "loop" / "a" / "b" / "face.jpg"] and not unmatched
+    assert expand_pattern(str(tmp_path / "loop" / "a" / ".*.jpg")) == [tmp_path / "loop" / "a" / ".hidden.jpg"]
+    assert find_inputs([str(tmp_path / "loop")])[0] == [tmp_path / "loop" / "a" / "b" / "face.jpg"]

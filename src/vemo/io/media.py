@@ -157,7 +157,7 @@ def find_inputs(inputs: Iterable[str | Path]) -> tuple[list[Path], list[str]]:
     unmatched: list[str] = []
     for item in inputs:
         item = str(item)
-        paths = [Path(p) for p in sorted(glob.glob(item, recursive=True))] if glob.has_magic(item) else [Path(item)]
+        paths = expand_pattern(item) if glob.has_magic(item) else [Path(item)]
         if not paths or not any(p.exists() for p in paths):
             unmatched.append(item)
             continue
@@ -173,6 +173,18 @@ def find_inputs(inputs: Iterable[str | Path]) -> tuple[list[Path], list[str]]:
             elif path.exists():
                 found[path] = None
     return list(found), unmatched
+
+
+def expand_pattern(pattern: str) -> list[Path]:
+    """The paths a glob pattern matches, sorted. `**` never enters a symlinked folder (Python's
+    `glob.glob` does, and a link back to a parent made it walk forever), and hidden files and
+    folders match only where the pattern names them with a leading dot, as with `glob.glob`."""
+    parts = Path(pattern).parts
+    fixed = next(i for i, part in enumerate(parts) if glob.has_magic(part))
+    base = Path(*parts[:fixed]) if fixed else Path()
+    names_hidden = any(part.startswith(".") for part in parts[fixed:])
+    return sorted(path for path in base.glob(str(Path(*parts[fixed:])))
+                  if names_hidden or not any(part.startswith(".") for part in path.relative_to(base).parts))
 
 
 def _is_synth_corpus(folder: Path) -> bool:
