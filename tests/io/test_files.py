@@ -43,3 +43,13 @@ def test_json_is_strict_nan_becomes_null(tmp_path: Path):
     assert "NaN" not in text and "Infinity" not in text
     assert json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in JSON")) == {
         "label": None, "probabilities": {"happiness": None}, "segments": [{"p": None}], "n": 3}
+
+
+def test_written_files_follow_the_umask_not_the_temporary_files_0600(tmp_path: Path):
+    import stat
+
+    from vemo.io.files import _UMASK, write_text_atomic
+
+    write_text_atomic(tmp_path / "table.csv", "a,b\n")
+    mode = stat.S_IMODE((tmp_path / "table.csv").stat().st_mode)
+    assert mode == 0o666 & ~_UMASK  # under the usual umask 022: rw-r--r--, not the temporary rw-------

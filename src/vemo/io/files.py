@@ -22,6 +22,8 @@ import pandas as pd
 from vemo.errors import OutputError
 
 
+_UMASK = os.umask(0o022)  # read once, at import: reading it means setting it
+os.umask(_UMASK)
 TEMP_TAG = "vemo-tmp"  # in every temporary name, with the writer's PID: `clean_partial_files` sweeps only these
 
 
@@ -44,6 +46,7 @@ def atomic_path(path: Path | str, suffix: str | None = None) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; the final file follows the umask, as open() would
         os.replace(tmp, path)
     finally:
         if tmp.exists():
