@@ -7,6 +7,7 @@ reads the layout back (it matches files by content, so renaming does not matter)
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,9 @@ from pathlib import Path
 from vemo.classes import REJECTED
 from vemo.errors import OutputError, WorkspaceError
 from vemo.io.files import atomic_path, ensure_writable_dir
-from vemo.io.workspace import read_labels, require_workspace
+from vemo.io.workspace import read_faces, read_labels, require_workspace
+
+SAFE_LABEL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_ .+-]*")  # a class name that is also a safe folder name
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ def export_folders(workspace: Path | str, out: Path | str, *, include_rejected: 
         labels = labels[labels["label"] != REJECTED]
     if labels.empty:
         raise WorkspaceError(f"no labelled crops in {workspace}/labels.csv to export")
+    _check_rows(workspace, labels)
     out = ensure_writable_dir(out)
     written = unchanged = 0
     per_class: dict[str, int] = {}
@@ -59,3 +63,21 @@ def export_folders(workspace: Path | str, out: Path | str, *, include_rejected: 
             raise OutputError(f"cannot write {target}: {error.strerror or error}") from error
         written += 1
     return ExportResult(written, unchanged, per_class)
+
+
+def _check_rows(workspace: Path, labels) -> None:
+    """labels.csv is a file anyone may have edited: every crop must be one of the workspace's own
+    (listed in faces.csv, its file inside the workspace) and every label a plain folder name, so
+    the export reads nothing outside the workspace and writes nothing outside OUT.
+
+    Raises:
+        WorkspaceError: the first row that breaks either rule, named.
+    """
+    known = set(read_faces(workspace)["crop_path"])
+    root = workspace.resolve()
+    for row in labels.itertuples():
+        label, crop = str(row.label), str(row.crop_path)
+        if not SAFE_LABEL.fullmatch(label) or label in (".", ".."):
+            raise WorkspaceError(f"{workspace}/labels.csv: label {label!r} of {crop} is not a plain folder name")
+        if crop not in known or not (workspace / crop).resolve().is_relative_to(root):
+            raise WorkspaceError(f"{workspace}/labels.csv: {crop!r} is not a crop of this workspace")
