@@ -10,6 +10,8 @@ issue) fits behind it.
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
@@ -17,6 +19,21 @@ from typing import TypeVar
 
 Unit = TypeVar("Unit")
 Result = TypeVar("Result")
+
+
+PARENT_POLL_SECONDS = 0.2
+
+
+def _die_with_parent(parent: int) -> None:
+    """In each worker: end this process as soon as its parent is gone (killed, even with SIGKILL),
+    so no orphan keeps writing into a workspace that a rerun is already cleaning up."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="vemo-parent-watch", daemon=True).start()
 
 
 def default_workers(workers: int | None) -> int:
@@ -38,14 +55,16 @@ def run_units(work: Callable[[Unit], Result], units: Sequence[Unit], *, workers:
     processes (never forked: torch and OpenCV threads do not survive a fork), in the order they
     finish; `work` and the units must then be picklable (module-level functions, partials of
     them, dataclasses). An exception raised by `work` is raised here: units that may fail
-    without stopping the others catch their own expected errors and return them.
+    without stopping the others catch their own expected errors and return them. The worker
+    processes end within a fraction of a second when this process dies, however it dies.
     """
     workers = default_workers(workers)
     if workers == 1 or len(units) <= 1:
         for unit in units:
             yield unit, work(unit)
         return
-    with ProcessPoolExecutor(max_workers=min(workers, len(units)), mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=min(workers, len(units)), mp_context=get_context("spawn"),
+                             initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(work, unit): unit for unit in units}
         for future in as_completed(futures):
             yield futures[future], future.result()
