@@ -167,3 +167,47 @@ def test_mtcnn_extraction_records_five_landmarks_and_aligns_on_them(tiny_corpus:
     errors = eye_errors(tmp_path, tiny_corpus)
     assert len(errors) >= 0.95 * len(faces) and errors["error"].median() <= 6.0
     assert (errors["error"] <= 8).mean() >= 0.65  # 73 % measured here
+
+
+def test_a_full_disk_fails_the_sources_it_hits_and_the_rerun_finishes(tiny_corpus: Path, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch):
+    """A full disk used to abort the whole batch with a 70-line OSError traceback."""
+    import errno
+
+    import vemo.extraction.run as run
+
+    videos = sorted((tiny_corpus / "videos").glob("*.mp4"))[:3]
+    real_write = run.write_image_atomic
+
+    def full_for_the_second(path, *args, **kwargs):
+        if videos[1].stem in str(path):
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real_write(path, *args, **kwargs)
+
+    monkeypatch.setattr(run, "write_image_atomic", full_for_the_second)
+    result = extract(videos, tmp_path, ExtractConfig(every=6), workers=1)
+    assert [path for path, _ in result.failures] == [str(videos[1])]
+    assert "No space left on device" in result.failures[0][1]
+    faces = pd.read_csv(tmp_path / "faces.csv")
+    assert set(faces["source_id"]) == {videos[0].stem, videos[2].stem}
+    monkeypatch.setattr(run, "write_image_atomic", real_write)  # room again
+    again = extract(videos, tmp_path, ExtractConfig(every=6), workers=1)
+    assert not again.failures and set(pd.read_csv(tmp_path / "faces.csv")["source_id"]) == {v.stem for v in videos}
+
+
+def test_the_cli_reports_a_failed_write_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture):
+    import errno
+
+    import typer
+
+    from vemo.cli.common import expected_errors
+
+    @expected_errors
+    def command() -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "faces.csv"))
+
+    with pytest.raises(typer.Exit) as exit_info:
+        command()
+    assert exit_info.value.exit_code == 1
+    message = capsys.readouterr().err
+    assert message.count("\n") == 1 and "No space left on device" in message and "faces.csv" in message

@@ -6,6 +6,7 @@ an error lists into this command line's flags (`--size`) and prints one line, ex
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 import re
@@ -46,8 +47,12 @@ def in_cli_words(error: VemoError) -> str:
     return message
 
 
+WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
+
+
 def expected_errors(command: F) -> F:
-    """Turn a `VemoError` into a one-line message on stderr and exit code 1 (no traceback)."""
+    """Turn a `VemoError`, or a failed write (full disk, read-only folder), into a one-line
+    message on stderr and exit code 1 (no traceback)."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
@@ -55,6 +60,13 @@ def expected_errors(command: F) -> F:
             return command(*args, **kwargs)
         except VemoError as error:
             typer.echo(f"vemo: error: {in_cli_words(error)}", err=True)
+            raise typer.Exit(1) from None
+        except OSError as error:
+            if error.errno not in WRITE_ERRORS:
+                raise
+            where = f"{error.filename}: " if error.filename else ""
+            typer.echo(f"vemo: error: cannot write {where}{error.strerror or error} (what was finished is kept; "
+                       "run the command again once there is room)", err=True)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]

@@ -104,6 +104,8 @@ def _guarded(task: _Task, config: ExtractConfig, workspace: str) -> tuple[dict |
         return None, str(error)
     except cv2.error as error:
         return None, f"OpenCV failed on {task.path}: {error.msg.strip()}"
+    except OSError as error:  # a full disk, a read-only folder: this source fails, the others go on
+        return None, f"cannot write the crops of {task.path}: {error.strerror or error}"
 
 
 def _plan_tasks(source_id: str, info: MediaInfo, config: ExtractConfig) -> list[_Task]:
