@@ -87,3 +87,23 @@ def test_csv_import(workspace_copy: Path, tmp_path: Path):
     (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
     with pytest.raises(WorkspaceError, match="needs columns"):
         labels_from_csv(tmp_path / "bad.csv")
+
+
+def test_hostile_label_csvs_get_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Non-UTF-8 bytes gave a UnicodeDecodeError traceback; /dev/zero grew memory without bound."""
+    import vemo.labelling.sources as sources
+
+    latin = tmp_path / "latin1.csv"
+    latin.write_bytes("crop,label\nfaces/c/000001.png,surprise\u00e9\n".encode("latin-1"))
+    with pytest.raises(WorkspaceError, match="not UTF-8"):
+        labels_from_csv(latin)
+    with pytest.raises(WorkspaceError, match="not a regular file"):
+        labels_from_csv("/dev/zero")
+    monkeypatch.setattr(sources, "MAX_LABEL_CSV_BYTES", 1000)
+    big = tmp_path / "big.csv"
+    big.write_text("crop,label\n" + "faces/c/000001.png,surprise\n" * 100)
+    with pytest.raises(WorkspaceError, match="over"):
+        labels_from_csv(big)
+    bom = tmp_path / "bom.csv"
+    bom.write_text("\ufeffcrop,label\nfaces/c/000001.png,surprise\n", encoding="utf-8")
+    assert labels_from_csv(bom).to_dict("records") == [{"crop_path": "faces/c/000001.png", "label": "surprise"}]

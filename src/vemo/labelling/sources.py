@@ -7,6 +7,7 @@ writes them.
 from __future__ import annotations
 
 import hashlib
+import io
 from pathlib import Path
 
 import pandas as pd
@@ -105,6 +106,9 @@ def labels_from_folders(workspace: Path | str, folder: Path | str, classes: tupl
     return pd.DataFrame(rows, columns=["crop_path", "label"])
 
 
+MAX_LABEL_CSV_BYTES = 64 * 2**20  # a million labelled crops fit; /dev/zero or a wrong file does not
+
+
 def labels_from_csv(path: Path | str) -> pd.DataFrame:
     """(crop, label) rows from a CSV with columns crop (or crop_path) and label.
 
@@ -112,8 +116,17 @@ def labels_from_csv(path: Path | str) -> pd.DataFrame:
         WorkspaceError: unreadable, or without those columns.
     """
     path = Path(path)
+    if not path.is_file():
+        raise WorkspaceError(f"cannot read labels from {path}: not a regular file")
     try:
-        table = pd.read_csv(path, keep_default_na=False)
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_LABEL_CSV_BYTES + 1)
+        if len(data) > MAX_LABEL_CSV_BYTES:
+            raise WorkspaceError(f"cannot read labels from {path}: over {MAX_LABEL_CSV_BYTES // 2**20} MB, "
+                                 "more than any workspace's labels")
+        table = pd.read_csv(io.StringIO(data.decode("utf-8-sig")), keep_default_na=False)
+    except UnicodeDecodeError as error:
+        raise WorkspaceError(f"cannot read labels from {path}: not UTF-8 text (byte {error.start})") from None
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise WorkspaceError(f"cannot read labels from {path}: {error}") from error
     crop = "crop_path" if "crop_path" in table.columns else "crop" if "crop" in table.columns else None
