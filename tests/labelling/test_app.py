@@ -104,6 +104,10 @@ def test_validation_errors(client: TestClient, ws: Path):
     huge = client.post("/api/labels", content=b"{" + b" " * (3 * 1024 * 1024) + b"}",
                        headers={"Content-Type": "application/json"})
     assert huge.status_code == 413
+    for frame in (b"1e400", b"-1", b"99999999999999999999", b"NaN"):  # 1e400 was a 500: its echo was not JSON
+        body = b'{"source": "c0001", "from_frame": ' + frame + b', "label": "sadness"}'
+        answer = client.post("/api/labels", content=body, headers={"Content-Type": "application/json"})
+        assert answer.status_code == 422 and "from_frame" in answer.text, frame
     assert labels_on_disk(ws) == {}
 
 

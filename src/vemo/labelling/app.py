@@ -20,6 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -46,7 +47,7 @@ class LabelRequest(BaseModel):
     label: str | None = Field(description="a class, 'rejected', or null to remove the label")
     crops: list[str] = Field(default_factory=list, max_length=50_000)
     source: str | None = None
-    from_frame: int = 0
+    from_frame: int = Field(default=0, ge=0, le=10**9)
     client: str = Field(default="", max_length=64)
 
 
@@ -68,6 +69,7 @@ def create_app(workspace: Path | str, classes: tuple[str, ...], *, host: str = "
     app.state.token = token or secrets.token_urlsafe(24)
     _add_body_limit(app)
     _add_session_checks(app, app.state.token)
+    _add_validation_answers(app)
     # added last, so it runs first: a forged Host (DNS rebinding) is refused before anything else
     hosts = ["*"] if host in WILDCARD_BINDS else sorted({*LOOPBACK_HOSTS, host})
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
@@ -86,6 +88,16 @@ def _add_body_limit(app: FastAPI) -> None:
         if request.method == "POST" and length is None:
             return JSONResponse({"detail": "Content-Length required"}, status_code=411)
         return await call_next(request)
+
+
+def _add_validation_answers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        """422 with what is wrong, without echoing the input back (an echoed 1e400 is infinity,
+        which is not JSON: the answer was a 500)."""
+        problems = [f"{'.'.join(str(p) for p in item.get('loc', ()))}: {item.get('msg', 'invalid')}"
+                    for item in error.errors()]
+        return JSONResponse({"detail": problems}, status_code=422)
 
 
 def page_link(host: str, port: int, token: str) -> str:
