@@ -41,6 +41,18 @@ def test_a_converted_file_changed_on_disk_refuses_to_load(local_weights_entry):
         load_pretrained("mine", cache)
 
 
+@pytest.mark.parametrize("meta", [b"{not json", b"\xff\xfe\x00", b"[1, 2]", b""])
+def test_a_broken_meta_json_refuses_to_load_with_one_line(local_weights_entry, meta: bytes):
+    """An invalid meta.json in the cache gave a JSONDecodeError traceback."""
+    cache, _, _ = local_weights_entry
+    folder = fetch("mine", cache)
+    (folder / "meta.json").write_bytes(meta)
+    with pytest.raises(WeightsError, match="meta.json: unreadable.*--force"):
+        load_pretrained("mine", cache)
+    fetch("mine", cache, force=True)  # the way out that the message gives
+    assert verify("mine", cache) == {"source": "ok", "safetensors": "ok"}
+
+
 def test_unknown_names_and_bad_entries_are_one_line_errors(tmp_path):
     with pytest.raises(ConfigError, match="unknown weights 'nope'; known: .*mobilenet_v2-imagenet"):
         get_entry("nope", tmp_path)

@@ -184,7 +184,13 @@ def verify(name: str, cache: Path | str | None = None) -> dict[str, str]:
     folder = cache / name
     if not (folder / "meta.json").is_file():
         raise WeightsError(f"weights {name!r} are not fetched yet (run `vemo weights fetch {name}`)")
-    meta = json.loads((folder / "meta.json").read_text())
+    try:
+        meta = json.loads((folder / "meta.json").read_text())
+        if not isinstance(meta, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise WeightsError(f"{folder / 'meta.json'}: unreadable ({error}); refusing to load "
+                           f"(run `vemo weights fetch {name} --force`)") from None
     result = {}
     sources = _part_sources(entry, folder) if entry.parts else [folder / f"source{SOURCE_SUFFIX[entry.format]}"]
     result["source"] = "ok" if all(source.is_file() for source in sources) else "absent"
