@@ -228,3 +228,23 @@ def test_a_wildcard_bind_answers_any_host_but_only_with_the_secret(ws: Path):
     assert remote.get("/api/meta").status_code == 403
     assert remote.get("/api/meta", headers={"X-Vemo-Token": app.state.token}).status_code == 200
     assert page_link("0.0.0.0", 8765, "s") == "http://127.0.0.1:8765/?token=s"
+
+
+def test_the_frame_is_found_when_the_page_runs_from_another_folder(tiny_corpus: Path, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch):
+    """faces.csv kept the source path as given to `vemo extract` (relative): from another folder,
+    the page could not find the video."""
+    from vemo.extraction import ExtractConfig, extract
+
+    shutil.copytree(tiny_corpus / "videos", tmp_path / "project" / "videos")
+    monkeypatch.chdir(tmp_path / "project")
+    video = sorted(Path("videos").glob("*.mp4"))[0]
+    extract([video], Path("ws"), ExtractConfig(every=10), workers=1)
+    assert Path(pd.read_csv("ws/faces.csv")["source_path"].iloc[0]).is_absolute()
+    monkeypatch.chdir(tmp_path)
+    app = create_app(tmp_path / "project" / "ws", PAPER_CLASSES)
+    client = TestClient(app, base_url="http://127.0.0.1")
+    client.cookies.set(TOKEN_COOKIE, app.state.token)
+    crop = client.get("/api/crops").json()["items"][0]["crop"]
+    answer = client.get("/api/frame", params={"crop": crop})
+    assert answer.status_code == 200 and answer.headers["content-type"] == "image/jpeg"

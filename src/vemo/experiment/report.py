@@ -26,7 +26,7 @@ from vemo.experiment.grid import ExperimentConfig
 from vemo.io.files import write_csv_atomic, write_image_atomic, write_json_atomic, write_text_atomic
 from vemo.io.media import open_media
 from vemo.io.runs import RunFolder
-from vemo.io.workspace import corpus_statement, read_faces
+from vemo.io.workspace import corpus_statement, read_faces, source_file
 
 CLASSES = paper.CLASSES
 NAMES = {"lenet": "LeNet", "alexnet": "AlexNet", "lgbp": "LGBP + PCA + LDA", "sgd": "SGD", "rmsprop": "RMSprop",
@@ -187,7 +187,7 @@ def figure_2(workspace: Path, out: Path, sources: int = 3) -> Path | None:
         rows = faces[faces["source_id"] == source_id]
         row = rows.iloc[len(rows) // 2]
         try:
-            found = open_media(row["source_path"]).frame(int(row["frame"]))
+            found = open_media(source_file(workspace, str(row["source_path"]))).frame(int(row["frame"]))
         except VideoOpenError:
             continue
         if found is None:

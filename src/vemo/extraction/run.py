@@ -136,7 +136,7 @@ def _plan_sources(inputs: Sequence[str | Path], workspace: Path, config: Extract
     skipped = 0
     for path in candidates:
         try:
-            info = probe_media(path)
+            info = probe_media(path.absolute())  # faces.csv names the source by an absolute path: found from anywhere
             digest = content_hash(path)
         except (VemoError, OSError) as error:
             failures.append((str(path), str(error)))

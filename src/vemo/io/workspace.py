@@ -57,6 +57,16 @@ def read_table(workspace: Path, name: str, required: list[str], *, optional: boo
     return table
 
 
+def source_file(workspace: Path, stored: str) -> Path:
+    """The file a `source_path` of faces.csv names. Extraction writes absolute paths; a relative
+    one (workspaces of older versions) is tried from here, then from the workspace's parent."""
+    path = Path(stored)
+    if path.is_absolute() or path.exists():
+        return path
+    beside = Path(workspace).resolve().parent / path
+    return beside if beside.exists() else path
+
+
 def read_faces(workspace: Path) -> pd.DataFrame:
     return read_table(workspace, FACES, ["source_id", "frame", "crop_path"])
 

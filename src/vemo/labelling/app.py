@@ -28,6 +28,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from vemo.classes import REJECTED
 from vemo.errors import VemoError, VideoOpenError
 from vemo.io.media import open_media
+from vemo.io.workspace import source_file
 from vemo.labelling.store import LabelStore
 
 STATIC = Path(__file__).parent / "static"
@@ -237,7 +238,7 @@ def _add_images(app: FastAPI, store: LabelStore) -> None:
         if crop not in by_crop.index:
             raise HTTPException(404)
         row = by_crop.loc[crop]
-        image = _read_frame(Path(str(row["source_path"])), int(row["frame"]))
+        image = _read_frame(source_file(store.workspace, str(row["source_path"])), int(row["frame"]))
         if image is None:
             raise HTTPException(404, "source video not readable")
         x, y, w, h = (int(row[k]) for k in ("x", "y", "w", "h"))
