@@ -64,25 +64,7 @@ def predict_to_folder(inputs: list[Path], model: str | Path, out: Path, *, every
     (out / STATE_DIR).mkdir(parents=True, exist_ok=True)
     for folder in (out, out / STATE_DIR):
         clean_partial_files(folder)  # temporary files of a killed run
-    outcomes: dict[int, VideoPrediction | str] = {}  # per input: its verdict, or why it failed
-    names: dict[int, str] = {}  # per input: the name of its outputs, unique in OUT
-    taken = _names_taken(out)
-    short, long, reused = [], [], 0
-    for number, path in enumerate(inputs):
-        try:
-            digest = content_hash(path)
-            names[number] = name = source_name(path, digest, taken)
-            taken[name] = str(Path(path).resolve())
-            marker = {"source": str(path), "key": taken[name], "sha256": digest, "options": options}
-            verdict = None if force else _finished(out, name, marker)
-            if verdict is not None:
-                outcomes[number], reused = verdict, reused + 1
-                continue
-            frames = open_media(path).info.frame_count / max(every, 1)
-        except (VemoError, OSError) as error:
-            outcomes[number] = str(error)
-            continue
-        (short if frames <= SHORT_FRAMES else long).append((number, Path(path), name, marker))
+    outcomes, names, short, long = _plan(inputs, out, options, every, force)
     bar = tqdm(total=len(inputs), initial=len(outcomes), desc="predicting", unit="file", disable=not progress)
 
     def predict_one(number: int, path: Path, name: str, marker: dict, workers: int) -> None:
@@ -100,6 +82,40 @@ def predict_to_folder(inputs: list[Path], model: str | Path, out: Path, *, every
     for job in long:  # a long input gets every core to itself
         predict_one(*job, cores)
     bar.close()
+    return _write_summary(inputs, outcomes, names, out, predictor.classes)
+
+
+def _plan(inputs: list[Path], out: Path, options: str, every: int, force: bool) -> tuple[
+        dict[int, VideoPrediction | str], dict[int, str], list[tuple], list[tuple]]:
+    """Per input (by position): its saved verdict when it is finished, or why it cannot be read;
+    its output name; and the jobs (position, path, name, marker) to run, short and long."""
+    outcomes: dict[int, VideoPrediction | str] = {}
+    names: dict[int, str] = {}
+    taken = _names_taken(out)
+    short, long, reused = [], [], 0
+    for number, path in enumerate(inputs):
+        try:
+            digest = content_hash(path)
+            names[number] = name = source_name(path, digest, taken)
+            taken[name] = str(Path(path).resolve())
+            marker = {"source": str(path), "key": taken[name], "sha256": digest, "options": options}
+            verdict = None if force else _finished(out, name, marker)
+            if verdict is not None:
+                outcomes[number], reused = verdict, reused + 1
+                continue
+            frames = open_media(path).info.frame_count / max(every, 1)
+        except (VemoError, OSError) as error:
+            outcomes[number] = str(error)
+            continue
+        (short if frames <= SHORT_FRAMES else long).append((number, Path(path), name, marker))
+    if reused:
+        log.info("%d input(s) already predicted with this model and these options: reused (force redoes them)", reused)
+    return outcomes, names, short, long
+
+
+def _write_summary(inputs: list[Path], outcomes: dict, names: dict[int, str], out: Path,
+                   classes: tuple[str, ...]) -> tuple[list[VideoPrediction], list[tuple[str, str]]]:
+    """OUT/predictions.csv, a row per input in the order given; returns (verdicts, failures)."""
     verdicts, failures, rows = [], [], []
     for number, path in enumerate(inputs):
         outcome = outcomes[number]
@@ -109,9 +125,7 @@ def predict_to_folder(inputs: list[Path], model: str | Path, out: Path, *, every
         else:
             verdicts.append(outcome)
             rows.append({**_summary_row(outcome), "name": names[number]})
-    if reused:
-        log.info("%d input(s) already predicted with this model and these options: reused (force redoes them)", reused)
-    columns = ["source", "name", "status", "label", *predictor.classes, "face_share", "face_frames", "frames", "error"]
+    columns = ["source", "name", "status", "label", *classes, "face_share", "face_frames", "frames", "error"]
     write_csv_atomic(out / SUMMARY, pd.DataFrame(rows, columns=columns))
     return verdicts, failures
 
