@@ -211,3 +211,24 @@ def test_the_cli_reports_a_failed_write_in_one_line(tmp_path: Path, capsys: pyte
     assert exit_info.value.exit_code == 1
     message = capsys.readouterr().err
     assert message.count("\n") == 1 and "No space left on device" in message and "faces.csv" in message
+
+
+def test_a_truncated_video_is_extracted_with_a_warning(shared_media: Path, tmp_path: Path,
+                                                       caplog: pytest.LogCaptureFixture):
+    """An AVI cut to 30 % decoded 22 of its 72 frames, reported "ok" without a word."""
+    capture = cv2.VideoCapture(str(shared_media / "single_face.mp4"))
+    avi = tmp_path / "cut.avi"
+    writer = cv2.VideoWriter(str(avi), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (640, 360))
+    while True:
+        ok, image = capture.read()
+        if not ok:
+            break
+        writer.write(image)
+    writer.release()
+    data = avi.read_bytes()
+    avi.write_bytes(data[: int(len(data) * 0.3)])
+    with caplog.at_level("WARNING"):
+        result = extract([avi], tmp_path / "ws", ExtractConfig(every=1), workers=1)
+    sources = pd.read_csv(tmp_path / "ws" / "sources.csv")
+    assert not result.failures and sources.loc[0, "frames_read"] < 30
+    assert "truncated" in sources.loc[0, "reason"] and "may be truncated" in caplog.text

@@ -229,6 +229,9 @@ def _run_tasks(tasks: list[_Task], pending: dict[str, dict], config: ExtractConf
     return frames_read, faces
 
 
+SHORT_READ = 0.9  # fewer decoded frames than this share of what the container announces: a warning
+
+
 def _finish_source(source_id: str, source: dict, workspace: Path, fingerprint: str,
                    failures: list[tuple[str, str]]) -> tuple[int, int]:
     info: MediaInfo = source["info"]
@@ -244,11 +247,19 @@ def _finish_source(source_id: str, source: dict, workspace: Path, fingerprint: s
     status = "ok" if with_face else "no_face"
     if not with_face:
         log.info("no face found in %s (%d frames read)", info.path, read)
+    step = source["results"][0]["task"].step if source["results"] else 1
+    announced = -(-info.frame_count // max(step, 1))
+    short = info.kind == "video" and read < SHORT_READ * announced
+    if short:  # a cut file decodes until the cut without an error: say so
+        log.warning("%s: read %d of the %d frames its container announces; the file may be truncated",
+                    info.path, read, announced)
     marker = {
         "source_id": source_id, "path": str(info.path), "key": source["key"], "sha256": source["sha256"],
         "fingerprint": fingerprint, "kind": info.kind, "fps": round(info.fps, 4), "frames_read": read,
         "frames_with_face": with_face, "frames_without_face": read - with_face, "faces": len(table),
-        "status": status, "reason": "" if with_face else "no face found",
+        "status": status, "reason": "; ".join(
+            [*([] if with_face else ["no face found"]),
+             *([f"read {read} of {announced} announced frames (truncated?)"] if short else [])]),
         "seconds": round(sum(r["seconds"] for r in source["results"]), 3),
     }
     write_json_atomic(workspace / STATE_DIR / f"{source_id}.json", marker)
