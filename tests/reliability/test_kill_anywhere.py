@@ -1,0 +1,127 @@
+"""SIGKILL at seeded random moments, of the main process or of its whole process group, then the
+same command again: the outputs equal an uninterrupted run's, no temporary file is left, and
+no process of the killed run lives on."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+KILLS = int(os.environ.get("VEMO_RELIABILITY_KILLS", "1"))  # per command; the full run (benchmarks/reliability.py): 10
+VEMO = [sys.executable, "-m", "vemo", "-q"]
+
+TIMING = {"seconds", "train_seconds", "time", "labelled_at", "frames_per_second", "wall_seconds", "seconds_per_epoch", "images_per_second"}
+
+
+@dataclass(frozen=True)
+class Case:
+    """A command, the state it starts from, and what of its outputs must not depend on a kill."""
+
+    command: Callable[[Path, dict], list[str]]
+    prepare: Callable[[Path, dict], None]
+    tables: tuple[str, ...]  # CSVs compared apart from timing columns
+    files: tuple[str, ...] = ()  # globs of files compared byte for byte
+
+
+def _copy(source_key: str) -> Callable[[Path, dict], None]:
+    return lambda root, given: shutil.copytree(given[source_key], root / "ws")
+
+
+def _label_ready(root: Path, given: dict) -> None:
+    shutil.copytree(given["split"], root / "ws")
+    (root / "ws" / "splits.csv").unlink()
+
+
+CASES = {
+    "extract": Case(lambda root, g: ["extract", str(g["corpus"] / "videos"), "--out", str(root / "ws"), "--every", "3"],
+                    lambda root, g: None, ("ws/faces.csv",), ("ws/faces/*/*.png",)),
+    "label": Case(lambda root, g: ["label", "apply", str(root / "ws"), "--from-clips"], _copy("workspace"),
+                  ("ws/labels.csv",)),
+    "split": Case(lambda root, g: ["split", str(root / "ws"), "--by", "clip", "--seed", "0"], _label_ready,
+                  ("ws/splits.csv",)),
+    "train": Case(lambda root, g: ["train", str(root / "ws"), "--model", "lenet", "--epochs", "3", "--batch-size",
+                                   "32", "--name", "k"], _copy("split"),
+                  ("ws/runs/k/history.csv",), ("ws/runs/k/model.safetensors",)),
+    "predict": Case(lambda root, g: ["predict", str(g["corpus"] / "videos"), "--model", str(g["run"]), "--out",
+                                     str(root / "out"), "--every", "3", "--annotate"], lambda root, g: None,
+                    ("out/predictions.csv", "out/c0001.frames.csv"), ("out/c0001.json",)),
+}
+
+
+def _outputs(root: Path, case: Case) -> dict[str, object]:
+    found: dict[str, object] = {}
+    for name in case.tables:
+        table = pd.read_csv(root / name)
+        found[name] = table.drop(columns=[c for c in table.columns if c in TIMING]).to_csv(index=False)
+    for pattern in case.files:
+        for path in sorted(root.glob(pattern)):
+            found[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+def _group_alive(group: int) -> list[int]:
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            alive.append(int(stat.parent.name))
+    return alive
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc to find leftover processes")
+@pytest.mark.parametrize("name", list(CASES))
+def test_killed_anywhere_the_rerun_ends_as_if_never_killed(name: str, tiny_corpus: Path, tiny_workspace: Path,
+                                                           split_tiny_workspace: Path, trained_run: Path,
+                                                           tmp_path: Path, record):
+    case = CASES[name]
+    given = {"corpus": tiny_corpus, "workspace": tiny_workspace, "split": split_tiny_workspace, "run": trained_run}
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    case.prepare(reference, given)
+    started = time.time()
+    subprocess.run([*VEMO, *case.command(reference, given)], check=True, capture_output=True)
+    duration = time.time() - started
+    expected = _outputs(reference, case)
+    held = 0
+    for attempt in range(KILLS):
+        root = tmp_path / f"kill{attempt}"
+        root.mkdir()
+        case.prepare(root, given)
+        moment = random.Random(f"{name}-{attempt}").uniform(0.2, 0.9) * duration
+        process = subprocess.Popen([*VEMO, *case.command(root, given)], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, start_new_session=True)
+        time.sleep(moment)
+        whole_group = attempt % 2 == 0
+        try:
+            os.killpg(process.pid, signal.SIGKILL) if whole_group else process.send_signal(signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # it had finished: the rerun must then change nothing
+        process.wait()
+        deadline = time.time() + 5
+        while _group_alive(process.pid) and time.time() < deadline:
+            time.sleep(0.1)
+        leftovers = _group_alive(process.pid)
+        again = subprocess.run([*VEMO, *case.command(root, given)], capture_output=True, text=True)
+        temporary = [str(p) for p in root.rglob("*vemo-tmp*")]
+        same = again.returncode == 0 and _outputs(root, case) == expected
+        assert not leftovers, f"{name}: processes left after the kill: {leftovers}"
+        assert not temporary, f"{name}: temporary files left: {temporary}"
+        assert same, f"{name}: killed at {moment:.1f} s ({'group' if whole_group else 'main'}), the rerun differs: " \
+                     f"{again.stderr[-300:]}"
+        held += 1
+    record(f"kill {name}", KILLS, held)
