@@ -1,0 +1,44 @@
+"""The whole reliability suite, and its table: kills survived, odd inputs handled, attacks refused.
+
+Usage: python benchmarks/reliability.py [--kills 10] [--inputs 10]
+
+Runs `pytest tests/reliability` with VEMO_RELIABILITY_KILLS kills per command (SIGKILL of the
+main process or of its process group at seeded random moments, then the same command again)
+and VEMO_RELIABILITY_INPUTS truncations and byte flips per real media file (CI runs 1 and 3),
+then prints what each test recorded. Needs ../shared/media (the odd inputs are made from it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kills", type=int, default=10)
+    parser.add_argument("--inputs", type=int, default=10)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        report = Path(folder) / "report.jsonl"
+        env = {**os.environ, "VEMO_RELIABILITY_KILLS": str(args.kills), "VEMO_RELIABILITY_INPUTS": str(args.inputs),
+               "VEMO_RELIABILITY_REPORT": str(report)}
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "tests/reliability"], cwd=ROOT, env=env)
+        rows = [json.loads(line) for line in report.read_text().splitlines()] if report.exists() else []
+    print(f"\n{'what':28} {'tried':>6} {'held':>6}")
+    for row in rows:
+        print(f"{row['what']:28} {row['tried']:6d} {row['held']:6d}")
+    total_tried, total_held = sum(r["tried"] for r in rows), sum(r["held"] for r in rows)
+    print(f"{'all':28} {total_tried:6d} {total_held:6d}   (pytest exit code {done.returncode})")
+    sys.exit(done.returncode)
+
+
+if __name__ == "__main__":
+    main()
