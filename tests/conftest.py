@@ -26,6 +26,27 @@ def _kill_when(command: list[str], ready: Callable[[], bool], timeout: float = 6
     process.wait()
 
 
+def _processes() -> list[tuple[int, int, int]]:
+    """(pid, parent pid, process group) of every live (not zombie) process, from Linux /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            found.append((int(stat.parent.name), int(fields[1]), int(fields[2])))
+    return found
+
+
+@pytest.fixture()
+def processes() -> Callable[[], list[tuple[int, int, int]]]:
+    """`processes()`: (pid, parent, group) of the live processes; skips where there is no /proc."""
+    if not Path("/proc/self/stat").exists():
+        pytest.skip("needs Linux /proc to list processes")
+    return _processes
+
+
 @pytest.fixture()
 def kill_when() -> Callable[..., None]:
     """`kill_when(command, ready)`: start a vemo command and SIGKILL it once `ready()` holds."""

@@ -47,30 +47,8 @@ def test_an_unexpected_error_in_a_unit_is_raised(workers: int):
         list(run_units(boom, [1, 2], workers=workers))
 
 
-def _children(pid: int) -> list[int]:
-    """The processes whose parent is `pid` (Linux /proc)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc to list child processes")
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
-def test_workers_die_with_their_parent(tmp_path: Path, how: int):
+def test_workers_die_with_their_parent(tmp_path: Path, how: int, processes):
     """Killing the main process used to orphan the workers, which kept writing, then hung."""
     script = tmp_path / "parent.py"
     script.write_text(
@@ -86,12 +64,13 @@ def test_workers_die_with_their_parent(tmp_path: Path, how: int):
     workers: list[int] = []
     while time.time() < deadline and len(workers) < 2:
         time.sleep(0.1)
-        workers = [pid for pid in _children(parent.pid) if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()]
+        workers = [pid for pid, ppid, _ in processes()
+                   if ppid == parent.pid and "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()]
     assert len(workers) >= 2, "the workers did not start"
     time.sleep(1.0)  # let them reach the unit's work
     parent.send_signal(how)
     parent.wait()
     deadline = time.time() + 10
-    while time.time() < deadline and any(_alive(pid) for pid in workers):
+    while time.time() < deadline and {pid for pid, _, _ in processes()} & set(workers):
         time.sleep(0.1)
-    assert not any(_alive(pid) for pid in workers), [pid for pid in workers if _alive(pid)]
+    assert not {pid for pid, _, _ in processes()} & set(workers)

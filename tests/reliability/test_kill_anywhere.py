@@ -71,23 +71,10 @@ def _outputs(root: Path, case: Case) -> dict[str, object]:
     return found
 
 
-def _group_alive(group: int) -> list[int]:
-    alive = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == group and fields[0] != "Z":
-            alive.append(int(stat.parent.name))
-    return alive
-
-
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc to find leftover processes")
 @pytest.mark.parametrize("name", list(CASES))
 def test_killed_anywhere_the_rerun_ends_as_if_never_killed(name: str, tiny_corpus: Path, tiny_workspace: Path,
                                                            split_tiny_workspace: Path, trained_run: Path,
-                                                           tmp_path: Path, record):
+                                                           tmp_path: Path, record, processes):
     case = CASES[name]
     given = {"corpus": tiny_corpus, "workspace": tiny_workspace, "split": split_tiny_workspace, "run": trained_run}
     reference = tmp_path / "reference"
@@ -113,9 +100,10 @@ def test_killed_anywhere_the_rerun_ends_as_if_never_killed(name: str, tiny_corpu
             pass  # it had finished: the rerun must then change nothing
         process.wait()
         deadline = time.time() + 5
-        while _group_alive(process.pid) and time.time() < deadline:
+        in_group = lambda: [pid for pid, _, group in processes() if group == process.pid]  # noqa: E731
+        while in_group() and time.time() < deadline:
             time.sleep(0.1)
-        leftovers = _group_alive(process.pid)
+        leftovers = in_group()
         again = subprocess.run([*VEMO, *case.command(root, given)], capture_output=True, text=True)
         temporary = [str(p) for p in root.rglob("*vemo-tmp*")]
         same = again.returncode == 0 and _outputs(root, case) == expected
