@@ -43,7 +43,7 @@ FACE_FIELDS = ("position", "track", "x", "y", "w", "h", *(f"{p}_{a}" for p in LA
 
 @dataclass
 class Part:
-    """What a run of consecutive frames gave, in arrays, so a long video costs a few dozen bytes
+    """What a run of consecutive frames gave, in arrays, so a long video costs under 200 bytes
     a frame: (index, time) per frame, FACE_FIELDS per face (position within the part; NaN
     landmarks without MTCNN), and each face's probabilities."""
 
