@@ -175,11 +175,16 @@ class FaceTracker:
         self._largest_width = 0
 
     @property
+    def _tracking_main_face(self) -> bool:
+        # A face much smaller than the video's main face (a face in the background, picked up
+        # while the main one was hidden) is never tracked: full detections until the main face is back.
+        return self.detector.config.track and self._last is not None and self._last.w >= 0.8 * self._largest_width
+
+    @property
     def can_follow(self) -> bool:
-        """Whether the next frame may take the face from a cheaper follower (`moved_to`) instead of
-        a search: a main face is tracked, and no periodic re-detection is due."""
-        return (self.detector.config.track and self._last is not None
-                and self._last.w >= 0.8 * self._largest_width and self._since_full < self.detector.config.redetect_every)
+        """Whether the next frame may take the face from a cheaper follower (`moved_to`) or a search
+        near the last one: a main face is tracked, and no periodic re-detection is due."""
+        return self._tracking_main_face and self._since_full < self.detector.config.redetect_every
 
     def moved_to(self, box: FaceBox) -> None:
         """Take `box` as this frame's face, found by a follower; it counts as a tracked frame."""
@@ -190,15 +195,11 @@ class FaceTracker:
     def __call__(self, gray: np.ndarray, image: np.ndarray | None = None) -> list[FaceBox]:
         """The largest face in the frame, as a list of 0 or 1 boxes (`image`: the colour frame,
         for detectors that need it)."""
-        config = self.detector.config
         faces: list[FaceBox] = []
-        # A face much smaller than the video's main face (a face in the background, picked up
-        # while the main one was hidden) is never tracked: full detections until the main face is back.
-        tracking_main_face = self._last is not None and self._last.w >= 0.8 * self._largest_width
-        if config.track and tracking_main_face and self._since_full < config.redetect_every:
+        if self.can_follow:
             faces = self.detector.find_near(image, gray, self._last)
             self._since_full += 1
-        elif config.track and tracking_main_face:
+        elif self._tracking_main_face:
             # The periodic check for a larger face: only faces that could beat the tracked one are
             # searched for: a few scales instead of all of them.
             faces = self.detector.find(image, gray, int(RECHECK_SHARE * self._last.w))

@@ -38,15 +38,14 @@ class MTCNNFaceDetector:
         self._cascade.settings = MTCNNSettings(min_size, self.config.pyramid_factor, tuple(self.config.thresholds))
         return np.ascontiguousarray(images[..., ::-1]), scale
 
-    def find_batch(self, images: np.ndarray) -> list[list[FaceBox]]:
-        """The faces of each of (B, H, W, 3) uint8 BGR frames of one size; one pyramid pass for all."""
-        rgb, scale = self._prepare(images)
+    def find_batch(self, images: np.ndarray, min_width: int = 0) -> list[list[FaceBox]]:
+        """The faces of each of (B, H, W, 3) uint8 BGR frames of one size; one pyramid pass for all
+        (`min_width` or wider: a shorter pyramid)."""
+        rgb, scale = self._prepare(images, min_width)
         return [_to_boxes(found, scale) for found in self._cascade.detect_batch(rgb)]
 
     def find(self, image: np.ndarray, gray: np.ndarray | None = None, min_width: int = 0) -> list[FaceBox]:
-        """The faces of one frame (`min_width` or wider: a shorter pyramid)."""
-        rgb, scale = self._prepare(image[None], min_width)
-        return _to_boxes(self._cascade.detect_batch(rgb)[0], scale)
+        return self.find_batch(image[None], min_width)[0]
 
     def find_near(self, image: np.ndarray, gray: np.ndarray | None, previous: FaceBox) -> list[FaceBox]:
         """The face near `previous`, refined by R-Net and O-Net on this frame (empty: lost)."""

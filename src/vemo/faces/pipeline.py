@@ -87,7 +87,7 @@ class FacePipeline:
             return self._carried_face(image, gray)
         found = []
         for track, box in (self.boxes(image, gray) if boxes is None else enumerate(boxes)):
-            eyes = self._find_eyes(gray, box, carried=boxes is None)
+            eyes = self._eyes.locate(gray, box) if self._eyes is not None and box.landmarks is None else None
             crop, eyes = aligned_crop(gray if self.gray_crops else image, box, eyes, self.recipe.crop_size,
                                       self.recipe.align)
             found.append(Face(track, box, eyes, crop))
@@ -113,15 +113,6 @@ class FacePipeline:
             eyes = self._carried_eyes(gray, box, search=self._largest.full_detection)
         crop, eyes = aligned_crop(gray if self.gray_crops else image, box, eyes, self.recipe.crop_size)
         return [Face(0, box, eyes, crop)]
-
-    def _find_eyes(self, gray: np.ndarray, box: FaceBox, carried: bool) -> EyePair | None:
-        """Haar's eye pair for an aligned crop: carried along the largest face's track between full
-        detections, searched for with the eye cascades otherwise (None: not needed, or not found)."""
-        if self._eyes is None or box.landmarks is not None:
-            return None
-        if carried and self._carried_eyes is not None:
-            return self._carried_eyes(gray, box, search=self._largest.full_detection)
-        return self._eyes.locate(gray, box)
 
     def run(self, frames: Iterable[Frame]) -> Iterator[tuple[Frame, list[Face]]]:
         """Each frame with its faces. A run starts with a full detection, so runs of one video

@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from vemo.errors import VemoError
 from vemo.io.files import clean_partial_files, write_csv_atomic, write_json_atomic
-from vemo.io.media import content_hash, open_media, source_name
+from vemo.io.media import MediaSource, content_hash, open_media, source_name
 from vemo.io.runs import RunFolder
 from vemo.models.inputs import resolve_device
 from vemo.prediction.predictor import PRETRAINED_PREFIX, Predictor, load_predictor
@@ -67,9 +67,9 @@ def predict_to_folder(inputs: list[Path], model: str | Path, out: Path, *, every
     outcomes, names, short, long = _plan(inputs, out, options, every, force)
     bar = tqdm(total=len(inputs), initial=len(outcomes), desc="predicting", unit="file", disable=not progress)
 
-    def predict_one(number: int, path: Path, name: str, marker: dict, workers: int) -> None:
+    def predict_one(number: int, media: MediaSource, name: str, marker: dict, workers: int) -> None:
         try:
-            outcomes[number] = _predict_one(path, out / name, predictor, every, smooth, all_faces, annotate, workers)
+            outcomes[number] = _predict_one(media, out / name, predictor, every, smooth, all_faces, annotate, workers)
             write_json_atomic(out / STATE_DIR / f"{name}.json", marker)  # last: the input is done
         except (VemoError, OSError) as error:
             outcomes[number] = str(error)
@@ -88,7 +88,7 @@ def predict_to_folder(inputs: list[Path], model: str | Path, out: Path, *, every
 def _plan(inputs: list[Path], out: Path, options: str, every: int, force: bool) -> tuple[
         dict[int, VideoPrediction | str], dict[int, str], list[tuple], list[tuple]]:
     """Per input (by position): its saved verdict when it is finished, or why it cannot be read;
-    its output name; and the jobs (position, path, name, marker) to run, short and long."""
+    its output name; and the jobs (position, opened media, name, marker) to run, short and long."""
     outcomes: dict[int, VideoPrediction | str] = {}
     names: dict[int, str] = {}
     taken = _names_taken(out)
@@ -103,11 +103,12 @@ def _plan(inputs: list[Path], out: Path, options: str, every: int, force: bool) 
             if verdict is not None:
                 outcomes[number], reused = verdict, reused + 1
                 continue
-            frames = open_media(path).info.frame_count / max(every, 1)
+            media = open_media(path)  # probed once: the prediction reads it from here
         except (VemoError, OSError) as error:
             outcomes[number] = str(error)
             continue
-        (short if frames <= SHORT_FRAMES else long).append((number, Path(path), name, marker))
+        frames = media.info.frame_count / max(every, 1)
+        (short if frames <= SHORT_FRAMES else long).append((number, media, name, marker))
     if reused:
         log.info("%d input(s) already predicted with this model and these options: reused (force redoes them)", reused)
     return outcomes, names, short, long
@@ -161,15 +162,15 @@ def _finished(out: Path, name: str, marker: dict) -> VideoPrediction | None:
     return VideoPrediction(**json.loads(saved.read_text()))
 
 
-def _predict_one(path: Path, stem: Path, predictor: Predictor, every: int, smooth: float, all_faces: bool,
+def _predict_one(media: MediaSource, stem: Path, predictor: Predictor, every: int, smooth: float, all_faces: bool,
                  annotate: bool, workers: int) -> VideoPrediction:
     """Predict one input into STEM.frames.csv, STEM.json (and the annotations)."""
-    verdict, table = predict_media(path, predictor, every=every, smooth=smooth, all_faces=all_faces, workers=workers,
+    verdict, table = predict_media(media, predictor, every=every, smooth=smooth, all_faces=all_faces, workers=workers,
                                    annotated_video=Path(f"{stem}.annotated.mp4") if annotate else None)
     write_csv_atomic(Path(f"{stem}.frames.csv"), table)
     write_json_atomic(Path(f"{stem}.json"), asdict(verdict))
     if annotate:
-        _annotate(path, verdict, table, stem)
+        _annotate(media, verdict, table, stem)
     return verdict
 
 
@@ -179,7 +180,7 @@ def _summary_row(verdict: VideoPrediction) -> dict:
             "frames": verdict.frames, "error": ""}
 
 
-def _annotate(path: Path, verdict: VideoPrediction, table: pd.DataFrame, stem: Path) -> None:
+def _annotate(media: MediaSource, verdict: VideoPrediction, table: pd.DataFrame, stem: Path) -> None:
     """The timelines, and for an image the annotated photo (a video's was drawn during its scan)."""
     # matplotlib is imported only when a timeline is drawn: it would add to every start-up
     from vemo.prediction.annotate import plot_timeline, write_annotated_image
@@ -189,7 +190,6 @@ def _annotate(path: Path, verdict: VideoPrediction, table: pd.DataFrame, stem: P
         track_table = table[table["track"] == summary["track"]]
         suffix = "" if len(verdict.tracks) == 1 else f".track{summary['track']}"
         plot_timeline(track_table, classes, summary["segments"], Path(f"{stem}{suffix}.timeline.png"),
-                      title=f"{path.name}{' track ' + str(summary['track']) if suffix else ''}: {summary['label']}")
-    media = open_media(path)
+                      title=f"{media.path.name}{' track ' + str(summary['track']) if suffix else ''}: {summary['label']}")
     if not media.is_video:
         write_annotated_image(media, table, classes, Path(f"{stem}.annotated.png"), main_track=verdict.track)

@@ -51,16 +51,13 @@ class AnnotatedVideoWriter:
         self._stack.callback(self._release)  # runs first: the file is complete before it is renamed
         return self
 
-    def __exit__(self, kind, value, traceback) -> bool:
-        if kind is None:
-            try:
-                while self._waiting:
-                    self._draw_next()
-            except BaseException as error:
-                if not self._stack.__exit__(type(error), error, error.__traceback__):
-                    raise
-                return False
-        return bool(self._stack.__exit__(kind, value, traceback))
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is not None:  # the scan failed: release the writer and remove the temporary file
+            self._stack.__exit__(kind, value, traceback)
+            return
+        with self._stack:  # the last frames, then release and rename (or remove, if drawing fails)
+            while self._waiting:
+                self._draw_next()
 
     def _release(self) -> None:
         if self._writer is not None:

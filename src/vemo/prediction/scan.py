@@ -157,9 +157,8 @@ def one_thread_per_worker() -> Iterator[None]:
         torch.set_num_threads(previous[1])
 
 
-def _threaded_parts(frames: Iterable[Frame], predictor: Predictor, recipe: CropRecipe, workers: int,
+def _threaded_parts(frames: Iterable[Frame], predictor: Predictor, recipe: CropRecipe, gray: bool, workers: int,
                     batch_size: int) -> Iterator[tuple[list[Frame], Part]]:
-    gray = predictor.preprocess.color == "gray"
     with one_thread_per_worker():
         pool = _pool(workers)
         pending: deque = deque()
@@ -189,7 +188,7 @@ def _parts(media: MediaSource, predictor: Predictor, recipe: CropRecipe, every: 
         for run in frame_runs(frames):
             yield run, classify_run(pipeline, run, predictor, batch_size)  # "tracks" mode never resets its tracks
     else:
-        yield from _threaded_parts(frames, predictor, recipe, workers, batch_size)
+        yield from _threaded_parts(frames, predictor, recipe, gray, workers, batch_size)
 
 
 def scan(source: Path | str | MediaSource, predictor: Predictor, recipe: CropRecipe, every: int, all_faces: bool,

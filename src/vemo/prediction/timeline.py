@@ -25,7 +25,7 @@ from vemo.faces.detect import LANDMARKS
 from vemo.faces.recipe import CropRecipe
 from vemo.models.inputs import resolve_device
 from vemo.prediction.predictor import Predictor, load_predictor
-from vemo.io.media import open_media
+from vemo.io.media import MediaSource, open_media
 from vemo.prediction.overlay import AnnotatedVideoWriter
 from vemo.prediction.scan import Scan, scan
 from vemo.prediction.smoothing import smooth_probabilities
@@ -81,7 +81,7 @@ def _window(smooth: float, analysed_fps: float) -> int:
     return max(1, int(round(smooth * analysed_fps)))
 
 
-def _track_table(result: Scan, track: int, classes: list[str], smooth: float, every: int) -> pd.DataFrame:
+def _track_table(result: Scan, track: int, classes: list[str], window: int) -> pd.DataFrame:
     """One row per analysed frame for one track, aligned with video time."""
     count = len(result.frames)
     mine = result.faces[:, 1] == track
@@ -92,7 +92,7 @@ def _track_table(result: Scan, track: int, classes: list[str], smooth: float, ev
     boxes[positions] = result.faces[mine, 2:6]
     per_frame = np.full((count, len(classes)), np.nan)
     per_frame[positions] = result.probabilities[mine]
-    smoothed = smooth_probabilities(per_frame, _window(smooth, result.fps / every if result.kind == "video" else 1.0))
+    smoothed = smooth_probabilities(per_frame, window)
     columns: dict[str, object] = {"track": np.full(count, track), "frame": result.frames[:, 0].astype(np.int64),
                                   "time_s": result.frames[:, 1], "face_found": found}
     columns.update({name: boxes[:, i] for i, name in enumerate(("x", "y", "w", "h"))})
@@ -137,13 +137,15 @@ def crop_recipe_for(predictor: Predictor, align: bool | None, detector: str | No
     return recipe
 
 
-def predict_media(path: Path | str, model: str | Path | Predictor, *, every: int = 1, device: str = "auto",
+def predict_media(path: Path | str | MediaSource, model: str | Path | Predictor, *, every: int = 1,
+                  device: str = "auto",
                   smooth: float = 0.5, classes: str | None = None, all_faces: bool = False,
                   batch_size: int = 64, workers: int | None = None, align: bool | None = None,
                   detector: str | None = None, annotated_video: Path | None = None) -> tuple[VideoPrediction, pd.DataFrame]:
     """Per-frame probabilities and the overall label of a video or image.
 
     Args:
+        path: a video or image file, or one already opened (`vemo.io.media.open_media`).
         model: a run folder, "pretrained:NAME", or a loaded `Predictor`.
         classes: which classes to report (see `vemo.prediction.predictor.choose_classes`).
         all_faces: every face, in tracks; otherwise the largest face of each frame.
@@ -166,7 +168,7 @@ def predict_media(path: Path | str, model: str | Path | Predictor, *, every: int
     predictor = model if isinstance(model, Predictor) else load_predictor(model, resolve_device(device), classes)
     names = list(predictor.classes)
     recipe = crop_recipe_for(predictor, align, detector)
-    media = open_media(path)
+    media = path if isinstance(path, MediaSource) else open_media(path)
     window = _window(smooth, media.fps / every if media.is_video else 1.0)
     workers = workers or os.cpu_count() or 1
     if annotated_video is not None and media.is_video:
@@ -175,15 +177,15 @@ def predict_media(path: Path | str, model: str | Path | Predictor, *, every: int
     else:
         found = scan(media, predictor, recipe, every, all_faces, workers, batch_size)
     track_ids = sorted({int(track) for track in found.faces[:, 1]}) or [0]
-    tables = [_track_table(found, track, names, smooth, every) for track in track_ids]
+    tables = [_track_table(found, track, names, window) for track in track_ids]
     summaries = [_track_summary(table, names) for table in tables]
     main = max(summaries, key=lambda s: (s["face_frames"], -s["track"]))
     verdict = VideoPrediction(
-        source=str(path), label=main["label"], probabilities=main["probabilities"], frames=len(found.frames),
+        source=str(media.path), label=main["label"], probabilities=main["probabilities"], frames=len(found.frames),
         face_frames=main["face_frames"], aggregation=AGGREGATION.format(smooth=smooth), model=predictor.description,
         corpus_of_model=predictor.corpus, face_share=main["face_share"], smooth_seconds=smooth,
         segments=tuple(main["segments"]), track=main["track"], tracks=tuple(summaries), crop_recipe=recipe.to_json(),
     )
     if not len(found.faces):
-        log.warning("no face found in %s", path)
+        log.warning("no face found in %s", media.path)
     return verdict, tables[0] if len(tables) == 1 else pd.concat(tables, ignore_index=True)
