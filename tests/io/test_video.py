@@ -30,3 +30,13 @@ def test_a_range_of_a_variable_frame_rate_mov_starts_on_the_right_picture(shared
         first = next(iter_video_frames(video, 26.5, start=start))
         assert first.index == start
         assert np.array_equal(first.image, every_frame[start])
+
+
+def test_times_of_a_variable_frame_rate_mov_are_the_containers(shared_media: Path):
+    """Its frames are not evenly spaced: `index / fps` would be off by up to a third of a second."""
+    video = shared_media / "noface_face.mov"
+    frames = list(iter_video_frames(video, 26.5, every=2))
+    times = np.array([frame.time_s for frame in frames])
+    assert times[0] == 0.0 and np.all(np.diff(times) > 0)
+    assert np.abs(times - np.array([frame.index for frame in frames]) / 26.5).max() > 0.1
+    assert times[-1] < 169 / 26.5 + 0.1  # within the clip's length

@@ -30,6 +30,9 @@ def iter_video_frames(path: Path | str, fps: float, *, every: int = 1, start: in
     in every container (in a variable-frame-rate .mov it landed 2 to 9 frames early), and a
     frame index must always name the same picture.
 
+    A frame's time is the container's presentation time, not `index / fps`: in that .mov the
+    two differ by up to a third of a second. `fps` is the fallback where a container has none.
+
     Raises:
         VideoOpenError: the file cannot be opened.
     """
@@ -47,12 +50,20 @@ def iter_video_frames(path: Path | str, fps: float, *, every: int = 1, start: in
                 ok, image = capture.read()
                 if not ok:
                     break
-                yield Frame(index, index / fps, image)
+                yield Frame(index, _presentation_time(capture, index, fps), image)
             elif not capture.grab():
                 break
             index += 1
     finally:
         capture.release()
+
+
+def _presentation_time(capture: cv2.VideoCapture, index: int, fps: float) -> float:
+    """Seconds of the frame just read, from the container, or `index / fps` where it has none."""
+    milliseconds = capture.get(cv2.CAP_PROP_POS_MSEC)
+    if np.isfinite(milliseconds) and milliseconds >= 0 and (milliseconds > 0 or index == 0):
+        return round(milliseconds / 1000.0, 6)
+    return index / fps
 
 
 def read_image_frame(path: Path | str) -> Frame:
