@@ -1,6 +1,6 @@
 """SIGKILL at seeded random moments, of the main process or of its whole process group, then the
-same command again: the outputs equal an uninterrupted run's, no temporary file is left, and
-no process of the killed run lives on."""
+same command again: the outputs equal an uninterrupted run's, what was finished before the kill
+is not redone, no temporary file is left, and no process of the killed run lives on."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ import pytest
 KILLS = int(os.environ.get("VEMO_RELIABILITY_KILLS", "1"))  # per command; the full run (benchmarks/reliability.py): 10
 VEMO = [sys.executable, "-m", "vemo", "-q"]
 
-TIMING = {"seconds", "train_seconds", "time", "labelled_at", "frames_per_second", "wall_seconds", "seconds_per_epoch", "images_per_second"}
+TIMING = {"seconds", "train_seconds", "time", "labelled_at", "frames_per_second", "wall_seconds", "seconds_per_epoch",
+          "images_per_second", "reused"}  # and whether a unit was reused: that is the point of a rerun
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,38 @@ class Case:
     prepare: Callable[[Path, dict], None]
     tables: tuple[str, ...]  # CSVs compared apart from timing columns
     files: tuple[str, ...] = ()  # globs of files compared byte for byte
+    finished: Callable[[Path], dict[str, object]] = lambda root: {}  # units done at the kill: must stay as they are
+
+
+def _untouched(*patterns: str) -> Callable[[Path], dict[str, object]]:
+    """Files of finished units, each identified by inode and modification time: a redone unit
+    renames a new file over its old one, which changes both."""
+    def identities(root: Path) -> dict[str, object]:
+        found = {}
+        for pattern in patterns:
+            for path in root.glob(pattern):
+                if "vemo-tmp" not in path.name:
+                    status = path.stat()
+                    found[str(path.relative_to(root))] = (status.st_ino, status.st_mtime_ns)
+        return found
+    return identities
+
+
+def _finished_sources(state: str, unit_files: str) -> Callable[[Path], dict[str, object]]:
+    """The marker of each finished source and the files of that source (`unit_files` with {id})."""
+    def identities(root: Path) -> dict[str, object]:
+        found = _untouched(f"{state}/*.json")(root)
+        for marker in root.glob(f"{state}/*.json"):
+            found |= _untouched(unit_files.format(id=marker.stem))(root)
+        return found
+    return identities
+
+
+def _finished_epochs(root: Path) -> dict[str, object]:
+    """The history rows of epochs done at the kill, timing included: a redone epoch has new times."""
+    history = root / "ws/runs/k/history.csv"
+    return {f"epoch {row['epoch']}": tuple(row.values()) for row in pd.read_csv(history).to_dict("records")} \
+        if history.exists() else {}
 
 
 def _copy(source_key: str) -> Callable[[Path, dict], None]:
@@ -45,18 +78,27 @@ def _label_ready(root: Path, given: dict) -> None:
 
 
 CASES = {
+    "synth": Case(lambda root, g: ["synth", str(root / "c"), "--preset", "tiny", "--seed", "3", "--workers", "2"],
+                  lambda root, g: None, ("c/clips.csv", "c/frames.csv"), ("c/videos/*.mp4",),
+                  _finished_sources("c/.synth-state", "c/videos/{id}.mp4")),
     "extract": Case(lambda root, g: ["extract", str(g["corpus"] / "videos"), "--out", str(root / "ws"), "--every", "3"],
-                    lambda root, g: None, ("ws/faces.csv",), ("ws/faces/*/*.png",)),
+                    lambda root, g: None, ("ws/faces.csv",), ("ws/faces/*/*.png",),
+                    _finished_sources("ws/.extract-state", "ws/faces/{id}/*.png")),
     "label": Case(lambda root, g: ["label", "apply", str(root / "ws"), "--from-clips"], _copy("workspace"),
                   ("ws/labels.csv",)),
     "split": Case(lambda root, g: ["split", str(root / "ws"), "--by", "clip", "--seed", "0"], _label_ready,
                   ("ws/splits.csv",)),
     "train": Case(lambda root, g: ["train", str(root / "ws"), "--model", "lenet", "--epochs", "3", "--batch-size",
                                    "32", "--name", "k"], _copy("split"),
-                  ("ws/runs/k/history.csv",), ("ws/runs/k/model.safetensors",)),
+                  ("ws/runs/k/history.csv",), ("ws/runs/k/model.safetensors",), _finished_epochs),
+    "experiment": Case(lambda root, g: ["experiment", "paper", str(root / "ws"), "--out", str(root / "report"),
+                                        "--epochs", "1", "--models", "lenet", "--no-baseline"], _copy("split"),
+                       ("report/results.csv",), ("ws/runs/exp-*/model.safetensors",),
+                       _untouched("ws/runs/exp-*/model.safetensors")),
     "predict": Case(lambda root, g: ["predict", str(g["corpus"] / "videos"), "--model", str(g["run"]), "--out",
                                      str(root / "out"), "--every", "3", "--annotate"], lambda root, g: None,
-                    ("out/predictions.csv", "out/c0001.frames.csv"), ("out/c0001.json",)),
+                    ("out/predictions.csv", "out/c0001.frames.csv"), ("out/c0001.json",),
+                    _finished_sources("out/.predict-state", "out/{id}.*")),
 }
 
 
@@ -64,7 +106,8 @@ def _outputs(root: Path, case: Case) -> dict[str, object]:
     found: dict[str, object] = {}
     for name in case.tables:
         table = pd.read_csv(root / name)
-        found[name] = table.drop(columns=[c for c in table.columns if c in TIMING]).to_csv(index=False)
+        text = table.drop(columns=[c for c in table.columns if c in TIMING]).to_csv(index=False)
+        found[name] = text.replace(str(root), "ROOT")  # the experiment names its runs by path
     for pattern in case.files:
         for path in sorted(root.glob(pattern)):
             found[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -104,9 +147,13 @@ def test_killed_anywhere_the_rerun_ends_as_if_never_killed(name: str, tiny_corpu
         while in_group() and time.time() < deadline:
             time.sleep(0.1)
         leftovers = in_group()
+        finished = case.finished(root)
         again = subprocess.run([*VEMO, *case.command(root, given)], capture_output=True, text=True)
         temporary = [str(p) for p in root.rglob("*vemo-tmp*")]
         same = again.returncode == 0 and _outputs(root, case) == expected
+        after = case.finished(root)
+        redone = [unit for unit, identity in finished.items() if after.get(unit) != identity]
+        assert not redone, f"{name}: finished before the kill, redone by the rerun: {redone[:5]}"
         assert not leftovers, f"{name}: processes left after the kill: {leftovers}"
         assert not temporary, f"{name}: temporary files left: {temporary}"
         assert same, f"{name}: killed at {moment:.1f} s ({'group' if whole_group else 'main'}), the rerun differs: " \

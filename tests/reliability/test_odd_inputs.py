@@ -47,9 +47,26 @@ def _make_inputs(media: Path, folder: Path) -> list[Path]:
     for name, image in odd.items():
         cv2.imwrite(str(folder / name), image)
         made.append(folder / name)
+    made += _rotated_and_huge(face, folder)
     (folder / "empty.mp4").write_bytes(b"")
     (folder / "text.mp4").write_text("not a video\n")
     return made + [folder / "empty.mp4", folder / "text.mp4"]
+
+
+def _rotated_and_huge(face: np.ndarray, folder: Path) -> list[Path]:
+    """A JPEG stored sideways with EXIF orientation 6 (a phone's portrait photo), and the face on
+    24-megapixel photo (6000x4000, the face drawn 4x): both must be read and the face found."""
+    from PIL import Image
+
+    sideways = Image.fromarray(cv2.cvtColor(cv2.rotate(face, cv2.ROTATE_90_COUNTERCLOCKWISE), cv2.COLOR_BGR2RGB))
+    exif = sideways.getexif()
+    exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise to display
+    sideways.save(folder / "exif_rotated.jpg", exif=exif)
+    canvas = np.full((4000, 6000, 3), 128, np.uint8)
+    large = cv2.resize(face, None, fx=4, fy=4, interpolation=cv2.INTER_CUBIC)
+    canvas[800:800 + large.shape[0], 1800:1800 + large.shape[1]] = large
+    cv2.imwrite(str(folder / "huge.jpg"), canvas)
+    return [folder / "exif_rotated.jpg", folder / "huge.jpg"]
 
 
 @pytest.mark.parametrize("command", ["extract", "predict"])
@@ -73,3 +90,7 @@ def test_every_odd_input_gets_a_result_or_one_line(command: str, shared_media: P
     assert len(handled) == len(inputs), sorted({p.name for p in inputs} - {p.name for p in handled})
     for name in ("gray.png", "rgba.png", "sixteen_bit.png", "odd_size_ünïcode.png"):  # valid images: a result
         assert name in named, name
+    faces = table.set_index(table["path" if command == "extract" else "source"].map(lambda p: Path(p).name))
+    for name in ("exif_rotated.jpg", "huge.jpg"):  # read upright and whole: the face is found
+        found = faces.loc[name, "faces"] if command == "extract" else faces.loc[name, "face_share"]
+        assert found > 0, f"{name}: no face found"

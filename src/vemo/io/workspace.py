@@ -7,7 +7,8 @@ This module only knows where the tables are and reads them with clear errors.
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import re
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pandas as pd
@@ -21,6 +22,7 @@ CLIPS = "clips.csv"
 LABELS = "labels.csv"
 SPLITS = "splits.csv"
 LABEL_COLUMNS = ["crop_path", "label", "source", "time"]
+SAFE_LABEL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_ .+-]*")  # a class name that is also a safe folder name
 LABELS_LOCK = ".labels.lock"  # every writer of labels.csv holds it (see vemo.io.files.exclusive_lock)
 
 
@@ -72,9 +74,25 @@ def read_faces(workspace: Path) -> pd.DataFrame:
 
 
 def read_labels(workspace: Path) -> pd.DataFrame:
-    """labels.csv, or an empty table with its columns."""
+    """labels.csv, or an empty table with its columns.
+
+    labels.csv is a file anyone may edit, and its names become folders (export) and classes
+    (training): every label must be a plain name and every crop a relative path that stays in
+    the workspace.
+
+    Raises:
+        WorkspaceError: unreadable, or the first row that breaks those rules, named.
+    """
     table = read_table(workspace, LABELS, LABEL_COLUMNS, optional=True)
-    return pd.DataFrame(columns=LABEL_COLUMNS) if table is None else table
+    if table is None:
+        return pd.DataFrame(columns=LABEL_COLUMNS)
+    for number, (crop, label) in enumerate(zip(table["crop_path"].astype(str), table["label"].astype(str)), start=2):
+        if not SAFE_LABEL.fullmatch(label) or label in (".", ".."):
+            raise WorkspaceError(f"{workspace / LABELS}: line {number}: label {label!r} is not a plain class name")
+        parts = PurePosixPath(crop).parts
+        if PurePosixPath(crop).is_absolute() or ".." in parts or "\\" in crop or "\0" in crop:
+            raise WorkspaceError(f"{workspace / LABELS}: line {number}: crop {crop!r} is not a path inside the workspace")
+    return table
 
 
 def read_clips(workspace: Path, path: Path | None = None) -> pd.DataFrame | None:

@@ -7,7 +7,6 @@ reads the layout back (it matches files by content, so renaming does not matter)
 
 from __future__ import annotations
 
-import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,6 @@ from vemo.errors import OutputError, WorkspaceError
 from vemo.io.files import atomic_path, ensure_writable_dir
 from vemo.io.workspace import read_faces, read_labels, require_workspace
 
-SAFE_LABEL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_ .+-]*")  # a class name that is also a safe folder name
 
 
 @dataclass(frozen=True)
@@ -67,17 +65,16 @@ def export_folders(workspace: Path | str, out: Path | str, *, include_rejected: 
 
 def _check_rows(workspace: Path, labels) -> None:
     """labels.csv is a file anyone may have edited: every crop must be one of the workspace's own
-    (listed in faces.csv, its file inside the workspace) and every label a plain folder name, so
-    the export reads nothing outside the workspace and writes nothing outside OUT.
+    (listed in faces.csv, its file inside the workspace; a symlinked crop folder could point
+    out), so the export reads nothing outside the workspace. `read_labels` has checked that
+    every label is a plain folder name, so it writes nothing outside OUT.
 
     Raises:
-        WorkspaceError: the first row that breaks either rule, named.
+        WorkspaceError: the first crop that breaks the rule, named.
     """
     known = set(read_faces(workspace)["crop_path"])
     root = workspace.resolve()
     for row in labels.itertuples():
-        label, crop = str(row.label), str(row.crop_path)
-        if not SAFE_LABEL.fullmatch(label) or label in (".", ".."):
-            raise WorkspaceError(f"{workspace}/labels.csv: label {label!r} of {crop} is not a plain folder name")
+        crop = str(row.crop_path)
         if crop not in known or not (workspace / crop).resolve().is_relative_to(root):
             raise WorkspaceError(f"{workspace}/labels.csv: {crop!r} is not a crop of this workspace")

@@ -59,6 +59,10 @@ def labelled_crops(workspace: Path, subjects_file: Path | None = None) -> pd.Dat
     """Labelled, not rejected crops with their source_id (clip) and subject (if known)."""
     faces = read_faces(workspace)
     labels = read_labels(workspace)
+    unknown = ~labels["crop_path"].isin(faces["crop_path"])
+    if unknown.any():
+        log.warning("%s: %d labelled crop(s) not in faces.csv (e.g. %s): left out of the split",
+                    workspace / "labels.csv", int(unknown.sum()), labels.loc[unknown, "crop_path"].iloc[0])
     rows = faces[["crop_path", "source_id", "frame"]].merge(labels[["crop_path", "label"]], on="crop_path")
     rows = rows[rows["label"] != REJECTED]
     if subjects_file is not None:
