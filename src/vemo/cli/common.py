@@ -33,6 +33,24 @@ FLAGS = {"target_fps": "--fps", "crop_size": "--size", "clips_file": "--clips", 
          "face_detector": "--detector"}
 CacheOption = Annotated[Optional[Path], typer.Option("--cache-dir", help="Weights cache (default: $VEMO_CACHE_DIR or "
                                                                         "~/.cache/vemo/weights).")]
+EngineOption = Annotated[Optional[str], typer.Option(
+    "--engine", help="Where units of work run: local (processes here) or ray (a Ray cluster; pip install "
+                     "'vemo[ray]'). Default: $VEMO_ENGINE or local.")]
+AddressOption = Annotated[Optional[str], typer.Option(
+    "--address", help="With --engine ray: none starts a private Ray here; 'auto' or HOST:PORT joins a cluster.")]
+GpusOption = Annotated[float, typer.Option("--gpus-per-worker", help="With --engine ray: GPUs each unit asks for.")]
+
+
+def engine_settings(engine: str | None, address: str | None, workers: int | None, gpus_per_worker: float = 0.0):
+    """The engine the options name (the environment's VEMO_ENGINE when --engine is not given)."""
+    import os
+
+    from vemo.engine import EngineSettings
+
+    name = engine or os.environ.get("VEMO_ENGINE") or "local"
+    if name == "local" and (address is not None or gpus_per_worker):
+        raise VemoError("--address and --gpus-per-worker go with --engine ray")
+    return EngineSettings(name, address, workers, gpus_per_worker)
 
 
 def flag_for(parameter: str) -> str:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
-from vemo.cli.common import expected_errors, show_progress
+from vemo.cli.common import AddressOption, EngineOption, GpusOption, engine_settings, expected_errors, show_progress
 
 experiment_app = typer.Typer(help="Run a study: the paper's grid of experiments with a report.", no_args_is_help=True)
 
@@ -24,21 +24,27 @@ def experiment_paper(
     recipe: Annotated[str, typer.Option(help="paper (the notebook's) or vemo.")] = "paper",
     protocol: Annotated[str, typer.Option(help="subject (honest), paper (frame-level split, leaks), or both side by side.")] = "subject",
     baseline: Annotated[bool, typer.Option(help="Also fit the LGBP + PCA + LDA baseline (Table IX).")] = True,
-    workers: Annotated[int, typer.Option(help="Runs trained at once, each with cores/workers torch threads.")] = 1,
+    workers: Annotated[Optional[int], typer.Option(help="Runs trained at once, each with cores/workers torch threads "
+                                                        "(default: 1; with --engine ray, as many as the cluster holds).")] = None,
     transfer: Annotated[str, typer.Option(help="Comma-separated pretrained weights to fine-tune beside their "
                                                "architecture from scratch (a transfer table); e.g. fer2013-minixception.")] = "",
     transfer_epochs: Annotated[int, typer.Option(help="Epochs of each transfer-table run.")] = 5,
     freeze_epochs: Annotated[int, typer.Option(help="Head-only warm-up epochs of fine-tuned runs.")] = 1,
+    engine: EngineOption = None,
+    address: AddressOption = None,
+    gpus_per_worker: GpusOption = 0.0,
 ) -> None:
     """Tables IV to IX of the paper on this workspace, beside the paper's figures (resumable)."""
+    from vemo.engine import use_engine
     from vemo.experiment import ExperimentConfig, run_study
 
     config = ExperimentConfig(models=tuple(m.strip() for m in models.split(",") if m.strip()), epochs=epochs,
                               seeds=seeds, recipe=recipe, protocol=protocol, baseline=baseline,
                               transfer=tuple(w.strip() for w in transfer.split(",") if w.strip()),
                               transfer_epochs=transfer_epochs, freeze_epochs=freeze_epochs)
-    results, report = run_study(workspace, config, out, progress=show_progress(ctx) and workers == 1,
-                                workers=workers, on_run=_print_run)
+    with use_engine(engine_settings(engine, address, workers, gpus_per_worker)) as settings:
+        results, report = run_study(workspace, config, out, progress=show_progress(ctx) and not workers and
+                                    settings.name == "local", workers=workers or 1, on_run=_print_run)
     typer.echo(f"{len(results)} runs ({int(results['reused'].sum())} reused) -> {report}")
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from vemo.cli.common import expected_errors, show_progress
+from vemo.cli.common import AddressOption, EngineOption, GpusOption, engine_settings, expected_errors, show_progress
 
 
 @expected_errors
@@ -33,10 +33,16 @@ def predict(
                                                          "(default: the model's; a different one warns).")] = None,
     force: Annotated[bool, typer.Option(help="Predict again inputs already predicted with this model and these "
                                              "options.")] = False,
+    engine: EngineOption = None,
+    address: AddressOption = None,
+    workers: Annotated[Optional[int], typer.Option(help="With --engine ray: prediction actors, each with the model "
+                                                        "loaded once (default: the cluster's CPUs).")] = None,
+    gpus_per_worker: GpusOption = 0.0,
 ) -> None:
     """The emotion of new videos (stage 5 of the paper), with a probability per frame."""
     gc.disable()  # importing torch makes many objects and no garbage: 0.2-0.4 s faster without collections
     try:
+        from vemo.engine import use_engine
         from vemo.io.files import ensure_writable_dir
         from vemo.io.media import find_inputs
         from vemo.prediction import predict_to_folder
@@ -46,9 +52,10 @@ def predict(
 
     candidates, unmatched = find_inputs(inputs)
     ensure_writable_dir(out)
-    verdicts, failures = predict_to_folder(candidates, model, out, every=every, device=device, smooth=smooth,
-                                           annotate=annotate, classes=classes, all_faces=all_faces, align=align,
-                                           detector=detector, force=force, progress=show_progress(ctx))
+    with use_engine(engine_settings(engine, address, workers, gpus_per_worker)):
+        verdicts, failures = predict_to_folder(candidates, model, out, every=every, device=device, smooth=smooth,
+                                               annotate=annotate, classes=classes, all_faces=all_faces, align=align,
+                                               detector=detector, force=force, progress=show_progress(ctx))
     failures += [(name, "no such file or folder") for name in unmatched]
     for verdict in verdicts:
         for summary in verdict.tracks if all_faces else [t for t in verdict.tracks if t["track"] == verdict.track]:

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from vemo.cli.common import expected_errors, show_progress
+from vemo.cli.common import AddressOption, EngineOption, GpusOption, engine_settings, expected_errors, show_progress
 
 
 @expected_errors
@@ -55,9 +55,13 @@ def extract(
     thresholds: Annotated[str, typer.Option(help="MTCNN: the score each of its three nets must give a face.")] = "0.6,0.7,0.7",
     detect_width: Annotated[int, typer.Option(help="Detect on frames downscaled to this width (0: full size).")] = 320,
     track: Annotated[bool, typer.Option(help="Search near the last face between full detections.")] = True,
-    workers: Annotated[Optional[int], typer.Option(help="Processes (default: all cores).")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Processes, or Ray tasks at once (default: all cores).")] = None,
+    engine: EngineOption = None,
+    address: AddressOption = None,
+    gpus_per_worker: GpusOption = 0.0,
 ) -> None:
     """Find, align and crop the faces of videos and images into a workspace (stage 1 of the paper)."""
+    from vemo.engine import use_engine
     from vemo.extraction import ExtractConfig, extract as run_extract
     from vemo.faces.detect import DetectorConfig
 
@@ -66,7 +70,8 @@ def extract(
         detector=DetectorConfig(scale_factor=scale_factor, min_neighbors=min_neighbors, min_size=min_size,
                                 detect_width=detect_width, track=track, thresholds=_three_numbers(thresholds)),
     )
-    result = run_extract(inputs, out, config, workers=workers, progress=show_progress(ctx))
+    with use_engine(engine_settings(engine, address, workers, gpus_per_worker)):
+        result = run_extract(inputs, out, config, workers=workers, progress=show_progress(ctx))
     typer.echo(
         f"extracted {result.faces} faces from {result.frames_read} frames of {result.sources_done} source(s) "
         f"in {result.seconds:.1f} s ({result.frames_per_second:.0f} frames/s); "

@@ -3,25 +3,93 @@
 Rendering clips (`vemo synth`), extracting ranges of frames (`vemo extract`) and training the
 runs of a study (`vemo experiment`) are all "independent units, each finished when its marker
 exists". Callers keep their markers; they drop finished units with `pending` and hand the
-rest to `run_units`. The interface stays this small so that another engine (Ray, in a later
-issue) fits behind it.
+rest to `run_units`, which runs them on the engine in force: local processes (the default) or
+a Ray cluster (`vemo.engine.ray_engine`, the only module that imports Ray), chosen once by the
+command line with `use_engine`. Results always come back to this process, which alone writes
+the workspace's tables.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
 from multiprocessing import get_context
+from pathlib import Path
 from typing import TypeVar
+
+from vemo.errors import ConfigError
 
 Unit = TypeVar("Unit")
 Result = TypeVar("Result")
+State = TypeVar("State")
 
 
 PARENT_POLL_SECONDS = 0.2
+ENGINES = ("local", "ray")
+KILL_ONCE_VARIABLE = "VEMO_TEST_KILL_ONCE"  # tests: the first unit to start SIGKILLs its own process once
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Where units run. `address`: None starts a private local Ray; "auto" or HOST:PORT joins a
+    cluster. `workers` caps how many units run at once (None: every core, or the cluster's CPUs)."""
+
+    name: str = "local"
+    address: str | None = None
+    workers: int | None = None
+    gpus_per_worker: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.name not in ENGINES:
+            raise ConfigError(f"--engine must be one of {', '.join(ENGINES)}, not {self.name!r}", "engine")
+
+
+_current = EngineSettings(os.environ.get("VEMO_ENGINE", "local") if os.environ.get("VEMO_ENGINE") in ENGINES
+                          else "local")
+
+
+def current_engine() -> EngineSettings:
+    return _current
+
+
+@contextmanager
+def use_engine(settings: EngineSettings) -> Iterator[EngineSettings]:
+    """Run the units of everything inside on `settings`' engine (the CLI's --engine options)."""
+    global _current
+    before, _current = _current, settings
+    if settings.name == "ray":
+        from vemo.engine.ray_engine import require_ray
+
+        require_ray()
+    try:
+        yield settings
+    finally:
+        _current = before
+
+
+def kill_once_for_tests() -> None:
+    """The test hook of the retry tests: when $VEMO_TEST_KILL_ONCE names a file that does not exist
+    yet, create it and die by SIGKILL, as a worker killed by the OOM killer or an operator would."""
+    sentinel = os.environ.get(KILL_ONCE_VARIABLE)
+    if sentinel:
+        try:
+            with open(sentinel, "x"):
+                pass
+        except FileExistsError:
+            return
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _call(work: Callable[[Unit], Result], unit: Unit) -> Result:
+    kill_once_for_tests()
+    return work(unit)
 
 
 def _die_with_parent(parent: int) -> None:
@@ -47,9 +115,13 @@ def pending(units: Sequence[Unit], is_done: Callable[[Unit], bool]) -> tuple[lis
     return todo, len(units) - len(todo)
 
 
-def run_units(work: Callable[[Unit], Result], units: Sequence[Unit], *, workers: int | None = None) -> Iterator[
-        tuple[Unit, Result]]:
+def run_units(work: Callable[[Unit], Result], units: Sequence[Unit], *, workers: int | None = None,
+              cpus_per_unit: float = 1.0, gpus_per_unit: float | None = None) -> Iterator[tuple[Unit, Result]]:
     """Run `work(unit)` for every unit; yield (unit, result) as each finishes.
+
+    On Ray each unit is a task asking for `cpus_per_unit` CPUs and `gpus_per_unit` GPUs (default:
+    --gpus-per-worker), retried when its worker dies, as many at once as the cluster holds or
+    the engine's `workers`; `workers` here is the local engine's. The rest is the local engine.
 
     With one worker or one unit, the units run here, in order. Otherwise in `workers` spawned
     processes (never forked: torch and OpenCV threads do not survive a fork), in the order they
@@ -58,13 +130,44 @@ def run_units(work: Callable[[Unit], Result], units: Sequence[Unit], *, workers:
     without stopping the others catch their own expected errors and return them. The worker
     processes end within a fraction of a second when this process dies, however it dies.
     """
-    workers = default_workers(workers)
+    if _current.name == "ray":
+        from vemo.engine.ray_engine import run_units_on_ray
+
+        gpus = _current.gpus_per_worker if gpus_per_unit is None else gpus_per_unit
+        yield from run_units_on_ray(partial(_call, work), units, _current, _current.workers, cpus_per_unit, gpus)
+        return
+    workers = default_workers(workers or _current.workers)
     if workers == 1 or len(units) <= 1:
         for unit in units:
-            yield unit, work(unit)
+            yield unit, _call(work, unit)
         return
     with ProcessPoolExecutor(max_workers=min(workers, len(units)), mp_context=get_context("spawn"),
                              initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
-        futures = {pool.submit(work, unit): unit for unit in units}
+        futures = {pool.submit(_call, work, unit): unit for unit in units}
         for future in as_completed(futures):
             yield futures[future], future.result()
+
+
+def run_units_with_state(make_state: Callable[[], State], work: Callable[[State, Unit], Result], units: Sequence[Unit],
+                         *, cpus_per_unit: float = 1.0) -> Iterator[tuple[Unit, Result]]:
+    """`work(state, unit)` for every unit, where `state` (a loaded model) is made once per worker:
+    on Ray a pool of actors, each with `make_state()` (as many as the engine's `workers`, or the
+    cluster's CPUs); locally one state, here, for units in order."""
+    if _current.name == "ray":
+        from vemo.engine.ray_engine import run_on_actors
+
+        yield from run_on_actors(make_state, work, units, _current, cpus_per_unit, _current.gpus_per_worker)
+        return
+    state = make_state()
+    for unit in units:
+        kill_once_for_tests()
+        yield unit, work(state, unit)
+
+
+def check_shared_workspace(folder: Path) -> None:
+    """On a cluster every node must see `folder` at the same path (a shared filesystem): checked
+    with a probe file before any work starts. Nothing to check locally."""
+    if _current.name == "ray":
+        from vemo.engine.ray_engine import check_shared_folder
+
+        check_shared_folder(folder, _current)

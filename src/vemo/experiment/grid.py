@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from vemo.classes import PAPER_CLASSES
-from vemo.engine import run_units
+from vemo.engine import check_shared_workspace, run_units
 from vemo.errors import ConfigError
 from vemo.evaluation import evaluate
 from vemo.io.runs import RunFolder
@@ -144,6 +144,7 @@ def run_paper_grid(workspace: Path | str, config: ExperimentConfig = ExperimentC
         WorkspaceError: the workspace has no labels or subjects for the protocol.
     """
     workspace = require_workspace(workspace)
+    check_shared_workspace(workspace)
     parts = [_run_protocol(workspace, replace(config, protocol=protocol), progress, on_run, workers)
              for protocol in config.protocols]
     return pd.concat(parts, ignore_index=True)

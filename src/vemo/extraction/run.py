@@ -29,7 +29,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from vemo.engine import run_units
+from vemo.engine import check_shared_workspace, run_units
 from vemo.errors import VemoError
 from vemo.extraction.config import ExtractConfig, ExtractResult
 from vemo.extraction.tables import (FACE_COLUMNS, SOURCE_COLUMNS, STATE_DIR, carry_clips, read_markers, write_metadata,
@@ -187,6 +187,7 @@ def extract(
     workspace = ensure_writable_dir(workspace)
     state = workspace / STATE_DIR
     state.mkdir(exist_ok=True)
+    check_shared_workspace(workspace)
     for folder in (workspace, state):  # temp files of a killed run
         clean_partial_files(folder)
     prepare_detector(config.recipe)  # fetched once here, so the workers only read the weights
@@ -194,6 +195,8 @@ def extract(
     if skipped:
         log.info("%d source(s) already extracted with these parameters; skipping them", skipped)
     frames_read, faces = _run_tasks(tasks, pending, config, workspace, workers, failures, progress)
+    for source_id in pending:  # what attempts killed and retried (by Ray) left in the crop folders
+        clean_partial_files(workspace / "faces" / source_id)
     markers = read_markers(state)
     write_tables(workspace, markers, failures)
     carry_clips(workspace, markers)
@@ -212,7 +215,7 @@ def _run_tasks(tasks: list[_Task], pending: dict[str, dict], config: ExtractConf
 
     frames_read = faces = 0
     bar = tqdm(total=sum(frames_of(t) for t in tasks), desc="extracting faces", unit="frame", disable=not progress)
-    work = partial(_guarded, config=config, workspace=str(workspace))
+    work = partial(_guarded, config=config, workspace=str(workspace.resolve()))  # workers may start elsewhere
     for task, (result, error) in run_units(work, tasks, workers=workers):
         source = pending[task.source_id]
         bar.update(frames_of(task))

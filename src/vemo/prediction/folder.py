@@ -17,11 +17,13 @@ import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 from tqdm import tqdm
 
+from vemo.engine import check_shared_workspace, current_engine, run_units_with_state
 from vemo.errors import VemoError
 from vemo.io.files import clean_partial_files, write_csv_atomic, write_json_atomic
 from vemo.io.media import MediaSource, content_hash, open_media, source_name
@@ -57,9 +59,7 @@ def predict_to_folder(inputs: list[Path], model: str | Path, out: Path, *, every
     Raises:
         CheckpointError, ConfigError, WeightsError: an unusable model (before any input is read).
     """
-    predictor = load_predictor(model, resolve_device(device), classes)
-    if align is not None or detector is not None:
-        predictor.recipe = crop_recipe_for(predictor, align, detector)  # warns once, here, when it differs
+    predictor = _load(model, device, classes, align, detector)
     options = _options_key(predictor, every=every, smooth=smooth, all_faces=all_faces, annotate=annotate)
     (out / STATE_DIR).mkdir(parents=True, exist_ok=True)
     for folder in (out, out / STATE_DIR):
@@ -67,22 +67,48 @@ def predict_to_folder(inputs: list[Path], model: str | Path, out: Path, *, every
     outcomes, names, short, long = _plan(inputs, out, options, every, force)
     bar = tqdm(total=len(inputs), initial=len(outcomes), desc="predicting", unit="file", disable=not progress)
 
-    def predict_one(number: int, media: MediaSource, name: str, marker: dict, workers: int) -> None:
-        try:
-            outcomes[number] = _predict_one(media, out / name, predictor, every, smooth, all_faces, annotate, workers)
-            write_json_atomic(out / STATE_DIR / f"{name}.json", marker)  # last: the input is done
-        except (VemoError, OSError) as error:
-            outcomes[number] = str(error)
+    job_of = partial(_predict_job, out=out.resolve(), every=every, smooth=smooth, all_faces=all_faces, annotate=annotate)
+    if current_engine().name == "ray":  # a pool of Ray actors, each with the model loaded once
+        check_shared_workspace(out)
+        load = partial(_load, model, device, classes, align, detector)
+        for job, outcome in run_units_with_state(load, job_of, short + long):
+            outcomes[job[0]] = outcome
+            bar.update()
+        bar.close()
+        return _write_summary(inputs, outcomes, names, out, predictor.classes)
+
+    def predict_one(*job, workers: int) -> None:
+        outcomes[job[0]] = job_of(predictor, job, workers=workers)
         bar.update()
 
     cores = os.cpu_count() or 1
     with one_thread_per_worker(), ThreadPoolExecutor(cores, thread_name_prefix="vemo-files") as pool:
-        for future in [pool.submit(predict_one, *job, 1) for job in short]:  # short inputs side by side
+        for future in [pool.submit(predict_one, *job, workers=1) for job in short]:  # short inputs side by side
             future.result()
     for job in long:  # a long input gets every core to itself
-        predict_one(*job, cores)
+        predict_one(*job, workers=cores)
     bar.close()
     return _write_summary(inputs, outcomes, names, out, predictor.classes)
+
+
+def _load(model: str | Path, device: str, classes: str | None, align: bool | None, detector: str | None) -> Predictor:
+    """The model with the crop recipe asked for (once here, once in each Ray worker)."""
+    predictor = load_predictor(model, resolve_device(device), classes)
+    if align is not None or detector is not None:
+        predictor.recipe = crop_recipe_for(predictor, align, detector)  # warns when it differs
+    return predictor
+
+
+def _predict_job(predictor: Predictor, job: tuple, *, out: Path, every: int, smooth: float, all_faces: bool,
+                 annotate: bool, workers: int = 1) -> VideoPrediction | str:
+    """One input (position, media, name, marker) predicted and marked done, or why it failed."""
+    _, media, name, marker = job
+    try:
+        verdict = _predict_one(media, out / name, predictor, every, smooth, all_faces, annotate, workers)
+        write_json_atomic(out / STATE_DIR / f"{name}.json", marker)  # last: the input is done
+        return verdict
+    except (VemoError, OSError) as error:
+        return str(error)
 
 
 def _plan(inputs: list[Path], out: Path, options: str, every: int, force: bool) -> tuple[

@@ -1,0 +1,183 @@
+"""The Ray engine: the one module that imports `ray` (the optional extra `vemo[ray]`).
+
+Units run as Ray tasks with explicit CPU/GPU requests and retries: Ray reruns a unit whose
+worker died, so every unit of vemo writes under temporary names and renames at the end, and
+sweeps what a killed attempt left. Results come back to the driver, which alone writes tables.
+Without an address a private Ray starts on this machine, with a bounded object store; with
+"auto" or HOST:PORT the driver joins a cluster started by `ray start`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+from vemo.errors import ConfigError, VemoError
+
+Unit = TypeVar("Unit")
+Result = TypeVar("Result")
+
+log = logging.getLogger(__name__)
+
+MAX_RETRIES = 3  # a unit whose worker dies (SIGKILL, OOM, a lost node) is tried again this often
+LOCAL_OBJECT_STORE_BYTES = 256 * 2**20  # small machines: results are tables, not frames
+units_per_node: Counter[str] = Counter()  # node id -> units run there, for logs and tests
+
+
+def require_ray():
+    """The `ray` module, or the one-line error that says how to get it."""
+    if "RAY_AUTH_MODE" not in os.environ and _token_at_hand():
+        # `ray start` (2.59+) turns token authentication on, but a driver only sends the token
+        # when told to, before Ray is imported
+        os.environ["RAY_AUTH_MODE"] = "token"
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("--engine ray needs: pip install 'vemo[ray]'", "engine") from None
+    return ray
+
+
+def _environment() -> dict[str, str]:
+    """vemo's own variables (caches, test hooks) travel with every task, to every node."""
+    return {name: value for name, value in os.environ.items() if name.startswith("VEMO_")}
+
+
+def connect(address: str | None, workers: int | None):
+    """The `ray` module, connected: to a private local Ray (address None) or to a cluster."""
+    ray = require_ray()
+    if ray.is_initialized():
+        return ray
+    options = {"include_dashboard": False, "logging_level": logging.WARNING, "log_to_driver": False,
+               "runtime_env": {"env_vars": _environment()}}
+    if address is None:
+        options |= {"num_cpus": workers or os.cpu_count() or 1, "object_store_memory": LOCAL_OBJECT_STORE_BYTES}
+    try:
+        ray.init(address=address, **options)
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        raise ConfigError(f"cannot reach the Ray cluster at {address}: {str(error).splitlines()[0]}", "address") from None
+    return ray
+
+
+def _token_at_hand() -> bool:
+    return bool(os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH")
+                or (Path.home() / ".ray" / "auth_token").is_file())
+
+
+def _in_drivers_folder(folder: str) -> None:
+    """Workers start in the folder their node's Ray was started from; relative paths of the
+    command line mean the driver's folder, which a shared filesystem gives every node."""
+    if os.path.isdir(folder):
+        os.chdir(folder)
+
+
+def _run_unit(work: Callable[[Unit], Result], unit: Unit, folder: str) -> tuple[Result, str]:
+    import ray
+
+    _in_drivers_folder(folder)
+    return work(unit), ray.get_runtime_context().get_node_id()
+
+
+def run_units_on_ray(work: Callable[[Unit], Result], units: Sequence[Unit], settings, workers: int | None,
+                     cpus_per_unit: float, gpus_per_unit: float) -> Iterator[tuple[Unit, Result]]:
+    """Each unit a task; at most `workers` in flight (default: the cluster's CPUs / cpus_per_unit);
+    (unit, result) yielded as each finishes. A unit's own exception is raised here as itself."""
+    ray = connect(settings.address, settings.workers)
+    if not units:
+        return
+    task = ray.remote(_run_unit).options(num_cpus=cpus_per_unit, num_gpus=gpus_per_unit, max_retries=MAX_RETRIES,
+                                         retry_exceptions=False)
+    cap = workers or max(1, int(ray.cluster_resources().get("CPU", 1) // max(cpus_per_unit, 1e-3)))
+    shared_work = ray.put(work)
+    waiting, in_flight = list(units)[::-1], {}
+    while waiting or in_flight:
+        while waiting and len(in_flight) < cap:
+            unit = waiting.pop()
+            in_flight[task.remote(shared_work, unit, os.getcwd())] = unit
+        (ready, *_), _ = ray.wait(list(in_flight), num_returns=1)
+        unit = in_flight.pop(ready)
+        try:
+            result, node = ray.get(ready)
+        except ray.exceptions.RayTaskError as error:
+            raise error.as_instanceof_cause() from None
+        except ray.exceptions.RayError as error:  # the worker or its node died more than MAX_RETRIES times
+            raise VemoError(f"a unit of work failed on Ray after {MAX_RETRIES} retries: {str(error).splitlines()[0]}") \
+                from None
+        units_per_node[node] += 1
+        log.debug("unit %s ran on node %s", unit, node)
+        yield unit, result
+
+
+class _Holder:
+    """A Ray actor holding one worker's state (a loaded model) across many units."""
+
+    def __init__(self, make_state: Callable, folder: str) -> None:
+        _in_drivers_folder(folder)
+        self.state = make_state()
+
+    def run(self, work: Callable, unit):
+        import ray
+
+        from vemo.engine import kill_once_for_tests
+
+        kill_once_for_tests()
+        return unit, work(self.state, unit), ray.get_runtime_context().get_node_id()
+
+
+def run_on_actors(make_state: Callable, work: Callable, units: Sequence[Unit], settings, cpus_per_unit: float,
+                  gpus_per_unit: float) -> Iterator[tuple[Unit, Result]]:
+    """`work(state, unit)` over a pool of actors, each making its state once. An actor that dies
+    is restarted (its state made again) and its unit tried again, up to MAX_RETRIES times."""
+    ray = connect(settings.address, settings.workers)
+    if not units:
+        return
+    from ray.util import ActorPool
+
+    holder = ray.remote(_Holder).options(num_cpus=cpus_per_unit, num_gpus=gpus_per_unit, max_restarts=MAX_RETRIES,
+                                         max_task_retries=MAX_RETRIES)
+    count = settings.workers or max(1, int(ray.cluster_resources().get("CPU", 1) // max(cpus_per_unit, 1e-3)))
+    shared_make, shared_work = ray.put(make_state), ray.put(work)
+    pool = ActorPool([holder.remote(shared_make, os.getcwd()) for _ in range(min(count, len(units)))])
+    try:
+        for unit, result, node in pool.map_unordered(lambda actor, unit: actor.run.remote(shared_work, unit), units):
+            units_per_node[node] += 1
+            yield unit, result
+    except ray.exceptions.RayTaskError as error:
+        raise error.as_instanceof_cause() from None
+    except ray.exceptions.RayError as error:
+        raise VemoError(f"a prediction worker failed on Ray after {MAX_RETRIES} retries: {str(error).splitlines()[0]}") \
+            from None
+
+
+def _sees(path: str) -> tuple[bool, str]:
+    return os.path.exists(path), socket.gethostname()
+
+
+def check_shared_folder(folder: Path, settings) -> None:
+    """Every alive node must see `folder` at the same path: a probe file written here is looked
+    for by a task pinned to each node.
+
+    Raises:
+        ConfigError: a node does not see it, named.
+    """
+    ray = connect(settings.address, settings.workers)
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    probe = Path(folder).resolve() / f".vemo-probe-{secrets.token_hex(4)}"
+    probe.write_text("vemo\n")
+    try:
+        nodes = [node for node in ray.nodes() if node.get("Alive")]
+        look = ray.remote(_sees)
+        answers = ray.get([look.options(num_cpus=0, scheduling_strategy=NodeAffinitySchedulingStrategy(
+            node["NodeID"], soft=False)).remote(str(probe)) for node in nodes])
+    finally:
+        probe.unlink(missing_ok=True)
+    for node, (seen, host) in zip(nodes, answers):
+        if not seen:
+            raise ConfigError(f"{folder} is not shared with Ray node {node.get('NodeManagerAddress')} ({host}): put the "
+                              "workspace on a filesystem every node mounts at the same path", "engine")
