@@ -93,12 +93,11 @@ def run_units_on_ray(work: Callable[[Unit], Result], units: Sequence[Unit], sett
     task = ray.remote(_run_unit).options(num_cpus=cpus_per_unit, num_gpus=gpus_per_unit, max_retries=MAX_RETRIES,
                                          retry_exceptions=False)
     cap = workers or max(1, int(ray.cluster_resources().get("CPU", 1) // max(cpus_per_unit, 1e-3)))
-    shared_work = ray.put(work)
     waiting, in_flight = list(units)[::-1], {}
     while waiting or in_flight:
         while waiting and len(in_flight) < cap:
             unit = waiting.pop()
-            in_flight[task.remote(shared_work, unit, os.getcwd())] = unit
+            in_flight[task.remote(work, unit, os.getcwd())] = unit  # small: sent inline
         (ready, *_), _ = ray.wait(list(in_flight), num_returns=1)
         unit = in_flight.pop(ready)
         try:
@@ -141,10 +140,9 @@ def run_on_actors(make_state: Callable, work: Callable, units: Sequence[Unit], s
     holder = ray.remote(_Holder).options(num_cpus=cpus_per_unit, num_gpus=gpus_per_unit, max_restarts=MAX_RETRIES,
                                          max_task_retries=MAX_RETRIES)
     count = settings.workers or max(1, int(ray.cluster_resources().get("CPU", 1) // max(cpus_per_unit, 1e-3)))
-    shared_make, shared_work = ray.put(make_state), ray.put(work)
-    pool = ActorPool([holder.remote(shared_make, os.getcwd()) for _ in range(min(count, len(units)))])
+    pool = ActorPool([holder.remote(make_state, os.getcwd()) for _ in range(min(count, len(units)))])
     try:
-        for unit, result, node in pool.map_unordered(lambda actor, unit: actor.run.remote(shared_work, unit), units):
+        for unit, result, node in pool.map_unordered(lambda actor, unit: actor.run.remote(work, unit), units):
             units_per_node[node] += 1
             yield unit, result
     except ray.exceptions.RayTaskError as error:

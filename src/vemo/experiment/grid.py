@@ -118,14 +118,22 @@ def _run_batch(workspace: Path, tasks: list[tuple[TrainConfig, dict]], workers: 
                on_run: Callable[[dict], None] | None) -> list[dict]:
     """Run independent runs, `workers` at a time; rows come back in task order."""
     rows: list[dict | None] = [None] * len(tasks)
-    parallel = workers > 1 and len(tasks) > 1
-    threads = max(1, (os.cpu_count() or 1) // workers) if parallel else None
-    work = partial(_run_one, workspace=workspace, progress=progress and not parallel, threads=threads)
+    # with workers > 1 every run gets cores // workers torch threads, a lone run too: a run's
+    # weights then do not depend on how many others ran beside it (nor on the engine: a Ray
+    # task of one CPU has one thread)
+    threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else None
+    work = partial(_run_one, workspace=workspace, progress=progress and workers == 1, threads=threads)
     units = [(i, config, keys) for i, (config, keys) in enumerate(tasks)]
-    for (i, _, _), row in run_units(work, units, workers=workers):
-        rows[i] = row
-        if on_run:
-            on_run(row)
+    import torch
+
+    threads_here = torch.get_num_threads()  # a lone unit runs in this process
+    try:
+        for (i, _, _), row in run_units(work, units, workers=workers):
+            rows[i] = row
+            if on_run:
+                on_run(row)
+    finally:
+        torch.set_num_threads(threads_here)
     return rows  # type: ignore[return-value]
 
 

@@ -1,0 +1,159 @@
+"""`--engine ray`: the same outputs as the local engine, a worker killed mid-job retried, the
+driver killed and the command run again without redoing finished units, units on two nodes,
+and the one-line error without Ray. Every Ray process runs in a private network namespace."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+VEMO = [sys.executable, "-m", "vemo", "-q"]
+TIMING = ["seconds", "train_seconds", "frames_per_second", "reused", "run"]
+
+
+def _tables_and_files(root: Path, tables: list[str], files: str) -> dict[str, str]:
+    """Tables without their timing columns, and files by content, as one comparable dict."""
+    found = {}
+    for name in tables:
+        table = pd.read_csv(root / name)
+        found[name] = table.drop(columns=[c for c in TIMING if c in table.columns]).to_csv(index=False)
+    for path in sorted(root.glob(files)):
+        found[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert not list(root.rglob("*vemo-tmp*")), "temporary files left"
+    return found
+
+
+def _on_ray(private_ray, arguments: list[str], tmp_path: Path, kill_once: bool = False) -> subprocess.CompletedProcess:
+    sentinel = tmp_path / "killed-once"
+    environment = {**os.environ, **({"VEMO_TEST_KILL_ONCE": str(sentinel)} if kill_once else {})}
+    done = private_ray.run([*VEMO, *arguments, "--engine", "ray", "--address", private_ray.address],
+                           capture_output=True, text=True, env=environment, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert sentinel.exists() == kill_once, "the test hook did not kill a worker"
+    return done
+
+
+@pytest.mark.ray
+def test_extraction_on_ray_with_a_worker_killed_equals_the_local_run(private_ray, tiny_corpus: Path, tmp_path: Path):
+    local, remote = tmp_path / "local", tmp_path / "ray"
+    subprocess.run([*VEMO, "extract", str(tiny_corpus / "videos"), "--out", str(local), "--every", "2"], check=True)
+    _on_ray(private_ray, ["extract", str(tiny_corpus / "videos"), "--out", str(remote), "--every", "2"], tmp_path,
+            kill_once=True)
+    assert _tables_and_files(remote, ["faces.csv"], "faces/*/*.png") == \
+        _tables_and_files(local, ["faces.csv"], "faces/*/*.png")
+
+
+@pytest.mark.ray
+def test_prediction_on_ray_actors_with_one_killed_equals_the_local_run(private_ray, tiny_corpus: Path, lenet_run: Path,
+                                                                       tmp_path: Path):
+    local, remote = tmp_path / "local", tmp_path / "ray"
+    arguments = ["predict", str(tiny_corpus / "videos"), "--model", str(lenet_run), "--every", "3"]
+    subprocess.run([*VEMO, *arguments, "--out", str(local)], check=True, capture_output=True)
+    _on_ray(private_ray, [*arguments, "--out", str(remote)], tmp_path, kill_once=True)
+    tables = ["predictions.csv", *[p.name for p in local.glob("*.frames.csv")]]
+    assert _tables_and_files(remote, tables, "*.json") == _tables_and_files(local, tables, "*.json")
+
+
+@pytest.mark.ray
+def test_the_grid_on_ray_with_a_run_killed_equals_the_local_grid(private_ray, split_tiny_workspace: Path,
+                                                                 tmp_path: Path):
+    """Local runs two at a time (one torch thread each, as a Ray task of one CPU has): same weights."""
+    local = Path(shutil.copytree(split_tiny_workspace, tmp_path / "local"))
+    remote = Path(shutil.copytree(split_tiny_workspace, tmp_path / "ray"))
+    grid = ["--epochs", "2", "--models", "lenet", "--no-baseline"]
+    subprocess.run([*VEMO, "experiment", "paper", str(local), "--out", str(local / "report"), *grid, "--workers", "2"],
+                   check=True, capture_output=True)
+    _on_ray(private_ray, ["experiment", "paper", str(remote), "--out", str(remote / "report"), *grid], tmp_path,
+            kill_once=True)
+    assert _tables_and_files(remote, ["report/results.csv"], "runs/exp-*/model.safetensors") == \
+        _tables_and_files(local, ["report/results.csv"], "runs/exp-*/model.safetensors")
+
+
+@pytest.mark.ray
+def test_a_killed_driver_reruns_without_redoing_finished_sources(private_ray, tiny_corpus: Path, tmp_path: Path):
+    workspace = tmp_path / "ws"
+    command = [*VEMO, "extract", str(tiny_corpus / "videos"), "--out", str(workspace), "--every", "2", "--engine",
+               "ray", "--address", private_ray.address, "--workers", "1"]
+    driver = private_ray.popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    markers = workspace / ".extract-state"
+    deadline = time.time() + 300
+    while len(list(markers.glob("*.json"))) < 2 and time.time() < deadline and driver.poll() is None:
+        time.sleep(0.1)
+    os.killpg(driver.pid, signal.SIGKILL)
+    driver.wait()
+    finished = {path.name: path.stat().st_mtime_ns for path in markers.glob("c*.json")}
+    assert 2 <= len(finished) < 8, finished
+    again = private_ray.run(command, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert {name: (markers / name).stat().st_mtime_ns for name in finished} == finished, "finished sources redone"
+    assert len(pd.read_csv(workspace / "sources.csv")) == 8
+    assert not list(workspace.rglob("*vemo-tmp*"))
+
+
+TWO_NODES = textwrap.dedent("""
+    import json, sys, threading, time
+    import ray
+    from ray.cluster_utils import Cluster
+    from vemo.engine import EngineSettings, use_engine
+    from vemo.engine import ray_engine
+    from vemo.extraction import extract
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "node_ip_address": "127.0.0.1",
+                                                            "object_store_memory": 100 * 2**20})
+    worker = cluster.add_node(num_cpus=1, node_ip_address="127.0.0.1", object_store_memory=100 * 2**20)
+    cluster.wait_for_nodes()
+    removed = []
+
+    def remove_the_worker_node_mid_run():
+        while len(ray_engine.units_per_node) < 2 and sum(ray_engine.units_per_node.values()) < 20:
+            time.sleep(0.05)
+        if sys.argv[3] == "remove":
+            cluster.remove_node(worker)
+            removed.append(sum(ray_engine.units_per_node.values()))
+
+    watcher = threading.Thread(target=remove_the_worker_node_mid_run, daemon=True)
+    watcher.start()
+    with use_engine(EngineSettings("ray", address=cluster.address)):
+        result = extract([sys.argv[1]], sys.argv[2], workers=2)
+    print(json.dumps({"nodes": len(ray_engine.units_per_node), "faces": result.faces, "failed": len(result.failures),
+                      "removed_after_units": removed}))
+    ray.shutdown()
+    cluster.shutdown()
+""")
+
+
+@pytest.mark.ray
+@pytest.mark.parametrize("remove", ["keep", "remove"])
+def test_units_run_on_both_nodes_and_a_node_lost_mid_run_is_survived(remove: str, private_network, tiny_corpus: Path,
+                                                                    tiny_workspace: Path, tmp_path: Path):
+    """Each node has one CPU and two units run at once, so both nodes get units; removing one
+    while units run there makes Ray run them again on the other."""
+    pytest.importorskip("ray", reason="Ray is not installed: pip install 'vemo[ray]'")
+    done = private_network.run([sys.executable, "-c", TWO_NODES, str(tiny_corpus / "videos"), str(tmp_path / "ws"),
+                                remove], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    assert answer["nodes"] == 2 and answer["failed"] == 0
+    assert answer["faces"] == len(pd.read_csv(tiny_workspace / "faces.csv"))  # the local run's
+    assert bool(answer["removed_after_units"]) == (remove == "remove")
+
+
+def test_engine_ray_without_ray_installed_says_how_to_get_it(tmp_path: Path):
+    hidden = tmp_path / "no-ray"
+    hidden.mkdir()
+    (hidden / "ray.py").write_text("raise ImportError('No module named ray')\n")
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hidden), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([*VEMO, "extract", str(tmp_path), "--out", str(tmp_path / "ws"), "--engine", "ray"],
+                          capture_output=True, text=True, env=environment)
+    assert done.returncode == 1
+    assert done.stderr.strip() == "vemo: error: --engine ray needs: pip install 'vemo[ray]'"
