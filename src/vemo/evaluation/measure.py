@@ -21,7 +21,7 @@ import torch  # noqa: E402
 from sklearn.metrics import (accuracy_score, balanced_accuracy_score, confusion_matrix, f1_score,  # noqa: E402
                              precision_recall_fscore_support)
 
-from vemo.io.files import atomic_path  # noqa: E402
+from vemo.io.files import atomic_path, clean_partial_files  # noqa: E402
 from vemo.io.runs import RunFolder  # noqa: E402
 from vemo.labelling.tensors import split_tensors  # noqa: E402
 from vemo.models import model_info  # noqa: E402
@@ -113,10 +113,12 @@ def evaluate(run_dir: Path | str, split: str = "test", *, workspace: Path | str 
                              corpus=config.get("corpus", {}))
     for name in report.classes_without_samples:
         log.warning("class %r has no samples in the %s split; its recall is undefined", name, split)
-    run.write_eval(split, {**asdict(report), "run": str(run.path), "model": config["model"]})
+    clean_partial_files(run.path)  # what a killed evaluation left
     plot_confusion(report, run.figure_file(f"confusion-{split}.png"), title=f"{run.name} — {split}")
     if run.history_file.exists() and not classical:
         plot_curves(run.read_history(), run.figure_file("curves.png"), title=run.name)
+    # last: eval-<split>.json is what says the evaluation is complete (the grid reuses runs that have it)
+    run.write_eval(split, {**asdict(report), "run": str(run.path), "model": config["model"]})
     return report
 
 

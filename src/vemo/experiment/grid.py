@@ -23,6 +23,7 @@ from vemo.classes import PAPER_CLASSES
 from vemo.engine import check_shared_workspace, run_units
 from vemo.errors import ConfigError
 from vemo.evaluation import evaluate
+from vemo.io.files import clean_partial_files
 from vemo.io.runs import RunFolder
 from vemo.io.workspace import require_workspace
 from vemo.labelling.split import read_split_fingerprint, split_workspace
@@ -102,6 +103,7 @@ def _run_one(task: tuple[int, TrainConfig, dict], workspace: Path, progress: boo
 
         torch.set_num_threads(threads)
     run = RunFolder(workspace / "runs" / config.run_name)
+    clean_partial_files(run.path)  # a reused run too: what a killed training or evaluation left
     if run.has_config() and run.read_config().get("split_fingerprint") != read_split_fingerprint(workspace):
         log.info("labels or split changed since %s was trained; training it again", run.path)
         shutil.rmtree(run.path)  # a grid run folder: its name is the grid's own, and its data is stale

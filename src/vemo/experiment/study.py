@@ -10,6 +10,7 @@ import pandas as pd
 
 from vemo.experiment.grid import ExperimentConfig, run_paper_grid
 from vemo.experiment.report import write_report
+from vemo.io.files import clean_partial_files
 
 
 def run_study(workspace: Path | str, config: ExperimentConfig, out: Path | str, *, progress: bool = False,
@@ -20,6 +21,8 @@ def run_study(workspace: Path | str, config: ExperimentConfig, out: Path | str, 
         (one row per run, the path of report.html)
     """
     started = time.perf_counter()
+    for folder in (Path(out), Path(out) / "figures"):
+        clean_partial_files(folder)  # what a killed study left in its report
     results = run_paper_grid(workspace, config, progress=progress, on_run=on_run, workers=workers)
     report = write_report(results, Path(workspace), Path(out), config, time.perf_counter() - started)
     return results, report

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from vemo.classes import REJECTED
-from vemo.io.files import exclusive_lock
+from vemo.io.files import clean_partial_files, exclusive_lock
 from vemo.io.workspace import LABEL_COLUMNS, LABELS, LABELS_LOCK, read_faces, read_labels, require_workspace
 from vemo.labelling.labels import check_crops, check_labels, write_labels
 
@@ -39,6 +39,7 @@ class LabelStore:
 
     def __init__(self, workspace: Path | str, classes: tuple[str, ...]) -> None:
         self.workspace = require_workspace(workspace)
+        clean_partial_files(self.workspace)  # a killed page's (or command's) temporary labels.csv
         self.classes = classes
         faces = read_faces(self.workspace)
         faces = faces.sort_values(["source_id", "frame", "crop_path"]).reset_index(drop=True)
