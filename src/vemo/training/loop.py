@@ -25,7 +25,7 @@ from torch import nn
 from tqdm import tqdm
 
 from vemo import __version__
-from vemo.errors import CheckpointError
+from vemo.errors import CheckpointError, ConfigError
 from vemo.faces.recipe import DEFAULT_RECIPE
 from vemo.io.files import clean_partial_files
 from vemo.io.runs import RunFolder
@@ -39,6 +39,8 @@ from vemo.training.augment import augment_batch, build_augmentation
 from vemo.training.checkpoint import load_last, save_last
 from vemo.training.classical import fit_classical
 from vemo.training.config import TrainConfig, TrainResult
+from vemo.training.distributed import (Processes, join_processes, leave_processes, process_device, replicas_identical,
+                                       replicate, run_folder_for, shard, summed)
 from vemo.weights import build_model
 
 log = logging.getLogger(__name__)
@@ -111,8 +113,11 @@ class _Trainer:
     device: torch.device
     class_weights: torch.Tensor | None
     progress: bool
+    network: nn.Module | None = None  # what trains: `model`, or its DDP replica under torchrun
+    processes: Processes = Processes()
 
     def __post_init__(self) -> None:
+        self.network = self.network or self.model
         self.loss_fn = nn.CrossEntropyLoss(weight=self.class_weights)
         self.transform = build_augmentation(self.config.augment) if self.config.recipe == "vemo" else None
         self.use_amp = self.config.amp and self.device.type == "cuda"
@@ -127,8 +132,13 @@ def train_one_epoch(t: _Trainer, data: Splits, epoch: int) -> dict:
     generator = torch.Generator().manual_seed(epoch_seed(config.seed, epoch))
     set_backbone_frozen(t.model, t.info, frozen=epoch < config.freeze_epochs)
     total_loss, correct, count = 0.0, 0, 0
-    batches = iterate_batches(data.train_x, data.train_y, config.batch_size, shuffle=True, generator=generator)
-    n_batches = (len(data.train_y) + config.batch_size - 1) // config.batch_size
+    if t.processes.distributed:  # this process's shard of the epoch
+        order = shard(len(data.train_y), t.processes, epoch_seed(config.seed, epoch))
+        batches = iterate_batches(data.train_x[order], data.train_y[order], config.batch_size, shuffle=False)
+    else:
+        order = data.train_y
+        batches = iterate_batches(data.train_x, data.train_y, config.batch_size, shuffle=True, generator=generator)
+    n_batches = (len(order) + config.batch_size - 1) // config.batch_size
     for index, (images, labels) in enumerate(tqdm(batches, total=n_batches, desc=f"epoch {epoch + 1}/{config.epochs}",
                                                   disable=not t.progress, leave=False)):
         if t.transform is not None:
@@ -136,7 +146,7 @@ def train_one_epoch(t: _Trainer, data: Splits, epoch: int) -> dict:
         x, y = t.preprocess(images).to(t.device, non_blocking=True), labels.to(t.device, non_blocking=True)
         t.optimizer.zero_grad(set_to_none=True)
         with torch.autocast(t.device.type, enabled=t.use_amp):
-            logits = t.model(x)
+            logits = t.network(x)
             loss = t.loss_fn(logits, y)
         t.scaler.scale(loss).backward()
         t.scaler.step(t.optimizer)
@@ -144,6 +154,7 @@ def train_one_epoch(t: _Trainer, data: Splits, epoch: int) -> dict:
         total_loss += float(loss.detach()) * len(y)
         correct += int((logits.argmax(1) == y).sum())
         count += len(y)
+    total_loss, correct, count = summed([total_loss, correct, count], t.processes)
     return {"epoch": epoch + 1, "train_loss": total_loss / count, "train_accuracy": correct / count,
             "started": started, "train_seconds": time.perf_counter() - started}
 
@@ -210,7 +221,7 @@ def start_or_resume(run: RunFolder, settings: dict, model: nn.Module,
 
 
 def finish_run(run: RunFolder, settings: dict, config: TrainConfig, history: list[dict], best: dict,
-               stale_epochs: int, data: Splits, device: torch.device) -> TrainResult:
+               stale_epochs: int, data: Splits, device: torch.device, processes: dict | None = None) -> TrainResult:
     """Mark the run finished (or interrupted) and write its summary."""
     finished = len(history) >= config.epochs or (config.patience is not None and stale_epochs >= config.patience)
     frame = pd.DataFrame(history)
@@ -223,6 +234,7 @@ def finish_run(run: RunFolder, settings: dict, config: TrainConfig, history: lis
         "best_val_accuracy": best["val_accuracy"], "seconds_total": round(total_seconds, 3),
         "seconds_per_epoch": round(total_seconds / max(len(frame), 1), 3), "images_per_second": round(images_per_second, 1),
         "train_samples": len(data.train_y), "val_samples": len(data.val_y), "device": str(device),
+        **(processes or {}),
     })
     return TrainResult(run.path, best["epoch"], best["val_loss"], best["val_accuracy"], len(frame), total_seconds,
                        images_per_second, frame)
@@ -245,15 +257,19 @@ def train(workspace: Path | str, config: TrainConfig = TrainConfig(), *, progres
     workspace = require_workspace(workspace)
     info = model_info(config.model)
     preprocess = preprocess_for(info, config.recipe)
-    device = resolve_device(config.device)
-    data = load_splits(workspace, config, preprocess, progress)
+    processes = join_processes(resolve_device(config.device))
+    device = process_device(resolve_device(config.device), processes)
+    data = load_splits(workspace, config, preprocess, progress and processes.main)
     run = RunFolder(workspace / "runs" / config.run_name)
-    if run.path.is_dir():
+    if run.path.is_dir() and processes.main:
         clean_partial_files(run.path)  # a killed run's temporary weights and tables
+    run = run_folder_for(run, processes)  # only rank 0 writes
     settings = run_settings(config, preprocess, workspace)
     torch.manual_seed(config.seed)
     model = build_model(config.model, num_classes=len(config.classes), weights=config.weights).to(device)
     if info.kind == "classical":
+        if processes.distributed:
+            raise ConfigError(f"{config.model} is fitted in one process: drop --nproc / torchrun", "model")
         if run.has_config():
             check_same(run, settings)
         return fit_classical(model, run, settings, preprocess, data.train_x, data.train_y, data.val_x, data.val_y,
@@ -262,7 +278,8 @@ def train(workspace: Path | str, config: TrainConfig = TrainConfig(), *, progres
     history, best, stale_epochs = start_or_resume(run, settings, model, optimizer)
     run.write_config({**settings, "status": "running"})
     weights = class_weight_vector(data.train_y, config.classes).to(device) if config.class_weights else None
-    trainer = _Trainer(config, info, model, optimizer, preprocess, device, weights, progress)
+    trainer = _Trainer(config, info, model, optimizer, preprocess, device, weights, progress and processes.main,
+                       replicate(model, processes, config.freeze_epochs), processes)
     first_epoch = len(history)
     for epoch in range(first_epoch, config.epochs):
         if config.patience is not None and stale_epochs >= config.patience:
@@ -280,4 +297,8 @@ def train(workspace: Path | str, config: TrainConfig = TrainConfig(), *, progres
         run.write_history(pd.DataFrame(history))
         log.info("epoch %d: train loss %.4f acc %.3f | val loss %.4f acc %.3f", epoch + 1, row["train_loss"],
                  row["train_accuracy"], row["val_loss"], row["val_accuracy"])
-    return finish_run(run, settings, config, history, best, stale_epochs, data, device)
+    replicas = {"processes": processes.world, "replicas_identical": replicas_identical(model, processes)} \
+        if processes.distributed else None
+    result = finish_run(run, settings, config, history, best, stale_epochs, data, device, replicas)
+    leave_processes(processes)
+    return result

@@ -1,0 +1,63 @@
+"""DDP: `vemo train --nproc 2` (torchrun, gloo on CPU) trains identical replicas, writes the run
+folder once, is read by `vemo evaluate`, and a run killed mid-way resumes to the uninterrupted
+run's weights. torchrun's rendezvous runs in a private network namespace, as the Ray tests do."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+from safetensors.torch import load_file
+
+VEMO = [sys.executable, "-m", "vemo", "-q"]
+TRAIN = ["train", "--model", "lenet", "--epochs", "3", "--batch-size", "16", "--name", "d", "--nproc", "2"]
+
+
+def _train(private_network, workspace: Path) -> None:
+    done = private_network.run([*VEMO, TRAIN[0], str(workspace), *TRAIN[1:]], capture_output=True, text=True,
+                               timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_two_processes_train_identical_replicas_into_one_run_folder(private_network, split_tiny_workspace: Path,
+                                                                   tmp_path: Path):
+    workspace = Path(shutil.copytree(split_tiny_workspace, tmp_path / "ws"))
+    _train(private_network, workspace)
+    run = workspace / "runs" / "d"
+    summary = json.loads((run / "train.json").read_text())
+    assert summary["processes"] == 2 and summary["replicas_identical"] is True
+    assert len(pd.read_csv(run / "history.csv")) == 3
+    assert sorted(p.name for p in run.iterdir()) == ["config.json", "history.csv", "last.safetensors",
+                                                      "model.safetensors", "train.json"]
+    evaluated = subprocess.run([*VEMO, "evaluate", str(run)], capture_output=True, text=True)
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert (run / "eval-test.json").exists()
+
+
+def test_a_killed_ddp_run_resumes_to_the_uninterrupted_weights(private_network, split_tiny_workspace: Path,
+                                                              tmp_path: Path):
+    whole = Path(shutil.copytree(split_tiny_workspace, tmp_path / "whole" / "ws"))
+    _train(private_network, whole)
+    killed = Path(shutil.copytree(split_tiny_workspace, tmp_path / "killed" / "ws"))
+    history = killed / "runs" / "d" / "history.csv"
+    process = private_network.popen([*VEMO, TRAIN[0], str(killed), *TRAIN[1:]], stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    while not history.exists() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    epochs_at_kill = len(pd.read_csv(history)) if history.exists() else 0
+    assert epochs_at_kill < 3, "the run finished before the kill"
+    _train(private_network, killed)
+    assert (killed / "runs/d/model.safetensors").read_bytes() == (whole / "runs/d/model.safetensors").read_bytes()
+    resumed, straight = (load_file(root / "runs/d/last.safetensors") for root in (killed, whole))  # its metadata has times
+    assert resumed.keys() == straight.keys() and all(torch.equal(resumed[k], straight[k]) for k in resumed)
