@@ -12,7 +12,6 @@ the workspace's tables.
 from __future__ import annotations
 
 import os
-import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -24,6 +23,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import TypeVar
 
+from vemo.engine.hooks import kill_once_for_tests
 from vemo.errors import ConfigError
 
 Unit = TypeVar("Unit")
@@ -33,7 +33,6 @@ State = TypeVar("State")
 
 PARENT_POLL_SECONDS = 0.2
 ENGINES = ("local", "ray")
-KILL_ONCE_VARIABLE = "VEMO_TEST_KILL_ONCE"  # tests: the first unit to start SIGKILLs its own process once
 
 
 @dataclass(frozen=True)
@@ -72,19 +71,6 @@ def use_engine(settings: EngineSettings) -> Iterator[EngineSettings]:
         yield settings
     finally:
         _current = before
-
-
-def kill_once_for_tests() -> None:
-    """The test hook of the retry tests: when $VEMO_TEST_KILL_ONCE names a file that does not exist
-    yet, create it and die by SIGKILL, as a worker killed by the OOM killer or an operator would."""
-    sentinel = os.environ.get(KILL_ONCE_VARIABLE)
-    if sentinel:
-        try:
-            with open(sentinel, "x"):
-                pass
-        except FileExistsError:
-            return
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _call(work: Callable[[Unit], Result], unit: Unit) -> Result:

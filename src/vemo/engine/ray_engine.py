@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from vemo.engine.hooks import kill_once_for_tests
 from vemo.errors import ConfigError, VemoError
 
 Unit = TypeVar("Unit")
@@ -121,8 +122,6 @@ class _Holder:
 
     def run(self, work: Callable, unit):
         import ray
-
-        from vemo.engine import kill_once_for_tests
 
         kill_once_for_tests()
         return unit, work(self.state, unit), ray.get_runtime_context().get_node_id()

@@ -167,6 +167,13 @@ def estimate_validation(t: _Trainer, data: Splits) -> tuple[float, float]:
     return loss, float((logits.argmax(1) == data.val_y).float().mean())
 
 
+def history_row(row: dict, optimizer: torch.optim.Optimizer) -> dict:
+    """An epoch as history.csv (and the checkpoint) record it."""
+    return {"epoch": row["epoch"], "train_loss": row["train_loss"], "train_accuracy": row["train_accuracy"],
+            "val_loss": row["val_loss"], "val_accuracy": row["val_accuracy"], "lr": optimizer.param_groups[0]["lr"],
+            "seconds": round(time.perf_counter() - row["started"], 3), "train_seconds": round(row["train_seconds"], 3)}
+
+
 def keep_best(run: RunFolder, model: nn.Module, monitor: str, row: dict, best: dict, stale_epochs: int) -> tuple[dict, int]:
     """Save the model when this epoch is the best so far; returns (best, epochs without improvement)."""
     improved = row["val_loss"] < best["val_loss"] if monitor == "val_loss" else row["val_accuracy"] > best["val_accuracy"]
@@ -288,10 +295,7 @@ def train(workspace: Path | str, config: TrainConfig = TrainConfig(), *, progres
             break
         row = train_one_epoch(trainer, data, epoch)
         row["val_loss"], row["val_accuracy"] = estimate_validation(trainer, data)
-        history.append({"epoch": row["epoch"], "train_loss": row["train_loss"], "train_accuracy": row["train_accuracy"],
-                        "val_loss": row["val_loss"], "val_accuracy": row["val_accuracy"],
-                        "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.perf_counter() - row["started"], 3),
-                        "train_seconds": round(row["train_seconds"], 3)})
+        history.append(history_row(row, optimizer))
         best, stale_epochs = keep_best(run, model, config.monitor, row, best, stale_epochs)
         save_last(run, model, optimizer, history, best, stale_epochs)
         run.write_history(pd.DataFrame(history))

@@ -1,0 +1,21 @@
+"""The test hook of the retry tests, shared by every engine."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+KILL_ONCE_VARIABLE = "VEMO_TEST_KILL_ONCE"  # tests: the first unit to start SIGKILLs its own process once
+
+
+def kill_once_for_tests() -> None:
+    """The test hook of the retry tests: when $VEMO_TEST_KILL_ONCE names a file that does not exist
+    yet, create it and die by SIGKILL, as a worker killed by the OOM killer or an operator would."""
+    sentinel = os.environ.get(KILL_ONCE_VARIABLE)
+    if sentinel:
+        try:
+            with open(sentinel, "x"):
+                pass
+        except FileExistsError:
+            return
+        os.kill(os.getpid(), signal.SIGKILL)
