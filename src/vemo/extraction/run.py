@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import multiprocessing
-import re
 import shutil
 import time
 from collections.abc import Sequence
