@@ -127,36 +127,39 @@ def test_killed_anywhere_the_rerun_ends_as_if_never_killed(name: str, tiny_corpu
     subprocess.run([*VEMO, *case.command(reference, given)], check=True, capture_output=True)
     duration = time.time() - started
     expected = _outputs(reference, case)
-    held = 0
-    for attempt in range(KILLS):
-        root = tmp_path / f"kill{attempt}"
-        root.mkdir()
-        case.prepare(root, given)
-        moment = random.Random(f"{name}-{attempt}").uniform(0.2, 0.9) * duration
-        process = subprocess.Popen([*VEMO, *case.command(root, given)], stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL, start_new_session=True)
-        time.sleep(moment)
-        whole_group = attempt % 2 == 0
-        try:
-            os.killpg(process.pid, signal.SIGKILL) if whole_group else process.send_signal(signal.SIGKILL)
-        except ProcessLookupError:
-            pass  # it had finished: the rerun must then change nothing
-        process.wait()
-        deadline = time.time() + 5
-        in_group = lambda: [pid for pid, _, group in processes() if group == process.pid]  # noqa: E731
-        while in_group() and time.time() < deadline:
-            time.sleep(0.1)
-        leftovers = in_group()
-        finished = case.finished(root)
-        again = subprocess.run([*VEMO, *case.command(root, given)], capture_output=True, text=True)
-        temporary = [str(p) for p in root.rglob("*vemo-tmp*")]
-        same = again.returncode == 0 and _outputs(root, case) == expected
-        after = case.finished(root)
-        redone = [unit for unit, identity in finished.items() if after.get(unit) != identity]
-        assert not redone, f"{name}: finished before the kill, redone by the rerun: {redone[:5]}"
-        assert not leftovers, f"{name}: processes left after the kill: {leftovers}"
-        assert not temporary, f"{name}: temporary files left: {temporary}"
-        assert same, f"{name}: killed at {moment:.1f} s ({'group' if whole_group else 'main'}), the rerun differs: " \
-                     f"{again.stderr[-300:]}"
-        held += 1
-    record(f"kill {name}", KILLS, held)
+    held = tried = 0
+    try:
+        for attempt in range(KILLS):
+            tried += 1
+            root = tmp_path / f"kill{attempt}"
+            root.mkdir()
+            case.prepare(root, given)
+            moment = random.Random(f"{name}-{attempt}").uniform(0.2, 0.9) * duration
+            process = subprocess.Popen([*VEMO, *case.command(root, given)], stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL, start_new_session=True)
+            time.sleep(moment)
+            whole_group = attempt % 2 == 0
+            try:
+                os.killpg(process.pid, signal.SIGKILL) if whole_group else process.send_signal(signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # it had finished: the rerun must then change nothing
+            process.wait()
+            deadline = time.time() + 5
+            in_group = lambda: [pid for pid, _, group in processes() if group == process.pid]  # noqa: E731
+            while in_group() and time.time() < deadline:
+                time.sleep(0.1)
+            leftovers = in_group()
+            finished = case.finished(root)
+            again = subprocess.run([*VEMO, *case.command(root, given)], capture_output=True, text=True)
+            temporary = [str(p) for p in root.rglob("*vemo-tmp*")]
+            same = again.returncode == 0 and _outputs(root, case) == expected
+            after = case.finished(root)
+            redone = [unit for unit, identity in finished.items() if after.get(unit) != identity]
+            assert not redone, f"{name}: finished before the kill, redone by the rerun: {redone[:5]}"
+            assert not leftovers, f"{name}: processes left after the kill: {leftovers}"
+            assert not temporary, f"{name}: temporary files left: {temporary}"
+            assert same, f"{name}: killed at {moment:.1f} s ({'group' if whole_group else 'main'}), the rerun differs: " \
+                         f"{again.stderr[-300:]}"
+            held += 1
+    finally:  # a failed kill stops the test: the table says how far it got
+        record(f"kill {name}", tried, held)
