@@ -34,9 +34,11 @@ def _tables_and_files(root: Path, tables: list[str], files: str) -> dict[str, st
     return found
 
 
-def _on_ray(private_ray, arguments: list[str], tmp_path: Path, kill_once: bool = False) -> subprocess.CompletedProcess:
+def _on_ray(private_ray, arguments: list[str], tmp_path: Path, kill_once: bool = False,
+            kill_point: str = "unit") -> subprocess.CompletedProcess:
     sentinel = tmp_path / "killed-once"
-    environment = {**os.environ, **({"VEMO_TEST_KILL_ONCE": str(sentinel)} if kill_once else {})}
+    hook = {"VEMO_TEST_KILL_ONCE": str(sentinel), "VEMO_TEST_KILL_POINT": kill_point} if kill_once else {}
+    environment = {**os.environ, **hook}
     done = private_ray.run([*VEMO, *arguments, "--engine", "ray", "--address", private_ray.address],
                            capture_output=True, text=True, env=environment, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -66,16 +68,18 @@ def test_prediction_on_ray_actors_with_one_killed_equals_the_local_run(private_r
 
 
 @pytest.mark.ray
-def test_the_grid_on_ray_with_a_run_killed_equals_the_local_grid(private_ray, split_tiny_workspace: Path,
-                                                                 tmp_path: Path):
-    """Local runs two at a time (one torch thread each, as a Ray task of one CPU has): same weights."""
+def test_the_grid_on_ray_with_a_run_killed_mid_epoch_equals_the_local_grid(private_ray, split_tiny_workspace: Path,
+                                                                           tmp_path: Path):
+    """One run's worker dies in the middle of its second epoch; Ray runs the unit again, which
+    resumes from the first epoch's checkpoint. Local runs two at a time (one torch thread each,
+    as a Ray task of one CPU has): the same metrics and weights."""
     local = Path(shutil.copytree(split_tiny_workspace, tmp_path / "local"))
     remote = Path(shutil.copytree(split_tiny_workspace, tmp_path / "ray"))
     grid = ["--epochs", "2", "--models", "lenet", "--no-baseline"]
     subprocess.run([*VEMO, "experiment", "paper", str(local), "--out", str(local / "report"), *grid, "--workers", "2"],
                    check=True, capture_output=True)
     _on_ray(private_ray, ["experiment", "paper", str(remote), "--out", str(remote / "report"), *grid], tmp_path,
-            kill_once=True)
+            kill_once=True, kill_point="mid-epoch")
     assert _tables_and_files(remote, ["report/results.csv"], "runs/exp-*/model.safetensors") == \
         _tables_and_files(local, ["report/results.csv"], "runs/exp-*/model.safetensors")
 

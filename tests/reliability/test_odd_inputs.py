@@ -1,6 +1,7 @@
-"""Generated bad and odd inputs, all in one batch for `vemo extract` and for `vemo predict`: each
-gets the right result or one line naming it, never a traceback or a hang, and the rest of the
-batch is processed."""
+"""Generated bad and odd inputs, all in one batch for `vemo extract` and for `vemo predict` (the
+folder holds a symlink loop too, and is given twice: as a folder and as a `**` glob): each gets
+the right result or one line naming it, never a traceback or a hang, and the rest of the batch
+is processed."""
 
 from __future__ import annotations
 
@@ -48,6 +49,8 @@ def _make_inputs(media: Path, folder: Path) -> list[Path]:
         cv2.imwrite(str(folder / name), image)
         made.append(folder / name)
     made += _rotated_and_huge(face, folder)
+    (folder / "nested").mkdir()
+    (folder / "nested" / "loop").symlink_to(folder, target_is_directory=True)  # a link back up: no endless walk
     (folder / "empty.mp4").write_bytes(b"")
     (folder / "text.mp4").write_text("not a video\n")
     return made + [folder / "empty.mp4", folder / "text.mp4"]
@@ -76,8 +79,9 @@ def test_every_odd_input_gets_a_result_or_one_line(command: str, shared_media: P
     folder.mkdir()
     inputs = _make_inputs(shared_media, folder)
     out = tmp_path / "out"
-    arguments = ["extract", str(folder), "--out", str(out), "--every", "6"] if command == "extract" else \
-        ["predict", str(folder), "--model", str(trained_run), "--out", str(out), "--every", "6"]
+    given = [str(folder), f"{folder}/**/*"]
+    arguments = ["extract", *given, "--out", str(out), "--every", "6"] if command == "extract" else \
+        ["predict", *given, "--model", str(trained_run), "--out", str(out), "--every", "6"]
     done = subprocess.run([*VEMO, *arguments], capture_output=True, text=True, timeout=900)
     assert "Traceback" not in done.stderr, done.stderr[-2000:]
     assert done.returncode in (0, 1)

@@ -148,13 +148,21 @@ def find_inputs(inputs: Iterable[str | Path]) -> tuple[list[Path], list[str]]:
     A named file is always a candidate. A folder made by `vemo synth` contributes the videos
     its clips.csv lists. Inside other folders, hidden files are skipped, and so are
     files whose extension marks them as neither image nor video (tables, notes) unless their
-    content says otherwise; those are returned by name in the second list.
+    content says otherwise; those are returned by name in the second list. A file reached twice
+    (by a folder and a glob, or through a symlinked folder) is one candidate.
 
     Returns:
         (candidates in a stable order without duplicates, names that matched nothing)
     """
     found: dict[Path, None] = {}
     unmatched: list[str] = []
+    seen: set[Path] = set()  # by resolved path: a file reached twice (a link, a folder and a glob) counts once
+
+    def add(path: Path) -> None:
+        if (resolved := path.resolve()) not in seen:
+            seen.add(resolved)
+            found[path] = None
+
     for item in inputs:
         item = str(item)
         paths = expand_pattern(item) if glob.has_magic(item) else [Path(item)]
@@ -164,14 +172,14 @@ def find_inputs(inputs: Iterable[str | Path]) -> tuple[list[Path], list[str]]:
         for path in paths:
             if path.is_dir() and _is_synth_corpus(path):
                 for name in _synth_videos(path):
-                    found[path / name] = None
+                    add(path / name)
             elif path.is_dir():
                 for child in sorted(path.rglob("*")):
                     if child.is_file() and not any(part.startswith(".") for part in child.relative_to(path).parts):
                         if _looks_like_media(child):
-                            found[child] = None
+                            add(child)
             elif path.exists():
-                found[path] = None
+                add(path)
     return list(found), unmatched
 
 

@@ -25,6 +25,7 @@ from torch import nn
 from tqdm import tqdm
 
 from vemo import __version__
+from vemo.engine.hooks import kill_once_for_tests
 from vemo.errors import CheckpointError, ConfigError
 from vemo.faces.recipe import DEFAULT_RECIPE
 from vemo.io.files import clean_partial_files
@@ -151,6 +152,8 @@ def train_one_epoch(t: _Trainer, data: Splits, epoch: int) -> dict:
         t.scaler.scale(loss).backward()
         t.scaler.step(t.optimizer)
         t.scaler.update()
+        if epoch and index == 1:
+            kill_once_for_tests("mid-epoch")  # the retry tests: a worker lost in the middle of an epoch
         total_loss += float(loss.detach()) * len(y)
         correct += int((logits.argmax(1) == y).sum())
         count += len(y)
