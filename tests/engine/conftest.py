@@ -7,15 +7,11 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-VEMO = [sys.executable, "-m", "vemo", "-q"]
-
 
 def _free_port() -> int:
     with socket.socket() as probe:
@@ -41,12 +37,3 @@ def private_ray(private_network, tmp_path_factory: pytest.TempPathFactory) -> It
     finally:
         private_network.run([ray, "stop", "--force"], capture_output=True, timeout=120)
         shutil.rmtree(temp, ignore_errors=True)
-
-
-@pytest.fixture(scope="session")
-def lenet_run(split_tiny_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A LeNet trained one epoch on the tiny workspace: the model of the prediction cases."""
-    workspace = Path(shutil.copytree(split_tiny_workspace, tmp_path_factory.mktemp("engine") / "ws"))
-    subprocess.run([*VEMO, "train", str(workspace), "--model", "lenet", "--epochs", "1", "--batch-size", "32",
-                    "--name", "r"], check=True, capture_output=True)
-    return workspace / "runs" / "r"

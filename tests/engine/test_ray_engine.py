@@ -57,10 +57,10 @@ def test_extraction_on_ray_with_a_worker_killed_equals_the_local_run(private_ray
 
 
 @pytest.mark.ray
-def test_prediction_on_ray_actors_with_one_killed_equals_the_local_run(private_ray, tiny_corpus: Path, lenet_run: Path,
+def test_prediction_on_ray_actors_with_one_killed_equals_the_local_run(private_ray, tiny_corpus: Path, trained_run: Path,
                                                                        tmp_path: Path):
     local, remote = tmp_path / "local", tmp_path / "ray"
-    arguments = ["predict", str(tiny_corpus / "videos"), "--model", str(lenet_run), "--every", "3"]
+    arguments = ["predict", str(tiny_corpus / "videos"), "--model", str(trained_run), "--every", "3"]
     subprocess.run([*VEMO, *arguments, "--out", str(local)], check=True, capture_output=True)
     _on_ray(private_ray, [*arguments, "--out", str(remote)], tmp_path, kill_once=True)
     tables = ["predictions.csv", *[p.name for p in local.glob("*.frames.csv")]]

@@ -9,16 +9,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
-
-VEMO = [sys.executable, "-m", "vemo", "-q"]
-
 
 @pytest.fixture(scope="session")
 def record() -> Callable[[str, int, int], None]:
@@ -31,12 +24,3 @@ def record() -> Callable[[str, int, int], None]:
                 handle.write(json.dumps({"what": what, "tried": tried, "held": held}) + "\n")
 
     return write
-
-
-@pytest.fixture(scope="session")
-def trained_run(split_tiny_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A LeNet trained one epoch on the tiny workspace (the model of the predict cases)."""
-    workspace = Path(shutil.copytree(split_tiny_workspace, tmp_path_factory.mktemp("reliable") / "ws"))
-    subprocess.run([*VEMO, "train", str(workspace), "--model", "lenet", "--epochs", "1", "--batch-size", "32",
-                    "--name", "r"], check=True, capture_output=True)
-    return workspace / "runs" / "r"
