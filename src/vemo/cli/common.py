@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import functools
 import logging
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -43,8 +44,6 @@ GpusOption = Annotated[float, typer.Option("--gpus-per-worker", help="With --eng
 
 def engine_settings(engine: str | None, address: str | None, workers: int | None, gpus_per_worker: float = 0.0):
     """The engine the options name (the environment's VEMO_ENGINE when --engine is not given)."""
-    import os
-
     from vemo.engine import EngineSettings
 
     name = engine or os.environ.get("VEMO_ENGINE") or "local"

@@ -50,8 +50,7 @@ class EngineSettings:
             raise ConfigError(f"--engine must be one of {', '.join(ENGINES)}, not {self.name!r}", "engine")
 
 
-_current = EngineSettings(os.environ.get("VEMO_ENGINE", "local") if os.environ.get("VEMO_ENGINE") in ENGINES
-                          else "local")
+_current = EngineSettings()  # the command line sets another with use_engine (--engine, $VEMO_ENGINE)
 
 
 def current_engine() -> EngineSettings:
@@ -101,13 +100,13 @@ def pending(units: Sequence[Unit], is_done: Callable[[Unit], bool]) -> tuple[lis
     return todo, len(units) - len(todo)
 
 
-def run_units(work: Callable[[Unit], Result], units: Sequence[Unit], *, workers: int | None = None,
-              cpus_per_unit: float = 1.0, gpus_per_unit: float | None = None) -> Iterator[tuple[Unit, Result]]:
+def run_units(work: Callable[[Unit], Result], units: Sequence[Unit], *, workers: int | None = None) -> Iterator[
+        tuple[Unit, Result]]:
     """Run `work(unit)` for every unit; yield (unit, result) as each finishes.
 
-    On Ray each unit is a task asking for `cpus_per_unit` CPUs and `gpus_per_unit` GPUs (default:
-    --gpus-per-worker), retried when its worker dies, as many at once as the cluster holds or
-    the engine's `workers`; `workers` here is the local engine's. The rest is the local engine.
+    On Ray each unit is a task asking for one CPU and --gpus-per-worker GPUs, retried when its
+    worker dies, as many at once as the cluster holds or the engine's `workers`; `workers` here
+    is the local engine's. The rest is the local engine.
 
     With one worker or one unit, the units run here, in order. Otherwise in `workers` spawned
     processes (never forked: torch and OpenCV threads do not survive a fork), in the order they
@@ -119,10 +118,9 @@ def run_units(work: Callable[[Unit], Result], units: Sequence[Unit], *, workers:
     if _current.name == "ray":
         from vemo.engine.ray_engine import run_units_on_ray
 
-        gpus = _current.gpus_per_worker if gpus_per_unit is None else gpus_per_unit
-        yield from run_units_on_ray(partial(_call, work), units, _current, _current.workers, cpus_per_unit, gpus)
+        yield from run_units_on_ray(partial(_call, work), units, _current)
         return
-    workers = default_workers(workers or _current.workers)
+    workers = default_workers(workers)
     if workers == 1 or len(units) <= 1:
         for unit in units:
             yield unit, _call(work, unit)
@@ -134,20 +132,15 @@ def run_units(work: Callable[[Unit], Result], units: Sequence[Unit], *, workers:
             yield futures[future], future.result()
 
 
-def run_units_with_state(make_state: Callable[[], State], work: Callable[[State, Unit], Result], units: Sequence[Unit],
-                         *, cpus_per_unit: float = 1.0) -> Iterator[tuple[Unit, Result]]:
-    """`work(state, unit)` for every unit, where `state` (a loaded model) is made once per worker:
-    on Ray a pool of actors, each with `make_state()` (as many as the engine's `workers`, or the
-    cluster's CPUs); locally one state, here, for units in order."""
-    if _current.name == "ray":
-        from vemo.engine.ray_engine import run_on_actors
+def run_units_with_state(make_state: Callable[[], State], work: Callable[[State, Unit], Result],
+                         units: Sequence[Unit]) -> Iterator[tuple[Unit, Result]]:
+    """On Ray: `work(state, unit)` for every unit over a pool of actors, each making its `state`
+    (a loaded model) once; as many actors as the engine's `workers`, or the cluster's CPUs.
+    Locally there is nothing to share across processes: callers keep their own loop (prediction
+    runs threads over one loaded model)."""
+    from vemo.engine.ray_engine import run_on_actors
 
-        yield from run_on_actors(make_state, work, units, _current, cpus_per_unit, _current.gpus_per_worker)
-        return
-    state = make_state()
-    for unit in units:
-        kill_once_for_tests()
-        yield unit, work(state, unit)
+    yield from run_on_actors(make_state, work, units, _current)
 
 
 def check_shared_workspace(folder: Path) -> None:

@@ -15,6 +15,7 @@ import secrets
 import socket
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -27,6 +28,7 @@ Result = TypeVar("Result")
 log = logging.getLogger(__name__)
 
 MAX_RETRIES = 3  # a unit whose worker dies (SIGKILL, OOM, a lost node) is tried again this often
+CPUS_PER_UNIT = 1  # Ray then gives each unit one torch/OpenMP thread
 LOCAL_OBJECT_STORE_BYTES = 256 * 2**20  # small machines: results are tables, not frames
 units_per_node: Counter[str] = Counter()  # node id -> units run there, for logs and tests
 
@@ -49,8 +51,9 @@ def _environment() -> dict[str, str]:
     return {name: value for name, value in os.environ.items() if name.startswith("VEMO_")}
 
 
-def connect(address: str | None, workers: int | None):
-    """The `ray` module, connected: to a private local Ray (address None) or to a cluster."""
+def connect(settings):
+    """The `ray` module, connected: to a private local Ray (no address) or to a cluster."""
+    address, workers = settings.address, settings.workers
     ray = require_ray()
     if ray.is_initialized():
         return ray
@@ -84,16 +87,32 @@ def _run_unit(work: Callable[[Unit], Result], unit: Unit, folder: str) -> tuple[
     return work(unit), ray.get_runtime_context().get_node_id()
 
 
-def run_units_on_ray(work: Callable[[Unit], Result], units: Sequence[Unit], settings, workers: int | None,
-                     cpus_per_unit: float, gpus_per_unit: float) -> Iterator[tuple[Unit, Result]]:
-    """Each unit a task; at most `workers` in flight (default: the cluster's CPUs / cpus_per_unit);
-    (unit, result) yielded as each finishes. A unit's own exception is raised here as itself."""
-    ray = connect(settings.address, settings.workers)
+def _at_once(ray, settings) -> int:
+    """How many units run at the same time: --workers, or as many as the cluster has CPUs for."""
+    return settings.workers or max(1, int(ray.cluster_resources().get("CPU", 1)) // CPUS_PER_UNIT)
+
+
+@contextmanager
+def _unit_errors(ray) -> Iterator[None]:
+    """A unit's own exception raised as itself; a worker or node that died more than MAX_RETRIES
+    times as one VemoError."""
+    try:
+        yield
+    except ray.exceptions.RayTaskError as error:
+        raise error.as_instanceof_cause() from None
+    except ray.exceptions.RayError as error:
+        raise VemoError(f"a unit of work failed on Ray after {MAX_RETRIES} retries: {str(error).splitlines()[0]}") \
+            from None
+
+
+def run_units_on_ray(work: Callable[[Unit], Result], units: Sequence[Unit], settings) -> Iterator[tuple[Unit, Result]]:
+    """Each unit a task, at most `_at_once` in flight; (unit, result) yielded as each finishes."""
+    ray = connect(settings)
     if not units:
         return
-    task = ray.remote(_run_unit).options(num_cpus=cpus_per_unit, num_gpus=gpus_per_unit, max_retries=MAX_RETRIES,
-                                         retry_exceptions=False)
-    cap = workers or max(1, int(ray.cluster_resources().get("CPU", 1) // max(cpus_per_unit, 1e-3)))
+    task = ray.remote(_run_unit).options(num_cpus=CPUS_PER_UNIT, num_gpus=settings.gpus_per_worker,
+                                         max_retries=MAX_RETRIES, retry_exceptions=False)
+    cap = _at_once(ray, settings)
     waiting, in_flight = list(units)[::-1], {}
     while waiting or in_flight:
         while waiting and len(in_flight) < cap:
@@ -101,13 +120,8 @@ def run_units_on_ray(work: Callable[[Unit], Result], units: Sequence[Unit], sett
             in_flight[task.remote(work, unit, os.getcwd())] = unit  # small: sent inline
         (ready, *_), _ = ray.wait(list(in_flight), num_returns=1)
         unit = in_flight.pop(ready)
-        try:
+        with _unit_errors(ray):
             result, node = ray.get(ready)
-        except ray.exceptions.RayTaskError as error:
-            raise error.as_instanceof_cause() from None
-        except ray.exceptions.RayError as error:  # the worker or its node died more than MAX_RETRIES times
-            raise VemoError(f"a unit of work failed on Ray after {MAX_RETRIES} retries: {str(error).splitlines()[0]}") \
-                from None
         units_per_node[node] += 1
         log.debug("unit %s ran on node %s", unit, node)
         yield unit, result
@@ -127,28 +141,22 @@ class _Holder:
         return unit, work(self.state, unit), ray.get_runtime_context().get_node_id()
 
 
-def run_on_actors(make_state: Callable, work: Callable, units: Sequence[Unit], settings, cpus_per_unit: float,
-                  gpus_per_unit: float) -> Iterator[tuple[Unit, Result]]:
+def run_on_actors(make_state: Callable, work: Callable, units: Sequence[Unit], settings) -> Iterator[
+        tuple[Unit, Result]]:
     """`work(state, unit)` over a pool of actors, each making its state once. An actor that dies
     is restarted (its state made again) and its unit tried again, up to MAX_RETRIES times."""
-    ray = connect(settings.address, settings.workers)
+    ray = connect(settings)
     if not units:
         return
     from ray.util import ActorPool
 
-    holder = ray.remote(_Holder).options(num_cpus=cpus_per_unit, num_gpus=gpus_per_unit, max_restarts=MAX_RETRIES,
-                                         max_task_retries=MAX_RETRIES)
-    count = settings.workers or max(1, int(ray.cluster_resources().get("CPU", 1) // max(cpus_per_unit, 1e-3)))
-    pool = ActorPool([holder.remote(make_state, os.getcwd()) for _ in range(min(count, len(units)))])
-    try:
+    holder = ray.remote(_Holder).options(num_cpus=CPUS_PER_UNIT, num_gpus=settings.gpus_per_worker,
+                                         max_restarts=MAX_RETRIES, max_task_retries=MAX_RETRIES)
+    pool = ActorPool([holder.remote(make_state, os.getcwd()) for _ in range(min(_at_once(ray, settings), len(units)))])
+    with _unit_errors(ray):
         for unit, result, node in pool.map_unordered(lambda actor, unit: actor.run.remote(work, unit), units):
             units_per_node[node] += 1
             yield unit, result
-    except ray.exceptions.RayTaskError as error:
-        raise error.as_instanceof_cause() from None
-    except ray.exceptions.RayError as error:
-        raise VemoError(f"a prediction worker failed on Ray after {MAX_RETRIES} retries: {str(error).splitlines()[0]}") \
-            from None
 
 
 def _sees(path: str) -> tuple[bool, str]:
@@ -162,7 +170,7 @@ def check_shared_folder(folder: Path, settings) -> None:
     Raises:
         ConfigError: a node does not see it, named.
     """
-    ray = connect(settings.address, settings.workers)
+    ray = connect(settings)
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     probe = Path(folder).resolve() / f".vemo-probe-{secrets.token_hex(4)}"

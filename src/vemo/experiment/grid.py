@@ -18,6 +18,7 @@ from functools import partial
 from pathlib import Path
 
 import pandas as pd
+import torch
 
 from vemo.classes import PAPER_CLASSES
 from vemo.engine import check_shared_workspace, run_units
@@ -99,8 +100,6 @@ def _run_one(task: tuple[int, TrainConfig, dict], workspace: Path, progress: boo
     split. In a worker process, `threads` is its share of the cores for torch."""
     _, config, keys = task
     if threads is not None:
-        import torch
-
         torch.set_num_threads(threads)
     run = RunFolder(workspace / "runs" / config.run_name)
     clean_partial_files(run.path)  # a reused run too: what a killed training or evaluation left
@@ -126,8 +125,6 @@ def _run_batch(workspace: Path, tasks: list[tuple[TrainConfig, dict]], workers: 
     threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else None
     work = partial(_run_one, workspace=workspace, progress=progress and workers == 1, threads=threads)
     units = [(i, config, keys) for i, (config, keys) in enumerate(tasks)]
-    import torch
-
     threads_here = torch.get_num_threads()  # a lone unit runs in this process
     try:
         for (i, _, _), row in run_units(work, units, workers=workers):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -86,12 +86,14 @@ def read_labels(workspace: Path) -> pd.DataFrame:
     table = read_table(workspace, LABELS, LABEL_COLUMNS, optional=True)
     if table is None:
         return pd.DataFrame(columns=LABEL_COLUMNS)
-    for number, (crop, label) in enumerate(zip(table["crop_path"].astype(str), table["label"].astype(str)), start=2):
-        if not SAFE_LABEL.fullmatch(label) or label in (".", ".."):
-            raise WorkspaceError(f"{workspace / LABELS}: line {number}: label {label!r} is not a plain class name")
-        parts = PurePosixPath(crop).parts
-        if PurePosixPath(crop).is_absolute() or ".." in parts or "\\" in crop or "\0" in crop:
-            raise WorkspaceError(f"{workspace / LABELS}: line {number}: crop {crop!r} is not a path inside the workspace")
+    labels, crops = table["label"].astype(str), table["crop_path"].astype(str)
+    bad_label = ~labels.str.fullmatch(SAFE_LABEL.pattern) | labels.isin([".", ".."])
+    bad_crop = crops.str.startswith("/") | crops.str.contains(r"(?:^|/)\.\.(?:/|$)|\\|\x00", regex=True)
+    for bad, kind, values in ((bad_label, "label", labels), (bad_crop, "crop", crops)):
+        if bad.any():  # named by its line in the file (the header is line 1)
+            first = int(bad.to_numpy().argmax())
+            what = "is not a plain class name" if kind == "label" else "is not a path inside the workspace"
+            raise WorkspaceError(f"{workspace / LABELS}: line {first + 2}: {kind} {values.iloc[first]!r} {what}")
     return table
 
 

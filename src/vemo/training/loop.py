@@ -118,7 +118,8 @@ class _Trainer:
     processes: Processes = Processes()
 
     def __post_init__(self) -> None:
-        self.network = self.network or self.model
+        if self.network is None:
+            self.network = self.model
         self.loss_fn = nn.CrossEntropyLoss(weight=self.class_weights)
         self.transform = build_augmentation(self.config.augment) if self.config.recipe == "vemo" else None
         self.use_amp = self.config.amp and self.device.type == "cuda"
@@ -136,10 +137,11 @@ def train_one_epoch(t: _Trainer, data: Splits, epoch: int) -> dict:
     if t.processes.distributed:  # this process's shard of the epoch
         order = shard(len(data.train_y), t.processes, epoch_seed(config.seed, epoch))
         batches = iterate_batches(data.train_x[order], data.train_y[order], config.batch_size, shuffle=False)
+        samples = len(order)
     else:
-        order = data.train_y
         batches = iterate_batches(data.train_x, data.train_y, config.batch_size, shuffle=True, generator=generator)
-    n_batches = (len(order) + config.batch_size - 1) // config.batch_size
+        samples = len(data.train_y)
+    n_batches = (samples + config.batch_size - 1) // config.batch_size
     for index, (images, labels) in enumerate(tqdm(batches, total=n_batches, desc=f"epoch {epoch + 1}/{config.epochs}",
                                                   disable=not t.progress, leave=False)):
         if t.transform is not None:
@@ -267,8 +269,9 @@ def train(workspace: Path | str, config: TrainConfig = TrainConfig(), *, progres
     workspace = require_workspace(workspace)
     info = model_info(config.model)
     preprocess = preprocess_for(info, config.recipe)
-    processes = join_processes(resolve_device(config.device))
-    device = process_device(resolve_device(config.device), processes)
+    device = resolve_device(config.device)
+    processes = join_processes(device)
+    device = process_device(device, processes)
     data = load_splits(workspace, config, preprocess, progress and processes.main)
     run = RunFolder(workspace / "runs" / config.run_name)
     if run.path.is_dir() and processes.main:
