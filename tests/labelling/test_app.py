@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 
 from vemo.classes import PAPER_CLASSES
 from vemo.labelling import apply_labels
-from vemo.labelling.app import TOKEN_COOKIE, create_app, page_link
+from vemo.io.local_page import TOKEN_COOKIE, page_link
+from vemo.labelling.app import create_app
 
 
 @pytest.fixture()

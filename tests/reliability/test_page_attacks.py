@@ -11,7 +11,8 @@ import pandas as pd
 from fastapi.testclient import TestClient
 
 from vemo.classes import PAPER_CLASSES
-from vemo.labelling.app import TOKEN_COOKIE, create_app
+from vemo.io.local_page import TOKEN_COOKIE
+from vemo.labelling.app import create_app
 
 TRAVERSALS = ["../faces.csv", "..%2f..%2fetc%2fpasswd", "%2e%2e/%2e%2e/etc/passwd", "faces.csv", "/etc/passwd",
               "faces/../../x.png", "faces/%00.png", "faces/c0001/../../../../etc/hostname"]

@@ -70,7 +70,8 @@ def label_serve(
     import uvicorn
 
     from vemo.classes import parse_classes
-    from vemo.labelling.app import create_app, page_link
+    from vemo.io.local_page import page_link
+    from vemo.labelling.app import create_app
 
     application = create_app(workspace, parse_classes(classes), host=host)
     if host not in ("127.0.0.1", "localhost", "::1"):

@@ -8,16 +8,18 @@ from typing import Annotated, Optional
 
 import typer
 
+from vemo.errors import VemoError
 from vemo.cli.common import AddressOption, EngineOption, GpusOption, engine_settings, expected_errors, show_progress
 
 
 @expected_errors
 def predict(
     ctx: typer.Context,
-    inputs: Annotated[list[str], typer.Argument(help="Videos, images, folders or globs.")],
     model: Annotated[str, typer.Option("--model", "-m", help="A run folder (WS/runs/NAME) or pretrained:NAME "
                                                              "(see `vemo weights list`).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for <name>.frames.csv and <name>.json.")],
+    inputs: Annotated[Optional[list[str]], typer.Argument(help="Videos, images, folders or globs.")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for <name>.frames.csv and <name>.json "
+                                                                   "(with --live: instead of JSON lines on stdout).")] = None,
     every: Annotated[int, typer.Option(help="Analyse every N-th frame.")] = 1,
     smooth: Annotated[float, typer.Option(help="Smooth per-frame probabilities over this many seconds.")] = 0.5,
     annotate: Annotated[bool, typer.Option(help="Also write <name>.timeline.png and <name>.annotated.mp4.")] = False,
@@ -38,8 +40,35 @@ def predict(
     workers: Annotated[Optional[int], typer.Option(help="With --engine ray: prediction actors, each with the model "
                                                         "loaded once (default: the cluster's CPUs).")] = None,
     gpus_per_worker: GpusOption = 0.0,
+    live: Annotated[Optional[str], typer.Option("--live", help="Analyse a live SOURCE as it plays: a camera index "
+                                                "(0), a device (/dev/video0), a stream URL (rtsp://, http:// MJPEG) "
+                                                "or a video file.", rich_help_panel="Live")] = None,
+    realtime: Annotated[bool, typer.Option(help="With --live FILE: play it at its own frame rate, dropping frames "
+                                                "the machine cannot keep up with, as a camera would (default: every "
+                                                "frame, as fast as it goes).", rich_help_panel="Live")] = False,
+    duration: Annotated[Optional[float], typer.Option(help="With --live: stop after this many seconds.", min=0,
+                                                      rich_help_panel="Live")] = None,
+    verdict_seconds: Annotated[float, typer.Option(help="With --live: the current verdict covers this many last "
+                                                        "seconds.", min=0.1, rich_help_panel="Live")] = 3.0,
+    retries: Annotated[int, typer.Option(help="With --live: reopen a dropped stream this many times (waiting 0.5, "
+                                              "1, 2, 4, 4... s) before giving up.", min=0,
+                                         rich_help_panel="Live")] = 5,
+    serve: Annotated[bool, typer.Option("--serve", help="With --live: show the frame, emotion bars and the last "
+                                                        "minute on a local page.", rich_help_panel="Live")] = False,
+    host: Annotated[str, typer.Option(help="With --serve: address to bind.", rich_help_panel="Live")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="With --serve: port (0: any free one).", rich_help_panel="Live")] = 8766,
 ) -> None:
-    """The emotion of new videos (stage 5 of the paper), with a probability per frame."""
+    """The emotion of new videos (stage 5 of the paper), with a probability per frame; or of a
+    camera or stream as it plays (--live)."""
+    if live is not None:
+        if inputs:
+            raise VemoError("give either inputs or --live SOURCE, not both")
+        _predict_live(live, model, out, smooth=smooth, verdict_seconds=verdict_seconds, all_faces=all_faces,
+                      classes=classes, device=device, align=align, detector=detector, realtime=realtime,
+                      duration=duration, retries=retries, serve=(host, port) if serve else None)
+        return
+    if not inputs or out is None:
+        raise VemoError("give the inputs and --out DIR (or --live SOURCE)")
     gc.disable()  # importing torch makes many objects and no garbage: 0.2-0.4 s faster without collections
     try:
         from vemo.engine import use_engine
@@ -71,3 +100,15 @@ def predict(
         typer.echo(f"failed: {path}: {reason}", err=True)
     if failures:
         raise typer.Exit(1)
+
+
+def _predict_live(source: str, model: str, out: Path | None, *, serve: tuple[str, int] | None, retries: int,
+                  **options) -> None:
+    from vemo.cli.live import run_live
+    from vemo.io.files import ensure_writable_dir
+    from vemo.live import LiveSession, Retries
+
+    if out is not None:
+        ensure_writable_dir(out)
+    session = LiveSession(source, model, retries=Retries(tries=retries), **options)
+    run_live(session, out, serve)

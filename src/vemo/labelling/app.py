@@ -5,41 +5,32 @@ workspace (each path resolved, symlinks included, and checked to stay inside; `.
 and frames rendered from sources listed in faces.csv. Request bodies are size-limited, labels
 are checked against the class list, and nothing from the workspace is ever executed.
 
-Against other web pages the user visits (DNS rebinding, cross-site requests): only the host
-names it was started for are answered (`Host`), a request that changes something must come from
-the page's own origin (`Origin`), and every request needs the session's secret, as Jupyter does:
-the link `vemo label serve` prints carries it once (`/?token=...`), the page then keeps it in a
-`SameSite=Strict`, HttpOnly cookie.
+Against other web pages the user visits: `vemo.io.local_page` (Host, Origin, the session's
+secret), as for every page vemo serves.
 """
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 
 import cv2
 import numpy as np
-from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi import FastAPI, HTTPException, Query
+from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from vemo.classes import REJECTED
 from vemo.errors import VemoError, VideoOpenError
+from vemo.io.local_page import guard_local_app
 from vemo.io.media import open_media
 from vemo.io.workspace import source_file
 from vemo.labelling.store import LabelStore
 
 STATIC = Path(__file__).parent / "static"
 STATIC_FILES = {"index.html": "text/html", "app.js": "text/javascript", "app.css": "text/css"}
-MAX_BODY_BYTES = 2 * 1024 * 1024  # a bulk label of 20,000 crops fits; anything bigger is refused
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 THUMB_SIZE = 96
 FILTERS = ("all", "unlabelled", "labelled", REJECTED)
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
-TOKEN_COOKIE = "vemo_token"
-WILDCARD_BINDS = ("0.0.0.0", "::", "")
 
 
 class LabelRequest(BaseModel):
@@ -67,62 +58,11 @@ def create_app(workspace: Path | str, classes: tuple[str, ...], *, host: str = "
     store = LabelStore(workspace, classes)
     app = FastAPI(title="vemo labelling", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.store = store
-    app.state.token = token or secrets.token_urlsafe(24)
-    _add_body_limit(app)
-    _add_session_checks(app, app.state.token)
-    _add_validation_answers(app)
-    # added last, so it runs first: a forged Host (DNS rebinding) is refused before anything else
-    hosts = ["*"] if host in WILDCARD_BINDS else sorted({*LOOPBACK_HOSTS, host})
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
+    guard_local_app(app, host, token, "vemo label serve")
     _add_page(app)
     _add_label_api(app, store, classes)
     _add_images(app, store)
     return app
-
-
-def _add_body_limit(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return JSONResponse({"detail": f"request body over {MAX_BODY_BYTES} bytes"}, status_code=413)
-        if request.method == "POST" and length is None:
-            return JSONResponse({"detail": "Content-Length required"}, status_code=411)
-        return await call_next(request)
-
-
-def _add_validation_answers(app: FastAPI) -> None:
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
-        """422 with what is wrong, without echoing the input back (an echoed 1e400 is infinity,
-        which is not JSON: the answer was a 500)."""
-        problems = [f"{'.'.join(str(p) for p in item.get('loc', ()))}: {item.get('msg', 'invalid')}"
-                    for item in error.errors()]
-        return JSONResponse({"detail": problems}, status_code=422)
-
-
-def page_link(host: str, port: int, token: str) -> str:
-    """The link to open: it hands the session secret to the browser once."""
-    shown = "127.0.0.1" if host in WILDCARD_BINDS else (f"[{host}]" if ":" in host else host)
-    return f"http://{shown}:{port}/?token={token}"
-
-
-def _add_session_checks(app: FastAPI, token: str) -> None:
-    @app.middleware("http")
-    async def check_session(request: Request, call_next):
-        given = request.query_params.get("token")
-        if request.url.path == "/" and given is not None and secrets.compare_digest(given, token):
-            response = RedirectResponse("/", status_code=303)  # the secret leaves the address bar
-            response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
-            return response
-        presented = request.cookies.get(TOKEN_COOKIE) or request.headers.get("x-vemo-token") or ""
-        if not secrets.compare_digest(presented, token):
-            return JSONResponse({"detail": "this page needs the link that `vemo label serve` printed "
-                                           "(it carries the session's secret)"}, status_code=403)
-        origin = request.headers.get("origin")
-        if request.method not in ("GET", "HEAD") and origin is not None and origin != f"http://{request.headers.get('host')}":
-            return JSONResponse({"detail": f"cross-origin request from {origin} refused"}, status_code=403)
-        return await call_next(request)
 
 
 def _add_page(app: FastAPI) -> None:

@@ -61,6 +61,7 @@ class Scan:
     probabilities: np.ndarray  # (N, classes)
     fps: float
     kind: str
+    smoothed: np.ndarray | None = None  # (N, classes), when smoothed as it streamed by (live); else centred later
 
 
 FrameSink = Callable[[list[Frame], Part], None]  # gets each run's frames and results, in video order

@@ -28,3 +28,30 @@ def smoothed_at(probabilities: np.ndarray, position: int, window: int) -> np.nda
     start = max(0, position - window)
     near = probabilities[start : position + window + 1]
     return smooth_probabilities(near, window)[position - start]
+
+
+class TrailingMean:
+    """The causal version, for live streams: the mean of the probabilities of the last `seconds`
+    (this frame's included), by capture time, since a live frame rate is not fixed and the future
+    is not known. Frames without a face are not added and do not count."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._times: list[float] = []
+        self._rows: list[np.ndarray] = []
+
+    def add(self, time_s: float, probabilities: np.ndarray) -> np.ndarray:
+        """Add a frame's probabilities; returns the mean over the window that ends with it."""
+        self._times.append(time_s)
+        self._rows.append(probabilities)
+        return self.mean(time_s)
+
+    def __len__(self) -> int:
+        """Frames in the window as of the last `add` or `mean`."""
+        return len(self._rows)
+
+    def mean(self, now_s: float) -> np.ndarray | None:
+        """The mean over (now - seconds, now], or None when no frame falls in it."""
+        keep = next((i for i, t in enumerate(self._times) if t > now_s - self.seconds - 1e-9), len(self._times))
+        del self._times[:keep], self._rows[:keep]
+        return np.mean(self._rows, axis=0) if self._rows else None

@@ -92,7 +92,11 @@ def _track_table(result: Scan, track: int, classes: list[str], window: int) -> p
     boxes[positions] = result.faces[mine, 2:6]
     per_frame = np.full((count, len(classes)), np.nan)
     per_frame[positions] = result.probabilities[mine]
-    smoothed = smooth_probabilities(per_frame, window)
+    if result.smoothed is None:
+        smoothed = smooth_probabilities(per_frame, window)
+    else:  # smoothed as the frames came (live): kept as shown
+        smoothed = np.full((count, len(classes)), np.nan)
+        smoothed[positions] = result.smoothed[mine]
     columns: dict[str, object] = {"track": np.full(count, track), "frame": result.frames[:, 0].astype(np.int64),
                                   "time_s": result.frames[:, 1], "face_found": found}
     columns.update({name: boxes[:, i] for i, name in enumerate(("x", "y", "w", "h"))})
@@ -176,16 +180,24 @@ def predict_media(path: Path | str | MediaSource, model: str | Path | Predictor,
             found = scan(media, predictor, recipe, every, all_faces, workers, batch_size, sink)
     else:
         found = scan(media, predictor, recipe, every, all_faces, workers, batch_size)
+    return summarise_scan(found, predictor, recipe, str(media.path), smooth, window)
+
+
+def summarise_scan(found: Scan, predictor: Predictor, recipe: CropRecipe, source: str, smooth: float, window: int,
+                   aggregation: str = AGGREGATION) -> tuple[VideoPrediction, pd.DataFrame]:
+    """The verdict and frames table of what a scan found (see `predict_media`); `window`: the
+    centred smoothing window in analysed frames, for scans not smoothed as they streamed."""
+    names = list(predictor.classes)
     track_ids = sorted({int(track) for track in found.faces[:, 1]}) or [0]
     tables = [_track_table(found, track, names, window) for track in track_ids]
     summaries = [_track_summary(table, names) for table in tables]
     main = max(summaries, key=lambda s: (s["face_frames"], -s["track"]))
     verdict = VideoPrediction(
-        source=str(media.path), label=main["label"], probabilities=main["probabilities"], frames=len(found.frames),
-        face_frames=main["face_frames"], aggregation=AGGREGATION.format(smooth=smooth), model=predictor.description,
+        source=source, label=main["label"], probabilities=main["probabilities"], frames=len(found.frames),
+        face_frames=main["face_frames"], aggregation=aggregation.format(smooth=smooth), model=predictor.description,
         corpus_of_model=predictor.corpus, face_share=main["face_share"], smooth_seconds=smooth,
         segments=tuple(main["segments"]), track=main["track"], tracks=tuple(summaries), crop_recipe=recipe.to_json(),
     )
     if not len(found.faces):
-        log.warning("no face found in %s", media.path)
+        log.warning("no face found in %s", source)
     return verdict, tables[0] if len(tables) == 1 else pd.concat(tables, ignore_index=True)

@@ -1,0 +1,76 @@
+"""`vemo predict --live SOURCE`: results as they happen, as JSON lines, files, or a local page.
+
+Ctrl-C and SIGTERM end the session after the frame in analysis; the outputs are then written
+whole. The summary (analysed fps, dropped frames, latency) goes to stderr, so stdout carries
+only results.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+
+from vemo.live import LiveSession
+
+
+@contextmanager
+def stopped_by_signals(session: LiveSession) -> Iterator[None]:
+    """Ctrl-C and SIGTERM stop the session gracefully; a second Ctrl-C interrupts at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def graceful(number: int, _frame) -> None:
+        session.stop("stopped by Ctrl-C" if number == signal.SIGINT else "stopped by SIGTERM")
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = {number: signal.signal(number, graceful) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def run_live(session: LiveSession, out: Path | None, serve: tuple[str, int] | None) -> None:
+    """Analyse until the source ends, the duration passes or a signal comes; write or print the
+    results; print the summary. Raises typer.Exit(1) when the source failed."""
+    page = None
+    if serve is not None:
+        from vemo.live.page import LivePageServer
+
+        page = LivePageServer(session, *serve)
+        page.start()
+        typer.echo(f"vemo live page: {page.link}  (open this link: it carries the session's secret; Ctrl+C to stop)",
+                   err=True)
+    with stopped_by_signals(session):
+        for result in session:
+            if out is None:
+                sys.stdout.write(json.dumps(result.to_json()) + "\n")
+                sys.stdout.flush()
+    if out is not None:
+        from vemo.live.outputs import write_live_outputs
+
+        verdict, paths = write_live_outputs(session, out)
+        typer.echo(f"{session.source.text}: {verdict.label or 'no face found'} "
+                   f"({verdict.face_frames}/{verdict.frames} frames with a face) -> {paths[0].parent}", err=True)
+    _print_summary(session)
+    if page is not None:
+        page.hold_until_stopped()
+    if session.stats.failure:
+        typer.echo(f"vemo: error: {session.stats.failure}", err=True)
+        raise typer.Exit(1)
+
+
+def _print_summary(session: LiveSession) -> None:
+    stats = session.stats
+    typer.echo(f"live: {stats.analysed} frames analysed in {stats.seconds:.1f} s ({stats.analysed_fps:.1f} fps), "
+               f"{stats.dropped} of {stats.captured} captured dropped, latency p50 {stats.latency(50):.0f} ms, "
+               f"p95 {stats.latency(95):.0f} ms, {stats.reconnects} reconnects; ended: {stats.ended}", err=True)

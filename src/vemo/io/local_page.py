@@ -1,0 +1,88 @@
+"""What every page vemo serves needs to be safe on a user's machine: the labelling page and the
+live page are protected the same way, by `guard_local_app`.
+
+Against other web pages the user visits (DNS rebinding, cross-site requests): only the host
+names the app was started for are answered (`Host`), a request that changes something must come
+from the page's own origin (`Origin`), and every request needs the session's secret, as Jupyter
+does: the printed link carries it once (`/?token=...`), the page then keeps it in a
+`SameSite=Strict`, HttpOnly cookie. Request bodies are size-limited, and a malformed request is
+answered without echoing its input back.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+MAX_BODY_BYTES = 2 * 1024 * 1024  # a bulk label of 20,000 crops fits; anything bigger is refused
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
+TOKEN_COOKIE = "vemo_token"
+WILDCARD_BINDS = ("0.0.0.0", "::", "")
+
+
+def guard_local_app(app: FastAPI, host: str, token: str | None, command: str) -> str:
+    """Protect `app` (bound to `host`) with the session secret `token` (a new random one when
+    None), which it returns and keeps in `app.state.token`. `command` names what prints the link,
+    for the answer to a request without the secret. Call it before adding routes."""
+    app.state.token = token = token or secrets.token_urlsafe(24)
+    _add_body_limit(app)
+    _add_session_checks(app, token, command)
+    _add_validation_answers(app)
+    # added last, so it runs first: a forged Host (DNS rebinding) is refused before anything else
+    hosts = ["*"] if host in WILDCARD_BINDS else sorted({*LOOPBACK_HOSTS, host})
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
+    return token
+
+
+def page_link(host: str, port: int, token: str) -> str:
+    """The link to open: it hands the session secret to the browser once."""
+    shown = "127.0.0.1" if host in WILDCARD_BINDS else (f"[{host}]" if ":" in host else host)
+    return f"http://{shown}:{port}/?token={token}"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding `host` keeps the page on this machine."""
+    return host in LOOPBACK_HOSTS
+
+
+def _add_body_limit(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+            return JSONResponse({"detail": f"request body over {MAX_BODY_BYTES} bytes"}, status_code=413)
+        if request.method == "POST" and length is None:
+            return JSONResponse({"detail": "Content-Length required"}, status_code=411)
+        return await call_next(request)
+
+
+def _add_validation_answers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        """422 with what is wrong, without echoing the input back (an echoed 1e400 is infinity,
+        which is not JSON: the answer was a 500)."""
+        problems = [f"{'.'.join(str(p) for p in item.get('loc', ()))}: {item.get('msg', 'invalid')}"
+                    for item in error.errors()]
+        return JSONResponse({"detail": problems}, status_code=422)
+
+
+def _add_session_checks(app: FastAPI, token: str, command: str) -> None:
+    @app.middleware("http")
+    async def check_session(request: Request, call_next):
+        given = request.query_params.get("token")
+        if request.url.path == "/" and given is not None and secrets.compare_digest(given, token):
+            response = RedirectResponse("/", status_code=303)  # the secret leaves the address bar
+            response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
+            return response
+        presented = request.cookies.get(TOKEN_COOKIE) or request.headers.get("x-vemo-token") or ""
+        if not secrets.compare_digest(presented, token):
+            return JSONResponse({"detail": f"this page needs the link that `{command}` printed "
+                                           "(it carries the session's secret)"}, status_code=403)
+        origin = request.headers.get("origin")
+        if request.method not in ("GET", "HEAD") and origin is not None and origin != f"http://{request.headers.get('host')}":
+            return JSONResponse({"detail": f"cross-origin request from {origin} refused"}, status_code=403)
+        return await call_next(request)

@@ -1,0 +1,232 @@
+"""Emotions of a camera or stream as they happen: `vemo predict --live`, and its Python API.
+
+Analysis takes the newest captured frame whenever it is ready (`vemo.live.capture`), puts it
+through the same face pipeline, crop recipe and model as file prediction, and smooths each face's
+probabilities over the last `smooth` seconds (the causal version of file mode's centred window:
+live, the future is not known). The current verdict is the mean of the main face's smoothed
+probabilities over the last `verdict_seconds`. Everything analysed is kept, so the session ends
+with the frames table and verdict of file mode (`LiveSession.outcome`).
+
+    for result in watch("0", "pretrained:fer2013-minixception"):
+        print(result.time_s, result.verdict["label"])
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from vemo.errors import VideoOpenError
+from vemo.faces.detect import LANDMARKS
+from vemo.live.capture import Captured, CaptureThread, NewestFrame, Retries, parse_source
+from vemo.models.inputs import crop_to_array, resolve_device
+from vemo.prediction.predictor import Predictor, load_predictor
+from vemo.prediction.scan import FACE_FIELDS, Scan, one_thread_per_worker
+from vemo.prediction.smoothing import TrailingMean
+from vemo.prediction.timeline import VideoPrediction, crop_recipe_for, summarise_scan
+from vemo.weights import face_pipeline
+
+LIVE_AGGREGATION = ("mean over the frames with a face of the softmax probabilities (restricted to the reported "
+                    "classes and renormalised), after a trailing moving average over {smooth} s (live: past frames only)")
+
+
+@dataclass(frozen=True)
+class LiveResult:
+    """One analysed frame: its time (s since the stream began, or the file's own time), index in
+    capture order, faces (track, box, probabilities, smoothed), the current verdict, the latency
+    from capture to this result, and the capture counts so far."""
+
+    time_s: float
+    frame: int
+    faces: list[dict]
+    verdict: dict
+    latency_ms: float
+    captured: int
+    dropped: int
+
+    def to_json(self) -> dict:
+        return {"time_s": self.time_s, "frame": self.frame, "faces": self.faces, "verdict": self.verdict,
+                "latency_ms": self.latency_ms, "captured": self.captured, "dropped": self.dropped}
+
+
+@dataclass
+class LiveStats:
+    """What the final summary reports."""
+
+    captured: int = 0
+    analysed: int = 0
+    dropped: int = 0
+    reconnects: int = 0
+    seconds: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list)
+    ended: str = ""
+    failure: str | None = None
+
+    @property
+    def analysed_fps(self) -> float:
+        return self.analysed / self.seconds if self.seconds > 0 else 0.0
+
+    def latency(self, percent: float) -> float:
+        return float(np.percentile(self.latencies_ms, percent)) if self.latencies_ms else float("nan")
+
+    def to_json(self) -> dict:
+        return {"captured": self.captured, "analysed": self.analysed, "dropped": self.dropped,
+                "reconnects": self.reconnects, "seconds": round(self.seconds, 3),
+                "analysed_fps": round(self.analysed_fps, 2), "latency_p50_ms": round(self.latency(50), 1),
+                "latency_p95_ms": round(self.latency(95), 1), "ended": self.ended, "failure": self.failure}
+
+
+class LiveSession:
+    """One live source analysed until it ends, `duration` passes or `stop` is called.
+
+    Iterate over it for the results; then `stats` and `outcome()` (verdict and frames table).
+    """
+
+    def __init__(self, source: str, model: str | Path | Predictor, *, smooth: float = 0.5,
+                 verdict_seconds: float = 3.0, all_faces: bool = False, classes: str | None = None,
+                 device: str = "auto", align: bool | None = None, detector: str | None = None,
+                 realtime: bool = False, duration: float | None = None, retries: Retries = Retries()) -> None:
+        """Raises VideoOpenError (not a source), and the errors of `load_predictor`."""
+        self.source = parse_source(source)
+        self.predictor = model if isinstance(model, Predictor) else load_predictor(model, resolve_device(device), classes)
+        self.recipe = crop_recipe_for(self.predictor, align, detector)
+        self.smooth, self.verdict_seconds, self.all_faces, self.duration = smooth, verdict_seconds, all_faces, duration
+        lossless = self.source.kind == "file" and not realtime  # a file not played in real time: every frame
+        self.mailbox = NewestFrame(lossless)
+        self._capture = CaptureThread(self.source, self.mailbox, realtime, retries)
+        self._stop = threading.Event()
+        self._stop_reason = ""
+        self.stats = LiveStats()
+        self.latest: tuple[Captured, LiveResult] | None = None  # for the page: the newest frame and its result
+        self._frames: list[tuple[int, float]] = []
+        self._faces: list[tuple] = []
+        self._probabilities: list[np.ndarray] = []
+        self._smoothed: list[np.ndarray] = []
+
+    def stop(self, reason: str = "stopped") -> None:
+        """End the session after the frame in analysis (safe from a signal handler or another thread)."""
+        self._stop_reason = self._stop_reason or reason
+        self._stop.set()
+
+    def __iter__(self) -> Iterator[LiveResult]:
+        # one frame at a time on one thread, decoding on the other core: no fight over the cores (fewer drops)
+        with one_thread_per_worker():
+            yield from self._results()
+
+    def _results(self) -> Iterator[LiveResult]:
+        gray = self.predictor.preprocess.color == "gray"
+        pipeline = face_pipeline(self.recipe, "tracks" if self.all_faces else "largest", self.predictor.device, gray)
+        pipeline.reset()
+        self._warm_up(pipeline)
+        smoothers: dict[int, TrailingMean] = {}
+        recent: dict[int, TrailingMean] = {}
+        started = time.monotonic()
+        self._capture.start()
+        try:
+            while not self._stop.is_set():
+                if self.duration is not None and time.monotonic() - started >= self.duration:
+                    self.stop(f"{self.duration:g} s passed")
+                    break
+                item = self.mailbox.take(0.1)
+                if item is None:
+                    if self.mailbox.finished:
+                        break
+                    continue
+                result = self._analyse(item, pipeline, smoothers, recent)
+                self.latest = (item, result)
+                yield result
+        finally:
+            self.mailbox.close(self._stop_reason or "stopped")
+            self._capture.join(timeout=10)
+            self._finish(started)
+
+    def _warm_up(self, pipeline) -> None:
+        """One blank frame and one crop through the detector and the model before capture starts:
+        their first calls allocate and compile (oneDNN), which would otherwise drop the first frames."""
+        spec = self.predictor.preprocess.spec
+        self.predictor.probabilities(np.zeros((1, 1 if spec.color == "gray" else 3, spec.size, spec.size), np.uint8))
+        pipeline.faces(np.zeros((360, 640, 3), np.uint8))
+        pipeline.reset()
+
+    def _analyse(self, item: Captured, pipeline, smoothers: dict[int, TrailingMean],
+                 recent: dict[int, TrailingMean]) -> LiveResult:
+        frame = item.frame
+        faces = pipeline.faces(frame.image)
+        spec = self.predictor.preprocess.spec
+        crops = np.stack([crop_to_array(face.crop, spec) for face in faces]) if faces else None
+        probabilities = self.predictor.probabilities(crops) if crops is not None else []
+        names = self.predictor.classes
+        shown, rows, smoothed_rows = [], [], []
+        for face, p in zip(faces, probabilities):
+            smoothed = smoothers.setdefault(face.track, TrailingMean(self.smooth)).add(frame.time_s, p)
+            recent.setdefault(face.track, TrailingMean(self.verdict_seconds)).add(frame.time_s, smoothed)
+            box = face.box
+            points = np.ravel(box.landmarks) if box.landmarks is not None else np.full(2 * len(LANDMARKS), np.nan)
+            rows.append((len(self._frames), face.track, box.x, box.y, box.w, box.h, *points))
+            smoothed_rows.append(smoothed)
+            shown.append({"track": int(face.track), "box": [int(box.x), int(box.y), int(box.w), int(box.h)],
+                          "probabilities": _rounded(names, p), "smoothed": _rounded(names, smoothed)})
+        # one step, after all the work: a stop in between never leaves a frame half recorded
+        self._faces.extend(rows)
+        self._probabilities.extend(probabilities)
+        self._smoothed.extend(smoothed_rows)
+        self._frames.append((frame.index, frame.time_s))
+        latency = (time.monotonic() - item.captured_at) * 1000
+        self.stats.latencies_ms.append(latency)
+        return LiveResult(frame.time_s, frame.index, shown, self._verdict(recent, frame.time_s), round(latency, 1),
+                          self.mailbox.captured, self.mailbox.dropped)
+
+    def _verdict(self, recent: dict[int, TrailingMean], now_s: float) -> dict:
+        """The main face's mean smoothed probabilities over the last `verdict_seconds`."""
+        means = {track: window.mean(now_s) for track, window in recent.items()}
+        seen = {track: len(recent[track]) for track, mean in means.items() if mean is not None}
+        if not seen:
+            return {"label": None, "probabilities": {}, "track": None, "seconds": self.verdict_seconds}
+        track = max(seen, key=lambda t: (seen[t], -t))
+        mean = means[track]
+        names = self.predictor.classes
+        return {"label": names[int(np.argmax(mean))], "probabilities": _rounded(names, mean), "track": int(track),
+                "seconds": self.verdict_seconds}
+
+    def _finish(self, started: float) -> None:
+        stats = self.stats
+        stats.captured, stats.dropped = self.mailbox.captured, self.mailbox.dropped
+        stats.analysed, stats.reconnects = len(self._frames), self._capture.reconnects
+        stats.seconds = time.monotonic() - started
+        stats.ended, stats.failure = self.mailbox.ended or "stopped", self.mailbox.failure
+
+    def scan(self) -> Scan:
+        """Everything analysed, as file prediction's scan (with the live smoothing)."""
+        width = len(self.predictor.classes)
+        return Scan(np.array(self._frames, np.float64).reshape(-1, 2),
+                    np.array(self._faces, np.float64).reshape(-1, len(FACE_FIELDS)),
+                    np.array(self._probabilities, np.float64).reshape(-1, width), 0.0, "live",
+                    np.array(self._smoothed, np.float64).reshape(-1, width))
+
+    def outcome(self) -> tuple[VideoPrediction, pd.DataFrame]:
+        """The verdict and frames table of the session, as file mode writes them."""
+        return summarise_scan(self.scan(), self.predictor, self.recipe, self.source.text, self.smooth, 1,
+                              LIVE_AGGREGATION)
+
+
+def _rounded(classes: tuple[str, ...], values: np.ndarray) -> dict[str, float]:
+    return {c: round(float(v), 4) for c, v in zip(classes, values)}
+
+
+def watch(source: str, model: str | Path | Predictor, **options) -> Iterator[LiveResult]:
+    """The results of a live source as they come (options: those of `LiveSession`).
+
+    Raises:
+        VideoOpenError: after the last result, when the source failed (no such camera, a stream
+            that did not come back).
+    """
+    session = LiveSession(source, model, **options)
+    yield from session
+    if session.stats.failure:
+        raise VideoOpenError(session.stats.failure)
