@@ -22,7 +22,6 @@ import pytest
 from vemo.classes import PAPER_CLASSES
 from vemo.labelling.app import create_app
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("VEMO_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
 
 
@@ -45,19 +44,6 @@ def server(tiny_workspace: Path, tmp_path: Path):
     yield f"http://127.0.0.1:{port}/", ws, app.state.token
     instance.should_exit = True
     thread.join(timeout=10)
-
-
-@pytest.fixture()
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM} (install the Debian package: apt-get install -y chromium)")
-    with sync_api.sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        yield instance
-        instance.close()
 
 
 def badges(page) -> list[str]:

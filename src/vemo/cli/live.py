@@ -52,6 +52,8 @@ def run_live(session: LiveSession, out: Path | None, serve: tuple[str, int] | No
                    err=True)
     with stopped_by_signals(session):
         for result in session:
+            if page is not None:
+                page.board.publish(result)
             if out is None:
                 sys.stdout.write(json.dumps(result.to_json()) + "\n")
                 sys.stdout.flush()
