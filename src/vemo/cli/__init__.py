@@ -34,6 +34,7 @@ app.command()(demo)
 def main() -> None:
     """Entry point of the `vemo` script."""
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # vemo reports unreadable media itself, in one line
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")  # and missing cameras, without OpenCV's warnings
     try:
         app()
     finally:

@@ -57,6 +57,9 @@ def run_live(session: LiveSession, out: Path | None, serve: tuple[str, int] | No
             if out is None:
                 sys.stdout.write(json.dumps(result.to_json()) + "\n")
                 sys.stdout.flush()
+    if session.stats.failure and not session.stats.captured:  # nothing ever came: the error says it all
+        typer.echo(f"vemo: error: {session.stats.failure}", err=True)
+        raise typer.Exit(1)
     if out is not None:
         from vemo.live.outputs import write_live_outputs
 

@@ -14,6 +14,7 @@ open timeout is short (5 s) for that reason.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 import urllib.error
@@ -145,6 +146,8 @@ class NewestFrame:
 def open_capture(source: LiveSource, open_timeout: float) -> cv2.VideoCapture | None:
     """The opened capture, or None."""
     if source.kind == "camera":
+        if sys.platform.startswith("linux") and not Path(f"/dev/video{source.text}").exists():
+            return None  # spares the user OpenCV's probing of every backend
         capture = cv2.VideoCapture(source.target)
     else:
         milliseconds = int(open_timeout * 1000)

@@ -13,6 +13,7 @@ with the frames table and verdict of file mode (`LiveSession.outcome`).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -31,6 +32,8 @@ from vemo.prediction.scan import FACE_FIELDS, Scan, one_thread_per_worker
 from vemo.prediction.smoothing import TrailingMean
 from vemo.prediction.timeline import VideoPrediction, crop_recipe_for, summarise_scan
 from vemo.weights import face_pipeline
+
+log = logging.getLogger(__name__)
 
 LIVE_AGGREGATION = ("mean over the frames with a face of the softmax probabilities (restricted to the reported "
                     "classes and renormalised), after a trailing moving average over {smooth} s (live: past frames only)")
@@ -139,6 +142,9 @@ class LiveSession:
                         break
                     continue
                 result = self._analyse(item, pipeline, smoothers, recent)
+                if not self._frames[:-1]:
+                    log.info("%s: first frame analysed %.1f s after the start", self.source.text,
+                             time.monotonic() - started)
                 self.latest = (item, result)
                 yield result
         finally:

@@ -1,0 +1,184 @@
+"""`vemo predict --live` on an MJPEG stream over HTTP, as a user runs it: verdicts as in file
+mode, frames dropped rather than queued behind a slow model, reconnects, signals, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+VEMO = [sys.executable, "-m", "vemo"]
+PRETRAINED = "pretrained:fer2013-minixception"
+
+
+def predict_file(video: Path, model: str, out: Path) -> dict:
+    subprocess.run([*VEMO, "-q", "predict", str(video), "-m", model, "-o", str(out)], check=True, capture_output=True)
+    return json.loads((out / f"{video.stem}.json").read_text())
+
+
+def assert_same_verdict(live: dict, file: dict) -> None:
+    """Live smooths over past frames only (and may drop some): the label is file mode's, the
+    probabilities close to it."""
+    assert live["label"] == file["label"] is not None
+    for name, p in file["probabilities"].items():
+        assert abs(live["probabilities"][name] - p) < 0.1, (name, live["probabilities"], file["probabilities"])
+
+
+def test_a_real_stream_gets_the_verdict_and_tables_of_file_mode(shared_media, weights_cache_env, mjpeg_stream,
+                                                                tmp_path):
+    video = shared_media / "single_face.mp4"
+    stream = mjpeg_stream(video)
+    done = subprocess.run([*VEMO, "predict", "--live", stream.url, "-m", PRETRAINED, "-o", str(tmp_path / "live")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    name = "127.0.0.1_{}_stream.mjpg".format(stream.port)
+    live = json.loads((tmp_path / "live" / f"{name}.json").read_text())
+    figures = json.loads((tmp_path / "live" / f"{name}.live.json").read_text())
+    assert figures["ended"] == "the stream ended" and figures["failure"] is None
+    assert figures["captured"] == 72 and figures["analysed"] >= 60  # a frame or two may drop on a busy machine
+    assert "frames analysed" in done.stderr and "latency p50" in done.stderr
+    assert_same_verdict(live, predict_file(video, PRETRAINED, tmp_path / "file"))
+    live_table = pd.read_csv(tmp_path / "live" / f"{name}.frames.csv")
+    file_table = pd.read_csv(tmp_path / "file" / "single_face.frames.csv")
+    assert list(live_table.columns) == list(file_table.columns)
+    assert len(live_table) == figures["analysed"] and live_table["face_found"].all()
+    assert "past frames only" in live["aggregation"]
+
+
+def test_a_synthetic_stream_as_json_lines(trained_run, synthetic_clip, mjpeg_stream, tmp_path):
+    stream = mjpeg_stream(synthetic_clip)
+    done = subprocess.run([*VEMO, "predict", "--live", stream.url, "-m", str(trained_run)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(lines) > 20
+    assert [r["frame"] for r in lines] == sorted({r["frame"] for r in lines})
+    first = next(r for r in lines if r["faces"])
+    assert set(first) == {"time_s", "frame", "faces", "verdict", "latency_ms", "captured", "dropped"}
+    assert set(first["faces"][0]) == {"track", "box", "probabilities", "smoothed"}
+    assert abs(sum(first["faces"][0]["smoothed"].values()) - 1) < 1e-3
+    # the last line's verdict covers the last 3 s; the whole clip's verdict is file mode's
+    assert lines[-1]["verdict"]["label"] in first["faces"][0]["probabilities"]
+    file = predict_file(synthetic_clip, str(trained_run), tmp_path / "file")
+    smoothed = np.array([[face["smoothed"][c] for c in file["probabilities"]] for r in lines for face in r["faces"]])
+    assert list(file["probabilities"])[int(np.argmax(smoothed.mean(axis=0)))] == file["label"]
+
+
+def test_a_file_played_in_real_time_gets_the_verdict_of_file_mode(trained_run, synthetic_clip, tmp_path):
+    done = subprocess.run([*VEMO, "predict", "--live", str(synthetic_clip), "--realtime", "-m", str(trained_run),
+                           "-o", str(tmp_path / "live")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    live = json.loads((tmp_path / "live" / f"{synthetic_clip.stem}.json").read_text())
+    figures = json.loads((tmp_path / "live" / f"{synthetic_clip.stem}.live.json").read_text())
+    assert figures["ended"] == "the file ended"
+    assert_same_verdict(live, predict_file(synthetic_clip, str(trained_run), tmp_path / "file"))
+
+
+def test_a_slow_model_drops_frames_and_never_falls_behind(trained_run, synthetic_clip, mjpeg_stream):
+    from vemo.live import LiveSession
+    from vemo.prediction import load_predictor
+
+    predictor = load_predictor(trained_run, __import__("torch").device("cpu"))
+    fast = predictor.probabilities
+
+    def slow(crops, batch_size=64):
+        time.sleep(0.15)  # ~6 fps of analysis for a 25-fps stream
+        return fast(crops, batch_size)
+
+    predictor.probabilities = slow
+    stream = mjpeg_stream(synthetic_clip, "--loop", "4")
+    session = LiveSession(stream.url, predictor)
+    behind, latencies = [], []
+    for result in session:
+        behind.append(session.mailbox.newest_index - result.frame)  # frames captured since this one
+        latencies.append(result.latency_ms)
+    stats = session.stats
+    assert stats.ended == "the stream ended"
+    assert stats.analysed > 10 and stats.dropped > stats.captured / 2  # dropped, not queued
+    # one analysis behind at most (0.15 s = 4 frames), however long the stream runs: no growing queue
+    assert max(behind) <= 8, behind
+    assert max(latencies[len(latencies) // 2:]) < 500, latencies
+    assert np.mean(latencies[len(latencies) // 2:]) < np.mean(latencies[: len(latencies) // 2]) + 100
+
+
+def run_until_started(command: list[str]) -> subprocess.Popen:
+    """Start a live command; return once it says it analysed its first frame."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in process.stderr:
+        if "first frame analysed" in line:
+            return process
+    raise AssertionError(f"never started: {process.wait()}")
+
+
+def test_a_stream_that_comes_back_is_reopened(trained_run, synthetic_clip, mjpeg_stream, tmp_path):
+    stream = mjpeg_stream(synthetic_clip, "--loop", "30")
+    process = run_until_started([*VEMO, "predict", "--live", stream.url, "-m", str(trained_run), "-o",
+                                 str(tmp_path / "out")])
+    time.sleep(1.0)
+    stream.stop()  # the server goes away mid-stream...
+    time.sleep(1.0)
+    stream.options = ("--loop", "2")
+    stream.start()  # ...and comes back on the same port
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    figures = json.loads(next((tmp_path / "out").glob("*.live.json")).read_text())
+    assert figures["reconnects"] >= 1 and figures["ended"] == "the stream ended"
+    assert "1 reconnects" in stderr or f"{figures['reconnects']} reconnects" in stderr
+    times = pd.read_csv(next((tmp_path / "out").glob("*.frames.csv")))["time_s"]
+    assert times.diff().max() > 0.9  # the gap while the server was away, then frames again
+    assert times.iloc[-1] > times[times.diff() > 0.9].iloc[0] + 1.0
+
+
+def test_a_stream_that_does_not_come_back_is_one_line_and_keeps_what_was_analysed(trained_run, synthetic_clip,
+                                                                                  mjpeg_stream, tmp_path):
+    stream = mjpeg_stream(synthetic_clip, "--loop", "30")
+    process = run_until_started([*VEMO, "predict", "--live", stream.url, "-m", str(trained_run), "--retries", "2",
+                                 "-o", str(tmp_path / "out")])
+    time.sleep(1.0)
+    stream.stop()
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1
+    errors = [line for line in stderr.splitlines() if line.startswith("vemo: error:")]
+    assert len(errors) == 1 and "did not come back after 2 tries over 1.5 s" in errors[0], stderr
+    assert stream.url in errors[0] and "Traceback" not in stderr
+    assert len(pd.read_csv(next((tmp_path / "out").glob("*.frames.csv")))) > 10
+    assert not list((tmp_path / "out").glob("*.tmp*"))
+
+
+@pytest.mark.parametrize("source, message", [("7", "no camera 7"), ("missing.mp4", "not a camera index, stream URL "
+                                                                                    "or video file: missing.mp4")])
+def test_a_source_that_does_not_exist_is_one_line(trained_run, source, message):
+    done = subprocess.run([*VEMO, "predict", "--live", source, "-m", str(trained_run)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [f"vemo: error: {done.stderr.split('vemo: error: ')[1].strip()}"]
+    assert message in done.stderr and done.stdout == ""
+
+
+def test_sigterm_and_duration_end_the_session_with_whole_outputs(trained_run, synthetic_clip, mjpeg_stream, tmp_path):
+    stream = mjpeg_stream(synthetic_clip, "--loop", "60")
+    process = run_until_started([*VEMO, "predict", "--live", stream.url, "-m", str(trained_run), "-o",
+                                 str(tmp_path / "term")])
+    time.sleep(1.5)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+    figures = json.loads(next((tmp_path / "term").glob("*.live.json")).read_text())
+    assert figures["ended"] == "stopped by SIGTERM" and figures["analysed"] > 10
+    assert len(pd.read_csv(next((tmp_path / "term").glob("*.frames.csv")))) == figures["analysed"]
+    assert sorted(p.suffix for p in (tmp_path / "term").iterdir()) == [".csv", ".json", ".json"]
+
+    stream.stop()
+    stream = mjpeg_stream(synthetic_clip, "--loop", "60")
+    done = subprocess.run([*VEMO, "predict", "--live", stream.url, "-m", str(trained_run), "--duration", "2", "-o",
+                           str(tmp_path / "timed")], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(next((tmp_path / "timed").glob("*.live.json")).read_text())
+    assert figures["ended"] == "2 s passed" and 1.9 < figures["seconds"] < 4
