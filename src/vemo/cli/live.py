@@ -14,10 +14,48 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from vemo.live import LiveSession
+from vemo.errors import VemoError
+
+if TYPE_CHECKING:  # imported when a live session starts: torch & co. stay off every other command's start-up
+    from vemo.live import LiveSession
+
+PANEL = "Live"
+LiveOption = Annotated[Optional[str], typer.Option(
+    "--live", help="Analyse a live SOURCE as it plays: a camera index (0), a device (/dev/video0), a stream URL "
+                   "(rtsp://, http:// MJPEG) or a video file.", rich_help_panel=PANEL)]
+RealtimeOption = Annotated[bool, typer.Option(
+    help="With --live FILE: play it at its own frame rate, dropping the frames the machine cannot keep up with, as a "
+         "camera would (default: every frame, as fast as it goes).", rich_help_panel=PANEL)]
+DurationOption = Annotated[Optional[float], typer.Option(help="With --live: stop after this many seconds.", min=0,
+                                                         rich_help_panel=PANEL)]
+VerdictSecondsOption = Annotated[float, typer.Option(help="With --live: the current verdict covers this many last "
+                                                          "seconds.", min=0.1, rich_help_panel=PANEL)]
+RetriesOption = Annotated[int, typer.Option(help="With --live: reopen a dropped stream this many times (waiting 0.5, "
+                                                 "1, 2, 4, 4... s) before giving up.", min=0, rich_help_panel=PANEL)]
+ServeOption = Annotated[bool, typer.Option("--serve", help="With --live: show the frame, the emotion bars and the "
+                                                           "last minute on a local page.", rich_help_panel=PANEL)]
+HostOption = Annotated[str, typer.Option(help="With --serve: the address to bind.", rich_help_panel=PANEL)]
+PortOption = Annotated[int, typer.Option(help="With --serve: the port (0: any free one).", rich_help_panel=PANEL)]
+
+
+def predict_live(source: str, model: str, out: Path | None, *, serve: tuple[str, int] | None, retries: int,
+                 inputs: list[str] | None, **options) -> None:
+    """`vemo predict --live`: check the options, make the session, run it."""
+    from vemo.io.files import ensure_writable_dir
+    from vemo.live import LiveSession, Retries
+
+    if inputs:
+        raise VemoError("give either inputs or --live SOURCE, not both")
+    if out is not None:
+        ensure_writable_dir(out)
+    if serve is not None and serve[0] not in ("127.0.0.1", "localhost", "::1"):
+        typer.echo(f"warning: binding {serve[0]}: anyone who can reach this machine and has the link can watch",
+                   err=True)
+    run_live(LiveSession(source, model, retries=Retries(tries=retries), **options), out, serve)
 
 
 @contextmanager

@@ -10,6 +10,8 @@ import typer
 
 from vemo.errors import VemoError
 from vemo.cli.common import AddressOption, EngineOption, GpusOption, engine_settings, expected_errors, show_progress
+from vemo.cli.live import (DurationOption, HostOption, LiveOption, PortOption, RealtimeOption, RetriesOption,
+                           ServeOption, VerdictSecondsOption, predict_live)
 
 
 @expected_errors
@@ -40,32 +42,17 @@ def predict(
     workers: Annotated[Optional[int], typer.Option(help="With --engine ray: prediction actors, each with the model "
                                                         "loaded once (default: the cluster's CPUs).")] = None,
     gpus_per_worker: GpusOption = 0.0,
-    live: Annotated[Optional[str], typer.Option("--live", help="Analyse a live SOURCE as it plays: a camera index "
-                                                "(0), a device (/dev/video0), a stream URL (rtsp://, http:// MJPEG) "
-                                                "or a video file.", rich_help_panel="Live")] = None,
-    realtime: Annotated[bool, typer.Option(help="With --live FILE: play it at its own frame rate, dropping frames "
-                                                "the machine cannot keep up with, as a camera would (default: every "
-                                                "frame, as fast as it goes).", rich_help_panel="Live")] = False,
-    duration: Annotated[Optional[float], typer.Option(help="With --live: stop after this many seconds.", min=0,
-                                                      rich_help_panel="Live")] = None,
-    verdict_seconds: Annotated[float, typer.Option(help="With --live: the current verdict covers this many last "
-                                                        "seconds.", min=0.1, rich_help_panel="Live")] = 3.0,
-    retries: Annotated[int, typer.Option(help="With --live: reopen a dropped stream this many times (waiting 0.5, "
-                                              "1, 2, 4, 4... s) before giving up.", min=0,
-                                         rich_help_panel="Live")] = 5,
-    serve: Annotated[bool, typer.Option("--serve", help="With --live: show the frame, emotion bars and the last "
-                                                        "minute on a local page.", rich_help_panel="Live")] = False,
-    host: Annotated[str, typer.Option(help="With --serve: address to bind.", rich_help_panel="Live")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="With --serve: port (0: any free one).", rich_help_panel="Live")] = 8766,
+    live: LiveOption = None,
+    realtime: RealtimeOption = False, duration: DurationOption = None,
+    verdict_seconds: VerdictSecondsOption = 3.0, retries: RetriesOption = 5,
+    serve: ServeOption = False, host: HostOption = "127.0.0.1", port: PortOption = 8766,
 ) -> None:
     """The emotion of new videos (stage 5 of the paper), with a probability per frame; or of a
     camera or stream as it plays (--live)."""
     if live is not None:
-        if inputs:
-            raise VemoError("give either inputs or --live SOURCE, not both")
-        _predict_live(live, model, out, smooth=smooth, verdict_seconds=verdict_seconds, all_faces=all_faces,
-                      classes=classes, device=device, align=align, detector=detector, realtime=realtime,
-                      duration=duration, retries=retries, serve=(host, port) if serve else None)
+        predict_live(live, model, out, smooth=smooth, verdict_seconds=verdict_seconds, all_faces=all_faces,
+                     classes=classes, device=device, align=align, detector=detector, realtime=realtime,
+                     duration=duration, retries=retries, serve=(host, port) if serve else None, inputs=inputs)
         return
     if not inputs or out is None:
         raise VemoError("give the inputs and --out DIR (or --live SOURCE)")
@@ -86,6 +73,11 @@ def predict(
                                                annotate=annotate, classes=classes, all_faces=all_faces, align=align,
                                                detector=detector, force=force, progress=show_progress(ctx))
     failures += [(name, "no such file or folder") for name in unmatched]
+    _print_outcome(verdicts, failures, all_faces, out)
+
+
+def _print_outcome(verdicts: list, failures: list[tuple[str, str]], all_faces: bool, out: Path) -> None:
+    """A line per verdict (per track with --all-faces), the summary, and the failures (exit code 1)."""
     for verdict in verdicts:
         for summary in verdict.tracks if all_faces else [t for t in verdict.tracks if t["track"] == verdict.track]:
             shown = ", ".join(f"{c} {p:.2f}" for c, p in summary["probabilities"].items())
@@ -101,14 +93,3 @@ def predict(
     if failures:
         raise typer.Exit(1)
 
-
-def _predict_live(source: str, model: str, out: Path | None, *, serve: tuple[str, int] | None, retries: int,
-                  **options) -> None:
-    from vemo.cli.live import run_live
-    from vemo.io.files import ensure_writable_dir
-    from vemo.live import LiveSession, Retries
-
-    if out is not None:
-        ensure_writable_dir(out)
-    session = LiveSession(source, model, retries=Retries(tries=retries), **options)
-    run_live(session, out, serve)
