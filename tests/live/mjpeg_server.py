@@ -1,12 +1,13 @@
 """An MJPEG stream over HTTP on 127.0.0.1, as IP cameras serve them, for the live tests and
 benchmarks/live.py (run as its own process: OpenCV holds the GIL while it opens a stream).
 
-    python mjpeg_server.py VIDEO PORT [--loop SECONDS] [--size WxH] [--fps FPS]
+    python mjpeg_server.py VIDEO PORT [--loop SECONDS] [--size WxH] [--fps FPS] [--stall-after N]
 
 Serves the frames of VIDEO at its frame rate (or FPS) to one client at a time, as
 multipart/x-mixed-replace JPEGs. Without --loop the video is served once, then every request
-gets 410 Gone (the stream has ended); with --loop it repeats for SECONDS. Prints "ready" when it
-listens.
+gets 410 Gone (the stream has ended); with --loop it repeats for SECONDS. With --stall-after N the
+first client gets N frames, then nothing more on a connection held open (a stalled camera); the
+next ones are served as usual. Prints "ready" when it listens.
 """
 
 from __future__ import annotations
@@ -40,11 +41,12 @@ def main() -> None:
     parser.add_argument("--loop", type=float, default=0.0)
     parser.add_argument("--size", default=None)
     parser.add_argument("--fps", type=float, default=None)
+    parser.add_argument("--stall-after", type=int, default=0)
     options = parser.parse_args()
     size = tuple(int(v) for v in options.size.split("x")) if options.size else None
     frames, fps = read_frames(options.video, size)
     fps = options.fps or fps
-    served = {"done": False}
+    served = {"done": False, "stalled": False}
 
     class Stream(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (the http.server name)
@@ -61,6 +63,10 @@ def main() -> None:
                     break
                 if not options.loop and index >= len(frames):
                     break
+                if options.stall_after and not served["stalled"] and index == options.stall_after:
+                    served["stalled"] = True
+                    time.sleep(120)  # the connection stays open, silent
+                    return
                 wait = started + index / fps - time.monotonic()
                 if wait > 0:
                     time.sleep(wait)

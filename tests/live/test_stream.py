@@ -136,6 +136,18 @@ def test_a_stream_that_comes_back_is_reopened(trained_run, synthetic_clip, mjpeg
     assert times.iloc[-1] > times[times.diff() > 0.9].iloc[0] + 1.0
 
 
+def test_a_stalled_stream_is_reopened(trained_run, synthetic_clip, mjpeg_stream, tmp_path):
+    stream = mjpeg_stream(synthetic_clip, "--loop", "2", "--stall-after", "25")
+    done = subprocess.run([*VEMO, "predict", "--live", stream.url, "-m", str(trained_run), "-o", str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(next((tmp_path / "out").glob("*.live.json")).read_text())
+    assert figures["reconnects"] == 1 and figures["ended"] == "the stream ended"
+    times = pd.read_csv(next((tmp_path / "out").glob("*.frames.csv")))["time_s"]
+    assert times.diff().max() > 4.5  # the read timeout (5 s), then frames again
+    assert figures["captured"] > 25 + 40
+
+
 def test_a_stream_that_does_not_come_back_is_one_line_and_keeps_what_was_analysed(trained_run, synthetic_clip,
                                                                                   mjpeg_stream, tmp_path):
     stream = mjpeg_stream(synthetic_clip, "--loop", "30")
