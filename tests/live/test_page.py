@@ -11,7 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
 from vemo.io.local_page import TOKEN_COOKIE

@@ -12,10 +12,11 @@ answered without echoing its input back.
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 MAX_BODY_BYTES = 2 * 1024 * 1024  # a bulk label of 20,000 crops fits; anything bigger is refused
@@ -36,6 +37,21 @@ def guard_local_app(app: FastAPI, host: str, token: str | None, command: str) ->
     hosts = ["*"] if host in WILDCARD_BINDS else sorted({*LOOPBACK_HOSTS, host})
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
     return token
+
+
+def serve_own_files(app: FastAPI, folder: Path, files: dict[str, str]) -> None:
+    """`/` is folder/index.html and `/static/NAME` the files named in `files` (name -> media type):
+    a fixed list, so nothing else is ever served from there."""
+
+    @app.get("/")
+    def index() -> FileResponse:
+        return FileResponse(folder / "index.html", media_type="text/html")
+
+    @app.get("/static/{name}")
+    def static(name: str) -> FileResponse:
+        if name not in files:
+            raise HTTPException(404)
+        return FileResponse(folder / name, media_type=files[name])
 
 
 def page_link(host: str, port: int, token: str) -> str:

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from vemo.classes import REJECTED
 from vemo.errors import VemoError, VideoOpenError
-from vemo.io.local_page import guard_local_app
+from vemo.io.local_page import guard_local_app, serve_own_files
 from vemo.io.media import open_media
 from vemo.io.workspace import source_file
 from vemo.labelling.store import LabelStore
@@ -59,22 +59,10 @@ def create_app(workspace: Path | str, classes: tuple[str, ...], *, host: str = "
     app = FastAPI(title="vemo labelling", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.store = store
     guard_local_app(app, host, token, "vemo label serve")
-    _add_page(app)
+    serve_own_files(app, STATIC, STATIC_FILES)
     _add_label_api(app, store, classes)
     _add_images(app, store)
     return app
-
-
-def _add_page(app: FastAPI) -> None:
-    @app.get("/")
-    def index() -> FileResponse:
-        return FileResponse(STATIC / "index.html", media_type="text/html")
-
-    @app.get("/static/{name}")
-    def static(name: str) -> FileResponse:
-        if name not in STATIC_FILES:  # a fixed list: nothing else is ever served from here
-            raise HTTPException(404)
-        return FileResponse(STATIC / name, media_type=STATIC_FILES[name])
 
 
 def _filter_rows(rows, current, filter: str, classes: tuple[str, ...]):

@@ -21,10 +21,10 @@ import cv2
 import numpy as np
 import uvicorn
 from fastapi import FastAPI, HTTPException
-from fastapi.responses import FileResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from vemo.errors import VemoError
-from vemo.io.local_page import guard_local_app, page_link
+from vemo.io.local_page import guard_local_app, serve_own_files, page_link
 from vemo.live.session import LiveResult, LiveSession
 from vemo.prediction.overlay import COLOURS, draw_face, draw_no_face
 
@@ -89,15 +89,7 @@ def create_live_app(board: LiveBoard, host: str = "127.0.0.1", token: str | None
     guard_local_app(app, host, token, "vemo predict --live --serve")
     session = board.session
 
-    @app.get("/")
-    def index() -> FileResponse:
-        return FileResponse(STATIC / "index.html", media_type="text/html")
-
-    @app.get("/static/{name}")
-    def static(name: str) -> FileResponse:
-        if name not in STATIC_FILES:  # a fixed list: nothing else is ever served from here
-            raise HTTPException(404)
-        return FileResponse(STATIC / name, media_type=STATIC_FILES[name])
+    serve_own_files(app, STATIC, STATIC_FILES)
 
     @app.get("/api/meta")
     def meta() -> dict:
