@@ -15,6 +15,7 @@ def __getattr__(name: str):
         "evaluate": ("vemo.evaluation", "evaluate"),
         "run_study": ("vemo.experiment", "run_study"), "ExperimentConfig": ("vemo.experiment", "ExperimentConfig"),
         "predict": ("vemo.prediction", "predict_media"), "predict_to_folder": ("vemo.prediction", "predict_to_folder"),
+        "watch": ("vemo.live", "watch"), "LiveSession": ("vemo.live", "LiveSession"),
         "create_model": ("vemo.weights", "build_model"), "list_models": ("vemo.models", "list_models"),
     }
     if name not in lazy:

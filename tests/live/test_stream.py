@@ -174,21 +174,29 @@ def test_a_source_that_does_not_exist_is_one_line(trained_run, source, message):
     assert message in done.stderr and done.stdout == ""
 
 
-def test_sigterm_and_duration_end_the_session_with_whole_outputs(trained_run, synthetic_clip, mjpeg_stream, tmp_path):
-    stream = mjpeg_stream(synthetic_clip, "--loop", "60")
-    process = run_until_started([*VEMO, "predict", "--live", stream.url, "-m", str(trained_run), "-o",
-                                 str(tmp_path / "term")])
-    time.sleep(1.5)
-    process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=30)
-    assert process.returncode == 0, stderr
-    figures = json.loads(next((tmp_path / "term").glob("*.live.json")).read_text())
-    assert figures["ended"] == "stopped by SIGTERM" and figures["analysed"] > 10
-    assert len(pd.read_csv(next((tmp_path / "term").glob("*.frames.csv")))) == figures["analysed"]
-    assert sorted(p.suffix for p in (tmp_path / "term").iterdir()) == [".csv", ".json", ".json"]
+def test_the_python_api_raises_after_the_last_result(trained_run):
+    import vemo
+    from vemo.errors import VideoOpenError
 
-    stream.stop()
+    with pytest.raises(VideoOpenError, match="no camera 7"):
+        list(vemo.watch("7", trained_run))
+
+
+def test_signals_and_duration_end_the_session_with_whole_outputs(trained_run, synthetic_clip, mjpeg_stream, tmp_path):
     stream = mjpeg_stream(synthetic_clip, "--loop", "60")
+    for number, said in ((signal.SIGTERM, "stopped by SIGTERM"), (signal.SIGINT, "stopped by Ctrl-C")):
+        out = tmp_path / said.split()[-1]
+        process = run_until_started([*VEMO, "predict", "--live", stream.url, "-m", str(trained_run), "-o", str(out)])
+        time.sleep(1.5)
+        process.send_signal(number)
+        _, stderr = process.communicate(timeout=30)
+        assert process.returncode == 0, stderr
+        figures = json.loads(next(out.glob("*.live.json")).read_text())
+        assert figures["ended"] == said and figures["analysed"] > 10
+        assert len(pd.read_csv(next(out.glob("*.frames.csv")))) == figures["analysed"]
+        assert sorted(p.suffix for p in out.iterdir()) == [".csv", ".json", ".json"]
+        stream.stop()
+        stream = mjpeg_stream(synthetic_clip, "--loop", "60")
     done = subprocess.run([*VEMO, "predict", "--live", stream.url, "-m", str(trained_run), "--duration", "2", "-o",
                            str(tmp_path / "timed")], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
