@@ -202,3 +202,17 @@ def test_signals_and_duration_end_the_session_with_whole_outputs(trained_run, sy
     assert done.returncode == 0, done.stderr
     figures = json.loads(next((tmp_path / "timed").glob("*.live.json")).read_text())
     assert figures["ended"] == "2 s passed" and 1.9 < figures["seconds"] < 4
+
+
+def test_a_killed_session_keeps_what_was_saved_while_it_ran(trained_run, synthetic_clip, mjpeg_stream, tmp_path):
+    stream = mjpeg_stream(synthetic_clip, "--loop", "60")
+    out = tmp_path / "out"
+    process = run_until_started([*VEMO, "predict", "--live", stream.url, "-m", str(trained_run), "-o", str(out),
+                                 "--save-every", "0.5"])
+    time.sleep(3.0)
+    process.kill()  # no chance to write anything at the end
+    process.wait()
+    figures = json.loads(next(out.glob("*.live.json")).read_text())
+    table = pd.read_csv(next(out.glob("*.frames.csv")))
+    assert figures["analysed"] > 10 and len(table) >= figures["analysed"] - 30  # saved within the last second
+    assert json.loads(next(p for p in out.glob("*.json") if not p.name.endswith(".live.json")).read_text())["frames"] > 10

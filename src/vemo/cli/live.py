@@ -40,10 +40,13 @@ ServeOption = Annotated[bool, typer.Option("--serve", help="With --live: show th
                                                            "last minute on a local page.", rich_help_panel=PANEL)]
 HostOption = Annotated[str, typer.Option(help="With --serve: the address to bind.", rich_help_panel=PANEL)]
 PortOption = Annotated[int, typer.Option(help="With --serve: the port (0: any free one).", rich_help_panel=PANEL)]
+SaveEveryOption = Annotated[float, typer.Option(help="With --live --out: also save the outputs every this many "
+                                                     "seconds while it runs (0: only at the end).", min=0,
+                                                rich_help_panel=PANEL)]
 
 
 def predict_live(source: str, model: str, out: Path | None, *, serve: tuple[str, int] | None, retries: int,
-                 inputs: list[str] | None, **options) -> None:
+                 inputs: list[str] | None, save_every: float, **options) -> None:
     """`vemo predict --live`: check the options, make the session, run it."""
     from vemo.io.files import ensure_writable_dir
     from vemo.live import LiveSession, Retries
@@ -55,7 +58,7 @@ def predict_live(source: str, model: str, out: Path | None, *, serve: tuple[str,
     if serve is not None and serve[0] not in ("127.0.0.1", "localhost", "::1"):
         typer.echo(f"warning: binding {serve[0]}: anyone who can reach this machine and has the link can watch",
                    err=True)
-    run_live(LiveSession(source, model, retries=Retries(tries=retries), **options), out, serve)
+    run_live(LiveSession(source, model, retries=Retries(tries=retries), **options), out, serve, save_every)
 
 
 @contextmanager
@@ -77,9 +80,12 @@ def stopped_by_signals(session: LiveSession) -> Iterator[None]:
             signal.signal(number, handler)
 
 
-def run_live(session: LiveSession, out: Path | None, serve: tuple[str, int] | None) -> None:
+def run_live(session: LiveSession, out: Path | None, serve: tuple[str, int] | None, save_every: float = 60.0) -> None:
     """Analyse until the source ends, the duration passes or a signal comes; write or print the
     results; print the summary. Raises typer.Exit(1) when the source failed."""
+    from vemo.live.outputs import PeriodicSaver
+
+    saver = PeriodicSaver(session, out, save_every) if out is not None else None
     page = None
     if serve is not None:
         from vemo.live.page import LivePageServer
@@ -92,16 +98,16 @@ def run_live(session: LiveSession, out: Path | None, serve: tuple[str, int] | No
         for result in session:
             if page is not None:
                 page.board.publish(result)
-            if out is None:
+            if saver is not None:
+                saver.tick()
+            else:
                 sys.stdout.write(json.dumps(result.to_json()) + "\n")
                 sys.stdout.flush()
     if session.stats.failure and not session.stats.captured:  # nothing ever came: the error says it all
         typer.echo(f"vemo: error: {session.stats.failure}", err=True)
         raise typer.Exit(1)
-    if out is not None:
-        from vemo.live.outputs import write_live_outputs
-
-        verdict, paths = write_live_outputs(session, out)
+    if saver is not None:
+        verdict, paths = saver.finish()
         typer.echo(f"{session.source.text}: {verdict.label or 'no face found'} "
                    f"({verdict.face_frames}/{verdict.frames} frames with a face) -> {paths[0].parent}", err=True)
     _print_summary(session)

@@ -11,7 +11,7 @@ import typer
 from vemo.errors import VemoError
 from vemo.cli.common import AddressOption, EngineOption, GpusOption, engine_settings, expected_errors, show_progress
 from vemo.cli.live import (DurationOption, HostOption, LiveOption, PortOption, RealtimeOption, RetriesOption,
-                           ServeOption, VerdictSecondsOption, predict_live)
+                           SaveEveryOption, ServeOption, VerdictSecondsOption, predict_live)
 
 
 @expected_errors
@@ -46,13 +46,15 @@ def predict(
     realtime: RealtimeOption = False, duration: DurationOption = None,
     verdict_seconds: VerdictSecondsOption = 3.0, retries: RetriesOption = 5,
     serve: ServeOption = False, host: HostOption = "127.0.0.1", port: PortOption = 8766,
+    save_every: SaveEveryOption = 60.0,
 ) -> None:
     """The emotion of new videos (stage 5 of the paper), with a probability per frame; or of a
     camera or stream as it plays (--live)."""
     if live is not None:
         predict_live(live, model, out, smooth=smooth, verdict_seconds=verdict_seconds, all_faces=all_faces,
                      classes=classes, device=device, align=align, detector=detector, realtime=realtime,
-                     duration=duration, retries=retries, serve=(host, port) if serve else None, inputs=inputs)
+                     duration=duration, retries=retries, serve=(host, port) if serve else None, inputs=inputs,
+                     save_every=save_every)
         return
     if not inputs or out is None:
         raise VemoError("give the inputs and --out DIR (or --live SOURCE)")

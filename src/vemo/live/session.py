@@ -82,7 +82,8 @@ class LiveStats:
         return {"captured": self.captured, "analysed": self.analysed, "dropped": self.dropped,
                 "reconnects": self.reconnects, "seconds": round(self.seconds, 3),
                 "analysed_fps": round(self.analysed_fps, 2), "latency_p50_ms": round(self.latency(50), 1),
-                "latency_p95_ms": round(self.latency(95), 1), "ended": self.ended, "failure": self.failure}
+                "latency_p95_ms": round(self.latency(95), 1), "ended": self.ended or "running",
+                "failure": self.failure}
 
 
 class LiveSession:
@@ -146,11 +147,13 @@ class LiveSession:
                     log.info("%s: first frame analysed %.1f s after the start", self.source.text,
                              time.monotonic() - started)
                 self.latest = (item, result)
+                self._count(started)
                 yield result
         finally:
             self.mailbox.close(self._stop_reason or "stopped")
             self._capture.join(timeout=10)
-            self._finish(started)
+            self._count(started)
+            self.stats.ended, self.stats.failure = self.mailbox.ended or "stopped", self.mailbox.failure
 
     def _warm_up(self, pipeline) -> None:
         """One blank frame and one crop through the detector and the model before capture starts:
@@ -200,20 +203,27 @@ class LiveSession:
         return {"label": names[int(np.argmax(mean))], "probabilities": _rounded(names, mean), "track": int(track),
                 "seconds": self.verdict_seconds}
 
-    def _finish(self, started: float) -> None:
+    def _count(self, started: float) -> None:
+        """The figures so far (saved while the session runs, and at its end)."""
         stats = self.stats
         stats.captured, stats.dropped = self.mailbox.captured, self.mailbox.dropped
         stats.analysed, stats.reconnects = len(self._frames), self._capture.reconnects
         stats.seconds = time.monotonic() - started
-        stats.ended, stats.failure = self.mailbox.ended or "stopped", self.mailbox.failure
 
     def scan(self) -> Scan:
-        """Everything analysed, as file prediction's scan (with the live smoothing)."""
+        """Everything analysed so far, as file prediction's scan (with the live smoothing). Safe
+        while the session runs in another thread: a frame's faces are recorded before the frame,
+        so the faces of the first `count` frames are a whole prefix."""
+        count = len(self._frames)
+        faces = self._faces[:]
+        kept = len(faces)
+        while kept and faces[kept - 1][0] >= count:
+            kept -= 1
         width = len(self.predictor.classes)
-        return Scan(np.array(self._frames, np.float64).reshape(-1, 2),
-                    np.array(self._faces, np.float64).reshape(-1, len(FACE_FIELDS)),
-                    np.array(self._probabilities, np.float64).reshape(-1, width), 0.0, "live",
-                    np.array(self._smoothed, np.float64).reshape(-1, width))
+        return Scan(np.array(self._frames[:count], np.float64).reshape(-1, 2),
+                    np.array(faces[:kept], np.float64).reshape(-1, len(FACE_FIELDS)),
+                    np.array(self._probabilities[:kept], np.float64).reshape(-1, width), 0.0, "live",
+                    np.array(self._smoothed[:kept], np.float64).reshape(-1, width))
 
     def outcome(self) -> tuple[VideoPrediction, pd.DataFrame]:
         """The verdict and frames table of the session, as file mode writes them."""
