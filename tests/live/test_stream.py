@@ -77,7 +77,7 @@ def test_a_file_played_in_real_time_gets_the_verdict_of_file_mode(trained_run, s
     assert done.returncode == 0, done.stderr
     live = json.loads((tmp_path / "live" / f"{synthetic_clip.stem}.json").read_text())
     figures = json.loads((tmp_path / "live" / f"{synthetic_clip.stem}.live.json").read_text())
-    assert figures["ended"] == "the file ended"
+    assert figures["ended"] == "the file ended" and abs(figures["started_unix"] - time.time()) < 120
     assert_same_verdict(live, predict_file(synthetic_clip, str(trained_run), tmp_path / "file"))
 
 

@@ -181,6 +181,7 @@ class CaptureThread(threading.Thread):
         super().__init__(name="vemo-capture", daemon=True)
         self.source, self.mailbox, self.realtime, self.retries, self.clock = source, mailbox, realtime, retries, clock
         self.reconnects = 0
+        self.started_unix: float | None = None  # the wall-clock time of the first frame (time_s 0 of a stream)
         self._index = 0
         self._started_at: float | None = None
 
@@ -214,7 +215,7 @@ class CaptureThread(threading.Thread):
                 return
             now = self.clock()
             if self._started_at is None:
-                self._started_at = now
+                self._started_at, self.started_unix = now, time.time()
             if self.source.kind == "file":
                 milliseconds = capture.get(cv2.CAP_PROP_POS_MSEC)
                 time_s = milliseconds / 1000 if milliseconds > 0 or self._index == 0 else self._index / fps

@@ -70,6 +70,7 @@ class LiveStats:
     latencies_ms: list[float] = field(default_factory=list)
     ended: str = ""
     failure: str | None = None
+    started_unix: float | None = None
 
     @property
     def analysed_fps(self) -> float:
@@ -79,7 +80,7 @@ class LiveStats:
         return float(np.percentile(self.latencies_ms, percent)) if self.latencies_ms else float("nan")
 
     def to_json(self) -> dict:
-        return {"captured": self.captured, "analysed": self.analysed, "dropped": self.dropped,
+        return {"started_unix": self.started_unix, "captured": self.captured, "analysed": self.analysed, "dropped": self.dropped,
                 "reconnects": self.reconnects, "seconds": round(self.seconds, 3),
                 "analysed_fps": round(self.analysed_fps, 2), "latency_p50_ms": round(self.latency(50), 1),
                 "latency_p95_ms": round(self.latency(95), 1), "ended": self.ended or "running",
@@ -209,6 +210,7 @@ class LiveSession:
         stats.captured, stats.dropped = self.mailbox.captured, self.mailbox.dropped
         stats.analysed, stats.reconnects = len(self._frames), self._capture.reconnects
         stats.seconds = time.monotonic() - started
+        stats.started_unix = self._capture.started_unix
 
     def scan(self) -> Scan:
         """Everything analysed so far, as file prediction's scan (with the live smoothing). Safe
