@@ -23,12 +23,16 @@ def predict_file(video: Path, model: str, out: Path) -> dict:
     return json.loads((out / f"{video.stem}.json").read_text())
 
 
-def assert_same_verdict(live: dict, file: dict) -> None:
-    """Live smooths over past frames only (and may drop some): the label is file mode's, the
-    probabilities close to it."""
-    assert live["label"] == file["label"] is not None
+def assert_same_verdict(live: dict, file: dict, tolerance: float = 0.1) -> None:
+    """Live smooths over past frames only (and may drop some): the probabilities are within
+    `tolerance` of file mode's, and so the label is file mode's wherever that margin decides it
+    (a barely trained model's near-even probabilities are compared by value alone)."""
+    assert file["label"] is not None and live["label"] is not None
     for name, p in file["probabilities"].items():
-        assert abs(live["probabilities"][name] - p) < 0.1, (name, live["probabilities"], file["probabilities"])
+        assert abs(live["probabilities"][name] - p) < tolerance, (name, live["probabilities"], file["probabilities"])
+    first, second = sorted(file["probabilities"].values())[-2:][::-1]
+    if first - second > 2 * tolerance:
+        assert live["label"] == file["label"]
 
 
 def test_a_real_stream_gets_the_verdict_and_tables_of_file_mode(shared_media, weights_cache_env, mjpeg_stream,
@@ -44,7 +48,9 @@ def test_a_real_stream_gets_the_verdict_and_tables_of_file_mode(shared_media, we
     assert figures["ended"] == "the stream ended" and figures["failure"] is None
     assert figures["captured"] == 72 and figures["analysed"] >= 60  # a frame or two may drop on a busy machine
     assert "frames analysed" in done.stderr and "latency p50" in done.stderr
-    assert_same_verdict(live, predict_file(video, PRETRAINED, tmp_path / "file"))
+    file = predict_file(video, PRETRAINED, tmp_path / "file")
+    assert file["label"] == "happiness" and file["probabilities"]["happiness"] > 0.6  # the margin decides
+    assert_same_verdict(live, file)
     live_table = pd.read_csv(tmp_path / "live" / f"{name}.frames.csv")
     file_table = pd.read_csv(tmp_path / "file" / "single_face.frames.csv")
     assert list(live_table.columns) == list(file_table.columns)
@@ -67,8 +73,10 @@ def test_a_synthetic_stream_as_json_lines(trained_run, synthetic_clip, mjpeg_str
     # the last line's verdict covers the last 3 s; the whole clip's verdict is file mode's
     assert lines[-1]["verdict"]["label"] in first["faces"][0]["probabilities"]
     file = predict_file(synthetic_clip, str(trained_run), tmp_path / "file")
-    smoothed = np.array([[face["smoothed"][c] for c in file["probabilities"]] for r in lines for face in r["faces"]])
-    assert list(file["probabilities"])[int(np.argmax(smoothed.mean(axis=0)))] == file["label"]
+    classes = list(file["probabilities"])
+    smoothed = np.array([[face["smoothed"][c] for c in classes] for r in lines for face in r["faces"]])
+    assert_same_verdict({"label": classes[int(np.argmax(smoothed.mean(axis=0)))],
+                         "probabilities": dict(zip(classes, smoothed.mean(axis=0)))}, file, tolerance=0.03)
 
 
 def test_a_file_played_in_real_time_gets_the_verdict_of_file_mode(trained_run, synthetic_clip, tmp_path):
@@ -78,7 +86,7 @@ def test_a_file_played_in_real_time_gets_the_verdict_of_file_mode(trained_run, s
     live = json.loads((tmp_path / "live" / f"{synthetic_clip.stem}.json").read_text())
     figures = json.loads((tmp_path / "live" / f"{synthetic_clip.stem}.live.json").read_text())
     assert figures["ended"] == "the file ended" and abs(figures["started_unix"] - time.time()) < 120
-    assert_same_verdict(live, predict_file(synthetic_clip, str(trained_run), tmp_path / "file"))
+    assert_same_verdict(live, predict_file(synthetic_clip, str(trained_run), tmp_path / "file"), tolerance=0.02)
 
 
 def test_a_slow_model_drops_frames_and_never_falls_behind(trained_run, synthetic_clip, mjpeg_stream):
