@@ -249,6 +249,6 @@ class CaptureThread(threading.Thread):
             if not first and self.source.kind == "stream" and stream_has_ended(self.source.text):
                 self.mailbox.close("the stream ended")
                 return None
-        self.mailbox.close("failed", f"{self.source.text}: the stream {'could not be opened' if first else 'stopped'} "
-                                     f"and did not come back after {len(waits)} tries over {sum(waits):.1f} s")
+        what = "cannot be opened: no stream after" if first else "the stream stopped and did not come back after"
+        self.mailbox.close("failed", f"{self.source.text}: {what} {len(waits)} tries over {sum(waits):.1f} s")
         return None
