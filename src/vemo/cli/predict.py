@@ -44,9 +44,8 @@ def predict(
     gpus_per_worker: GpusOption = 0.0,
     live: LiveOption = None,
     realtime: RealtimeOption = False, duration: DurationOption = None,
-    verdict_seconds: VerdictSecondsOption = 3.0, retries: RetriesOption = 5,
+    verdict_seconds: VerdictSecondsOption = 3.0, retries: RetriesOption = 5, save_every: SaveEveryOption = 60.0,
     serve: ServeOption = False, host: HostOption = "127.0.0.1", port: PortOption = 8766,
-    save_every: SaveEveryOption = 60.0,
 ) -> None:
     """The emotion of new videos (stage 5 of the paper), with a probability per frame; or of a
     camera or stream as it plays (--live)."""
