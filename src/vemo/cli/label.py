@@ -70,11 +70,11 @@ def label_serve(
     import uvicorn
 
     from vemo.classes import parse_classes
-    from vemo.io.local_page import page_link
+    from vemo.io.local_page import is_loopback, page_link
     from vemo.labelling.app import create_app
 
     application = create_app(workspace, parse_classes(classes), host=host)
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    if not is_loopback(host):
         typer.echo(f"warning: binding {host}: anyone who can reach this machine and has the link below can read "
                    "and change the labels", err=True)
     link = page_link(host, port, application.state.token)

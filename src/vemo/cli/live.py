@@ -49,13 +49,14 @@ def predict_live(source: str, model: str, out: Path | None, *, serve: tuple[str,
                  inputs: list[str] | None, save_every: float, **options) -> None:
     """`vemo predict --live`: check the options, make the session, run it."""
     from vemo.io.files import ensure_writable_dir
+    from vemo.io.local_page import is_loopback
     from vemo.live import LiveSession, Retries
 
     if inputs:
         raise VemoError("give either inputs or --live SOURCE, not both")
     if out is not None:
         ensure_writable_dir(out)
-    if serve is not None and serve[0] not in ("127.0.0.1", "localhost", "::1"):
+    if serve is not None and not is_loopback(serve[0]):
         typer.echo(f"warning: binding {serve[0]}: anyone who can reach this machine and has the link can watch",
                    err=True)
     run_live(LiveSession(source, model, retries=Retries(tries=retries), **options), out, serve, save_every)

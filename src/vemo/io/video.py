@@ -50,7 +50,7 @@ def iter_video_frames(path: Path | str, fps: float, *, every: int = 1, start: in
                 ok, image = capture.read()
                 if not ok:
                     break
-                yield Frame(index, _presentation_time(capture, index, fps), image)
+                yield Frame(index, presentation_time(capture, index, fps), image)
             elif not capture.grab():
                 break
             index += 1
@@ -58,7 +58,7 @@ def iter_video_frames(path: Path | str, fps: float, *, every: int = 1, start: in
         capture.release()
 
 
-def _presentation_time(capture: cv2.VideoCapture, index: int, fps: float) -> float:
+def presentation_time(capture: cv2.VideoCapture, index: int, fps: float) -> float:
     """Seconds of the frame just read, from the container, or `index / fps` where it has none."""
     milliseconds = capture.get(cv2.CAP_PROP_POS_MSEC)
     if np.isfinite(milliseconds) and milliseconds >= 0 and (milliseconds > 0 or index == 0):

@@ -26,7 +26,7 @@ from pathlib import Path
 import cv2
 
 from vemo.errors import VideoOpenError
-from vemo.io.video import Frame
+from vemo.io.video import Frame, presentation_time
 
 log = logging.getLogger(__name__)
 
@@ -217,8 +217,7 @@ class CaptureThread(threading.Thread):
             if self._started_at is None:
                 self._started_at, self.started_unix = now, time.time()
             if self.source.kind == "file":
-                milliseconds = capture.get(cv2.CAP_PROP_POS_MSEC)
-                time_s = milliseconds / 1000 if milliseconds > 0 or self._index == 0 else self._index / fps
+                time_s = presentation_time(capture, self._index, fps)
                 if self.realtime:  # deliver it when a camera would have
                     time.sleep(max(0.0, self._started_at + time_s - self.clock()))
                     now = self.clock()

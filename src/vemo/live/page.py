@@ -53,6 +53,11 @@ class LiveBoard:
                 self.history.popleft()
             self.version += 1
 
+    def history_points(self) -> list[list]:
+        """[time_s, smoothed probabilities of the main face] over the last minute."""
+        with self._lock:
+            return [[t, p] for t, p in self.history]
+
     def state(self) -> dict:
         """The page's view of the session: running, or how it ended with its figures."""
         latest = self.session.latest
@@ -101,8 +106,7 @@ def create_live_app(board: LiveBoard, host: str = "127.0.0.1", token: str | None
 
     @app.get("/api/history")
     def history() -> dict:
-        with board._lock:
-            return {"points": [[t, p] for t, p in board.history]}
+        return {"points": board.history_points()}
 
     @app.get("/api/frame.jpg")
     def frame() -> Response:

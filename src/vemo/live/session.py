@@ -17,18 +17,17 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from vemo.errors import VideoOpenError
-from vemo.faces.detect import LANDMARKS
 from vemo.live.capture import Captured, CaptureThread, NewestFrame, Retries, parse_source
 from vemo.models.inputs import crop_to_array, resolve_device
 from vemo.prediction.predictor import Predictor, load_predictor
-from vemo.prediction.scan import FACE_FIELDS, Scan, one_thread_per_worker
+from vemo.prediction.scan import FACE_FIELDS, Scan, face_row, one_thread_per_worker
 from vemo.prediction.smoothing import TrailingMean
 from vemo.prediction.timeline import VideoPrediction, crop_recipe_for, summarise_scan
 from vemo.weights import face_pipeline
@@ -54,8 +53,7 @@ class LiveResult:
     dropped: int
 
     def to_json(self) -> dict:
-        return {"time_s": self.time_s, "frame": self.frame, "faces": self.faces, "verdict": self.verdict,
-                "latency_ms": self.latency_ms, "captured": self.captured, "dropped": self.dropped}
+        return asdict(self)
 
 
 @dataclass
@@ -177,8 +175,7 @@ class LiveSession:
             smoothed = smoothers.setdefault(face.track, TrailingMean(self.smooth)).add(frame.time_s, p)
             recent.setdefault(face.track, TrailingMean(self.verdict_seconds)).add(frame.time_s, smoothed)
             box = face.box
-            points = np.ravel(box.landmarks) if box.landmarks is not None else np.full(2 * len(LANDMARKS), np.nan)
-            rows.append((len(self._frames), face.track, box.x, box.y, box.w, box.h, *points))
+            rows.append(face_row(len(self._frames), face))
             smoothed_rows.append(smoothed)
             shown.append({"track": int(face.track), "box": [int(box.x), int(box.y), int(box.w), int(box.h)],
                           "probabilities": _rounded(names, p), "smoothed": _rounded(names, smoothed)})

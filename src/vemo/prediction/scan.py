@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from vemo.faces.detect import LANDMARKS
-from vemo.faces.pipeline import FacePipeline
+from vemo.faces.pipeline import Face, FacePipeline
 from vemo.faces.recipe import CropRecipe
 from vemo.io.media import MediaSource, open_media
 from vemo.io.video import Frame
@@ -80,6 +80,13 @@ def _report_frame(which: str) -> None:
 _FIRST_FRAME_REPORTED = False
 
 
+def face_row(position: int, face: Face) -> tuple:
+    """A face's FACE_FIELDS: the position of its frame, track, box, landmarks (NaN without MTCNN)."""
+    box = face.box
+    points = np.ravel(box.landmarks) if box.landmarks is not None else np.full(2 * len(LANDMARKS), np.nan)
+    return (position, face.track, box.x, box.y, box.w, box.h, *points)
+
+
 def classify_run(pipeline: FacePipeline, frames: Iterable[Frame], predictor: Predictor, batch_size: int) -> Part:
     """The frames, faces and probabilities of a run of consecutive frames."""
     spec = predictor.preprocess.spec
@@ -89,9 +96,7 @@ def classify_run(pipeline: FacePipeline, frames: Iterable[Frame], predictor: Pre
             _report_frame("first")
         for face in found:
             crops.append(crop_to_array(face.crop, spec))
-            box = face.box
-            points = np.ravel(box.landmarks) if box.landmarks is not None else np.full(2 * len(LANDMARKS), np.nan)
-            faces.append((len(rows), face.track, box.x, box.y, box.w, box.h, *points))
+            faces.append(face_row(len(rows), face))
         rows.append((frame.index, round(frame.time_s, 4)))
         if len(crops) >= batch_size:
             probabilities.append(predictor.probabilities(np.stack(crops), batch_size))
