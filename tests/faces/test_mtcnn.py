@@ -141,3 +141,51 @@ def test_tracking_refines_the_last_box_and_keeps_the_face(nets, tiny_corpus: Pat
     assert [b is None for b in found[True]] == [b is None for b in found[False]]
     overlaps = [iou(a, b) for a, b in zip(found[True], found[False]) if a is not None]
     assert len(overlaps) > 40 and min(overlaps) > 0.6 and np.median(overlaps) > 0.85
+
+
+def test_refining_frames_together_gives_what_each_gives_alone(nets, tiny_corpus: Path):
+    """R-Net and O-Net over the windows of several frames at once (the GPU's batched tracking):
+    each frame's faces as when it is refined alone; a frame without a box gets none."""
+    from vemo.io.media import open_media
+
+    cascade = MTCNNCascade(nets)
+    frames = [np.ascontiguousarray(f.image[..., ::-1]) for f in open_media(
+        sorted((tiny_corpus / "videos").glob("*.mp4"))[0]).frames(every=5)][:5]
+    previous = [cascade.detect_batch(frame[None])[0].boxes for frame in frames]
+    previous[2] = np.zeros((0, 4), np.float32)
+    together = cascade.refine_batch(np.stack(frames), previous)
+    for frame, boxes, found in zip(frames, previous, together):
+        alone = cascade.refine(frame, boxes)  # equal up to float rounding (convolutions of other batch sizes)
+        np.testing.assert_allclose(found.boxes, alone.boxes, atol=1e-3)
+        np.testing.assert_allclose(found.landmarks, alone.landmarks, atol=1e-3)
+    assert len(together[2].boxes) == 0 and sum(len(found.boxes) > 0 for found in together) >= 3
+
+
+def test_threads_sharing_one_cascade_find_what_their_own_cascades_find(nets, tiny_corpus: Path):
+    """The GPU path's shared cascade (run here on the CPU): the face pipelines of eight threads
+    queue their detections and refinements for one consumer; every frame's faces are those of a
+    thread with its own cascade, and the consumer ran fewer calls than the threads asked for."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from vemo.faces.mtcnn_shared import SharedCascade
+    from vemo.faces.pipeline import FacePipeline
+    from vemo.faces.recipe import CropRecipe
+    from vemo.io.media import open_media
+
+    videos = sorted((tiny_corpus / "videos").glob("*.mp4"))[:8]
+    config = DetectorConfig()
+    shared = SharedCascade(MTCNNCascade(nets))
+
+    def boxes(video: Path, detector: MTCNNFaceDetector) -> list:
+        pipeline = FacePipeline(CropRecipe("mtcnn", config), detector=detector)
+        return [[face.box for face in faces] for _, faces in pipeline.run(open_media(video).frames(every=3))]
+
+    own = [boxes(video, MTCNNFaceDetector(nets, config)) for video in videos]
+    with ThreadPoolExecutor(8) as pool:
+        queued = list(pool.map(lambda v: boxes(v, MTCNNFaceDetector(None, config, shared=shared)), videos))
+    frames = {"queued": [f for video in queued for f in video], "own": [f for video in own for f in video]}
+    assert [len(faces) for faces in frames["queued"]] == [len(faces) for faces in frames["own"]]
+    corners = [np.array([(b.x, b.y, b.w, b.h) for faces in frames[k] for b in faces]) for k in ("queued", "own")]
+    assert np.abs(corners[0] - corners[1]).max() <= 1  # rounding of float sums that differ in the last bit
+    assert shared.queue.items >= sum(len(found) for found in own)  # a request per frame at least
+    assert shared.queue.calls < shared.queue.items

@@ -226,14 +226,14 @@ class MTCNNCascade:
         """(B, H, W, 3) uint8 RGB -> (B, 3, H, W) float on the nets' device."""
         return torch.as_tensor(np.ascontiguousarray(images), device=self.device).permute(0, 3, 1, 2).float()
 
-    def _propose(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _propose(self, batch: torch.Tensor, settings: MTCNNSettings) -> tuple[torch.Tensor, torch.Tensor]:
         """P-Net over the pyramid: candidate boxes (N, 9: corners, score, offsets) and their image."""
         height, width = batch.shape[2:]
         boxes, owners = [], []
-        for scale in pyramid_scales(height, width, self.settings):
+        for scale in pyramid_scales(height, width, settings):
             scaled = F.interpolate(batch, size=(int(height * scale + 1), int(width * scale + 1)), mode="area")
             offsets, probabilities = self.nets.pnet(_normalise(scaled))
-            hit = probabilities[:, 1] >= self.settings.thresholds[0]
+            hit = probabilities[:, 1] >= settings.thresholds[0]
             where = hit.nonzero()
             cells = where[:, 1:].flip(1).to(offsets.dtype)  # (x, y) of each 12-pixel window, stride 2
             found = torch.cat([((2 * cells + 1) / scale).floor(), ((2 * cells + 12) / scale).floor(),
@@ -250,20 +250,21 @@ class MTCNNCascade:
         corners = boxes[:, :4] + boxes[:, 5:9] * torch.stack([w, h, w, h], dim=1)
         return _square(torch.cat([corners, boxes[:, 4:5]], dim=1)), owners
 
-    def _refine(self, batch: torch.Tensor, boxes: torch.Tensor, owners: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _refine(self, batch: torch.Tensor, boxes: torch.Tensor, owners: torch.Tensor,
+                settings: MTCNNSettings) -> tuple[torch.Tensor, torch.Tensor]:
         """R-Net: keep the windows it scores above its threshold, NMS, calibrate, square."""
         crops, kept = _crops(batch, boxes, owners, 24)
         boxes, owners = boxes[kept], owners[kept]
         if not len(boxes):
             return boxes, owners
         offsets, probabilities = self.nets.rnet(_normalise(crops))
-        passed = probabilities[:, 1] > self.settings.thresholds[1]
+        passed = probabilities[:, 1] > settings.thresholds[1]
         boxes = torch.cat([boxes[passed, :4], probabilities[passed, 1:2]], dim=1)
         owners, offsets = owners[passed], offsets[passed]
         keep = batched_nms(boxes[:, :4], boxes[:, 4], owners, 0.7)
         return _square(_calibrate(boxes[keep], offsets[keep])), owners[keep]
 
-    def _output(self, batch: torch.Tensor, boxes: torch.Tensor, owners: torch.Tensor) -> tuple[
+    def _output(self, batch: torch.Tensor, boxes: torch.Tensor, owners: torch.Tensor, settings: MTCNNSettings) -> tuple[
             torch.Tensor, torch.Tensor, torch.Tensor]:
         """O-Net: keep, calibrate, add landmarks; returns (boxes with scores, landmarks, owners)."""
         crops, kept = _crops(batch, boxes, owners, 48)
@@ -271,7 +272,7 @@ class MTCNNCascade:
         if not len(boxes):
             return boxes, boxes.new_zeros((0, 5, 2)), owners
         offsets, points, probabilities = self.nets.onet(_normalise(crops))
-        passed = probabilities[:, 1] > self.settings.thresholds[2]
+        passed = probabilities[:, 1] > settings.thresholds[2]
         boxes = torch.cat([boxes[passed, :4], probabilities[passed, 1:2]], dim=1)
         owners, offsets, points = owners[passed], offsets[passed], points[passed]
         w = (boxes[:, 2] - boxes[:, 0] + 1).unsqueeze(1)
@@ -280,31 +281,42 @@ class MTCNNCascade:
         return _calibrate(boxes, offsets), landmarks, owners
 
     @torch.inference_mode()
-    def detect_batch(self, images: np.ndarray) -> list[Detections]:
+    def detect_batch(self, images: np.ndarray, settings: MTCNNSettings | None = None) -> list[Detections]:
         """Faces of each of (B, H, W, 3) uint8 RGB images of one size, best score first."""
+        settings = settings or self.settings
         with _full_precision():
             batch = self._as_batch(images)
-            boxes, owners = self._propose(batch)
+            boxes, owners = self._propose(batch, settings)
             if len(boxes):
-                boxes, owners = self._refine(batch, boxes, owners)
-            return self._finish(batch, boxes, owners, len(images))
+                boxes, owners = self._refine(batch, boxes, owners, settings)
+            return self._finish(batch, boxes, owners, len(images), settings)
 
-    @torch.inference_mode()
     def refine(self, image: np.ndarray, previous: np.ndarray) -> Detections:
         """Faces near the given boxes (K, 4) of one RGB image, by R-Net and O-Net alone: the cheap
         step between full detections in a video (the face moved little since the last frame)."""
-        with _full_precision():
-            batch = self._as_batch(image[None])
-            boxes = torch.as_tensor(np.asarray(previous, np.float32).reshape(-1, 4), device=self.device)
-            boxes = _square(torch.cat([boxes, boxes.new_ones((len(boxes), 1))], dim=1))
-            owners = torch.zeros(len(boxes), dtype=torch.long, device=self.device)
-            boxes, owners = self._refine(batch, boxes, owners)
-            return self._finish(batch, boxes, owners, 1)[0]
+        return self.refine_batch(image[None], [previous])[0]
 
-    def _finish(self, batch: torch.Tensor, boxes: torch.Tensor, owners: torch.Tensor, count: int) -> list[Detections]:
+    @torch.inference_mode()
+    def refine_batch(self, images: np.ndarray, previous: list[np.ndarray],
+                     settings: MTCNNSettings | None = None) -> list[Detections]:
+        """`refine` for each of (B, H, W, 3) RGB images of one size, with its own boxes (K_i, 4):
+        one R-Net and one O-Net pass over the windows of all of them (NMS stays per image)."""
+        settings = settings or self.settings
+        with _full_precision():
+            batch = self._as_batch(images)
+            corners = [np.asarray(boxes, np.float32).reshape(-1, 4) for boxes in previous]
+            boxes = torch.as_tensor(np.concatenate(corners), device=self.device)
+            boxes = _square(torch.cat([boxes, boxes.new_ones((len(boxes), 1))], dim=1))
+            owners = torch.repeat_interleave(torch.arange(len(corners)),
+                                             torch.as_tensor([len(c) for c in corners])).to(self.device)
+            boxes, owners = self._refine(batch, boxes, owners, settings)
+            return self._finish(batch, boxes, owners, len(images), settings)
+
+    def _finish(self, batch: torch.Tensor, boxes: torch.Tensor, owners: torch.Tensor, count: int,
+                settings: MTCNNSettings) -> list[Detections]:
         if not len(boxes):
             return [Detections.empty() for _ in range(count)]
-        boxes, landmarks, owners = self._output(batch, boxes, owners)
+        boxes, landmarks, owners = self._output(batch, boxes, owners, settings)
         boxes, landmarks, owners = boxes.cpu().numpy(), landmarks.cpu().numpy(), owners.cpu().numpy()
         found = []
         for image in range(count):
@@ -312,4 +324,3 @@ class MTCNNCascade:
             keep = mine[_nms_min(boxes[mine, :4], boxes[mine, 4], 0.7)] if len(mine) else mine
             found.append(Detections(boxes[keep, :4], boxes[keep, 4], landmarks[keep]))
         return found
-

@@ -13,16 +13,22 @@ import numpy as np
 
 from vemo.faces.detect import DetectorConfig, FaceBox
 from vemo.faces.mtcnn import MTCNN, Detections, MTCNNCascade, MTCNNSettings
+from vemo.faces.mtcnn_shared import SharedCascade
 
 MIN_PYRAMID_FACE = 12  # P-Net's window: a smaller minimum face would upscale the whole frame
 
 
 class MTCNNFaceDetector:
-    """Finds faces with an `MTCNN` module (weights loaded by the caller) under `config`."""
+    """Finds faces with an `MTCNN` module (weights loaded by the caller) under `config`, or
+    through a cascade `shared` by every thread (on a GPU: see `vemo.faces.mtcnn_shared`)."""
 
-    def __init__(self, nets: MTCNN, config: DetectorConfig = DetectorConfig()) -> None:
+    def __init__(self, nets: MTCNN | None, config: DetectorConfig = DetectorConfig(),
+                 shared: SharedCascade | None = None) -> None:
+        if (nets is None) == (shared is None):
+            raise ValueError("give either the nets or a shared cascade")
         self.config = config
-        self._cascade = MTCNNCascade(nets)
+        self._cascade = shared or MTCNNCascade(nets)
+        self._settings = MTCNNSettings()
 
     def _scale(self, width: int) -> float:
         limit = self.config.detect_width
@@ -35,14 +41,14 @@ class MTCNNFaceDetector:
             images = np.stack([cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
                                for image in images])
         min_size = max(MIN_PYRAMID_FACE, int(round(max(self.config.min_size, min_width) * scale)))
-        self._cascade.settings = MTCNNSettings(min_size, self.config.pyramid_factor, tuple(self.config.thresholds))
+        self._settings = MTCNNSettings(min_size, self.config.pyramid_factor, tuple(self.config.thresholds))
         return np.ascontiguousarray(images[..., ::-1]), scale
 
     def find_batch(self, images: np.ndarray, min_width: int = 0) -> list[list[FaceBox]]:
         """The faces of each of (B, H, W, 3) uint8 BGR frames of one size; one pyramid pass for all
         (`min_width` or wider: a shorter pyramid)."""
         rgb, scale = self._prepare(images, min_width)
-        return [_to_boxes(found, scale) for found in self._cascade.detect_batch(rgb)]
+        return [_to_boxes(found, scale) for found in self._cascade.detect_batch(rgb, self._settings)]
 
     def find(self, image: np.ndarray, gray: np.ndarray | None = None, min_width: int = 0) -> list[FaceBox]:
         return self.find_batch(image[None], min_width)[0]
@@ -51,7 +57,7 @@ class MTCNNFaceDetector:
         """The face near `previous`, refined by R-Net and O-Net on this frame (empty: lost)."""
         rgb, scale = self._prepare(image[None])
         corners = np.array([[previous.x, previous.y, previous.x + previous.w, previous.y + previous.h]]) * scale
-        return _to_boxes(self._cascade.refine(rgb[0], corners), scale)
+        return _to_boxes(self._cascade.refine_batch(rgb, [corners], self._settings)[0], scale)
 
 
 def _to_boxes(found: Detections, scale: float) -> list[FaceBox]:

@@ -25,7 +25,8 @@ import pandas as pd
 
 from vemo.errors import VideoOpenError
 from vemo.live.capture import Captured, CaptureThread, NewestFrame, Retries, parse_source
-from vemo.models.inputs import crop_to_array, resolve_device
+from vemo.models.inputs import cpu_until_placed, crop_to_array
+from vemo.prediction.device import place_for_work
 from vemo.prediction.predictor import Predictor, load_predictor
 from vemo.prediction.scan import FACE_FIELDS, Scan, face_row, one_thread_per_worker
 from vemo.prediction.smoothing import TrailingMean
@@ -97,8 +98,11 @@ class LiveSession:
                  realtime: bool = False, duration: float | None = None, retries: Retries = Retries()) -> None:
         """Raises VideoOpenError (not a source), and the errors of `load_predictor`."""
         self.source = parse_source(source)
-        self.predictor = model if isinstance(model, Predictor) else load_predictor(model, resolve_device(device), classes)
+        loaded = not isinstance(model, Predictor)
+        self.predictor = load_predictor(model, cpu_until_placed(device), classes) if loaded else model
         self.recipe = crop_recipe_for(self.predictor, align, detector)
+        if loaded:
+            place_for_work(self.predictor, device, self.recipe.detector)
         self.smooth, self.verdict_seconds, self.all_faces, self.duration = smooth, verdict_seconds, all_faces, duration
         lossless = self.source.kind == "file" and not realtime  # a file not played in real time: every frame
         self.mailbox = NewestFrame(lossless)

@@ -28,7 +28,8 @@ from vemo.errors import VemoError
 from vemo.io.files import clean_partial_files, write_csv_atomic, write_json_atomic
 from vemo.io.media import MediaSource, content_hash, open_media, source_name
 from vemo.io.runs import RunFolder
-from vemo.models.inputs import resolve_device
+from vemo.models.inputs import cpu_until_placed
+from vemo.prediction.device import place_for_work
 from vemo.prediction.predictor import PRETRAINED_PREFIX, Predictor, load_predictor
 from vemo.prediction.scan import one_thread_per_worker
 from vemo.prediction.timeline import VideoPrediction, crop_recipe_for, predict_media
@@ -93,10 +94,10 @@ def predict_to_folder(inputs: list[Path], model: str | Path, out: Path, *, every
 
 def _load(model: str | Path, device: str, classes: str | None, align: bool | None, detector: str | None) -> Predictor:
     """The model with the crop recipe asked for (once here, once in each Ray worker)."""
-    predictor = load_predictor(model, resolve_device(device), classes)
+    predictor = load_predictor(model, cpu_until_placed(device), classes)
     if align is not None or detector is not None:
         predictor.recipe = crop_recipe_for(predictor, align, detector)  # warns when it differs
-    return predictor
+    return place_for_work(predictor, device, predictor.recipe.detector)
 
 
 def _predict_job(predictor: Predictor, job: tuple, *, out: Path, every: int, smooth: float, all_faces: bool,

@@ -8,7 +8,9 @@ renormalised to sum to one: FER2013's seven classes become the paper's four this
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +18,7 @@ import torch
 from torch import nn
 
 from vemo.classes import PAPER_CLASSES
+from vemo.engine.batching import BatchQueue, done
 from vemo.errors import ConfigError
 from vemo.faces.recipe import DEFAULT_RECIPE, CropRecipe
 from vemo.io.workspace import read_crop_recipe
@@ -27,6 +30,8 @@ from vemo.weights import get_entry, load_pretrained
 from vemo.weights.store import cache_dir
 
 PRETRAINED_PREFIX = "pretrained:"
+GPU_QUEUE_CROPS = 1024  # crops one GPU call may take from the queue (all threads' runs together)
+GPU_CHUNK = 512  # crops per forward pass within such a call: bounded memory for AlexNet-sized inputs
 
 
 @dataclass
@@ -43,18 +48,51 @@ class Predictor:
     device: torch.device
     recipe: CropRecipe = DEFAULT_RECIPE
 
+    device_reason: str = "asked for"
+    _queue: BatchQueue | None = field(default=None, init=False, repr=False, compare=False)
+    _queue_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
         # channels-last runs the convolutions of these networks 1.5-2x faster on CPU (oneDNN), and
         # a prediction never trains: batch norms fold into their convolutions
         self.model = fold_batch_norms(self.model).to(memory_format=torch.channels_last).eval()
 
-    @torch.inference_mode()
+    def move_to(self, device: torch.device, reason: str) -> None:
+        """Run the network on `device` from now on (before any crop was submitted)."""
+        self.model = self.model.to(device)
+        self.device, self.device_reason = device, reason
+
     def probabilities(self, crops: np.ndarray, batch_size: int = 64) -> np.ndarray:
         """(N, C, H, W) uint8 crops -> (N, len(classes)) probabilities over the reported classes."""
+        if self.device.type == "cuda" and len(crops):
+            return self.submit(crops).result()
+        return self._compute(crops, batch_size)
+
+    def submit(self, crops: np.ndarray, batch_size: int = 64) -> Future:
+        """The probabilities of (N, C, H, W) uint8 crops as a future: on the CPU computed at once;
+        on a GPU queued for the one consumer thread that runs every thread's crops in large
+        batches (`vemo.engine.batching`), so the caller goes on detecting meanwhile."""
+        if self.device.type != "cuda" or len(crops) == 0:
+            return done(self._compute(crops, batch_size))
+        with self._queue_lock:
+            if self._queue is None:
+                self._queue = BatchQueue(self._run_queued, GPU_QUEUE_CROPS, weight=len, name="vemo-gpu")
+        return self._queue.submit(None, crops)
+
+    def _run_queued(self, _key: object, runs: list[np.ndarray]) -> list[np.ndarray]:
+        """Every waiting run's crops in one pinned host buffer, one non-blocking copy, the
+        network, and one synchronisation for the lot; each run gets its own rows back."""
+        everything = self._compute(np.concatenate(runs), GPU_CHUNK)
+        return np.split(everything, np.cumsum([len(run) for run in runs])[:-1])
+
+    @torch.inference_mode()
+    def _compute(self, crops: np.ndarray, batch_size: int) -> np.ndarray:
         if len(crops) == 0:
             return np.zeros((0, len(self.classes)))
-        logits = batched_logits(self.model, torch.from_numpy(crops), self.preprocess, self.device, batch_size,
-                                channels_last=True)
+        images = torch.from_numpy(np.ascontiguousarray(crops))
+        if self.device.type == "cuda":
+            images = images.pin_memory()
+        logits = batched_logits(self.model, images, self.preprocess, self.device, batch_size, channels_last=True)
         full = torch.softmax(logits, 1).numpy().astype(np.float64)
         kept = full[:, [self.model_classes.index(c) for c in self.classes]]
         return kept / np.clip(kept.sum(axis=1, keepdims=True), 1e-12, None)

@@ -88,9 +88,11 @@ def face_row(position: int, face: Face) -> tuple:
 
 
 def classify_run(pipeline: FacePipeline, frames: Iterable[Frame], predictor: Predictor, batch_size: int) -> Part:
-    """The frames, faces and probabilities of a run of consecutive frames."""
+    """The frames, faces and probabilities of a run of consecutive frames. Crops are handed to
+    the predictor as they accumulate (on a GPU they queue for its one consumer while this
+    thread detects on) and collected, in order, at the end of the run."""
     spec = predictor.preprocess.spec
-    rows, faces, crops, probabilities = [], [], [], []
+    rows, faces, crops, pending = [], [], [], []
     for frame, found in pipeline.run(frames):
         if not rows:
             _report_frame("first")
@@ -99,10 +101,11 @@ def classify_run(pipeline: FacePipeline, frames: Iterable[Frame], predictor: Pre
             faces.append(face_row(len(rows), face))
         rows.append((frame.index, round(frame.time_s, 4)))
         if len(crops) >= batch_size:
-            probabilities.append(predictor.probabilities(np.stack(crops), batch_size))
+            pending.append(predictor.submit(np.stack(crops), batch_size))
             crops = []
     if crops:
-        probabilities.append(predictor.probabilities(np.stack(crops), batch_size))
+        pending.append(predictor.submit(np.stack(crops), batch_size))
+    probabilities = [future.result() for future in pending]
     return Part(np.array(rows, np.float64).reshape(-1, 2), np.array(faces, np.float64).reshape(-1, len(FACE_FIELDS)),
                 np.concatenate(probabilities) if probabilities else np.zeros((0, len(predictor.classes))))
 

@@ -23,7 +23,8 @@ import pandas as pd
 
 from vemo.faces.detect import LANDMARKS
 from vemo.faces.recipe import CropRecipe
-from vemo.models.inputs import resolve_device
+from vemo.models.inputs import cpu_until_placed
+from vemo.prediction.device import place_for_work
 from vemo.prediction.predictor import Predictor, load_predictor
 from vemo.io.media import MediaSource, open_media
 from vemo.prediction.overlay import AnnotatedVideoWriter
@@ -54,6 +55,8 @@ class VideoPrediction:
     track: int = 0
     tracks: tuple[dict, ...] = ()
     crop_recipe: dict = field(default_factory=dict)
+    device: str = ""  # where the network ran
+    device_reason: str = ""  # why there (`--device auto` chooses by the work)
 
 
 def find_segments(times: np.ndarray, probabilities: np.ndarray, classes: list[str]) -> list[dict]:
@@ -169,9 +172,12 @@ def predict_media(path: Path | str | MediaSource, model: str | Path | Predictor,
         VideoOpenError: unreadable input.
         CheckpointError, ConfigError, WeightsError: an unusable model.
     """
-    predictor = model if isinstance(model, Predictor) else load_predictor(model, resolve_device(device), classes)
+    loaded = not isinstance(model, Predictor)
+    predictor = load_predictor(model, cpu_until_placed(device), classes) if loaded else model
     names = list(predictor.classes)
     recipe = crop_recipe_for(predictor, align, detector)
+    if loaded:
+        place_for_work(predictor, device, recipe.detector)
     media = path if isinstance(path, MediaSource) else open_media(path)
     window = _window(smooth, media.fps / every if media.is_video else 1.0)
     workers = workers or os.cpu_count() or 1
@@ -197,6 +203,7 @@ def summarise_scan(found: Scan, predictor: Predictor, recipe: CropRecipe, source
         face_frames=main["face_frames"], aggregation=aggregation.format(smooth=smooth), model=predictor.description,
         corpus_of_model=predictor.corpus, face_share=main["face_share"], smooth_seconds=smooth,
         segments=tuple(main["segments"]), track=main["track"], tracks=tuple(summaries), crop_recipe=recipe.to_json(),
+        device=str(predictor.device), device_reason=predictor.device_reason,
     )
     if not len(found.faces):
         log.warning("no face found in %s", source)

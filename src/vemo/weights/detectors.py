@@ -7,10 +7,14 @@ its weights the same way everywhere.
 
 from __future__ import annotations
 
+import threading
+
 import torch
 
 from vemo.faces.detect import FaceDetector, HaarFaceDetector
+from vemo.faces.mtcnn import MTCNNCascade
 from vemo.faces.mtcnn_detector import MTCNNFaceDetector
+from vemo.faces.mtcnn_shared import SharedCascade
 from vemo.faces.pipeline import FacePipeline
 from vemo.faces.recipe import CropRecipe
 from vemo.weights.catalog import MTCNN_WEIGHTS
@@ -27,9 +31,25 @@ def prepare_detector(recipe: CropRecipe) -> None:
         fetch(MTCNN_WEIGHTS)
 
 
+_SHARED_CASCADES: dict[str, SharedCascade] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_cascade(device: torch.device) -> SharedCascade:
+    """The one MTCNN cascade on a GPU that every thread's detector queues its frames for."""
+    with _SHARED_LOCK:
+        if str(device) not in _SHARED_CASCADES:
+            _SHARED_CASCADES[str(device)] = SharedCascade(MTCNNCascade(load_mtcnn().to(device)))
+        return _SHARED_CASCADES[str(device)]
+
+
 def build_detector(recipe: CropRecipe, device: str | torch.device = "cpu") -> FaceDetector:
-    """The recipe's detector with its settings (and weights, on `device`)."""
+    """The recipe's detector with its settings (and weights, on `device`). On a GPU, MTCNN
+    detectors share one cascade that batches the frames of every thread."""
     if recipe.detector == "mtcnn":
+        device = torch.device(device)
+        if device.type == "cuda":
+            return MTCNNFaceDetector(None, recipe.detector_settings, shared=shared_cascade(device))
         return MTCNNFaceDetector(load_mtcnn().to(device), recipe.detector_settings)
     return HaarFaceDetector(recipe.detector_settings)
 
