@@ -41,3 +41,35 @@ def augment_batch(images: torch.Tensor, transform: v2.Compose, seed: int) -> tor
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return torch.stack([transform(image) for image in images])
+
+
+def augment_on_device(images: torch.Tensor, config: AugmentConfig, seed: int) -> torch.Tensor:
+    """The same kinds of change as `build_augmentation` (rotation, shift, shear, zoom, flip), drawn
+    per image under `seed`, for a whole (B, C, S, S) batch of square images in one resampling on
+    its own device: the GPU path, where one image at a time would leave the GPU idle.
+
+    Returns float images with the input's 0..255 values (nearest neighbour, zeros outside, as v2's
+    default). The draws differ from v2's, so a run on a GPU is reproducible on a GPU, not on a CPU.
+    """
+    count, size = len(images), images.shape[-1]
+    generator = torch.Generator().manual_seed(seed)
+
+    def uniform(low: float, high: float) -> torch.Tensor:
+        return low + (high - low) * torch.rand(count, generator=generator, dtype=torch.float64)
+
+    angle = torch.deg2rad(uniform(-config.rotation, config.rotation))
+    shear = torch.deg2rad(uniform(-config.shear, config.shear))
+    scale = uniform(1 - config.zoom, 1 + config.zoom)
+    shift = (uniform(-config.shift, config.shift) * size).round(), (uniform(-config.shift, config.shift) * size).round()
+    flip = (torch.rand(count, generator=generator) < 0.5) if config.horizontal_flip else torch.zeros(count, dtype=torch.bool)
+    # forward map about the centre: A = scale * R(angle) @ Shear_x(shear); then the shift (normalised: 2 px / S)
+    cos, sin, tan = torch.cos(angle), torch.sin(angle), torch.tan(shear)
+    forward = torch.stack([torch.stack([cos, cos * tan - sin], 1), torch.stack([sin, sin * tan + cos], 1)], 1)
+    forward = forward * scale.view(-1, 1, 1)
+    inverse = torch.linalg.inv(forward)
+    offset = torch.stack(shift, 1) * 2 / size
+    theta = torch.cat([inverse, -(inverse @ offset.unsqueeze(2))], 2)
+    theta[flip, :, 0] *= -1  # a mirrored output samples the mirrored place
+    grid = torch.nn.functional.affine_grid(theta.float().to(images.device), list(images.shape), align_corners=False)
+    return torch.nn.functional.grid_sample(images.float(), grid, mode="nearest", padding_mode="zeros",
+                                           align_corners=False)

@@ -32,39 +32,20 @@ from vemo.io.files import clean_partial_files
 from vemo.io.runs import RunFolder
 from vemo.io.workspace import corpus_statement, read_crop_recipe, require_workspace
 from vemo.labelling.split import read_split_fingerprint
-from vemo.labelling.tensors import iterate_batches, split_tensors
+from vemo.labelling.tensors import iterate_batches
 from vemo.models import ModelInfo, model_info
 from vemo.models.inputs import Preprocess, batched_logits, preprocess_for, resolve_device
 from vemo.models.registry import head_parameter_names
-from vemo.training.augment import augment_batch, build_augmentation
+from vemo.training.augment import augment_batch, augment_on_device, build_augmentation
 from vemo.training.checkpoint import load_last, save_last
 from vemo.training.classical import fit_classical
+from vemo.training.data import Splits, load_splits, on_device
 from vemo.training.config import TrainConfig, TrainResult
 from vemo.training.distributed import (Processes, join_processes, leave_processes, process_device, replicas_identical,
                                        replicate, run_folder_for, shard, summed)
 from vemo.weights import build_model
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Splits:
-    """The train and validation splits as uint8 images and label indices."""
-
-    train_x: torch.Tensor
-    train_y: torch.Tensor
-    val_x: torch.Tensor
-    val_y: torch.Tensor
-
-
-def load_splits(workspace: Path, config: TrainConfig, preprocess: Preprocess, progress: bool) -> Splits:
-    train_x, train_y = split_tensors(workspace, "train", preprocess.spec, classes=config.classes, progress=progress)
-    val_x, val_y = split_tensors(workspace, "val", preprocess.spec, classes=config.classes, progress=progress)
-    counts = torch.bincount(train_y, minlength=len(config.classes))
-    for name, count in zip(config.classes, counts.tolist()):
-        if count == 0:
-            log.warning("class %r has no training samples", name)
-    return Splits(train_x, train_y, val_x, val_y)
 
 
 def build_optimizer(config: TrainConfig, parameters) -> torch.optim.Optimizer:
@@ -123,7 +104,12 @@ class _Trainer:
         self.loss_fn = nn.CrossEntropyLoss(weight=self.class_weights)
         self.transform = build_augmentation(self.config.augment) if self.config.recipe == "vemo" else None
         self.use_amp = self.config.amp and self.device.type == "cuda"
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        # bfloat16 keeps float32's range: no loss scaling, no skipped steps; float16 needs the scaler
+        self.amp_dtype = torch.bfloat16 if self.use_amp and torch.cuda.is_bf16_supported() else torch.float16
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp and self.amp_dtype == torch.float16)
+        self.on_gpu = self.device.type == "cuda"
+        if self.on_gpu:  # cuDNN's convolutions prefer NHWC (tensor cores); oneDNN on the CPU is left as it was
+            self.model.to(memory_format=torch.channels_last)
 
 
 def train_one_epoch(t: _Trainer, data: Splits, epoch: int) -> dict:
@@ -133,7 +119,10 @@ def train_one_epoch(t: _Trainer, data: Splits, epoch: int) -> dict:
     torch.manual_seed(epoch_seed(config.seed, epoch))
     generator = torch.Generator().manual_seed(epoch_seed(config.seed, epoch))
     set_backbone_frozen(t.model, t.info, frozen=epoch < config.freeze_epochs)
-    total_loss, correct, count = 0.0, 0, 0
+    # summed where the batches are (no synchronisation per step), read once at the end of the epoch
+    total_loss = torch.zeros((), dtype=torch.float64, device=t.device)
+    correct = torch.zeros((), dtype=torch.int64, device=t.device)
+    count = 0
     if t.processes.distributed:  # this process's shard of the epoch
         order = shard(len(data.train_y), t.processes, epoch_seed(config.seed, epoch))
         batches = iterate_batches(data.train_x[order], data.train_y[order], config.batch_size, shuffle=False)
@@ -144,11 +133,16 @@ def train_one_epoch(t: _Trainer, data: Splits, epoch: int) -> dict:
     n_batches = (samples + config.batch_size - 1) // config.batch_size
     for index, (images, labels) in enumerate(tqdm(batches, total=n_batches, desc=f"epoch {epoch + 1}/{config.epochs}",
                                                   disable=not t.progress, leave=False)):
+        images, y = images.to(t.device, non_blocking=True), labels.to(t.device, non_blocking=True)
         if t.transform is not None:
-            images = augment_batch(images, t.transform, epoch_seed(config.seed, epoch) + index + 1)
-        x, y = t.preprocess(images).to(t.device, non_blocking=True), labels.to(t.device, non_blocking=True)
+            batch_seed = epoch_seed(config.seed, epoch) + index + 1
+            images = (augment_on_device(images, config.augment, batch_seed) if t.on_gpu
+                      else augment_batch(images, t.transform, batch_seed))
+        x = t.preprocess(images)
+        if t.on_gpu:
+            x = x.contiguous(memory_format=torch.channels_last)
         t.optimizer.zero_grad(set_to_none=True)
-        with torch.autocast(t.device.type, enabled=t.use_amp):
+        with torch.autocast(t.device.type, dtype=t.amp_dtype, enabled=t.use_amp):
             logits = t.network(x)
             loss = t.loss_fn(logits, y)
         t.scaler.scale(loss).backward()
@@ -156,10 +150,10 @@ def train_one_epoch(t: _Trainer, data: Splits, epoch: int) -> dict:
         t.scaler.update()
         if epoch and index == 1:
             kill_once_for_tests("mid-epoch")  # the retry tests: a worker lost in the middle of an epoch
-        total_loss += float(loss.detach()) * len(y)
-        correct += int((logits.argmax(1) == y).sum())
+        total_loss += loss.detach().double() * len(y)
+        correct += (logits.argmax(1) == y).sum()
         count += len(y)
-    total_loss, correct, count = summed([total_loss, correct, count], t.processes)
+    total_loss, correct, count = summed([float(total_loss), int(correct), count], t.processes)
     return {"epoch": epoch + 1, "train_loss": total_loss / count, "train_accuracy": correct / count,
             "started": started, "train_seconds": time.perf_counter() - started}
 
@@ -287,6 +281,7 @@ def train(workspace: Path | str, config: TrainConfig = TrainConfig(), *, progres
             check_same(run, settings)
         return fit_classical(model, run, settings, preprocess, data.train_x, data.train_y, data.val_x, data.val_y,
                              device)
+    data = on_device(data, device)
     optimizer = build_optimizer(config, model.parameters())
     history, best, stale_epochs = start_or_resume(run, settings, model, optimizer)
     run.write_config({**settings, "status": "running"})
