@@ -11,7 +11,9 @@ from __future__ import annotations
 import glob
 import hashlib
 import logging
+import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,13 @@ from vemo.errors import VideoOpenError
 from vemo.io.video import Frame, iter_video_frames, read_image_frame
 
 log = logging.getLogger(__name__)
+# OpenCV reads its decoders' pixel limit once, at the first decode: the same limit as ours, for the
+# formats whose header Pillow cannot read
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", os.environ.get("VEMO_MAX_IMAGE_PIXELS", "100000000"))
+
+MAX_IMAGE_PIXELS = 100_000_000  # images larger than this are refused from their header (VEMO_MAX_IMAGE_PIXELS raises it)
+KINDS = {stat.S_ISFIFO: "a FIFO (named pipe)", stat.S_ISCHR: "a character device", stat.S_ISBLK: "a block device",
+         stat.S_ISSOCK: "a socket", stat.S_ISDIR: "a folder"}
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp"}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
@@ -46,15 +55,12 @@ def probe_media(path: Path | str) -> MediaInfo:
         VideoOpenError: missing, empty, unreadable, or neither an image nor a video.
     """
     path = Path(path)
-    if not path.is_file():
-        raise VideoOpenError(f"not a file: {path}")
-    if path.stat().st_size == 0:
+    size = regular_file_size(path)
+    if size == 0:
         raise VideoOpenError(f"empty file: {path}")
     if cv2.haveImageReader(str(path)):
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            raise VideoOpenError(f"cannot decode image: {path}")
-        return MediaInfo(path, "image", 0.0, 1, image.shape[1], image.shape[0])
+        width, height = image_size(path)
+        return MediaInfo(path, "image", 0.0, 1, width, height)
     capture = cv2.VideoCapture(str(path))
     try:
         ok, frame = capture.read() if capture.isOpened() else (False, None)
@@ -133,12 +139,72 @@ def source_name(path: Path | str, digest: str, taken: dict[str, str]) -> str:
     return f"{stem}-{digest[:8]}"
 
 
+def regular_file_size(path: Path | str) -> int:
+    """The size of a regular file (symlinks followed), read before anything opens it: a FIFO,
+    a device or a socket would block a reader or never end.
+
+    Raises:
+        VideoOpenError: missing, or not a regular file (saying what it is).
+    """
+    try:
+        status = os.stat(path)
+    except OSError as error:
+        raise VideoOpenError(f"not a file: {path} ({error.strerror or error})") from None
+    if not stat.S_ISREG(status.st_mode):
+        kind = next((name for test, name in KINDS.items() if test(status.st_mode)), "not a regular file")
+        raise VideoOpenError(f"not a regular file: {path} is {kind}")
+    return status.st_size
+
+
+def max_image_pixels() -> int:
+    """The largest image vemo decodes, in pixels ($VEMO_MAX_IMAGE_PIXELS, default 100 megapixels)."""
+    text = os.environ.get("VEMO_MAX_IMAGE_PIXELS", "")
+    return int(text) if text.isdigit() and int(text) > 0 else MAX_IMAGE_PIXELS
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    """(width, height) of a decodable image, its size first read from the header (Pillow reads it
+    without decoding the pixels) and refused above `max_image_pixels`: a 2 MB PNG can claim
+    50000 x 50000 pixels, 7.5 GB decoded. Formats Pillow does not know are held to the same
+    limit by OpenCV's own.
+
+    Raises:
+        VideoOpenError: too large, or not decodable.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    limit = max_image_pixels()
+    Image.MAX_IMAGE_PIXELS = None  # Pillow's own bomb check would refuse before we read the size; ours follows
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+    except (UnidentifiedImageError, OSError, ValueError):
+        width = height = 0
+    if width * height > limit:
+        raise VideoOpenError(f"image too large: {path} is {width}x{height} ({width * height / 1e6:.0f} megapixels; "
+                             f"the limit is {limit / 1e6:.0f}, raise it with VEMO_MAX_IMAGE_PIXELS)")
+    try:
+        decoded = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    except cv2.error:
+        decoded = None
+    if decoded is None:
+        raise VideoOpenError(f"cannot decode image: {path}")
+    return decoded.shape[1], decoded.shape[0]
+
+
 def content_hash(path: Path | str, chunk: int = 1 << 20) -> str:
-    """sha256 of the file's bytes, hex."""
+    """sha256 of a regular file's bytes, hex: exactly the length it had when stat'ed is read, so
+    a file that grows while it is read (or a device) cannot keep the reader going.
+
+    Raises:
+        VideoOpenError: not a regular file.
+    """
+    remaining = regular_file_size(path)
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        while block := handle.read(chunk):
+        while remaining > 0 and (block := handle.read(min(chunk, remaining))):
             digest.update(block)
+            remaining -= len(block)
     return digest.hexdigest()
 
 

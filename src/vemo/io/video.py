@@ -72,7 +72,10 @@ def read_image_frame(path: Path | str) -> Frame:
     Raises:
         VideoOpenError: it cannot be decoded.
     """
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    try:
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    except cv2.error:  # over OpenCV's pixel limit, or a decoder's own failure
+        image = None
     if image is None:
         raise VideoOpenError(f"cannot decode image: {path}")
     return Frame(0, 0.0, image)
