@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import functools
 import logging
+import math
 import os
 import re
 from collections.abc import Callable
@@ -73,6 +74,9 @@ def expected_errors(command: F) -> F:
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
+        for parameter, value in kwargs.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise typer.BadParameter(f"must be a finite number, not {value}", param_hint=f"'{flag_for(parameter)}'")
         try:
             return command(*args, **kwargs)
         except VemoError as error:

@@ -62,7 +62,7 @@ def label_apply(
 @expected_errors
 def label_serve(
     workspace: Annotated[Path, typer.Argument(help="The workspace made by `vemo extract`.")],
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free one).")] = 8765,
     host: Annotated[str, typer.Option(help="Address to bind; 127.0.0.1 keeps the page to this machine.")] = "127.0.0.1",
     classes: Annotated[Optional[str], typer.Option(help="Comma-separated class list (default: the paper's four).")] = None,
 ) -> None:
@@ -70,17 +70,20 @@ def label_serve(
     import uvicorn
 
     from vemo.classes import parse_classes
-    from vemo.io.local_page import is_loopback, page_link
+    from vemo.io.files import ensure_writable_dir
+    from vemo.io.local_page import bind_page_socket, is_loopback, page_link
     from vemo.labelling.app import create_app
 
     application = create_app(workspace, parse_classes(classes), host=host)
+    ensure_writable_dir(workspace)  # every label is written at once: a read-only workspace is refused now
+    listener = bind_page_socket(host, port)
     if not is_loopback(host):
         typer.echo(f"warning: binding {host}: anyone who can reach this machine and has the link below can read "
                    "and change the labels", err=True)
-    link = page_link(host, port, application.state.token)
+    link = page_link(host, listener.getsockname()[1], application.state.token)
     typer.echo(f"vemo labelling page for {workspace}: {link}  (open this link: it carries the session's secret; "
                "Ctrl+C to stop)")
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    uvicorn.Server(uvicorn.Config(application, log_level="warning")).run(sockets=[listener])
 
 
 @label_app.command("export")

@@ -23,6 +23,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import TypeVar
 
+from vemo.checks import require_number
 from vemo.engine.hooks import kill_once_for_tests
 from vemo.errors import ConfigError
 
@@ -48,6 +49,8 @@ class EngineSettings:
     def __post_init__(self) -> None:
         if self.name not in ENGINES:
             raise ConfigError(f"--engine must be one of {', '.join(ENGINES)}, not {self.name!r}", "engine")
+        require_number(self.workers, "workers", 1, 100_000)
+        require_number(self.gpus_per_worker, "gpus_per_worker", 0, 1024)
 
 
 _current = EngineSettings()  # the command line sets another with use_engine (--engine, $VEMO_ENGINE)
@@ -90,8 +93,13 @@ def _die_with_parent(parent: int) -> None:
 
 
 def default_workers(workers: int | None) -> int:
-    """`workers`, or every core when None; at least 1."""
-    return max(1, workers or os.cpu_count() or 1)
+    """`workers`, or every core when None.
+
+    Raises:
+        ConfigError: fewer than 1 (or absurdly many).
+    """
+    require_number(workers, "workers", 1, 100_000)
+    return workers or os.cpu_count() or 1
 
 
 def pending(units: Sequence[Unit], is_done: Callable[[Unit], bool]) -> tuple[list[Unit], int]:

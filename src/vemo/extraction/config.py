@@ -7,7 +7,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from vemo.errors import ConfigError
+from vemo.checks import require_number
 from vemo.faces.detect import DetectorConfig
 from vemo.faces.recipe import CropRecipe
 
@@ -30,10 +30,8 @@ class ExtractConfig:
     face_detector: str = "haar"  # "haar" (the paper's Viola-Jones) or "mtcnn" (a CNN with five landmarks)
 
     def __post_init__(self) -> None:
-        if self.every < 1:
-            raise ConfigError(f"every must be at least 1, not {self.every}", "every")
-        if self.target_fps is not None and self.target_fps <= 0:
-            raise ConfigError(f"target_fps must be positive, not {self.target_fps}", "target_fps")
+        require_number(self.every, "every", 1, 1_000_000)
+        require_number(self.target_fps, "target_fps", 0, 1000, low_open=True)
         _ = self.recipe  # a bad crop size or detector setting raises here, before any work
 
     @property

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
+from vemo.checks import require_number
 from vemo.errors import ConfigError
 from vemo.faces.align import CANONICAL_EYES
 from vemo.faces.detect import DetectorConfig
@@ -35,15 +36,17 @@ class CropRecipe:
         settings = self.detector_settings
         if self.detector not in DETECTORS:
             raise ConfigError(f"detector must be one of {', '.join(DETECTORS)}, not {self.detector!r}", "detector")
-        if self.crop_size < 16:
-            raise ConfigError(f"crop_size must be at least 16, not {self.crop_size}", "crop_size")
+        require_number(self.crop_size, "crop_size", 16, 2048)
+        require_number(settings.detect_width, "detect_width", 0, 16384)
+        if 0 < settings.detect_width < 32:
+            raise ConfigError(f"detect_width must be 0 (full size) or at least 32, not {settings.detect_width}",
+                              "detect_width")
+        require_number(settings.scale_factor, "scale_factor", 1, 4, low_open=True)
+        require_number(settings.min_neighbors, "min_neighbors", 0, 1000)
+        require_number(settings.min_size, "min_size", 1, 16384)
         if not all(0 < t < 1 for t in settings.thresholds) or not 0 < settings.pyramid_factor < 1:
             raise ConfigError("thresholds must lie between 0 and 1, and pyramid_factor too", "thresholds",
                               "pyramid_factor")
-        if settings.scale_factor <= 1.0:
-            raise ConfigError(f"scale_factor must be above 1, not {settings.scale_factor}", "scale_factor")
-        if settings.min_neighbors < 0 or settings.min_size < 1:
-            raise ConfigError("min_neighbors must be >= 0 and min_size >= 1", "min_neighbors", "min_size")
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "eyes_at": CANONICAL_EYES.tolist()}

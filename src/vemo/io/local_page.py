@@ -11,13 +11,18 @@ answered without echoing its input back.
 
 from __future__ import annotations
 
+import errno
 import secrets
+import socket
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+from vemo.checks import require_number
+from vemo.errors import ConfigError
 
 MAX_BODY_BYTES = 2 * 1024 * 1024  # a bulk label of 20,000 crops fits; anything bigger is refused
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
@@ -33,6 +38,7 @@ def guard_local_app(app: FastAPI, host: str, token: str | None, command: str) ->
     _add_body_limit(app)
     _add_session_checks(app, token, command)
     _add_validation_answers(app)
+    _add_write_failures(app)
     # added last, so it runs first: a forged Host (DNS rebinding) is refused before anything else
     hosts = ["*"] if host in WILDCARD_BINDS else sorted({*LOOPBACK_HOSTS, host})
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
@@ -52,6 +58,34 @@ def serve_own_files(app: FastAPI, folder: Path, files: dict[str, str]) -> None:
         if name not in files:
             raise HTTPException(404)
         return FileResponse(folder / name, media_type=files[name])
+
+
+def bind_page_socket(host: str, port: int) -> socket.socket:
+    """A listening socket for a page, bound before its link is printed: a port outside 0-65535,
+    a taken port or an address this machine does not have is one clear error, not the server's
+    traceback from its thread. Port 0 takes any free port (read it from the socket).
+
+    Raises:
+        ConfigError: naming `port` (or `host`).
+    """
+    require_number(port, "port", 0, 65535)
+    host = host.strip("[]")  # "[::1]" as a link writes it
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        listener = socket.socket(family, socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as error:
+        raise ConfigError(f"cannot serve on host {host!r}: {getattr(error, 'strerror', None) or error}", "host") from None
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+        listener.listen(128)
+    except OSError as error:
+        listener.close()
+        if error.errno == errno.EADDRINUSE:
+            raise ConfigError(f"port {port} on {host} is already in use: choose another (0: any free one)",
+                              "port") from None
+        raise ConfigError(f"cannot serve on {host}:{port}: {error.strerror or error}", "host", "port") from None
+    return listener
 
 
 def page_link(host: str, port: int, token: str) -> str:
@@ -84,6 +118,16 @@ def _add_validation_answers(app: FastAPI) -> None:
         problems = [f"{'.'.join(str(p) for p in item.get('loc', ()))}: {item.get('msg', 'invalid')}"
                     for item in error.errors()]
         return JSONResponse({"detail": problems}, status_code=422)
+
+
+def _add_write_failures(app: FastAPI) -> None:
+    """A write that fails (read-only or full disk) answers 507 with one line the page shows,
+    instead of a 500 and a traceback on the terminal."""
+
+    @app.exception_handler(OSError)
+    async def cannot_write(request: Request, error: OSError) -> JSONResponse:
+        where = f"{error.filename}: " if error.filename else ""
+        return JSONResponse({"detail": f"cannot write {where}{error.strerror or error}"}, status_code=507)
 
 
 def _add_session_checks(app: FastAPI, token: str, command: str) -> None:

@@ -138,7 +138,11 @@ def _add_images(app: FastAPI, store: LabelStore) -> None:
     by_crop = store.faces.set_index("crop_path")
 
     def inside(relative: str) -> Path:
-        """The workspace file `relative` names, or 400/404: never a file outside the workspace."""
+        """The crop `relative` names, or 400/404: only crops that faces.csv lists (any other file
+        of the workspace, a link planted among the crops included, is not served), and never a
+        file outside the workspace."""
+        if relative not in store.crops:
+            raise HTTPException(404)
         if "\x00" in relative or any(part == ".." for part in Path(relative).parts) or relative.startswith("/"):
             raise HTTPException(400, "bad path")
         path = (root / relative).resolve()  # follows symlinks: one pointing out is caught below

@@ -24,7 +24,7 @@ from fastapi import FastAPI, HTTPException
 from fastapi.responses import Response, StreamingResponse
 
 from vemo.errors import VemoError
-from vemo.io.local_page import guard_local_app, serve_own_files, page_link
+from vemo.io.local_page import bind_page_socket, guard_local_app, page_link, serve_own_files
 from vemo.live.session import LiveResult, LiveSession
 from vemo.prediction.overlay import COLOURS, draw_face, draw_no_face
 
@@ -144,9 +144,10 @@ class LivePageServer:
         self.board = LiveBoard(session)
         self.app = create_live_app(self.board, host)
         self.host = host
-        self._server = uvicorn.Server(uvicorn.Config(self.app, host=host, port=port, log_level="warning",
-                                                     timeout_graceful_shutdown=2))
-        self._thread = threading.Thread(target=self._server.run, name="vemo-live-page", daemon=True)
+        self._listener = bind_page_socket(host, port)  # a bad or taken port fails here, before any link
+        self._server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning", timeout_graceful_shutdown=2))
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._listener]},
+                                        name="vemo-live-page", daemon=True)
 
     def start(self) -> None:
         """Serve; returns once it listens. Raises VemoError: the port is taken."""
@@ -158,7 +159,7 @@ class LivePageServer:
 
     @property
     def port(self) -> int:
-        return self._server.servers[0].sockets[0].getsockname()[1]
+        return self._listener.getsockname()[1]
 
     @property
     def link(self) -> str:

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from vemo.checks import require_number
 from vemo.errors import VideoOpenError
 from vemo.live.capture import Captured, CaptureThread, NewestFrame, Retries, parse_source
 from vemo.models.inputs import cpu_until_placed, crop_to_array
@@ -30,7 +31,7 @@ from vemo.prediction.device import place_for_work
 from vemo.prediction.predictor import Predictor, load_predictor
 from vemo.prediction.scan import FACE_FIELDS, Scan, face_row, one_thread_per_worker
 from vemo.prediction.smoothing import TrailingMean
-from vemo.prediction.timeline import VideoPrediction, crop_recipe_for, summarise_scan
+from vemo.prediction.timeline import VideoPrediction, check_prediction_options, crop_recipe_for, summarise_scan
 from vemo.weights import face_pipeline
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,9 @@ class LiveSession:
                  device: str = "auto", align: bool | None = None, detector: str | None = None,
                  realtime: bool = False, duration: float | None = None, retries: Retries = Retries()) -> None:
         """Raises VideoOpenError (not a source), and the errors of `load_predictor`."""
+        check_prediction_options(1, smooth)
+        require_number(verdict_seconds, "verdict_seconds", 0.1, 3600)
+        require_number(duration, "duration", 0, 10**7, low_open=True)
         self.source = parse_source(source)
         loaded = not isinstance(model, Predictor)
         self.predictor = load_predictor(model, cpu_until_placed(device), classes) if loaded else model

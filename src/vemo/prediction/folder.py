@@ -32,7 +32,7 @@ from vemo.models.inputs import cpu_until_placed
 from vemo.prediction.device import place_for_work
 from vemo.prediction.predictor import PRETRAINED_PREFIX, Predictor, load_predictor
 from vemo.prediction.scan import one_thread_per_worker
-from vemo.prediction.timeline import VideoPrediction, crop_recipe_for, predict_media
+from vemo.prediction.timeline import VideoPrediction, check_prediction_options, crop_recipe_for, predict_media
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,7 @@ def predict_to_folder(inputs: list[Path], model: str | Path, out: Path, *, every
     Raises:
         CheckpointError, ConfigError, WeightsError: an unusable model (before any input is read).
     """
+    check_prediction_options(every, smooth)
     predictor = _load(model, device, classes, align, detector)
     options = _options_key(predictor, every=every, smooth=smooth, all_faces=all_faces, annotate=annotate)
     (out / STATE_DIR).mkdir(parents=True, exist_ok=True)

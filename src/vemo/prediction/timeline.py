@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from vemo.checks import require_number
 from vemo.faces.detect import LANDMARKS
 from vemo.faces.recipe import CropRecipe
 from vemo.models.inputs import cpu_until_placed
@@ -134,6 +135,13 @@ def _track_summary(table: pd.DataFrame, classes: list[str]) -> dict:
     }
 
 
+def check_prediction_options(every: int, smooth: float, workers: int | None = None) -> None:
+    """Raises ConfigError for a sampling step, smoothing window or thread count out of range."""
+    require_number(every, "every", 1, 1_000_000)
+    require_number(smooth, "smooth", 0, 3600)
+    require_number(workers, "workers", 1, 4096)
+
+
 def crop_recipe_for(predictor: Predictor, align: bool | None, detector: str | None = None) -> CropRecipe:
     """The model's crop recipe, with the caller's overrides (and a warning when they change it)."""
     recipe = predictor.recipe.with_align(align).with_detector(detector)
@@ -172,6 +180,7 @@ def predict_media(path: Path | str | MediaSource, model: str | Path | Predictor,
         VideoOpenError: unreadable input.
         CheckpointError, ConfigError, WeightsError: an unusable model.
     """
+    check_prediction_options(every, smooth)
     loaded = not isinstance(model, Predictor)
     predictor = load_predictor(model, cpu_until_placed(device), classes) if loaded else model
     names = list(predictor.classes)
@@ -180,6 +189,8 @@ def predict_media(path: Path | str | MediaSource, model: str | Path | Predictor,
         place_for_work(predictor, device, recipe.detector)
     media = path if isinstance(path, MediaSource) else open_media(path)
     window = _window(smooth, media.fps / every if media.is_video else 1.0)
+    require_number(batch_size, "batch_size", 1, 100_000)
+    require_number(workers, "workers", 1, 4096)
     workers = workers or os.cpu_count() or 1
     if annotated_video is not None and media.is_video:
         with AnnotatedVideoWriter(Path(annotated_video), media.fps / every, names, window, all_faces) as sink:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from vemo.checks import require_number
 from vemo.errors import ConfigError
 from vemo.synth.action_units import EMOTIONS, clip_action_unit_peaks
 from vemo.synth.identity import SubjectSpec, subject_roster
@@ -120,8 +121,8 @@ def parse_size(size: str) -> tuple[int, int]:
         width, height = (int(v) for v in size.lower().split("x"))
     except ValueError as error:
         raise ConfigError(f"size must be WIDTHxHEIGHT, e.g. 320x240, not {size!r}", "size") from error
-    if width < 96 or height < 96:
-        raise ConfigError(f"size must be at least 96x96, not {size!r}", "size")
+    if not (96 <= width <= 4096 and 96 <= height <= 4096):
+        raise ConfigError(f"size must be between 96x96 and 4096x4096, not {size!r}", "size")
     return width, height
 
 
@@ -156,8 +157,9 @@ def plan_corpus(
     if n_clips < n_subjects:
         raise ConfigError(f"clips ({n_clips}) must be at least subjects ({n_subjects}): every subject needs a clip",
                           "clips", "subjects")
-    if fps <= 0:
-        raise ConfigError(f"fps must be positive, not {fps}", "fps")
+    require_number(fps, "fps", 0, 240, low_open=True)
+    require_number(n_subjects, "subjects", 1, 100_000)
+    require_number(n_clips, "clips", 1, 1_000_000)
     n_male = base.male if (subjects is None and preset) else int(round(n_subjects * 29 / 50))
     rng = np.random.default_rng(seed)
     roster = subject_roster(n_subjects, n_male, np.random.default_rng(rng.integers(2**63)))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from vemo.checks import require_number, require_plain_name
 from vemo.classes import PAPER_CLASSES
 from vemo.errors import ConfigError
 from vemo.models import model_info
@@ -48,8 +49,16 @@ class TrainConfig:
             raise ConfigError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}", "optimizer")
         if self.monitor not in MONITORS:
             raise ConfigError(f"monitor must be one of {', '.join(MONITORS)}, not {self.monitor!r}", "monitor")
-        if self.lr <= 0 or self.batch_size < 1 or self.epochs < 1:
-            raise ConfigError("lr must be positive, batch_size and epochs at least 1", "lr", "batch_size", "epochs")
+        require_number(self.lr, "lr", 0, 10, low_open=True)
+        require_number(self.batch_size, "batch_size", 1, 1_000_000)
+        require_number(self.epochs, "epochs", 1, 1_000_000)
+        require_number(self.seed, "seed", 0, 2**63 - 1)
+        require_number(self.momentum, "momentum", 0, 1)
+        require_number(self.weight_decay, "weight_decay", 0, 1)
+        require_number(self.rho, "rho", 0, 1, low_open=True)
+        require_number(self.eps, "eps", 0, 1, low_open=True)
+        require_number(self.patience, "patience", 1, 1_000_000)
+        require_plain_name(self.name, "name")
         info = model_info(self.model)  # raises UnknownModelError
         if self.freeze_epochs < 0 or self.freeze_epochs >= self.epochs:
             raise ConfigError(f"freeze_epochs must be between 0 and epochs - 1 ({self.epochs - 1}), "
