@@ -115,3 +115,22 @@ def test_a_corrupted_weights_cache_is_refused_in_one_line_and_a_fetch_repairs_it
     assert again.returncode == 0, again.stderr[-2000:]
     assert (workspace / "runs" / "w" / "model.safetensors").exists()
     record("fault: corrupted weights cache", 1, 1)
+
+
+def test_an_annotated_video_on_a_full_disk_is_never_left_truncated(trained_run: Path, shared_media: Path,
+                                                                   tmp_path: Path, record):
+    """OpenCV's video writer fails silently on a full disk: the video is checked before it gets its
+    name, the message names it, and no undecodable .annotated.mp4 is left behind."""
+    _namespace_or_skip(tmp_path)
+    disk, kept = tmp_path / "disk", tmp_path / "kept"
+    disk.mkdir()
+    command = f"{VEMO} predict {shared_media}/single_face.mp4 --model {trained_run} --out {disk}/out --annotate"
+    # 1 MB with 100 KB free: the tables fit, the annotated video (about 700 KB) does not
+    _in_namespace(f"mount -t tmpfs -o size=1m tmpfs {disk}; head -c 900000 /dev/zero >{disk}/filler; "
+                  f"{command} 2>{tmp_path}/err1; echo $? >{tmp_path}/rc1; cp -a {disk}/out {kept} 2>/dev/null; true")
+    code, errors = _outcome(tmp_path, 1)
+    _assert_one_line(code, errors, "no space", "disk is full", "incomplete")
+    assert "single_face.annotated.mp4" in errors or "single_face" in errors, errors
+    assert not list(kept.glob("*.annotated.mp4")), "a truncated video under its final name"
+    assert not list(kept.rglob("*vemo-tmp*")), "temporary files left"
+    record("fault: disk full while annotating", 1, 1)

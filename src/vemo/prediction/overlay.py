@@ -16,6 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from vemo.errors import OutputError
 from vemo.io.files import atomic_path
 from vemo.io.video import Frame
 from vemo.prediction.scan import Part
@@ -45,10 +46,11 @@ class AnnotatedVideoWriter:
         self._drawn: deque[_Analysed] = deque(maxlen=window)  # the last drawn, for the smoothing window
         self._writer: cv2.VideoWriter | None = None
         self._stack = ExitStack()
+        self._written = 0
 
     def __enter__(self) -> AnnotatedVideoWriter:
         self._tmp = self._stack.enter_context(atomic_path(self.path))
-        self._stack.callback(self._release)  # runs first: the file is complete before it is renamed
+        self._stack.callback(self._release)  # runs first: the file is complete and checked before it is renamed
         return self
 
     def __exit__(self, kind, value, traceback) -> None:
@@ -60,8 +62,18 @@ class AnnotatedVideoWriter:
                 self._draw_next()
 
     def _release(self) -> None:
-        if self._writer is not None:
-            self._writer.release()
+        """Close the video and check it: OpenCV's writer fails silently (a full disk leaves a
+        file without its index), so a video that does not open with every frame is an error
+        naming the file, and never reaches its final name."""
+        if self._writer is None:
+            return
+        self._writer.release()
+        capture = cv2.VideoCapture(str(self._tmp))
+        frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
+        capture.release()
+        if frames != self._written:
+            raise OutputError(f"cannot write {self.path}: the video came out incomplete ({frames} of {self._written} "
+                              "frames readable; is the disk full?)")
 
     def __call__(self, frames: list[Frame], part: Part) -> None:
         for position, frame in enumerate(frames):
@@ -91,6 +103,7 @@ class AnnotatedVideoWriter:
         if largest is not None:
             draw_bars(image, largest[1], self.classes)
         self._writer.write(image)
+        self._written += 1
         entry.image = None  # drawn: only its probabilities stay, for the next frames' windows
         self._drawn.append(entry)
 
