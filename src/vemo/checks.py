@@ -43,5 +43,5 @@ def require_plain_name(name: str | None, parameter: str) -> None:
         ConfigError: naming `parameter`.
     """
     if name is not None and not PLAIN_NAME.fullmatch(name):
-        raise ConfigError(f"{parameter} must be a plain folder name (letters, digits, _ . = + -; no '/' and no "
-                          f"leading dot), not {name!r}", parameter)
+        raise ConfigError(f"{parameter} must be a single folder: letters, digits and _ . = + -, not starting with a "
+                          f"dot and without '/', not {name!r}", parameter)

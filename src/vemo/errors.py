@@ -48,5 +48,9 @@ class CheckpointError(VemoError):
     """A run folder or checkpoint that cannot be loaded."""
 
 
+class TrainingError(VemoError):
+    """Training that cannot produce a model: its loss stopped being a number."""
+
+
 class WeightsError(VemoError):
     """Pretrained weights that cannot be fetched, fail their checksum, or do not convert."""

@@ -162,3 +162,38 @@ def test_a_run_checkpointed_by_an_older_vemo_still_resumes(ws: Path):
     assert again_state == state and set(again_tensors) == set(tensors)
     run.save_last(tensors, state)  # the next save writes the one-file layout
     assert not run.last_state_file.exists() and LAST_STATE_KEY in read_metadata(run.last_tensors_file)
+
+
+def test_a_loss_that_stops_being_a_number_stops_the_run_naming_epoch_and_step(ws: Path, monkeypatch):
+    """No more 25 epochs of NaN ending in "best epoch -1" and no model: the run stops at the step
+    where the loss broke, says so (and why, likely), and keeps its last good epoch."""
+    from torch import nn
+
+    from vemo.errors import TrainingError
+
+    original, calls = nn.CrossEntropyLoss.forward, {"n": 0}
+    batches = None
+
+    def breaking(self, logits, target):
+        calls["n"] += 1
+        loss = original(self, logits, target)
+        return loss * float("nan") if calls["n"] == batches + 3 else loss  # the 3rd step of epoch 2
+
+    batches = -(-len(pd.read_csv(ws / "splits.csv").query("split == 'train'")) // 16)
+    monkeypatch.setattr(nn.CrossEntropyLoss, "forward", breaking)
+    with pytest.raises(TrainingError, match=rf"epoch 2, step 3 of {batches}.*learning rate"):
+        train(ws, TrainConfig(epochs=3, name="nan2", batch_size=16))
+    config = json.loads((ws / "runs" / "nan2" / "config.json").read_text())
+    assert config["status"] == "diverged"
+    assert (ws / "runs" / "nan2" / "model.safetensors").exists()  # epoch 1, the last good one
+
+
+@pytest.mark.parametrize("options, flagged", [
+    ({"lr": float("nan")}, "lr"), ({"lr": float("inf")}, "lr"), ({"momentum": float("nan")}, "momentum"),
+    ({"patience": -1}, "patience"), ({"patience": 0}, "patience"), ({"batch_size": 0}, "batch_size"),
+    ({"name": "../../escape"}, "name"), ({"name": "/abs/path"}, "name"), ({"name": ".hidden"}, "name"),
+])
+def test_settings_that_cannot_train_are_refused_naming_the_parameter(options: dict, flagged: str):
+    with pytest.raises(ConfigError) as refused:
+        TrainConfig(**options)
+    assert flagged in refused.value.parameters

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import platform
 import time
 from dataclasses import asdict, dataclass, replace
@@ -26,7 +27,7 @@ from tqdm import tqdm
 
 from vemo import __version__
 from vemo.engine.hooks import kill_once_for_tests
-from vemo.errors import CheckpointError, ConfigError
+from vemo.errors import CheckpointError, ConfigError, TrainingError
 from vemo.faces.recipe import DEFAULT_RECIPE
 from vemo.io.files import clean_partial_files
 from vemo.io.runs import RunFolder
@@ -122,6 +123,7 @@ def train_one_epoch(t: _Trainer, data: Splits, epoch: int) -> dict:
     # summed where the batches are (no synchronisation per step), read once at the end of the epoch
     total_loss = torch.zeros((), dtype=torch.float64, device=t.device)
     correct = torch.zeros((), dtype=torch.int64, device=t.device)
+    first_nonfinite = torch.full((), -1, dtype=torch.int64, device=t.device)  # the step where the loss broke
     count = 0
     if t.processes.distributed:  # this process's shard of the epoch
         order = shard(len(data.train_y), t.processes, epoch_seed(config.seed, epoch))
@@ -152,7 +154,12 @@ def train_one_epoch(t: _Trainer, data: Splits, epoch: int) -> dict:
             kill_once_for_tests("mid-epoch")  # the retry tests: a worker lost in the middle of an epoch
         total_loss += loss.detach().double() * len(y)
         correct += (logits.argmax(1) == y).sum()
+        first_nonfinite = torch.where((first_nonfinite < 0) & ~torch.isfinite(loss.detach()), index, first_nonfinite)
         count += len(y)
+    if (step := int(first_nonfinite)) >= 0:
+        raise TrainingError(f"training diverged: the loss stopped being a number at epoch {epoch + 1}, step "
+                            f"{step + 1} of {n_batches}; the learning rate ({config.lr:g}) is the likely cause: "
+                            "lower it", "lr")
     total_loss, correct, count = summed([float(total_loss), int(correct), count], t.processes)
     return {"epoch": epoch + 1, "train_loss": total_loss / count, "train_accuracy": correct / count,
             "started": started, "train_seconds": time.perf_counter() - started}
@@ -163,6 +170,9 @@ def estimate_validation(t: _Trainer, data: Splits) -> tuple[float, float]:
     logits = batched_logits(t.model, data.val_x, t.preprocess, t.device)
     weights = t.class_weights.cpu() if t.class_weights is not None else None
     loss = float(nn.functional.cross_entropy(logits, data.val_y, weight=weights))
+    if not math.isfinite(loss):
+        raise TrainingError(f"training diverged: the validation loss is {loss}; the learning rate "
+                            f"({t.config.lr:g}) is the likely cause: lower it", "lr")
     return loss, float((logits.argmax(1) == data.val_y).float().mean())
 
 
@@ -294,8 +304,12 @@ def train(workspace: Path | str, config: TrainConfig = TrainConfig(), *, progres
             break
         if epochs_limit is not None and epoch - first_epoch >= epochs_limit:
             break
-        row = train_one_epoch(trainer, data, epoch)
-        row["val_loss"], row["val_accuracy"] = estimate_validation(trainer, data)
+        try:
+            row = train_one_epoch(trainer, data, epoch)
+            row["val_loss"], row["val_accuracy"] = estimate_validation(trainer, data)
+        except TrainingError:
+            run.write_config({**settings, "status": "diverged"})  # the last good epoch stays saved
+            raise
         history.append(history_row(row, optimizer))
         best, stale_epochs = keep_best(run, model, config.monitor, row, best, stale_epochs)
         save_last(run, model, optimizer, history, best, stale_epochs)
