@@ -132,37 +132,22 @@ def train(
 
     from vemo.training import TrainConfig, train as run_train
 
-    if nproc > 1:
-        raise typer.Exit(_under_torchrun(nproc))
     config = TrainConfig(model=model, optimizer=optimizer, lr=lr, batch_size=batch_size, epochs=epochs, seed=seed,
                          name=name, device=device, patience=patience, class_weights=class_weights, recipe=recipe,
                          monitor=monitor, momentum=momentum, weight_decay=weight_decay, amp=amp, weights=weights,
                          freeze_epochs=freeze_epochs)
+    if nproc != 1:
+        from vemo.cli.torchrun import run_under_torchrun
+        from vemo.training.distributed import check_before_launch
+
+        check_before_launch(workspace, config, nproc)  # once here, not once per rank
+        raise typer.Exit(run_under_torchrun(nproc))
     result = run_train(workspace, config, progress=show_progress(ctx))
     if os.environ.get("RANK", "0") != "0":
         return  # one process of several: rank 0 reports
     typer.echo(f"trained {model} ({optimizer}, batch {batch_size}, {recipe} recipe): {result.epochs_run} epochs in "
                f"{result.seconds:.1f} s ({result.images_per_second:.0f} images/s); best epoch {result.best_epoch}: "
                f"val loss {result.best_val_loss:.4f}, val accuracy {result.best_val_accuracy:.3f} -> {result.run_dir}")
-
-
-def _under_torchrun(nproc: int) -> int:
-    """This same command line, without --nproc, as `torchrun --standalone --nproc-per-node N`."""
-    import subprocess
-    import sys
-
-    arguments, skip = [], False
-    for argument in sys.argv[1:]:
-        if skip or argument.startswith("--nproc="):
-            skip = False
-            continue
-        if argument == "--nproc":
-            skip = True
-            continue
-        arguments.append(argument)
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(nproc),
-               "-m", "vemo", *arguments]
-    return subprocess.run(command).returncode
 
 
 @expected_errors

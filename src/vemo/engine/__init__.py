@@ -80,7 +80,7 @@ def _call(work: Callable[[Unit], Result], unit: Unit) -> Result:
     return work(unit)
 
 
-def _die_with_parent(parent: int) -> None:
+def die_with_parent(parent: int) -> None:
     """In each worker: end this process as soon as its parent is gone (killed, even with SIGKILL),
     so no orphan keeps writing into a workspace that a rerun is already cleaning up."""
 
@@ -134,7 +134,7 @@ def run_units(work: Callable[[Unit], Result], units: Sequence[Unit], *, workers:
             yield unit, _call(work, unit)
         return
     with ProcessPoolExecutor(max_workers=min(workers, len(units)), mp_context=get_context("spawn"),
-                             initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
+                             initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(_call, work, unit): unit for unit in units}
         for future in as_completed(futures):
             yield futures[future], future.result()

@@ -109,7 +109,7 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device cuda asked for, but no CUDA device is available", "device")
+        raise ConfigError("device cuda asked for, but this machine has no CUDA GPU", "device")
     if name not in ("cpu", "cuda"):
         raise ConfigError(f"device must be auto, cpu or cuda, not {name!r}", "device")
     return torch.device(name)

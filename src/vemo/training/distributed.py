@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -19,8 +20,14 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DistributedSampler
 
+from vemo.checks import require_number
+from vemo.engine import die_with_parent
 from vemo.errors import ConfigError
 from vemo.io.runs import RunFolder
+from vemo.io.workspace import require_workspace
+from vemo.models import model_info
+from vemo.models.inputs import resolve_device
+from vemo.training.config import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,7 @@ def join_processes(device: torch.device) -> Processes:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return Processes()
+    die_with_parent(os.getppid())  # torchrun gone (its `vemo train --nproc` killed): this worker goes too
     if not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     processes = Processes(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
@@ -119,3 +127,21 @@ class ReadOnlyRun:
 
 def run_folder_for(run: RunFolder, processes: Processes) -> RunFolder:
     return run if processes.main else ReadOnlyRun(run)  # type: ignore[return-value]
+
+
+def check_before_launch(workspace: Path, config: TrainConfig, nproc: int) -> None:
+    """What every rank would refuse, refused once before torchrun starts.
+
+    Raises:
+        ConfigError: a process count out of range, a model fitted in one process, a device this
+            machine lacks, or more processes than GPUs.
+        WorkspaceError: not a workspace.
+    """
+    require_number(nproc, "nproc", 1, 1024)
+    require_workspace(workspace)
+    if model_info(config.model).kind == "classical":
+        raise ConfigError(f"{config.model} is fitted in one process: drop --nproc", "model")
+    device = resolve_device(config.device)
+    if device.type == "cuda" and nproc > torch.cuda.device_count():
+        raise ConfigError(f"nproc {nproc} asks for more GPUs than this machine has ({torch.cuda.device_count()})",
+                          "nproc")
