@@ -74,3 +74,19 @@ def test_workers_die_with_their_parent(tmp_path: Path, how: int, processes):
     while time.time() < deadline and {pid for pid, _, _ in processes()} & set(workers):
         time.sleep(0.1)
     assert not {pid for pid, _, _ in processes()} & set(workers)
+
+
+def test_an_unreachable_ray_address_is_one_line_within_a_bounded_time(tmp_path, shared_media):
+    """The address given is the address tried (not the machine's other interfaces, for minutes)."""
+    import subprocess
+    import sys
+    import time
+
+    pytest.importorskip("ray")
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "vemo", "-q", "extract", str(shared_media / "single_face.jpg"),
+                           "--out", str(tmp_path / "ws"), "--engine", "ray", "--address", "127.0.0.1:1"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == "vemo: error: cannot reach the Ray cluster at 127.0.0.1:1: Connection refused"
+    assert time.monotonic() - started < 60

@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import socket
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -61,11 +62,55 @@ def connect(settings):
                "runtime_env": {"env_vars": _environment()}}
     if address is None:
         options |= {"num_cpus": workers or os.cpu_count() or 1, "object_store_memory": LOCAL_OBJECT_STORE_BYTES}
-    try:
-        ray.init(address=address, **options)
-    except (ConnectionError, RuntimeError, ValueError) as error:
-        raise ConfigError(f"cannot reach the Ray cluster at {address}: {str(error).splitlines()[0]}", "address") from None
+    timeout = connect_timeout()
+    if address not in (None, "auto"):
+        _probe(address, timeout)
+    outcome: list[BaseException | None] = []
+
+    def start() -> None:
+        try:
+            ray.init(address=address, **options)
+            outcome.append(None)
+        except BaseException as error:  # handed to the caller's thread
+            outcome.append(error)
+
+    starter = threading.Thread(target=start, name="vemo-ray-connect", daemon=True)
+    starter.start()
+    starter.join(timeout)
+    if not outcome:
+        raise ConfigError(f"cannot reach the Ray cluster at {address or 'a private Ray'}: no answer within "
+                          f"{timeout:g} s (VEMO_RAY_CONNECT_TIMEOUT sets the wait)", "address")
+    if isinstance(outcome[0], (ConnectionError, RuntimeError, ValueError)):
+        raise ConfigError(f"cannot reach the Ray cluster at {address}: {str(outcome[0]).splitlines()[0]}",
+                          "address") from None
+    if outcome[0] is not None:
+        raise outcome[0]
     return ray
+
+
+def connect_timeout() -> float:
+    """Seconds to wait for a Ray cluster to answer ($VEMO_RAY_CONNECT_TIMEOUT, default 30)."""
+    try:
+        value = float(os.environ.get("VEMO_RAY_CONNECT_TIMEOUT", "30"))
+    except ValueError:
+        value = 30.0
+    return value if 0 < value < 3600 else 30.0
+
+
+def _probe(address: str, timeout: float) -> None:
+    """Open a TCP connection to HOST:PORT, the address given and no other, before Ray tries (and
+    retries other interfaces of this machine for minutes).
+
+    Raises:
+        ConfigError: not HOST:PORT, or nothing answers there within `timeout`.
+    """
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"--address must be HOST:PORT or auto, not {address!r}", "address")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=min(timeout, 10)).close()
+    except OSError as error:
+        raise ConfigError(f"cannot reach the Ray cluster at {address}: {error.strerror or error}", "address") from None
 
 
 def _token_at_hand() -> bool:
