@@ -26,10 +26,11 @@ def require_number(value: float | int | None, parameter: str, low: float, high: 
         number = float(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{parameter} must be a number, not {value!r}", parameter) from None
-    inside = math.isfinite(number) and (number > low if low_open else number >= low) and number <= high
-    if not inside:
+    if not math.isfinite(number):
+        raise ConfigError(f"{parameter} must be a finite number, not {value}", parameter)
+    if not ((number > low if low_open else number >= low) and number <= high):
         lower = f"above {low:g}" if low_open else f"at least {low:g}"
-        raise ConfigError(f"{parameter} must be a finite number {lower} and at most {high:g}, not {value}", parameter)
+        raise ConfigError(f"{parameter} must be {lower} and at most {high:g}, not {value}", parameter)
 
 
 PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=+-]{0,127}$")

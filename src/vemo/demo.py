@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from vemo.checks import require_number
 from vemo.errors import WeightsError
 from vemo.experiment import ExperimentConfig, run_paper_grid
 from vemo.experiment.report import build_tables, write_report
@@ -45,6 +46,7 @@ def run_demo(out: Path | str, *, workers: int | None = None, progress: bool = Fa
     Every figure this prints is measured on synthetic faces, and it says so. `quick` runs every
     stage on a smaller corpus (6 subjects, 24 clips) with a smaller grid (LeNet and the baseline).
     """
+    require_number(workers, "workers", 1, 4096)
     started = time.perf_counter()
     out = Path(out)
     echo("vemo demo — on a SYNTHETIC corpus (drawn faces, not people); no figure here is a real-world result")

@@ -129,10 +129,10 @@ def test_library_errors_name_parameters_and_the_cli_names_flags(tmp_path: Path):
     assert in_cli_words(raised.value).startswith("--size must be at least 16")
     result = subprocess.run([sys.executable, "-m", "vemo", "extract", str(tmp_path), "--out", str(tmp_path / "ws"),
                              "--size", "8"], capture_output=True, text=True)
-    assert result.returncode == 1 and result.stderr.strip() == "vemo: error: --size must be at least 16, not 8"
+    assert result.returncode == 1 and result.stderr.strip() == "vemo: error: --size must be at least 16 and at most 2048, not 8"
     result = subprocess.run([sys.executable, "-m", "vemo", "extract", str(tmp_path), "--out", str(tmp_path / "ws"),
                              "--fps", "0", "--min-neighbors", "-1"], capture_output=True, text=True)
-    assert result.returncode == 1 and "--fps must be positive" in result.stderr
+    assert result.returncode == 1 and "--fps must be above 0" in result.stderr
 
 
 def test_the_quick_demo_runs_every_stage(tmp_path: Path):

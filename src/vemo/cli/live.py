@@ -48,10 +48,15 @@ SaveEveryOption = Annotated[float, typer.Option(help="With --live --out: also sa
 def predict_live(source: str, model: str, out: Path | None, *, serve: tuple[str, int] | None, retries: int,
                  inputs: list[str] | None, save_every: float, **options) -> None:
     """`vemo predict --live`: check the options, make the session, run it."""
+    from vemo.checks import require_number
     from vemo.io.files import ensure_writable_dir
     from vemo.io.local_page import is_loopback
     from vemo.live import LiveSession, Retries
 
+    require_number(save_every, "save_every", 0, 10**6)
+    require_number(retries, "retries", 0, 1000)
+    if serve is not None:
+        require_number(serve[1], "port", 0, 65535)  # before the model loads, not after
     if inputs:
         raise VemoError("give either inputs or --live SOURCE, not both")
     if out is not None:

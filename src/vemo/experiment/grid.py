@@ -22,6 +22,7 @@ import torch
 
 from vemo.classes import PAPER_CLASSES
 from vemo.engine import check_shared_workspace, run_units
+from vemo.checks import require_number
 from vemo.errors import ConfigError
 from vemo.evaluation import evaluate
 from vemo.io.files import clean_partial_files
@@ -61,9 +62,10 @@ class ExperimentConfig:
         if self.protocol not in (*PROTOCOLS, "both"):
             raise ConfigError(f"protocol must be one of {', '.join(PROTOCOLS)} or both, not {self.protocol!r}",
                               "protocol")
-        if self.seeds < 1 or self.epochs < 1:
-            raise ConfigError("seeds and epochs must be at least 1", "seeds", "epochs")
-        if self.transfer and not 0 <= self.freeze_epochs < self.transfer_epochs:
+        require_number(self.seeds, "seeds", 1, 1000)
+        require_number(self.epochs, "epochs", 1, 1_000_000)
+        require_number(self.transfer_epochs, "transfer_epochs", 1, 1_000_000)
+        if not 0 <= self.freeze_epochs < self.transfer_epochs:
             raise ConfigError("freeze_epochs must be at least 0 and less than transfer_epochs", "freeze_epochs",
                               "transfer_epochs")
 

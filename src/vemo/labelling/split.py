@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from vemo.classes import PAPER_CLASSES, REJECTED
+from vemo.checks import require_number
 from vemo.errors import ConfigError, WorkspaceError
 from vemo.io.files import clean_partial_files, write_csv_atomic
 from vemo.io.workspace import SPLITS, read_clips, read_faces, read_labels, read_table, require_workspace
@@ -128,6 +129,7 @@ def split_workspace(workspace: Path | str, *, by: str = "subject", ratios: tuple
     """
     if by not in STRATEGIES:
         raise ConfigError(f"by must be one of {', '.join(STRATEGIES)}, not {by!r}", "by")
+    require_number(seed, "seed", 0, 2**32 - 1)
     workspace = require_workspace(workspace)
     clean_partial_files(workspace)  # a killed run's temporary tables
     rows = labelled_crops(workspace, subjects_file)

@@ -158,6 +158,7 @@ def plan_corpus(
         raise ConfigError(f"clips ({n_clips}) must be at least subjects ({n_subjects}): every subject needs a clip",
                           "clips", "subjects")
     require_number(fps, "fps", 0, 240, low_open=True)
+    require_number(seed, "seed", 0, 2**32 - 1)
     require_number(n_subjects, "subjects", 1, 100_000)
     require_number(n_clips, "clips", 1, 1_000_000)
     n_male = base.male if (subjects is None and preset) else int(round(n_subjects * 29 / 50))

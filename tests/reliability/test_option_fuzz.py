@@ -1,0 +1,150 @@
+"""Every numeric option of every command, fed what a careless or hostile caller types: a word,
+NaN, infinity, -1, 0 and 1e308. Never a traceback, never a hang (each call is bounded), one line
+`vemo: error: ...` naming the flag, and the values the help does not allow are refused.
+
+The calls run in this process (hundreds of them: a process each would take minutes). Where a
+value is accepted, the command's work is replaced by a sentinel at its first expensive step, so
+"accepted" is seen, not waited for.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import sys
+import typing
+from pathlib import Path
+
+import pytest
+import typer.main
+
+from vemo.cli import app, main
+
+VALUES = ("abc", "nan", "inf", "-1", "0", "1e308")
+NEVER_ALLOWED = ("abc", "nan", "inf", "-1", "1e308")  # no numeric option of vemo takes these
+SECONDS_PER_CALL = 60
+LIVE_ONLY = ("--port", "--save-every", "--retries", "--duration", "--verdict-seconds")
+
+
+class Accepted(Exception):
+    """The command got past its checks and started its work."""
+
+
+def numeric_options() -> list[tuple[tuple[str, ...], str]]:
+    """(command path, flag) of every int or float option of the app."""
+    found = []
+
+    def walk(command, path: tuple[str, ...]) -> None:
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, (*path, name))
+        if command.callback is None:
+            return
+        hints = typing.get_type_hints(command.callback)  # Optional[int] -> int | None
+        for parameter in command.params:
+            kinds = set(typing.get_args(hints.get(parameter.name)) or (hints.get(parameter.name),))
+            if parameter.opts[0].startswith("--") and kinds & {int, float}:
+                found.append((path, parameter.opts[0]))
+
+    walk(typer.main.get_command(app), ())
+    return found
+
+
+OPTIONS = numeric_options()
+
+
+def test_the_walk_finds_every_numeric_option():
+    flags = {(" ".join(path), flag) for path, flag in OPTIONS}
+    for expected in [("train", "--lr"), ("train", "--nproc"), ("extract", "--size"), ("predict", "--smooth"),
+                     ("predict", "--every"), ("label serve", "--port"), ("synth", "--fps"), ("experiment paper", "--seeds"),
+                     ("predict", "--port"), ("demo", "--workers"), ("extract", "--detect-width")]:
+        assert expected in flags, expected
+    assert len(flags) >= 40
+
+
+@pytest.fixture(scope="module")
+def workspace(split_tiny_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return Path(shutil.copytree(split_tiny_workspace, tmp_path_factory.mktemp("fuzz") / "ws"))
+
+
+@pytest.fixture()
+def sentinels(monkeypatch: pytest.MonkeyPatch):
+    """The first expensive step of each command raises Accepted instead of working."""
+    def accepted(*args, **kwargs):
+        raise Accepted()
+
+    import uvicorn
+
+    import vemo.demo
+    import vemo.experiment
+    import vemo.extraction
+    import vemo.prediction.folder
+    import vemo.synth.corpus
+    import vemo.training
+    from vemo.live import session
+
+    for module, name in [(vemo.synth.corpus, "run_units"), (vemo.extraction, "extract"), (vemo.training, "train"),
+                         (vemo.prediction.folder, "_load"), (vemo.experiment, "run_study"),
+                         (vemo.demo, "_prepare_workspace"), (session, "load_predictor"), (uvicorn.Server, "run")]:
+        monkeypatch.setattr(module, name, accepted)
+    monkeypatch.setattr("vemo.cli.torchrun.run_under_torchrun", accepted)
+
+
+def _arguments(path: tuple[str, ...], workspace: Path, tmp: Path) -> list[str]:
+    """The positional arguments and required options that make `path` runnable."""
+    missing = str(tmp / "missing.mp4")
+    return {
+        ("synth",): [str(tmp / "corpus")],
+        ("extract",): [missing, "--out", str(tmp / "ws")],
+        ("split",): [str(workspace)],
+        ("train",): [str(workspace)],
+        ("predict",): ["--model", str(tmp / "run"), missing, "--out", str(tmp / "out")],
+        ("label", "serve"): [str(workspace)],
+        ("experiment", "paper"): [str(workspace), "--out", str(tmp / "report")],
+        ("demo",): ["--out", str(tmp / "demo")],
+    }.get(path, [])
+
+
+def _call(argv: list[str], capsys) -> tuple[int, str]:
+    def too_long(*_):
+        raise TimeoutError(f"vemo {' '.join(argv)} ran past {SECONDS_PER_CALL} s")
+
+    previous = signal.signal(signal.SIGALRM, too_long)
+    signal.alarm(SECONDS_PER_CALL)
+    sys.argv = ["vemo", "-q", *argv]
+    try:
+        main()
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else 1
+    except Accepted:
+        code = -1
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", ["--every", "--workers", "--smooth"])
+def test_live_mode_checks_the_options_it_shares_with_file_mode(flag: str, tmp_path: Path, sentinels, capsys):
+    code, errors = _call(["predict", "--model", str(tmp_path / "run"), "--live", "0", flag, "-1"], capsys)
+    assert code in (1, 2) and errors.count("\n") == 1 and flag in errors, errors
+
+
+@pytest.mark.parametrize("path, flag", OPTIONS, ids=[f"{' '.join(p)} {f}" for p, f in OPTIONS])
+def test_every_numeric_option_refuses_what_it_cannot_take(path, flag, workspace: Path, tmp_path: Path, sentinels,
+                                                          capsys, record):
+    arguments = _arguments(path, workspace, tmp_path)
+    if path == ("predict",) and flag in LIVE_ONLY:
+        arguments = ["--model", str(tmp_path / "run"), "--live", str(tmp_path / "missing.mp4"), "--serve"]
+    outcomes = {}
+    for value in VALUES:
+        code, errors = _call([*path, *arguments, flag, value], capsys)
+        assert "Traceback" not in errors, (value, errors)
+        lines = errors.strip().splitlines()
+        if value in NEVER_ALLOWED:
+            assert code in (1, 2), (value, code, errors)
+            assert len(lines) == 1 and lines[0].startswith("vemo: error:") and flag in lines[0], (value, errors)
+        elif code > 0:
+            assert lines and lines[-1].startswith("vemo: error:"), (value, errors)
+        outcomes[value] = code
+    record(f"option fuzz: {' '.join(path)} {flag}", len(VALUES), len(VALUES))
