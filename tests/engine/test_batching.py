@@ -13,18 +13,22 @@ from vemo.engine.batching import BatchQueue, done
 
 def _held_queue(run_group, **options):
     """A queue whose first call waits until `release` is set, so that later requests pile up."""
-    release = threading.Event()
+    release, running = threading.Event(), threading.Event()
 
     def run(key, items):
+        running.set()
         release.wait(10)
         return run_group(key, items)
 
-    return BatchQueue(run, **options), release
+    queue = BatchQueue(run, **options)
+    queue.running = running
+    return queue, release
 
 
 def test_waiting_requests_run_as_one_call_and_each_gets_its_own_rows():
     queue, release = _held_queue(lambda key, items: [item * 10 for item in items], max_weight=1000, weight=len)
     first = queue.submit("k", np.arange(3))
+    assert queue.running.wait(10)  # the consumer holds the first request: the others queue up behind it
     later = [queue.submit("k", np.arange(start, start + 5)) for start in range(0, 50, 5)]
     release.set()
     np.testing.assert_array_equal(first.result(5), np.arange(3) * 10)

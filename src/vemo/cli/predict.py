@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -49,16 +51,12 @@ def predict(
 ) -> None:
     """The emotion of new videos (stage 5 of the paper), with a probability per frame; or of a
     camera or stream as it plays (--live)."""
-    gc.disable()  # importing torch makes many objects and no garbage: 0.2-0.4 s faster without collections
-    try:
+    with collections_paused():
         from vemo.engine import use_engine
         from vemo.io.files import ensure_writable_dir
         from vemo.io.media import find_inputs
         from vemo.prediction import predict_to_folder
         from vemo.prediction.timeline import check_prediction_options
-    finally:
-        gc.freeze()  # what was imported stays: later collections skip it
-        gc.enable()
 
     settings = engine_settings(engine, address, workers, gpus_per_worker)  # checked in either mode
     check_prediction_options(every, smooth)
@@ -78,6 +76,18 @@ def predict(
                                                detector=detector, force=force, progress=show_progress(ctx))
     failures += [(name, "no such file or folder") for name in unmatched]
     _print_outcome(verdicts, failures, all_faces, out)
+
+
+@contextmanager
+def collections_paused() -> Iterator[None]:
+    """Importing torch makes many objects and no garbage: 0.2-0.4 s faster without collections;
+    what was imported stays (frozen), so later collections skip it."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
 
 
 def _print_outcome(verdicts: list, failures: list[tuple[str, str]], all_faces: bool, out: Path) -> None:

@@ -176,6 +176,18 @@ def estimate_validation(t: _Trainer, data: Splits) -> tuple[float, float]:
     return loss, float((logits.argmax(1) == data.val_y).float().mean())
 
 
+def validated_epoch(t: _Trainer, data: Splits, epoch: int, run: RunFolder, settings: dict) -> dict:
+    """One epoch trained and validated; a diverged one marks the run so (its last good epoch stays
+    saved) and raises TrainingError."""
+    try:
+        row = train_one_epoch(t, data, epoch)
+        row["val_loss"], row["val_accuracy"] = estimate_validation(t, data)
+    except TrainingError:
+        run.write_config({**settings, "status": "diverged"})
+        raise
+    return row
+
+
 def history_row(row: dict, optimizer: torch.optim.Optimizer) -> dict:
     """An epoch as history.csv (and the checkpoint) record it."""
     return {"epoch": row["epoch"], "train_loss": row["train_loss"], "train_accuracy": row["train_accuracy"],
@@ -300,16 +312,10 @@ def train(workspace: Path | str, config: TrainConfig = TrainConfig(), *, progres
                        replicate(model, processes, config.freeze_epochs), processes)
     first_epoch = len(history)
     for epoch in range(first_epoch, config.epochs):
-        if config.patience is not None and stale_epochs >= config.patience:
+        if (config.patience is not None and stale_epochs >= config.patience) or \
+                (epochs_limit is not None and epoch - first_epoch >= epochs_limit):
             break
-        if epochs_limit is not None and epoch - first_epoch >= epochs_limit:
-            break
-        try:
-            row = train_one_epoch(trainer, data, epoch)
-            row["val_loss"], row["val_accuracy"] = estimate_validation(trainer, data)
-        except TrainingError:
-            run.write_config({**settings, "status": "diverged"})  # the last good epoch stays saved
-            raise
+        row = validated_epoch(trainer, data, epoch, run, settings)
         history.append(history_row(row, optimizer))
         best, stale_epochs = keep_best(run, model, config.monitor, row, best, stale_epochs)
         save_last(run, model, optimizer, history, best, stale_epochs)
