@@ -32,11 +32,12 @@ def claimed_png(path: Path, width: int, height: int) -> Path:
     return path
 
 
-def test_a_giant_image_is_refused_from_its_header(tmp_path: Path):
+def test_a_giant_image_is_refused_from_its_header(tmp_path: Path, record):
     started = time.perf_counter()
     with pytest.raises(VideoOpenError, match="image too large.*50000x50000"):
         probe_media(claimed_png(tmp_path / "giant.png", 50000, 50000))
     assert time.perf_counter() - started < 5  # never decoded (a decode takes tens of seconds and gigabytes)
+    record("hostile file: giant image header", 1, 1)
 
 
 def test_the_limit_can_be_raised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -46,7 +47,7 @@ def test_the_limit_can_be_raised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 
 @pytest.mark.parametrize("make, kind", [(lambda p: os.mkfifo(p), "FIFO"), (None, "character device")])
-def test_fifos_and_devices_are_not_read(tmp_path: Path, make, kind: str):
+def test_fifos_and_devices_are_not_read(tmp_path: Path, make, kind: str, record):
     path = tmp_path / "pipe.mp4"
     if make is None:
         path = Path("/dev/zero")
@@ -55,6 +56,7 @@ def test_fifos_and_devices_are_not_read(tmp_path: Path, make, kind: str):
     for check in (probe_media, content_hash):
         with pytest.raises(VideoOpenError, match=f"not a regular file.*{kind}"):
             check(path)
+    record(f"hostile file: {kind}", 2, 2)
 
 
 @pytest.fixture()
@@ -70,7 +72,7 @@ def hostile_batch(tmp_path: Path, shared_media: Path) -> Path:
 
 @pytest.mark.parametrize("command", ["predict", "extract"])
 def test_a_batch_with_hostile_files_processes_the_good_photo(command: str, hostile_batch: Path, trained_run: Path,
-                                                             tmp_path: Path):
+                                                             tmp_path: Path, record):
     inputs = [str(hostile_batch / "good.jpg"), str(hostile_batch / "giant.png"), str(hostile_batch / "grey.png"),
               str(hostile_batch / "*.mp4"), "/dev/zero"]
     extra = ["--model", str(trained_run)] if command == "predict" else []
@@ -88,3 +90,4 @@ def test_a_batch_with_hostile_files_processes_the_good_photo(command: str, hosti
         assert "good.jpg: " in done.stdout and "(1 predicted, 4 failed)" in done.stdout
     else:
         assert "extracted 1 faces" in done.stdout
+    record(f"hostile file batch: {command}", 4, 4)

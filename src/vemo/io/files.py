@@ -48,6 +48,11 @@ def atomic_path(path: Path | str, suffix: str | None = None) -> Iterator[Path]:
         yield tmp
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; the final file follows the umask, as open() would
         os.replace(tmp, path)
+    except OSError as error:
+        if error.errno is None or error.filename == str(path):
+            raise
+        # a full disk is met while writing the temporary file: the message names the file being made
+        raise OSError(error.errno, error.strerror, str(path)) from error
     finally:
         if tmp.exists():
             tmp.unlink()
