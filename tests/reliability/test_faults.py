@@ -134,3 +134,27 @@ def test_an_annotated_video_on_a_full_disk_is_never_left_truncated(trained_run: 
     assert not list(kept.glob("*.annotated.mp4")), "a truncated video under its final name"
     assert not list(kept.rglob("*vemo-tmp*")), "temporary files left"
     record("fault: disk full while annotating", 1, 1)
+
+
+def test_the_labelling_page_refuses_a_read_only_workspace_and_a_taken_port_before_its_link(
+        split_tiny_workspace: Path, tmp_path: Path, record):
+    import socket
+
+    workspace = Path(shutil.copytree(split_tiny_workspace, tmp_path / "ws"))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([*VEMO.split(), "label", "serve", str(workspace), "--port", str(port)],
+                              capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "token=" not in done.stdout
+    assert done.stderr.strip() == f"vemo: error: --port {port} on 127.0.0.1 is already in use: choose another " \
+                                  "(0: any free one)"
+    _namespace_or_skip(tmp_path)
+    command = f"{VEMO} label serve {workspace} --port 0"
+    _in_namespace(f"mount --bind {workspace} {workspace}; mount -o remount,bind,ro {workspace}; "
+                  f"timeout 60 {command} >{tmp_path}/out1 2>{tmp_path}/err1; echo $? >{tmp_path}/rc1")
+    code, errors = _outcome(tmp_path, 1)
+    _assert_one_line(code, errors, "read-only")
+    assert "token=" not in (tmp_path / "out1").read_text()
+    record("fault: page on a read-only workspace or a taken port", 2, 2)
