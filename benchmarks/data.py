@@ -19,9 +19,9 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from vemo.classes import PAPER_CLASSES
 from vemo.labelling.tensors import iterate_batches, load_crop, split_rows, split_tensors
 from vemo.models.inputs import InputSpec
-from vemo.classes import PAPER_CLASSES
 
 
 class PngDataset(Dataset):

@@ -32,9 +32,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from predict import CLIP, looped  # noqa: E402  (the looped clip of the peer benchmark)
-
 import cv2  # noqa: E402
+from predict import CLIP, looped  # noqa: E402  (the looped clip of the peer benchmark)
 
 NO_GPU = "no GPU"
 
@@ -81,7 +80,8 @@ def prediction_rows(frames: int, model: str, tmp: Path) -> None:
                 continue
             cpu = row["fps"] if device == "cpu" else cpu
             ratio = f"{row['fps'] / cpu:6.2f}x" if cpu else "      -"
-            print(f"   {detector:8} {device:6} {row['device']:7} {row['wall']:7.1f} {row['fps']:9.1f} {ratio}  {row['label']}")
+            print(f"   {detector:8} {device:6} {row['device']:7} {row['wall']:7.1f} {row['fps']:9.1f} {ratio}  "
+                  f"{row['label']}")
 
 
 def bare_images_per_second(name: str, images: torch.Tensor, labels: torch.Tensor, batch: int, device: torch.device,

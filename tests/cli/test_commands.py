@@ -106,10 +106,9 @@ def test_stage_commands_end_to_end_and_their_errors(tiny_workspace: Path, tmp_pa
 def test_python_api_mirrors_the_commands():
     import vemo
     import vemo.evaluation  # noqa: F401  (importing the modules must not shadow the functions)
-    import vemo.prediction  # noqa: F401
     import vemo.extraction  # noqa: F401
+    import vemo.prediction  # noqa: F401
     import vemo.training  # noqa: F401
-
     from vemo.evaluation import evaluate
     from vemo.extraction import extract
     from vemo.training import train
@@ -135,6 +134,7 @@ def test_library_errors_name_parameters_and_the_cli_names_flags(tmp_path: Path):
     assert result.returncode == 1 and "--fps must be above 0" in result.stderr
 
 
+@pytest.mark.slow
 def test_the_quick_demo_runs_every_stage(tmp_path: Path):
     """`vemo demo --quick`: the whole paper on the tiny corpus, as a user runs it."""
     result = subprocess.run([sys.executable, "-m", "vemo", "-q", "demo", "--quick", "--out", str(tmp_path / "d")],

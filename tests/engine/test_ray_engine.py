@@ -18,6 +18,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+pytestmark = pytest.mark.slow  # private Ray clusters
+
 VEMO = [sys.executable, "-m", "vemo", "-q"]
 TIMING = ["seconds", "train_seconds", "frames_per_second", "reused", "run"]
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from vemo.labelling import apply_labels
 from vemo.experiment import ExperimentConfig, run_paper_grid
 from vemo.experiment import paper_figures as paper
 from vemo.experiment.report import write_report
+from vemo.labelling import apply_labels
 
 
 def test_recomputed_paper_accuracies_match_the_issue():
@@ -66,6 +66,7 @@ def test_leakage_table_sets_the_two_protocols_side_by_side():
     assert leakage_table(pd.DataFrame(rows[2:])) is None
 
 
+@pytest.mark.slow
 def test_transfer_table_sets_fine_tuning_beside_scratch_and_the_paper_networks(
         split_tiny_workspace: Path, tmp_path: Path, local_weights_entry, monkeypatch):
     cache, _, _ = local_weights_entry  # a local "mine" mini-Xception entry: no network needed

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 import pandas as pd
+import pytest
 
 from vemo.extraction import FACE_COLUMNS, SOURCE_COLUMNS, ExtractConfig, extract
 from vemo.faces.detect import DetectorConfig

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vemo.faces.align import CANONICAL_EYES, BOX_EYES, EyePair, _best_pair, box_transform, similarity_from_eyes
+from vemo.faces.align import BOX_EYES, CANONICAL_EYES, EyePair, _best_pair, box_transform, similarity_from_eyes
 from vemo.faces.detect import FaceBox
 
 coordinate = st.floats(min_value=0, max_value=2000, allow_nan=False)

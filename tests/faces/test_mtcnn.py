@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from vemo.faces.detect import DetectorConfig
-from vemo.faces.mtcnn import MTCNNCascade, pyramid_scales, MTCNNSettings
+from vemo.faces.mtcnn import MTCNNCascade, MTCNNSettings, pyramid_scales
 from vemo.faces.mtcnn_detector import MTCNNFaceDetector
 
 pytestmark = pytest.mark.network

@@ -24,11 +24,10 @@ def test_only_dead_writers_temporary_files_are_swept(tmp_path: Path):
 
 
 def test_a_failed_write_leaves_no_temporary_file_and_names_carry_the_pid(tmp_path: Path):
-    with pytest.raises(RuntimeError):
-        with atomic_path(tmp_path / "table.csv") as tmp:
-            assert f".table.{TEMP_TAG}-{os.getpid()}-" in tmp.name and tmp.suffix == ".csv"
-            tmp.write_text("half")
-            raise RuntimeError("killed")
+    with pytest.raises(RuntimeError), atomic_path(tmp_path / "table.csv") as tmp:
+        assert f".table.{TEMP_TAG}-{os.getpid()}-" in tmp.name and tmp.suffix == ".csv"
+        tmp.write_text("half")
+        raise RuntimeError("killed")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -12,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from vemo.classes import PAPER_CLASSES
-from vemo.labelling import apply_labels
 from vemo.io.local_page import TOKEN_COOKIE, page_link
+from vemo.labelling import apply_labels
 from vemo.labelling.app import create_app
 
 
@@ -188,7 +188,7 @@ def test_export_writes_the_papers_folders_and_reads_back(client: TestClient, ws:
     assert result.per_class == {"disgust": 2, "happiness": 3} and result.written == 5
     assert sorted(p.parent.name for p in (tmp_path / "sorted").rglob("*.png")) == ["disgust"] * 2 + ["happiness"] * 3
     back = labels_from_folders(ws, tmp_path / "sorted")
-    assert dict(zip(back["crop_path"], back["label"])) == {c: l for c, l in labels_on_disk(ws).items() if l != "rejected"}
+    assert dict(zip(back["crop_path"], back["label"])) == {c: label for c, label in labels_on_disk(ws).items() if label != "rejected"}
     assert export_folders(ws, tmp_path / "sorted").unchanged == 5  # a rerun copies nothing
 
 

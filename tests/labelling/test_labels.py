@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from vemo.labelling import apply_labels, labels_from_clips, labels_from_csv, labels_from_folders
 from vemo.errors import ConfigError, WorkspaceError
+from vemo.labelling import apply_labels, labels_from_clips, labels_from_csv, labels_from_folders
 
 
 def test_windows_propagate_clip_labels_to_the_right_frames(workspace_copy: Path):

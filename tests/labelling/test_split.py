@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vemo.errors import ConfigError, WorkspaceError
 from vemo.labelling import apply_labels, labels_from_clips
 from vemo.labelling.split import PAPER_RATIOS, assign_groups, parse_ratios, split_workspace
-from vemo.errors import ConfigError, WorkspaceError
 
 
 @settings(max_examples=60, deadline=None)
@@ -50,7 +50,7 @@ def test_frame_split_is_stratified_and_reports_its_leak(labelled: Path):
     result = split_workspace(labelled, by="frame", seed=1)
     assert result.shared_clips["train-test"] > 0 and result.shared_subjects["train-test"] > 0
     counts = result.counts.drop(index="Total")
-    for label, row in counts.iterrows():
+    for _, row in counts.iterrows():
         n = row.sum()
         assert abs(row["train"] - PAPER_RATIOS[0] * n) <= 1 and abs(row["val"] - PAPER_RATIOS[1] * n) <= 1
 

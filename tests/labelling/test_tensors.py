@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 import torch
 
-from vemo.training.augment import AugmentConfig, augment_batch, build_augmentation
-from vemo.labelling.tensors import FaceDataset, iterate_batches, split_tensors
-from vemo.models.inputs import InputSpec
+from vemo.errors import WorkspaceError
 from vemo.labelling import apply_labels, labels_from_clips
 from vemo.labelling.split import split_workspace
-from vemo.errors import WorkspaceError
+from vemo.labelling.tensors import FaceDataset, iterate_batches, split_tensors
+from vemo.models.inputs import InputSpec
+from vemo.training.augment import AugmentConfig, augment_batch, build_augmentation
 
 
 @pytest.fixture()

@@ -42,7 +42,7 @@ def test_a_real_stream_gets_the_verdict_and_tables_of_file_mode(shared_media, we
     done = subprocess.run([*VEMO, "predict", "--live", stream.url, "-m", PRETRAINED, "-o", str(tmp_path / "live")],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    name = "127.0.0.1_{}_stream.mjpg".format(stream.port)
+    name = f"127.0.0.1_{stream.port}_stream.mjpg"
     live = json.loads((tmp_path / "live" / f"{name}.json").read_text())
     figures = json.loads((tmp_path / "live" / f"{name}.live.json").read_text())
     assert figures["ended"] == "the stream ended" and figures["failure"] is None

@@ -59,9 +59,8 @@ def test_each_frame_is_boxed_in_the_colour_of_its_smoothed_label(tmp_path: Path)
 
 def test_a_failed_scan_leaves_no_file(tmp_path: Path):
     path = tmp_path / "clip.annotated.mp4"
-    with pytest.raises(RuntimeError):
-        with AnnotatedVideoWriter(path, 10.0, CLASSES, 3, label_tracks=False) as sink:
-            for frames, part in _runs(np.full((10, 4), 0.25), run=4):
-                sink(frames, part)
-            raise RuntimeError("the decoder broke")
+    with pytest.raises(RuntimeError), AnnotatedVideoWriter(path, 10.0, CLASSES, 3, label_tracks=False) as sink:
+        for frames, part in _runs(np.full((10, 4), 0.25), run=4):
+            sink(frames, part)
+        raise RuntimeError("the decoder broke")
     assert list(tmp_path.iterdir()) == []

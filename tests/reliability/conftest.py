@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
+
 @pytest.fixture(scope="session")
 def record() -> Callable[[str, int, int], None]:
     """record(what, tried, held): one line of the printed table."""

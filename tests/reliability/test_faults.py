@@ -18,6 +18,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+pytestmark = pytest.mark.slow  # mount namespaces, whole commands twice
+
 VEMO = f"{sys.executable} -m vemo -q"
 TIMING = ["seconds", "frames_per_second"]
 

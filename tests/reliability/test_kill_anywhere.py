@@ -19,6 +19,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+pytestmark = pytest.mark.slow  # a kill per command, each rerun to the end
+
 KILLS = int(os.environ.get("VEMO_RELIABILITY_KILLS", "1"))  # per command; the full run (benchmarks/reliability.py): 10
 VEMO = [sys.executable, "-m", "vemo", "-q"]
 
@@ -145,7 +147,7 @@ def test_killed_anywhere_the_rerun_ends_as_if_never_killed(name: str, tiny_corpu
                 pass  # it had finished: the rerun must then change nothing
             process.wait()
             deadline = time.time() + 5
-            in_group = lambda: [pid for pid, _, group in processes() if group == process.pid]  # noqa: E731
+            in_group = lambda leader=process.pid: [pid for pid, _, group in processes() if group == leader]  # noqa: E731
             while in_group() and time.time() < deadline:
                 time.sleep(0.1)
             leftovers = in_group()

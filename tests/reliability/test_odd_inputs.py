@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+pytestmark = pytest.mark.slow  # hundreds of damaged files through extract and predict
+
 CASES_PER_FILE = int(os.environ.get("VEMO_RELIABILITY_INPUTS", "3"))  # truncations and byte flips per real file
 VEMO = [sys.executable, "-m", "vemo", "-q"]
 

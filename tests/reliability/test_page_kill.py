@@ -19,8 +19,11 @@ import urllib.request
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from vemo.classes import PAPER_CLASSES
+
+pytestmark = pytest.mark.slow  # a browser session killed and restarted
 
 KILLS = int(os.environ.get("VEMO_RELIABILITY_KILLS", "1"))
 WRITERS = 4

@@ -23,6 +23,8 @@ from vemo.synth.corpus import face_found
 from vemo.synth.plan import plan_corpus
 from vemo.synth.scene import ClipRenderer
 
+pytestmark = pytest.mark.slow  # detection rates over a whole corpus
+
 CHANCE = 0.25  # balanced accuracy of guessing among four classes
 
 

@@ -14,8 +14,11 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import torch
 from safetensors.torch import load_file
+
+pytestmark = pytest.mark.slow  # torchrun with two processes
 
 VEMO = [sys.executable, "-m", "vemo", "-q"]
 TRAIN = ["train", "--model", "lenet", "--epochs", "3", "--batch-size", "16", "--name", "d", "--nproc", "2"]

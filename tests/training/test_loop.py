@@ -11,9 +11,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from vemo.models.trained import load_run
 from vemo.errors import CheckpointError, ConfigError, WorkspaceError
 from vemo.models import create_model
+from vemo.models.trained import load_run
 from vemo.training import TrainConfig, train
 
 

@@ -13,8 +13,8 @@ import math
 from pathlib import Path
 
 import h5py
-import pytest
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -97,7 +97,7 @@ def keras_forward(path: Path, images: np.ndarray) -> np.ndarray:
             found: dict[str, torch.Tensor] = {}
             if layer["config"]["name"] in file["model_weights"]:
                 file["model_weights"][layer["config"]["name"]].visititems(
-                    lambda key, item: found.__setitem__(key.rsplit("/", 1)[-1].split(":")[0], torch.tensor(item[()]))
+                    lambda key, item, found=found: found.__setitem__(key.rsplit("/", 1)[-1].split(":")[0], torch.tensor(item[()]))
                     if isinstance(item, h5py.Dataset) else None)
             arrays[layer["config"]["name"]] = found
     values: dict[str, torch.Tensor] = {}

@@ -12,9 +12,8 @@ import torch
 from skimage import data as skimage_data
 from torchvision.models import MobileNet_V2_Weights
 
-from vemo.models.inputs import InputSpec, crop_to_array
 from vemo.models import model_info
-from vemo.models.inputs import preprocess_for
+from vemo.models.inputs import InputSpec, crop_to_array, preprocess_for
 from vemo.weights import load_pretrained, verify
 
 pytestmark = pytest.mark.network

@@ -30,7 +30,8 @@ def label_apply(
     workspace: Annotated[Path, typer.Argument(help="The workspace made by `vemo extract`.")],
     from_clips: Annotated[bool, typer.Option("--from-clips", help="Propagate clip labels to their frames.")] = False,
     window: Annotated[str, typer.Option(help="With --from-clips: all, onset-offset, or apex:K.")] = "onset-offset",
-    clips: Annotated[Optional[Path], typer.Option(help="Clip table (file/clip, emotion, onset, apex, offset); default WS/clips.csv.")] = None,
+    clips: Annotated[Optional[Path], typer.Option(help="Clip table (file/clip, emotion, onset, apex, offset); default "
+                                                       "WS/clips.csv.")] = None,
     from_folders: Annotated[Optional[Path], typer.Option(help="Folder of <class>/ folders of sorted crops (the paper's way).")] = None,
     from_csv: Annotated[Optional[Path], typer.Option(help="CSV with columns crop, label ('rejected' removes a crop).")] = None,
     classes: Annotated[Optional[str], typer.Option(help="Comma-separated class list (default: the paper's four).")] = None,
@@ -38,8 +39,8 @@ def label_apply(
 ) -> None:
     """Label crops from clips, sorted folders or a CSV (the default: `vemo label WS ...`)."""
     from vemo.classes import parse_classes
-    from vemo.labelling import apply_labels, labels_from_clips, labels_from_csv, labels_from_folders
     from vemo.errors import ConfigError
+    from vemo.labelling import apply_labels, labels_from_clips, labels_from_csv, labels_from_folders
 
     chosen = [name for name, given in (("--from-clips", from_clips), ("--from-folders", from_folders),
                                        ("--from-csv", from_csv)) if given]

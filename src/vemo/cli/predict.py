@@ -10,10 +10,20 @@ from typing import Annotated, Optional
 
 import typer
 
-from vemo.errors import VemoError
 from vemo.cli.common import AddressOption, EngineOption, GpusOption, engine_settings, expected_errors, show_progress
-from vemo.cli.live import (DurationOption, HostOption, LiveOption, PortOption, RealtimeOption, RetriesOption,
-                           SaveEveryOption, ServeOption, VerdictSecondsOption, predict_live)
+from vemo.cli.live import (
+    DurationOption,
+    HostOption,
+    LiveOption,
+    PortOption,
+    RealtimeOption,
+    RetriesOption,
+    SaveEveryOption,
+    ServeOption,
+    VerdictSecondsOption,
+    predict_live,
+)
+from vemo.errors import VemoError
 
 
 @expected_errors

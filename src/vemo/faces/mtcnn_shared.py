@@ -37,12 +37,12 @@ class SharedCascade:
         return self.queue.submit(("refine", images.shape[1:], settings), (images, previous)).result()
 
     def _run(self, key: Hashable, requests: Sequence[tuple[np.ndarray, list[np.ndarray] | None]]) -> list:
-        kind, _, settings = key  # type: ignore[misc]
+        kind, settings = key[0], key[2]  # type: ignore[index]
         images = np.concatenate([images for images, _ in requests])
         if kind == "detect":
             found = self.cascade.detect_batch(images, settings)
         else:
-            found = self.cascade.refine_batch(images, [boxes for _, previous in requests for boxes in previous],
+            found = self.cascade.refine_batch(images, [boxes for _, previous in requests for boxes in previous or []],
                                               settings)
         parts, start = [], 0
         for own, _ in requests:

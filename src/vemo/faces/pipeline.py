@@ -21,8 +21,8 @@ import numpy as np
 
 from vemo.errors import ConfigError
 from vemo.faces.align import EyeLocator, EyePair, aligned_crop
-from vemo.faces.eyetrack import EyeCarrier
 from vemo.faces.detect import FaceBox, FaceDetector, FaceTracker, HaarFaceDetector
+from vemo.faces.eyetrack import EyeCarrier
 from vemo.faces.recipe import CropRecipe
 from vemo.faces.tracks import MultiFaceTracker
 from vemo.io.video import Frame

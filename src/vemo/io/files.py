@@ -21,7 +21,6 @@ import pandas as pd
 
 from vemo.errors import OutputError
 
-
 _UMASK = os.umask(0o022)  # read once, at import: reading it means setting it
 os.umask(_UMASK)
 TEMP_TAG = "vemo-tmp"  # in every temporary name, with the writer's PID: `clean_partial_files` sweeps only these
@@ -144,8 +143,8 @@ def ensure_writable_dir(path: Path | str) -> Path:
     path = Path(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
-        probe = tempfile.NamedTemporaryFile(dir=path, prefix=".write-probe.", delete=True)
-        probe.close()
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-probe.", delete=True):
+            pass
     except OSError as error:
         raise OutputError(f"cannot write to folder: {path} ({error.strerror or error})") from error
     return path

@@ -241,9 +241,9 @@ def find_inputs(inputs: Iterable[str | Path]) -> tuple[list[Path], list[str]]:
                     add(path / name)
             elif path.is_dir():
                 for child in sorted(path.rglob("*")):
-                    if child.is_file() and not any(part.startswith(".") for part in child.relative_to(path).parts):
-                        if _looks_like_media(child):
-                            add(child)
+                    hidden = any(part.startswith(".") for part in child.relative_to(path).parts)
+                    if child.is_file() and not hidden and _looks_like_media(child):
+                        add(child)
             elif path.exists():
                 add(path)
     return list(found), unmatched

@@ -17,7 +17,6 @@ from vemo.io.files import atomic_path, ensure_writable_dir
 from vemo.io.workspace import read_faces, read_labels, require_workspace
 
 
-
 @dataclass(frozen=True)
 class ExportResult:
     written: int

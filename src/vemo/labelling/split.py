@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vemo.classes import PAPER_CLASSES, REJECTED
 from vemo.checks import require_number
+from vemo.classes import PAPER_CLASSES, REJECTED
 from vemo.errors import ConfigError, WorkspaceError
 from vemo.io.files import clean_partial_files, write_csv_atomic
 from vemo.io.workspace import SPLITS, read_clips, read_faces, read_labels, read_table, require_workspace
@@ -154,7 +154,8 @@ def split_workspace(workspace: Path | str, *, by: str = "subject", ratios: tuple
     write_csv_atomic(workspace / SPLITS, rows[columns].sort_values("crop_path"))
     result = _summarise(rows, by, ratios, seed, present)
     if by == "frame" and (result.shared_clips.get("train-test") or result.shared_subjects.get("train-test")):
-        log.warning("frame split leaks: %d clip(s) and %d subject(s) appear in both train and test; test figures will be optimistic",
+        log.warning("frame split leaks: %d clip(s) and %d subject(s) appear in both train and test; test figures will be "
+                    "optimistic",
                     result.shared_clips.get("train-test", 0), result.shared_subjects.get("train-test", 0))
     return result
 

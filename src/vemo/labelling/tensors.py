@@ -88,9 +88,8 @@ def split_tensors(workspace: Path | str, split: str, spec: InputSpec, *, classes
         images = np.empty((len(rows), spec.channels, spec.size, spec.size), np.uint8)
         for i, crop in enumerate(tqdm(rows["crop_path"], desc=f"decoding {split} crops", disable=not progress)):
             images[i] = load_crop(workspace / crop, spec)
-        with atomic_path(cache) as tmp:
-            with open(tmp, "wb") as handle:
-                np.save(handle, images)
+        with atomic_path(cache) as tmp, open(tmp, "wb") as handle:
+            np.save(handle, images)
         for stale in cache.parent.glob(f"{prefix}-*.npy"):
             if stale != cache:
                 stale.unlink()

@@ -102,10 +102,11 @@ class LiveSession:
         require_number(verdict_seconds, "verdict_seconds", 0.1, 3600)
         require_number(duration, "duration", 0, 10**7, low_open=True)
         self.source = parse_source(source)
-        loaded = not isinstance(model, Predictor)
-        self.predictor = load_predictor(model, cpu_until_placed(device), classes) if loaded else model
-        self.recipe = crop_recipe_for(self.predictor, align, detector)
-        if loaded:
+        if isinstance(model, Predictor):
+            self.predictor, self.recipe = model, crop_recipe_for(model, align, detector)
+        else:
+            self.predictor = load_predictor(model, cpu_until_placed(device), classes)
+            self.recipe = crop_recipe_for(self.predictor, align, detector)
             place_for_work(self.predictor, device, self.recipe.detector)
         self.smooth, self.verdict_seconds, self.all_faces, self.duration = smooth, verdict_seconds, all_faces, duration
         lossless = self.source.kind == "file" and not realtime  # a file not played in real time: every frame

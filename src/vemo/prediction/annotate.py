@@ -17,7 +17,6 @@ from vemo.io.media import MediaSource  # noqa: E402
 from vemo.prediction.overlay import COLOURS, draw_bars, draw_face, draw_no_face  # noqa: E402
 
 
-
 def plot_timeline(table: pd.DataFrame, classes: list[str], segments: list[dict], path: Path, title: str = "") -> None:
     """Smoothed class probabilities over time, with each segment shaded in its emotion's colour."""
     figure, axis = plt.subplots(figsize=(10, 3.2), dpi=110)

@@ -9,6 +9,7 @@ renormalised to sum to one: FER2013's seven classes become the paper's four this
 from __future__ import annotations
 
 import threading
+from collections.abc import Hashable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,7 +80,7 @@ class Predictor:
                 self._queue = BatchQueue(self._run_queued, GPU_QUEUE_CROPS, weight=len, name="vemo-gpu")
         return self._queue.submit(None, crops)
 
-    def _run_queued(self, _key: object, runs: list[np.ndarray]) -> list[np.ndarray]:
+    def _run_queued(self, _key: Hashable, runs: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Every waiting run's crops in one pinned host buffer, one non-blocking copy, the
         network, and one synchronisation for the lot; each run gets its own rows back."""
         everything = self._compute(np.concatenate(runs), GPU_CHUNK)

