@@ -150,3 +150,27 @@ def test_the_quick_demo_runs_every_stage(tmp_path: Path):
     predictions = list((tmp_path / "d" / "predictions").glob("*.json"))
     assert len(predictions) == 1
     assert list((tmp_path / "d" / "predictions").glob("*.annotated.mp4"))
+
+
+def test_every_option_of_every_command_is_in_the_generated_reference():
+    """docs/cli.md is filled from the Typer app when the site is built (docs/hooks/cli_reference.py)."""
+    import importlib.util
+
+    import typer.main
+
+    from vemo.cli import app
+
+    spec = importlib.util.spec_from_file_location("cli_reference", Path(__file__).parents[2] / "docs/hooks/cli_reference.py")
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    reference = hook.on_page_markdown(hook.MARKER, None, None, None)
+
+    def walk(command, path):
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from walk(sub, (*path, name))
+        for parameter in command.params:
+            yield path, parameter.opts[0]
+
+    missing = [(path, flag) for path, flag in walk(typer.main.get_command(app), ())
+               if flag.startswith("-") and flag not in reference]
+    assert not missing and "vemo train" in reference and "--nproc" in reference

@@ -165,9 +165,9 @@ def predict_media(path: Path | str | MediaSource, model: str | Path | Predictor,
         classes: which classes to report (see `vemo.prediction.predictor.choose_classes`).
         all_faces: every face, in tracks; otherwise the largest face of each frame.
         workers: threads detecting and classifying runs of frames (default: all cores).
-        align, detector: override the model's crop recipe: eye-aligned (True) or box (False)
-            crops; "haar" or "mtcnn" faces. A model sees crops unlike its training crops then, so
-            this warns when they differ.
+        align: override the model's crop recipe: eye-aligned (True) or box (False) crops. A model
+            sees crops unlike its training crops then, so this warns when they differ.
+        detector: override the model's face detector, "haar" or "mtcnn" (warns likewise).
         annotated_video: for a video, also draw the boxes, smoothed labels and bars into this
             file, during the one decoding pass.
 

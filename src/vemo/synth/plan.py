@@ -139,7 +139,8 @@ def plan_corpus(
 
     Args:
         preset: "tiny", "demo", "ised", or None (then `subjects` and `clips` are required).
-        subjects, clips: override the preset's counts.
+        subjects: overrides the preset's number of subjects.
+        clips: overrides the preset's number of clips.
         seed: the one seed everything derives from.
         fps: frame rate of the videos.
         size: (width, height) of the videos in pixels.
