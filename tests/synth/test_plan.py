@@ -53,7 +53,7 @@ def test_identity_is_consistent_across_a_subjects_clips():
         ({"preset": "huge"}, "unknown preset"),
         ({"preset": None, "subjects": 0, "clips": 4}, "at least 1"),
         ({"preset": None, "subjects": 5, "clips": 3}, "at least subjects"),
-        ({"preset": "tiny", "fps": 0}, "fps must be positive"),
+        ({"preset": "tiny", "fps": 0}, "fps must be above 0"),
     ],
 )
 def test_bad_parameters_raise_config_error(kwargs, message):
