@@ -91,6 +91,8 @@ def _result_row(run: RunFolder, **keys) -> dict:
     row = {**keys, "run": str(run.path), "epochs_run": trained["epochs_run"], "best_epoch": trained["best_epoch"],
            "train_seconds": trained["seconds_total"], "val_accuracy": float(history["val_accuracy"].max()),
            "accuracy": report["accuracy"], "balanced_accuracy": report["balanced_accuracy"],
+           "balanced_ci_low": (report.get("balanced_accuracy_ci95") or [float("nan")] * 2)[0],
+           "balanced_ci_high": (report.get("balanced_accuracy_ci95") or [float("nan")] * 2)[1],
            "macro_f1": report["macro_f1"], "loss": report["loss"], "test_samples": report["samples"]}
     for name, values in report["per_class"].items():
         row[f"recall_{name}"] = values["recall"]

@@ -264,8 +264,10 @@ def _add_run_figures(results: pd.DataFrame, out: Path, md: list[str], body: list
         body.append(f"<h3>{html.escape(caption)}</h3>" + "".join(f"<img src='{_image_data(p)}'>" for p in images))
 
 
-def write_report(results: pd.DataFrame, workspace: Path, out: Path, config: ExperimentConfig, seconds: float) -> Path:
-    """Write REPORT/{report.md, report.html, results.csv, results.json, figures/}; returns report.html."""
+def write_report(results: pd.DataFrame, workspace: Path, out: Path, config: ExperimentConfig, seconds: float,
+                 note: str = "") -> Path:
+    """Write REPORT/{report.md, report.html, results.csv, results.json, figures/}; returns report.html.
+    `note` (e.g. what a demo left out of the paper's study) opens the provenance line."""
     out.mkdir(parents=True, exist_ok=True)
     write_csv_atomic(out / "results.csv", results)
     write_json_atomic(out / "results.json", results.to_dict("records"))
@@ -275,7 +277,8 @@ def write_report(results: pd.DataFrame, workspace: Path, out: Path, config: Expe
     corpus = corpus_statement(workspace)
     fig2 = figure_2(workspace, out)
     machine = machine_table()
-    provenance = (f"Corpus: {'SYNTHETIC — ' + corpus['statement'] if corpus['synthetic'] else corpus['statement']} "
+    statement = ("SYNTHETIC — " if corpus["synthetic"] else "") + corpus["statement"]
+    provenance = ((f"{note} " if note else "") + f"Corpus: {statement} "
                   f"Split: {config.report_protocol} ({_split_words(config.report_protocol)}). "
                   f"Recipe: {config.recipe}. Epochs: {config.epochs}{_epoch_overrides(config)}. Seeds: {config.seeds} "
                   f"(figures are mean ± std over seeds). "
