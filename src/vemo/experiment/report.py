@@ -267,7 +267,7 @@ def _add_run_figures(results: pd.DataFrame, out: Path, md: list[str], body: list
 def write_report(results: pd.DataFrame, workspace: Path, out: Path, config: ExperimentConfig, seconds: float,
                  note: str = "") -> Path:
     """Write REPORT/{report.md, report.html, results.csv, results.json, figures/}; returns report.html.
-    `note` (e.g. what a demo left out of the paper's study) opens the provenance line."""
+    `note` (what a demo left out of the study, say) opens the provenance line."""
     out.mkdir(parents=True, exist_ok=True)
     write_csv_atomic(out / "results.csv", results)
     write_json_atomic(out / "results.json", results.to_dict("records"))
@@ -277,12 +277,7 @@ def write_report(results: pd.DataFrame, workspace: Path, out: Path, config: Expe
     corpus = corpus_statement(workspace)
     fig2 = figure_2(workspace, out)
     machine = machine_table()
-    statement = ("SYNTHETIC — " if corpus["synthetic"] else "") + corpus["statement"]
-    provenance = ((f"{note} " if note else "") + f"Corpus: {statement} "
-                  f"Split: {config.report_protocol} ({_split_words(config.report_protocol)}). "
-                  f"Recipe: {config.recipe}. Epochs: {config.epochs}{_epoch_overrides(config)}. Seeds: {config.seeds} "
-                  f"(figures are mean ± std over seeds). "
-                  f"Wall time of this command: {seconds:.0f} s.")
+    provenance = _provenance(note, corpus, config, seconds)
     titles = {"IV": "Table IV. Accuracy, loss and training time (SGD, batch 10)",
               "V": "Table V. Optimizers (batch 10)", "VI": "Table VI. Per-class accuracy (recall, %) by optimizer",
               "VII": "Table VII. Batch sizes (each model's best optimizer)",
@@ -329,3 +324,12 @@ def write_report(results: pd.DataFrame, workspace: Path, out: Path, config: Expe
 
 def _split_words(protocol: str) -> str:
     return "no subject in two splits" if protocol == "subject" else "frame-level, as Table II appears to be: leaks"
+
+
+def _provenance(note: str, corpus: dict, config: ExperimentConfig, seconds: float) -> str:
+    """The line under the report's title: what was left out (`note`), corpus, split, recipe, epochs, time."""
+    statement = ("SYNTHETIC — " if corpus["synthetic"] else "") + corpus["statement"]
+    return ((f"{note} " if note else "") + f"Corpus: {statement} "
+            f"Split: {config.report_protocol} ({_split_words(config.report_protocol)}). "
+            f"Recipe: {config.recipe}. Epochs: {config.epochs}{_epoch_overrides(config)}. Seeds: {config.seeds} "
+            f"(figures are mean ± std over seeds). Wall time of this command: {seconds:.0f} s.")
