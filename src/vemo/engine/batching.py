@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence, Sized
 from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
 
@@ -91,6 +91,16 @@ class BatchQueue(Generic[Item, Output]):
         self.items += len(members)
         for (_, future), output in zip(members, outputs):
             future.set_result(output)
+
+
+def split_by(rows: Any, items: Sequence[Sized]) -> list[Any]:
+    """`rows` (one per element of all `items`, concatenated) cut back into one slice per item: what a
+    batched call over stacked requests hands each request."""
+    parts, start = [], 0
+    for item in items:
+        parts.append(rows[start : start + len(item)])
+        start += len(item)
+    return parts
 
 
 def done(value: Output) -> Future[Output]:

@@ -14,7 +14,7 @@ from collections.abc import Hashable, Sequence
 
 import numpy as np
 
-from vemo.engine.batching import BatchQueue
+from vemo.engine.batching import BatchQueue, split_by
 from vemo.faces.mtcnn import Detections, MTCNNCascade, MTCNNSettings
 
 FRAMES_PER_CALL = 64  # frames one batched call may take from the queue
@@ -44,8 +44,4 @@ class SharedCascade:
         else:
             found = self.cascade.refine_batch(images, [boxes for _, previous in requests for boxes in previous or []],
                                               settings)
-        parts, start = [], 0
-        for own, _ in requests:
-            parts.append(found[start : start + len(own)])
-            start += len(own)
-        return parts
+        return split_by(found, [own for own, _ in requests])

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from vemo.classes import PAPER_CLASSES
-from vemo.engine.batching import BatchQueue, done
+from vemo.engine.batching import BatchQueue, done, split_by
 from vemo.errors import ConfigError
 from vemo.faces.recipe import DEFAULT_RECIPE, CropRecipe
 from vemo.io.workspace import read_crop_recipe
@@ -83,8 +83,7 @@ class Predictor:
     def _run_queued(self, _key: Hashable, runs: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Every waiting run's crops in one pinned host buffer, one non-blocking copy, the
         network, and one synchronisation for the lot; each run gets its own rows back."""
-        everything = self._compute(np.concatenate(runs), GPU_CHUNK)
-        return np.split(everything, np.cumsum([len(run) for run in runs])[:-1])
+        return split_by(self._compute(np.concatenate(runs), GPU_CHUNK), runs)
 
     @torch.inference_mode()
     def _compute(self, crops: np.ndarray, batch_size: int) -> np.ndarray:
