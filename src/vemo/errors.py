@@ -54,3 +54,7 @@ class TrainingError(VemoError):
 
 class WeightsError(VemoError):
     """Pretrained weights that cannot be fetched, fail their checksum, or do not convert."""
+
+
+class ExportError(VemoError):
+    """A model that cannot be exported, or whose export does not reproduce it."""

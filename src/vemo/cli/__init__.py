@@ -12,6 +12,7 @@ import sys
 
 from vemo.cli.common import app
 from vemo.cli.experiment import experiment_app
+from vemo.cli.export import export
 from vemo.cli.label import label_app
 from vemo.cli.predict import predict
 from vemo.cli.stages import demo, evaluate, extract, models, split, synth, train
@@ -29,6 +30,7 @@ app.command()(train)
 app.command()(evaluate)
 app.command()(models)
 app.command()(predict)
+app.command()(export)
 app.add_typer(weights_app, name="weights")
 app.add_typer(experiment_app, name="experiment")
 app.command()(demo)

@@ -30,7 +30,7 @@ from vemo.errors import VemoError
 def predict(
     ctx: typer.Context,
     model: Annotated[str, typer.Option("--model", "-m", help="A run folder (WS/runs/NAME) or pretrained:NAME "
-                                                             "(see `vemo weights list`).")],
+                                                             "(see `vemo weights list`), or an exported FILE.onnx.")],
     inputs: Annotated[Optional[list[str]], typer.Argument(help="Videos, images, folders or globs.")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for <name>.frames.csv and <name>.json "
                                                                    "(with --live: instead of JSON lines on stdout).")] = None,
@@ -42,6 +42,10 @@ def predict(
     all_faces: Annotated[bool, typer.Option("--all-faces", help="Every face, linked into tracks: one timeline and "
                                                                 "verdict per track (default: the largest face).")] = False,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    runtime: Annotated[str, typer.Option(help="What runs the network on the CPU: auto (ONNX Runtime, from an export "
+                                              "cached by the weights' hash and checked against PyTorch; PyTorch when "
+                                              "that fails), onnx, or torch. A .onnx model always runs with ONNX "
+                                              "Runtime.")] = "auto",
     align: Annotated[Optional[bool], typer.Option("--align/--no-align", help="Override the model's crop recipe: "
                                                   "eye-aligned or box crops (default: as the model was trained; a "
                                                   "different choice warns).")] = None,
@@ -72,7 +76,7 @@ def predict(
     check_prediction_options(every, smooth)
     if live is not None:
         predict_live(live, model, out, smooth=smooth, verdict_seconds=verdict_seconds, all_faces=all_faces,
-                     classes=classes, device=device, align=align, detector=detector, realtime=realtime,
+                     classes=classes, device=device, align=align, detector=detector, runtime=runtime, realtime=realtime,
                      duration=duration, retries=retries, serve=(host, port) if serve else None, inputs=inputs,
                      save_every=save_every)
         return
@@ -83,7 +87,7 @@ def predict(
     with use_engine(settings):
         verdicts, failures = predict_to_folder(candidates, model, out, every=every, device=device, smooth=smooth,
                                                annotate=annotate, classes=classes, all_faces=all_faces, align=align,
-                                               detector=detector, force=force, progress=show_progress(ctx))
+                                               detector=detector, force=force, progress=show_progress(ctx), runtime=runtime)
     failures += [(name, "no such file or folder") for name in unmatched]
     _print_outcome(verdicts, failures, all_faces, out)
 

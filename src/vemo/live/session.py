@@ -96,7 +96,7 @@ class LiveSession:
     def __init__(self, source: str, model: str | Path | Predictor, *, smooth: float = 0.5,
                  verdict_seconds: float = 3.0, all_faces: bool = False, classes: str | None = None,
                  device: str = "auto", align: bool | None = None, detector: str | None = None,
-                 realtime: bool = False, duration: float | None = None, retries: Retries = Retries()) -> None:
+                 runtime: str = "auto", realtime: bool = False, duration: float | None = None, retries: Retries = Retries()) -> None:
         """Raises VideoOpenError (not a source), and the errors of `load_predictor`."""
         check_prediction_options(1, smooth)
         require_number(verdict_seconds, "verdict_seconds", 0.1, 3600)
@@ -107,7 +107,7 @@ class LiveSession:
         else:
             self.predictor = load_predictor(model, cpu_until_placed(device), classes)
             self.recipe = crop_recipe_for(self.predictor, align, detector)
-            place_for_work(self.predictor, device, self.recipe.detector)
+            self.predictor = place_for_work(self.predictor, device, self.recipe.detector, runtime)
         self.smooth, self.verdict_seconds, self.all_faces, self.duration = smooth, verdict_seconds, all_faces, duration
         lossless = self.source.kind == "file" and not realtime  # a file not played in real time: every frame
         self.mailbox = NewestFrame(lossless)

@@ -34,7 +34,8 @@ class _TFSameMaxPool(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pads = []
-        for size in (x.shape[-1], x.shape[-2]):  # F.pad wants (left, right, top, bottom)
+        # int(): the input's side is fixed, so an ONNX trace may treat it as a constant
+        for size in (int(x.shape[-1]), int(x.shape[-2])):  # F.pad wants (left, right, top, bottom)
             total = max((math.ceil(size / self.stride) - 1) * self.stride + self.kernel - size, 0)
             pads += [total // 2, total - total // 2]
         before, after = pads[0], pads[1]

@@ -15,6 +15,8 @@ import logging
 
 import torch
 
+from vemo.errors import ConfigError
+from vemo.prediction.onnx.runtime import RUNTIMES, with_onnx_runtime
 from vemo.prediction.predictor import Predictor
 
 log = logging.getLogger(__name__)
@@ -34,14 +36,33 @@ def auto_device(cuda_available: bool, detector: str, parameters: int) -> tuple[s
                    "(the GPU's copies cost more than the network)")
 
 
-def place_for_work(predictor: Predictor, requested: str, detector: str) -> Predictor:
+def place_for_work(predictor: Predictor, requested: str, detector: str, runtime: str = "auto") -> Predictor:
     """Move a predictor loaded on the CPU to the device `requested` ("auto", "cpu", "cuda")
-    chooses for `detector` faces; records the reason in the predictor (and the log)."""
-    if requested == "auto":
+    chooses for `detector` faces; records the reason in the predictor (and the log). On the CPU,
+    `runtime` "auto" or "onnx" runs the network with ONNX Runtime (`vemo.prediction.onnx.runtime`).
+
+    Raises:
+        ConfigError: an unknown runtime, or "onnx" for a network that cannot be run that way.
+    """
+    if runtime not in RUNTIMES:
+        raise ConfigError(f"runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}", "runtime")
+    onnx_file = predictor.runtime != "torch"
+    if onnx_file and runtime == "torch":
+        raise ConfigError(f"{predictor.description} is an ONNX file: it runs with ONNX Runtime only", "runtime")
+    if requested == "auto" and onnx_file:
+        name, reason = "cpu", "auto: ONNX files run with ONNX Runtime on the CPU"
+    elif requested == "auto":
         parameters = sum(p.numel() for p in predictor.model.parameters())
         name, reason = auto_device(torch.cuda.is_available(), detector, parameters)
     else:
         name, reason = requested, f"asked for (--device {requested})"
     predictor.move_to(torch.device(name), reason)
     log.debug("prediction on %s: %s", name, reason)
-    return predictor
+    if name != "cpu" or runtime == "torch" or onnx_file:
+        return predictor
+    swapped = with_onnx_runtime(predictor)
+    if swapped is None and runtime == "onnx":
+        raise ConfigError(f"{predictor.description}: cannot run with ONNX Runtime (see -v); use --runtime torch",
+                          "runtime")
+    log.debug("network run by %s", "ONNX Runtime" if swapped else "PyTorch")
+    return swapped or predictor

@@ -47,7 +47,7 @@ SUMMARY = "predictions.csv"
 def predict_to_folder(inputs: list[Path], model: str | Path, out: Path, *, every: int = 1, device: str = "auto",
                       smooth: float = 0.5, annotate: bool = False, classes: str | None = None,
                       all_faces: bool = False, align: bool | None = None, detector: str | None = None,
-                      force: bool = False, progress: bool = False) -> tuple[
+                      force: bool = False, progress: bool = False, runtime: str = "auto") -> tuple[
                           list[VideoPrediction], list[tuple[str, str]]]:
     """Predict several inputs; write OUT/<name>.frames.csv and OUT/<name>.json for each, with
     `annotate` a timeline PNG per track and OUT/<name>.annotated.mp4 (videos) or .annotated.png
@@ -61,7 +61,7 @@ def predict_to_folder(inputs: list[Path], model: str | Path, out: Path, *, every
         CheckpointError, ConfigError, WeightsError: an unusable model (before any input is read).
     """
     check_prediction_options(every, smooth)
-    predictor = _load(model, device, classes, align, detector)
+    predictor = _load(model, device, classes, align, detector, runtime)
     options = _options_key(predictor, every=every, smooth=smooth, all_faces=all_faces, annotate=annotate)
     (out / STATE_DIR).mkdir(parents=True, exist_ok=True)
     for folder in (out, out / STATE_DIR):
@@ -72,7 +72,7 @@ def predict_to_folder(inputs: list[Path], model: str | Path, out: Path, *, every
     job_of = partial(_predict_job, out=out.resolve(), every=every, smooth=smooth, all_faces=all_faces, annotate=annotate)
     if current_engine().name == "ray":  # a pool of Ray actors, each with the model loaded once
         check_shared_workspace(out)
-        load = partial(_load, model, device, classes, align, detector)
+        load = partial(_load, model, device, classes, align, detector, runtime)
         for job, outcome in run_units_with_state(load, job_of, short + long):
             outcomes[job[0]] = outcome
             bar.update()
@@ -93,12 +93,13 @@ def predict_to_folder(inputs: list[Path], model: str | Path, out: Path, *, every
     return _write_summary(inputs, outcomes, names, out, predictor.classes)
 
 
-def _load(model: str | Path, device: str, classes: str | None, align: bool | None, detector: str | None) -> Predictor:
+def _load(model: str | Path, device: str, classes: str | None, align: bool | None, detector: str | None,
+          runtime: str = "auto") -> Predictor:
     """The model with the crop recipe asked for (once here, once in each Ray worker)."""
     predictor = load_predictor(model, cpu_until_placed(device), classes)
     if align is not None or detector is not None:
         predictor.recipe = crop_recipe_for(predictor, align, detector)  # warns when it differs
-    return place_for_work(predictor, device, predictor.recipe.detector)
+    return place_for_work(predictor, device, predictor.recipe.detector, runtime)
 
 
 def _predict_job(predictor: Predictor, job: tuple, *, out: Path, every: int, smooth: float, all_faces: bool,
@@ -162,7 +163,10 @@ def _write_summary(inputs: list[Path], outcomes: dict, names: dict[int, str], ou
 def _options_key(predictor: Predictor, **options) -> str:
     """What makes an input's outputs: the model (its files), reported classes, crop recipe, options."""
     model = predictor.description
-    if not model.startswith(PRETRAINED_PREFIX):
+    if predictor.runtime != "torch" and predictor.weights_file is not None:  # an ONNX file: its bytes say it all
+        stat = predictor.weights_file.stat()
+        model += f"|{stat.st_size}|{stat.st_mtime_ns}"
+    elif not model.startswith(PRETRAINED_PREFIX):
         run = RunFolder(model)
         stat = run.model_file.stat()
         model += f"|{stat.st_size}|{stat.st_mtime_ns}|{hashlib.sha256(run.config_file.read_bytes()).hexdigest()}"

@@ -22,11 +22,13 @@ from vemo.classes import PAPER_CLASSES
 from vemo.engine.batching import BatchQueue, done, split_by
 from vemo.errors import ConfigError
 from vemo.faces.recipe import DEFAULT_RECIPE, CropRecipe
+from vemo.io.runs import RunFolder
 from vemo.io.workspace import read_crop_recipe
 from vemo.models import model_info
 from vemo.models.fusion import fold_batch_norms
 from vemo.models.inputs import Preprocess, batched_logits, preprocess_for
 from vemo.models.trained import load_run
+from vemo.prediction.onnx.file import OnnxNetwork, inference_session, read_metadata
 from vemo.weights import get_entry, load_pretrained
 from vemo.weights.store import cache_dir
 
@@ -50,16 +52,27 @@ class Predictor:
     recipe: CropRecipe = DEFAULT_RECIPE
 
     device_reason: str = "asked for"
+    architecture: str = ""  # the registry's name of the network
+    weights_file: Path | None = None  # what the network was loaded from (its sha256 goes into exports)
+    runtime: str = "torch"  # or "onnxruntime": `model` is then a `vemo.deploy.OnnxNetwork`
     _queue: BatchQueue | None = field(default=None, init=False, repr=False, compare=False)
     _queue_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # channels-last runs the convolutions of these networks 1.5-2x faster on CPU (oneDNN), and
         # a prediction never trains: batch norms fold into their convolutions
-        self.model = fold_batch_norms(self.model).to(memory_format=torch.channels_last).eval()
+        if self.runtime == "torch":
+            self.model = fold_batch_norms(self.model).to(memory_format=torch.channels_last).eval()
 
     def move_to(self, device: torch.device, reason: str) -> None:
-        """Run the network on `device` from now on (before any crop was submitted)."""
+        """Run the network on `device` from now on (before any crop was submitted).
+
+        Raises:
+            ConfigError: a GPU asked for an ONNX file (ONNX Runtime runs on the CPU here).
+        """
+        if self.runtime != "torch" and device.type != "cpu":
+            raise ConfigError(f"{self.description}: ONNX files run on the CPU (ONNX Runtime's CPU provider); "
+                              "predict with the run folder or pretrained:NAME for a GPU", "device")
         self.model = self.model.to(device)
         self.device, self.device_reason = device, reason
 
@@ -137,6 +150,8 @@ def load_predictor(model: str | Path, device: torch.device, classes: str | None 
         WeightsError: weights that cannot be fetched or fail their checksum.
     """
     text = str(model)
+    if text.endswith(".onnx"):
+        return _onnx_predictor(Path(text), classes)
     if text.startswith(PRETRAINED_PREFIX):
         name = text[len(PRETRAINED_PREFIX):]
         entry = get_entry(name, cache_dir(cache))
@@ -147,9 +162,24 @@ def load_predictor(model: str | Path, device: torch.device, classes: str | None 
         recipe = CropRecipe.from_json(entry.crop_recipe) if entry.crop_recipe else DEFAULT_RECIPE
         return Predictor(network.to(device).eval(), preprocess_for(model_info(entry.model), "vemo"), entry.classes,
                          choose_classes(entry.classes, classes, True), text,
-                         {"synthetic": False, "statement": f"pretrained on {entry.trained_on}"}, device, recipe)
-    network, config = load_run(model, device)
+                         {"synthetic": False, "statement": f"pretrained on {entry.trained_on}"}, device, recipe,
+                         architecture=entry.model, weights_file=cache_dir(cache) / name / "weights.safetensors")
+    run = RunFolder(model)
+    network, config = load_run(run, device)
     model_classes = tuple(config["classes"])
     return Predictor(network, Preprocess.from_json(config["input"]), model_classes,
                      choose_classes(model_classes, classes, False), str(model), config.get("corpus", {}), device,
-                     run_crop_recipe(config))
+                     run_crop_recipe(config), architecture=config["model"], weights_file=run.model_file)
+
+
+def _onnx_predictor(path: Path, classes: str | None) -> Predictor:
+    """A predictor over an exported file (`vemo export`): classes, input and crop recipes from
+    its metadata, the network run by ONNX Runtime on the CPU."""
+    meta = read_metadata(path)
+    model_classes = tuple(meta["classes"])
+    if classes is None and meta.get("reported_classes"):  # as the model it came from reports by default
+        classes = ",".join(meta["reported_classes"])
+    return Predictor(OnnxNetwork(inference_session(path), str(path)), Preprocess.from_json(meta["input"]), model_classes,
+                     choose_classes(model_classes, classes, False), str(path), meta["corpus"], torch.device("cpu"),
+                     CropRecipe.from_json(meta["crop_recipe"]), "ONNX Runtime runs ONNX files on the CPU",
+                     architecture=meta["model"], weights_file=path, runtime="onnxruntime")

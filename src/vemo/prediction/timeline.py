@@ -58,6 +58,7 @@ class VideoPrediction:
     crop_recipe: dict = field(default_factory=dict)
     device: str = ""  # where the network ran
     device_reason: str = ""  # why there (`--device auto` chooses by the work)
+    runtime: str = ""  # what ran the network: "torch" or "onnxruntime"
 
 
 def find_segments(times: np.ndarray, probabilities: np.ndarray, classes: list[str]) -> list[dict]:
@@ -156,7 +157,8 @@ def predict_media(path: Path | str | MediaSource, model: str | Path | Predictor,
                   device: str = "auto",
                   smooth: float = 0.5, classes: str | None = None, all_faces: bool = False,
                   batch_size: int = 64, workers: int | None = None, align: bool | None = None,
-                  detector: str | None = None, annotated_video: Path | None = None) -> tuple[VideoPrediction, pd.DataFrame]:
+                  detector: str | None = None, annotated_video: Path | None = None,
+                  runtime: str = "auto") -> tuple[VideoPrediction, pd.DataFrame]:
     """Per-frame probabilities and the overall label of a video or image.
 
     Args:
@@ -170,6 +172,8 @@ def predict_media(path: Path | str | MediaSource, model: str | Path | Predictor,
         detector: override the model's face detector, "haar" or "mtcnn" (warns likewise).
         annotated_video: for a video, also draw the boxes, smoothed labels and bars into this
             file, during the one decoding pass.
+        runtime: what runs the network on the CPU: "auto" (ONNX Runtime when the export checks
+            out), "onnx" or "torch" (see `vemo.prediction.device.place_for_work`).
 
     Returns:
         (the verdict, one row per analysed frame and track: track, frame, time_s, face_found,
@@ -186,7 +190,7 @@ def predict_media(path: Path | str | MediaSource, model: str | Path | Predictor,
     else:
         predictor = load_predictor(model, cpu_until_placed(device), classes)
         recipe = crop_recipe_for(predictor, align, detector)
-        place_for_work(predictor, device, recipe.detector)
+        predictor = place_for_work(predictor, device, recipe.detector, runtime)
     names = list(predictor.classes)
     media = path if isinstance(path, MediaSource) else open_media(path)
     window = _window(smooth, media.fps / every if media.is_video else 1.0)
@@ -215,7 +219,7 @@ def summarise_scan(found: Scan, predictor: Predictor, recipe: CropRecipe, source
         face_frames=main["face_frames"], aggregation=aggregation.format(smooth=smooth), model=predictor.description,
         corpus_of_model=predictor.corpus, face_share=main["face_share"], smooth_seconds=smooth,
         segments=tuple(main["segments"]), track=main["track"], tracks=tuple(summaries), crop_recipe=recipe.to_json(),
-        device=str(predictor.device), device_reason=predictor.device_reason,
+        device=str(predictor.device), device_reason=predictor.device_reason, runtime=predictor.runtime,
     )
     if not len(found.faces):
         log.warning("no face found in %s", source)

@@ -1,0 +1,191 @@
+"""`vemo export`: a predictor's network as a self-describing ONNX file, proven equal to it.
+
+The file is written only after ONNX Runtime has run it on the crops it was checked on and on
+random inputs, and every probability was within `TOLERANCE` of PyTorch's; an int8 file only
+when its labels agree with the float file's on at least `INT8_AGREEMENT` of real face crops.
+The TorchScript-based exporter is tried first (a second for most networks); the dynamo
+exporter when it fails.
+"""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vemo import __version__
+from vemo.errors import ExportError
+from vemo.io.files import atomic_path
+from vemo.models import model_info
+from vemo.prediction.onnx.file import INPUT_NAME, OUTPUT_NAME, inference_session, metadata_props
+from vemo.prediction.predictor import Predictor
+from vemo.weights.store import file_sha256
+
+OPSET = 17
+TOLERANCE = 1e-4  # largest difference of a probability between ONNX Runtime and PyTorch
+INT8_AGREEMENT = 0.98  # share of equal labels an int8 file must keep on real crops
+RANDOM_INPUTS = 16
+MIN_INT8_CHECKS = 10
+
+
+@dataclass
+class ExportReport:
+    """What was written and how it was proven."""
+
+    path: Path
+    size_bytes: int
+    exporter: str
+    opset: int
+    real_crops: int
+    random_inputs: int
+    max_difference: float  # float file vs PyTorch, probabilities
+    quantization: str = "none"
+    int8_agreement: float | None = None  # share of equal labels, int8 vs float, on the real crops
+    int8_max_difference: float | None = None
+    int8_checked: int = 0  # held-out crops (the other half calibrated the activations' ranges)
+    seconds: float = 0.0
+
+    def lines(self) -> list[str]:
+        checked = f"{self.real_crops} face crops and {self.random_inputs} random inputs"
+        lines = [f"exported {self.path} ({self.size_bytes / 2**20:.1f} MB, opset {self.opset}, {self.exporter} "
+                 f"exporter, {self.seconds:.1f} s)",
+                 f"checked with ONNX Runtime on {checked}: largest probability difference from PyTorch "
+                 f"{self.max_difference:.1e} (limit {TOLERANCE:.0e})"]
+        if self.int8_agreement is not None:
+            lines.append(f"int8 ({self.quantization}): labels agree with the float model on "
+                         f"{self.int8_agreement:.1%} of {self.int8_checked} held-out face crops, largest probability "
+                         f"difference {self.int8_max_difference:.3f}")
+        return lines
+
+
+def export_predictor(predictor: Predictor, target: Path, crops: np.ndarray | None = None, *,
+                     int8: bool = False) -> ExportReport:
+    """Write `predictor`'s network to `target` as ONNX, with its metadata, after the checks.
+
+    `crops`: (N, C, H, W) uint8 face crops in the model's input shape to check on (and, with
+    `int8`, to calibrate and measure agreement on).
+
+    Raises:
+        ExportError: the exporter failed, the file differs from PyTorch, or int8 loses labels.
+    """
+    started = time.perf_counter()
+    network = _exportable(predictor)
+    graph, exporter = _export_graph(network, predictor)
+    graph = _with_metadata(graph, predictor, "none")
+    real = crops if crops is not None else np.zeros((0, *_input_shape(predictor)), np.uint8)
+    probe = np.concatenate([real, _random_crops(predictor, RANDOM_INPUTS)])
+    inputs = predictor.preprocess(torch.from_numpy(probe)).numpy()
+    with torch.inference_mode():
+        expected = torch.softmax(network(torch.from_numpy(inputs)), 1).numpy()
+    float_probabilities = _run(graph, inputs)
+    difference = float(np.abs(float_probabilities - expected).max())
+    if not difference <= TOLERANCE:
+        raise ExportError(f"{target}: ONNX Runtime's probabilities differ from PyTorch's by {difference:.1e} "
+                          f"(limit {TOLERANCE:.0e}); nothing written")
+    report = ExportReport(Path(target), 0, exporter, OPSET, len(real), RANDOM_INPUTS, difference)
+    if int8:
+        graph = _quantised(graph, predictor, inputs[: len(real)], float_probabilities[: len(real)], report)
+    with atomic_path(target) as temporary:
+        temporary.write_bytes(graph)
+    report.size_bytes, report.seconds = len(graph), time.perf_counter() - started
+    return report
+
+
+def _input_shape(predictor: Predictor) -> tuple[int, int, int]:
+    spec = predictor.preprocess
+    return (3 if spec.color == "rgb" else 1, spec.size, spec.size)
+
+
+def _random_crops(predictor: Predictor, count: int) -> np.ndarray:
+    return np.random.default_rng(0).integers(0, 256, (count, *_input_shape(predictor)), dtype=np.uint8)
+
+
+def _exportable(predictor: Predictor) -> torch.nn.Module:
+    """The network as prediction runs it (batch norms folded), on the CPU, in plain memory order."""
+    if predictor.runtime != "torch":
+        raise ExportError(f"{predictor.description} is already an ONNX file")
+    if predictor.architecture and model_info(predictor.architecture).kind != "neural":
+        raise ExportError(f"{predictor.description}: {predictor.architecture} is a classical model (fitted, not a "
+                          "network): it has no ONNX export")
+    return copy.deepcopy(predictor.model).cpu().to(memory_format=torch.contiguous_format).eval()
+
+
+def _export_graph(network: torch.nn.Module, predictor: Predictor) -> tuple[bytes, str]:
+    """The serialised graph with a dynamic batch axis, and which exporter made it."""
+    example = (torch.zeros(2, *_input_shape(predictor)),)
+    with tempfile.TemporaryDirectory(prefix="vemo-onnx-") as folder:
+        path = Path(folder) / "network.onnx"
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the tracer's notes on constants: the input side is fixed
+                torch.onnx.export(network, example, str(path), dynamo=False, opset_version=OPSET,
+                                  input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                                  dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}})
+            return path.read_bytes(), "torchscript"
+        except Exception as traced_error:  # the tracer's failures have no common type
+            try:
+                program = torch.onnx.export(network, example, dynamo=True, opset_version=max(OPSET, 18),
+                                            input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], verbose=False,
+                                            dynamic_shapes=({0: torch.export.Dim("batch")},))
+                assert program is not None
+                return program.model_proto.SerializeToString(), "dynamo"
+            except Exception as error:
+                raise ExportError(f"{predictor.description}: cannot export to ONNX ({type(traced_error).__name__}: "
+                                  f"{str(traced_error).splitlines()[0][:150]}; dynamo: {type(error).__name__})") from error
+
+
+def _with_metadata(graph: bytes, predictor: Predictor, quantization: str) -> bytes:
+    import onnx
+
+    model = onnx.load_from_string(graph)
+    weights = predictor.weights_file
+    values = {"classes": list(predictor.model_classes), "reported_classes": list(predictor.classes),
+              "input": {**predictor.preprocess.to_json(), "layout": "NCHW", "channel_order": "RGB",
+                        "dtype": "float32", "formula": "(pixel * scale - mean) / std"},
+              "output": "logits; softmax gives the probabilities of `classes`",
+              "crop_recipe": predictor.recipe.to_json(), "corpus": predictor.corpus,
+              "model": predictor.architecture, "source": predictor.description, "version": __version__,
+              "weights_sha256": file_sha256(weights) if weights else None,
+              "opset": next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), OPSET),
+              "quantization": quantization}
+    del model.metadata_props[:]
+    for key, value in metadata_props(values).items():
+        model.metadata_props.add(key=key, value=value)
+    model.producer_name, model.producer_version = "vemo", __version__
+    model.doc_string = f"vemo emotion classifier: {predictor.architecture}, classes {', '.join(predictor.model_classes)}"
+    return model.SerializeToString()
+
+
+def _run(graph: bytes, inputs: np.ndarray) -> np.ndarray:
+    """Softmax probabilities of the graph on float inputs, with ONNX Runtime."""
+    session = inference_session(graph, threads=0)
+    logits = np.concatenate([session.run([OUTPUT_NAME], {INPUT_NAME: inputs[i : i + 64]})[0]
+                             for i in range(0, len(inputs), 64)])
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def _quantised(graph: bytes, predictor: Predictor, real_inputs: np.ndarray, reference: np.ndarray,
+               report: ExportReport) -> bytes:
+    """The int8 graph (static, calibrated on the real crops), after its agreement check."""
+    from vemo.prediction.onnx.int8 import quantize_static_int8
+
+    if len(real_inputs) < 2 * MIN_INT8_CHECKS:
+        raise ExportError(f"--int8 needs at least {2 * MIN_INT8_CHECKS} face crops (half to calibrate, half to check "
+                          f"on), found {len(real_inputs)}: give a workspace or face videos/photos with --check-with")
+    calibration, held_out = real_inputs[0::2], slice(1, None, 2)  # agreement is measured on crops it never saw
+    quantised = _with_metadata(quantize_static_int8(graph, calibration), predictor, "int8-static-qdq")
+    probabilities = _run(quantised, real_inputs[held_out])
+    agreement = float(np.mean(probabilities.argmax(1) == reference[held_out].argmax(1)))
+    report.quantization, report.int8_agreement, report.int8_checked = "int8-static-qdq", agreement, len(probabilities)
+    report.int8_max_difference = float(np.abs(probabilities - reference[held_out]).max())
+    if agreement < INT8_AGREEMENT:
+        raise ExportError(f"int8 labels agree with the float model on only {agreement:.1%} of {len(probabilities)} "
+                          f"face crops (at least {INT8_AGREEMENT:.0%} needed); nothing written")
+    return quantised
