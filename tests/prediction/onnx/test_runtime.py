@@ -1,0 +1,72 @@
+"""ONNX Runtime as prediction's default CPU runtime: exported once per weights, equal to
+PyTorch, and PyTorch again whenever the export cannot be used."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from vemo.errors import ConfigError, ExportError
+from vemo.prediction import load_predictor
+from vemo.prediction.device import place_for_work
+from vemo.prediction.onnx import export as export_module
+
+
+@pytest.fixture()
+def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("VEMO_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def crops(predictor, count: int = 20) -> np.ndarray:
+    shape = (3 if predictor.preprocess.color == "rgb" else 1, predictor.preprocess.size, predictor.preprocess.size)
+    return np.random.default_rng(1).integers(0, 256, (count, *shape), dtype=np.uint8)
+
+
+def test_auto_runs_onnx_runtime_on_the_cpu_with_the_same_probabilities(trained_run: Path, private_cache: Path):
+    torch_predictor = place_for_work(load_predictor(trained_run, torch.device("cpu")), "cpu", "haar", "torch")
+    onnx_predictor = place_for_work(load_predictor(trained_run, torch.device("cpu")), "auto", "haar")
+    assert torch_predictor.runtime == "torch" and onnx_predictor.runtime == "onnxruntime"
+    sample = crops(torch_predictor)
+    assert np.abs(onnx_predictor.probabilities(sample) - torch_predictor.probabilities(sample)).max() <= 1e-4
+    exported = list((private_cache / "onnx").glob("*.onnx"))
+    assert len(exported) == 1
+    made = exported[0].stat().st_mtime_ns
+    place_for_work(load_predictor(trained_run, torch.device("cpu")), "cpu", "haar")
+    assert exported[0].stat().st_mtime_ns == made  # exported once per weights, then reused
+
+
+def test_a_failed_export_falls_back_to_pytorch_once_and_refuses_when_onnx_is_asked_for(
+        trained_run: Path, private_cache: Path, monkeypatch: pytest.MonkeyPatch):
+    def failing(*_, **__):
+        raise ExportError("differs by 1e-2")
+
+    monkeypatch.setattr(export_module, "export_predictor", failing)
+    predictor = place_for_work(load_predictor(trained_run, torch.device("cpu")), "auto", "haar")
+    assert predictor.runtime == "torch"
+    assert [p.suffix for p in (private_cache / "onnx").iterdir()] == [".failed"]  # remembered: not tried again
+    with pytest.raises(ConfigError, match="cannot run with ONNX Runtime"):
+        place_for_work(load_predictor(trained_run, torch.device("cpu")), "cpu", "haar", "onnx")
+
+
+def test_a_cache_that_cannot_be_written_leaves_pytorch_running(trained_run: Path, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch):
+    blocked = tmp_path / "file-not-folder"
+    blocked.write_text("")
+    monkeypatch.setenv("VEMO_CACHE_DIR", str(blocked))
+    assert place_for_work(load_predictor(trained_run, torch.device("cpu")), "auto", "haar").runtime == "torch"
+
+
+def test_an_onnx_file_runs_on_the_cpu_only(trained_run: Path, tmp_path: Path):
+    predictor = load_predictor(trained_run, torch.device("cpu"))
+    export_module.export_predictor(predictor, tmp_path / "m.onnx")
+    loaded = load_predictor(tmp_path / "m.onnx", torch.device("cpu"))
+    assert loaded.runtime == "onnxruntime" and loaded.classes == predictor.classes
+    assert place_for_work(loaded, "auto", "haar").device.type == "cpu"
+    with pytest.raises(ConfigError, match="runs with ONNX Runtime only"):
+        place_for_work(load_predictor(tmp_path / "m.onnx", torch.device("cpu")), "cpu", "haar", "torch")
+    with pytest.raises(ConfigError, match="runtime must be one of"):
+        place_for_work(load_predictor(trained_run, torch.device("cpu")), "cpu", "haar", "tensorrt")
