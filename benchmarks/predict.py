@@ -66,10 +66,10 @@ def decode_fps(video: Path) -> float:
     return count / (time.perf_counter() - started)
 
 
-def run_vemo(video: Path, out: Path, workers: int, detector: str) -> dict:
+def run_vemo(video: Path, out: Path, workers: int, detector: str, runtime: str = "auto") -> dict:
     env = {**os.environ, "VEMO_REPORT_FRAMES": "1"}
     command = [sys.executable, "-m", "vemo", "-q", "predict", str(video), "--model", "pretrained:fer2013-minixception",
-               "--out", str(out), "--force"]
+               "--out", str(out), "--force", "--runtime", runtime]
     if detector != "haar":
         command += ["--detector", detector]
     started = time.time()

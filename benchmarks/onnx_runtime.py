@@ -1,0 +1,116 @@
+"""PyTorch against ONNX Runtime (float and int8) for vemo's networks, and whole `vemo predict`
+with each runtime, in one run on this machine. (Not named onnx.py: a script of that name would
+shadow the onnx package it imports.)
+
+Usage: python benchmarks/onnx_runtime.py [--frames 4032] [--seconds 3]
+
+1. Images/s of each network, at batch 1 and 64, on one thread (as each of predict's threads runs
+   it): PyTorch as predict runs it (batch norms folded, channels-last, inference mode), the
+   exported float file and the int8 file (calibrated on face crops of ../shared/media) with ONNX
+   Runtime. The FER2013 mini-Xception (its pretrained weights when at hand), LeNet and AlexNet.
+2. `vemo predict --model pretrained:fer2013-minixception` (Haar) on a loop of
+   ../shared/media/single_face.mp4, as a whole process with --runtime torch and --runtime onnx:
+   steady frames/s (first to last analysed frame), the share of equal frame labels, and the
+   network's share of a frame's time on one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from predict import CLIP, looped, run_vemo  # noqa: E402  (the same looped clip and process runner)
+
+from vemo.faces.recipe import DEFAULT_RECIPE  # noqa: E402
+from vemo.models import create_model, model_info  # noqa: E402
+from vemo.models.inputs import preprocess_for  # noqa: E402
+from vemo.prediction import Predictor, load_predictor  # noqa: E402
+from vemo.prediction.onnx.crops import check_crops  # noqa: E402
+from vemo.prediction.onnx.export import export_predictor  # noqa: E402
+from vemo.prediction.onnx.file import OnnxNetwork, inference_session  # noqa: E402
+
+
+def predictor_for(name: str) -> Predictor:
+    if name == "minixception":
+        try:
+            return load_predictor("pretrained:fer2013-minixception", torch.device("cpu"))
+        except Exception as error:  # no weights at hand: the same network, random weights
+            print(f"(FER2013 weights not at hand: {error}; random weights)")
+    classes = ("disgust", "happiness", "sadness", "surprise")
+    return Predictor(create_model(name, 4), preprocess_for(model_info(name), "vemo"), classes, classes, name, {},
+                     torch.device("cpu"), DEFAULT_RECIPE, architecture=name)
+
+
+def images_per_second(run, batch: np.ndarray, seconds: float) -> float:
+    run(batch)  # warm-up
+    count, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        run(batch)
+        count += len(batch)
+    return count / (time.perf_counter() - started)
+
+
+def network_rows(folder: Path, seconds: float) -> dict[str, float]:
+    """Prints the table of part 1; returns ms per image at batch 64 of the mini-Xception per runtime."""
+    torch.set_num_threads(1)
+    print(f"{'network':<13} {'batch':>5} {'torch img/s':>12} {'onnx float':>11} {'onnx int8':>10} "
+          f"{'float/torch':>11} {'int8/torch':>10} {'int8 labels':>11}")
+    per_image = {}
+    for name in ("minixception", "lenet", "alexnet"):
+        predictor = predictor_for(name)
+        crops, _ = check_crops(predictor, [CLIP, CLIP.parent / "multi_face.jpg"])
+        export_predictor(predictor, folder / f"{name}.onnx", crops)
+        report = export_predictor(predictor, folder / f"{name}.int8.onnx", crops, int8=True)
+        sessions = {kind: OnnxNetwork(inference_session(folder / f"{name}{kind}.onnx"), kind) for kind in ("", ".int8")}
+        for size in (1, 64):
+            batch = np.resize(crops, (size, *crops.shape[1:]))
+            figures = [images_per_second(lambda b, p=predictor: p._compute(b, 64), batch, seconds)]
+            for kind in ("", ".int8"):
+                predictor_onnx = Predictor(sessions[kind], predictor.preprocess, predictor.model_classes,
+                                           predictor.classes, kind, {}, torch.device("cpu"), runtime="onnxruntime")
+                figures.append(images_per_second(lambda b, p=predictor_onnx: p._compute(b, 64), batch, seconds))
+            if name == "minixception" and size == 64:
+                per_image = {"torch": 1000 / figures[0], "onnx": 1000 / figures[1]}
+            print(f"{name:<13} {size:>5} {figures[0]:>12.0f} {figures[1]:>11.0f} {figures[2]:>10.0f} "
+                  f"{figures[1] / figures[0]:>10.2f}x {figures[2] / figures[0]:>9.2f}x "
+                  f"{report.int8_agreement:>10.1%}")
+    return per_image
+
+
+def predict_rows(folder: Path, frames: int, per_image: dict[str, float]) -> None:
+    video = looped(CLIP, frames, folder / f"loop{frames}.mp4")
+    workers = os.cpu_count() or 1
+    results = {runtime: run_vemo(video, folder / runtime, workers, "haar", runtime) for runtime in ("torch", "onnx")}
+    torch_fps, onnx_fps = results["torch"]["steady"], results["onnx"]["steady"]
+    same = float(np.mean(results["torch"]["table"]["label"].astype(str).values
+                         == results["onnx"]["table"]["label"].astype(str).values))
+    print(f"\nvemo predict, FER2013 mini-Xception, Haar, {frames} frames of {CLIP.name} looped, {workers} cores:")
+    for runtime, result in results.items():
+        frame_ms = 1000 * workers / result["steady"]  # one core's time per frame
+        print(f"  --runtime {runtime:<6} {result['steady']:7.0f} frames/s steady, {result['wall']:5.1f} s whole; "
+              f"network {per_image[runtime]:.2f} of {frame_ms:.2f} ms a frame on one core "
+              f"({per_image[runtime] / frame_ms:.0%})")
+    print(f"  onnx / torch: {onnx_fps / torch_fps:.2f}x frames/s; equal frame labels {same:.1%}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=4032)
+    parser.add_argument("--seconds", type=float, default=3.0, help="timing per figure of the network table")
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} cores; torch {torch.__version__}")
+    with tempfile.TemporaryDirectory(prefix="vemo-bench-onnx-") as folder:
+        per_image = network_rows(Path(folder), args.seconds)
+        predict_rows(Path(folder), args.frames, per_image)
+
+
+if __name__ == "__main__":
+    main()
