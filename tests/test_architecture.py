@@ -24,7 +24,7 @@ FLOORS = {
     "vemo.training": 5,
     "vemo.evaluation": 6,
     "vemo.experiment": 7, "vemo.prediction": 7,
-    "vemo.demo": 8, "vemo.live": 8,
+    "vemo.demo": 8, "vemo.live": 8, "vemo.view": 8,
     "vemo.cli": 9,
 }
 

@@ -16,6 +16,7 @@ from vemo.cli.export import export
 from vemo.cli.label import label_app
 from vemo.cli.predict import predict
 from vemo.cli.stages import demo, evaluate, extract, models, split, synth, train
+from vemo.cli.view import report, view
 from vemo.cli.weights import weights_app
 
 __all__ = ["app", "main"]
@@ -31,6 +32,8 @@ app.command()(evaluate)
 app.command()(models)
 app.command()(predict)
 app.command()(export)
+app.command()(view)
+app.command()(report)
 app.add_typer(weights_app, name="weights")
 app.add_typer(experiment_app, name="experiment")
 app.command()(demo)

@@ -32,6 +32,12 @@ CLASSES = paper.CLASSES
 NAMES = {"lenet": "LeNet", "alexnet": "AlexNet", "lgbp": "LGBP + PCA + LDA", "sgd": "SGD", "rmsprop": "RMSprop",
          "adam": "Adam"}
 
+# the look of every HTML report vemo writes (the experiment report here, `vemo report` of predictions)
+REPORT_STYLE = ("body{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}"
+                "table.t{border-collapse:collapse;margin:1em 0;font-size:13px}table.t td,table.t th{border:1px solid #ccc;"
+                "padding:4px 8px;text-align:right}table.t th{background:#f0f3f7}.prov{background:#fff4d6;padding:.8em;"
+                "border-left:4px solid #e0a000}img{max-width:100%;margin:4px}")
+
 
 def _pm(values: pd.Series, scale: float = 100.0, digits: int = 1) -> str:
     """mean ± std (std over seeds; '±0' is not printed for a single seed)."""
@@ -312,11 +318,7 @@ def write_report(results: pd.DataFrame, workspace: Path, out: Path, config: Expe
         body.append(f"<h2>Fig. 2. Frame, Haar box and eyes, aligned crop</h2><img src='{_image_data(fig2)}'>")
     _add_run_figures(results, out, md, body)
     write_text_atomic(out / "report.md", "\n".join(md))
-    style = ("body{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}"
-             "table.t{border-collapse:collapse;margin:1em 0;font-size:13px}table.t td,table.t th{border:1px solid #ccc;"
-             "padding:4px 8px;text-align:right}table.t th{background:#f0f3f7}.prov{background:#fff4d6;padding:.8em;"
-             "border-left:4px solid #e0a000}img{max-width:100%;margin:4px}")
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>vemo report</title><style>{style}</style></head>"
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>vemo report</title><style>{REPORT_STYLE}</style></head>"
             f"<body>{''.join(body)}</body></html>")
     write_text_atomic(out / "report.html", page)
     return out / "report.html"

@@ -1,0 +1,55 @@
+"""`vemo view` and `vemo report`: looking at what `vemo predict --out OUT` wrote."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from vemo.cli.common import expected_errors
+
+
+@expected_errors
+def view(
+    out: Annotated[Path, typer.Argument(help="A predictions folder (vemo predict --out OUT).")],
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free one).")] = 8767,
+    host: Annotated[str, typer.Option(help="Address to bind; 127.0.0.1 keeps the page to this machine.")] = "127.0.0.1",
+) -> None:
+    """A local page over a predictions folder: the inputs as a table; each one played with its
+    faces, smoothed labels and timeline (frames decoded by vemo, so every video it reads plays)."""
+    import uvicorn
+
+    from vemo.io.local_page import bind_page_socket, is_loopback, page_link
+    from vemo.view.app import create_view_app
+    from vemo.view.folder import PredictionsFolder
+
+    folder = PredictionsFolder(out)
+    application = create_view_app(folder, host=host)
+    listener = bind_page_socket(host, port)
+    if not is_loopback(host):
+        typer.echo(f"warning: binding {host}: anyone who can reach this machine and has the link below can see "
+                   "these inputs", err=True)
+    link = page_link(host, listener.getsockname()[1], application.state.token)
+    typer.echo(f"vemo view of {out} ({len(folder.rows)} inputs): {link}  (open this link: it carries the session's "
+               "secret; Ctrl+C to stop)")
+    try:
+        uvicorn.Server(uvicorn.Config(application, log_level="warning")).run(sockets=[listener])
+    finally:
+        application.state.frames.close()
+
+
+@expected_errors
+def report(
+    out: Annotated[Path, typer.Argument(help="A predictions folder (vemo predict --out OUT).")],
+    to: Annotated[Optional[Path], typer.Option("--to", help="The HTML file (default: OUT/report.html).")] = None,
+    thumbnails: Annotated[int, typer.Option(help="Frames shown per input, with their faces.", min=0, max=12)] = 4,
+) -> None:
+    """One self-contained HTML file of a predictions folder (no server, no network): the verdict
+    table and, per input, its timeline and a few frames with their faces."""
+    from vemo.view.folder import PredictionsFolder
+    from vemo.view.report import write_report
+
+    target = to or out / "report.html"
+    written = write_report(PredictionsFolder(out), target, thumbnails=thumbnails)
+    typer.echo(f"-> {target} ({written / 2**20:.1f} MB)")
