@@ -25,6 +25,11 @@ from vemo.cli.live import (
 )
 from vemo.errors import VemoError
 
+RuntimeOption = Annotated[str, typer.Option(help="What runs the network on the CPU: auto (ONNX Runtime, from an export "
+                                                 "cached by the weights' hash and checked against PyTorch; PyTorch when "
+                                                 "that fails), onnx, or torch. A .onnx model always runs with ONNX "
+                                                 "Runtime.")]
+
 
 @expected_errors
 def predict(
@@ -42,10 +47,7 @@ def predict(
     all_faces: Annotated[bool, typer.Option("--all-faces", help="Every face, linked into tracks: one timeline and "
                                                                 "verdict per track (default: the largest face).")] = False,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
-    runtime: Annotated[str, typer.Option(help="What runs the network on the CPU: auto (ONNX Runtime, from an export "
-                                              "cached by the weights' hash and checked against PyTorch; PyTorch when "
-                                              "that fails), onnx, or torch. A .onnx model always runs with ONNX "
-                                              "Runtime.")] = "auto",
+    runtime: RuntimeOption = "auto",
     align: Annotated[Optional[bool], typer.Option("--align/--no-align", help="Override the model's crop recipe: "
                                                   "eye-aligned or box crops (default: as the model was trained; a "
                                                   "different choice warns).")] = None,
