@@ -65,7 +65,8 @@ class PredictionsFolder:
         name = str(record.get("name", ""))
         return InputRow(number, str(record["source"]), name, str(record["status"]), str(record.get("label", "")),
                         probabilities, _number(record.get("face_share")), int(_number(record.get("frames")) or 0),
-                        str(record.get("error", "")), self._source_path(name, str(record["source"])))
+                        str(record.get("error", "")),
+                        None if record["status"] == "failed" else self._source_path(name, str(record["source"])))
 
     def _source_path(self, name: str, source: str) -> Path | None:
         marker = self.out / STATE_DIR / f"{name}.json"
