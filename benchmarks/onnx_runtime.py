@@ -2,7 +2,7 @@
 with each runtime, in one run on this machine. (Not named onnx.py: a script of that name would
 shadow the onnx package it imports.)
 
-Usage: python benchmarks/onnx_runtime.py [--frames 4032] [--seconds 3]
+Usage: python benchmarks/onnx_runtime.py [--frames 4032] [--seconds 3] [--repeats 3]
 
 1. Images/s of each network, at batch 1 and 64, on one thread (as each of predict's threads runs
    it): PyTorch as predict runs it (batch norms folded, channels-last, inference mode), the
@@ -85,31 +85,39 @@ def network_rows(folder: Path, seconds: float) -> dict[str, float]:
     return per_image
 
 
-def predict_rows(folder: Path, frames: int, per_image: dict[str, float]) -> None:
+def predict_rows(folder: Path, frames: int, per_image: dict[str, float], repeats: int) -> None:
+    """Whole processes, the two runtimes taking turns `repeats` times: medians (this machine's
+    frames/s vary by about 10 % from one run to the next)."""
     video = looped(CLIP, frames, folder / f"loop{frames}.mp4")
     workers = os.cpu_count() or 1
-    results = {runtime: run_vemo(video, folder / runtime, workers, "haar", runtime) for runtime in ("torch", "onnx")}
-    torch_fps, onnx_fps = results["torch"]["steady"], results["onnx"]["steady"]
-    same = float(np.mean(results["torch"]["table"]["label"].astype(str).values
-                         == results["onnx"]["table"]["label"].astype(str).values))
-    print(f"\nvemo predict, FER2013 mini-Xception, Haar, {frames} frames of {CLIP.name} looped, {workers} cores:")
-    for runtime, result in results.items():
-        frame_ms = 1000 * workers / result["steady"]  # one core's time per frame
-        print(f"  --runtime {runtime:<6} {result['steady']:7.0f} frames/s steady, {result['wall']:5.1f} s whole; "
-              f"network {per_image[runtime]:.2f} of {frame_ms:.2f} ms a frame on one core "
-              f"({per_image[runtime] / frame_ms:.0%})")
-    print(f"  onnx / torch: {onnx_fps / torch_fps:.2f}x frames/s; equal frame labels {same:.1%}")
+    runs: dict[str, list[dict]] = {"torch": [], "onnx": []}
+    for _ in range(repeats):
+        for runtime, results in runs.items():
+            results.append(run_vemo(video, folder / runtime, workers, "haar", runtime))
+    steady = {runtime: float(np.median([r["steady"] for r in results])) for runtime, results in runs.items()}
+    same = float(np.mean(runs["torch"][0]["table"]["label"].astype(str).values
+                         == runs["onnx"][0]["table"]["label"].astype(str).values))
+    print(f"\nvemo predict, FER2013 mini-Xception, Haar, {frames} frames of {CLIP.name} looped, {workers} cores, "
+          f"median of {repeats} runs each, taking turns:")
+    for runtime, results in runs.items():
+        frame_ms = 1000 * workers / steady[runtime]  # one core's time per frame
+        every = ", ".join(f"{r['steady']:.0f}" for r in results)
+        print(f"  --runtime {runtime:<6} {steady[runtime]:7.0f} frames/s steady ({every}), "
+              f"{np.median([r['wall'] for r in results]):5.1f} s whole; network {per_image[runtime]:.2f} of "
+              f"{frame_ms:.2f} ms a frame on one core ({per_image[runtime] / frame_ms:.0%})")
+    print(f"  onnx / torch: {steady['onnx'] / steady['torch']:.2f}x frames/s; equal frame labels {same:.1%}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=4032)
     parser.add_argument("--seconds", type=float, default=3.0, help="timing per figure of the network table")
+    parser.add_argument("--repeats", type=int, default=3, help="whole predict runs per runtime")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores; torch {torch.__version__}")
     with tempfile.TemporaryDirectory(prefix="vemo-bench-onnx-") as folder:
         per_image = network_rows(Path(folder), args.seconds)
-        predict_rows(Path(folder), args.frames, per_image)
+        predict_rows(Path(folder), args.frames, per_image, args.repeats)
 
 
 if __name__ == "__main__":
