@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # an export and a prediction per model, each a process of its own
+
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "onnx_without_vemo.py"
 # importing either fails in the example's process: it must not need them
 WITHOUT_TORCH_OR_VEMO = ("import runpy, sys; sys.modules['torch'] = None; sys.modules['vemo'] = None; "

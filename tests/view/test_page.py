@@ -11,6 +11,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # a browser session over a served folder
+
 # the frame on screen is the one the clock names: no request in flight
 SHOWN_IS_ASKED = "document.getElementById('clock').textContent.includes('frame ' + document.body.dataset.frame + ' ')"
 ARTIFACTS = Path(os.environ.get("VEMO_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))

@@ -74,6 +74,7 @@ def vemo(*arguments: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "vemo", *arguments], capture_output=True, text=True)
 
 
+@pytest.mark.slow  # an export and two predictions of four inputs, each a process
 def test_export_of_a_run_is_checked_on_its_workspace_crops_and_predicts_as_pytorch(
         trained_run: Path, shared_media: Path, tiny_corpus: Path, tmp_path: Path):
     exported = vemo("export", str(trained_run), "--to", str(tmp_path / "run.onnx"))
