@@ -70,3 +70,19 @@ def test_an_onnx_file_runs_on_the_cpu_only(trained_run: Path, tmp_path: Path):
         place_for_work(load_predictor(tmp_path / "m.onnx", torch.device("cpu")), "cpu", "haar", "torch")
     with pytest.raises(ConfigError, match="runtime must be one of"):
         place_for_work(load_predictor(trained_run, torch.device("cpu")), "cpu", "haar", "tensorrt")
+
+
+def test_a_live_session_runs_an_onnx_file_as_its_run_folder(trained_run: Path, tiny_corpus: Path, tmp_path: Path):
+    from vemo.live import LiveSession
+
+    export_module.export_predictor(load_predictor(trained_run, torch.device("cpu")), tmp_path / "m.onnx")
+    clip = str(sorted((tiny_corpus / "videos").glob("*.mp4"))[0])
+    outcomes = {}
+    for name, model, runtime in (("onnx", tmp_path / "m.onnx", "auto"), ("torch", trained_run, "torch")):
+        session = LiveSession(clip, model, runtime=runtime)
+        list(session)
+        outcomes[name] = session.outcome()
+    (onnx_verdict, onnx_frames), (torch_verdict, torch_frames) = outcomes["onnx"], outcomes["torch"]
+    assert onnx_verdict.runtime == "onnxruntime" and torch_verdict.runtime == "torch"
+    assert onnx_verdict.label == torch_verdict.label and len(onnx_frames) == len(torch_frames)
+    assert (onnx_frames["label"].astype(str) == torch_frames["label"].astype(str)).mean() >= 0.99
