@@ -101,6 +101,8 @@ def _arguments(path: tuple[str, ...], workspace: Path, tmp: Path) -> list[str]:
         ("label", "serve"): [str(workspace)],
         ("experiment", "paper"): [str(workspace), "--out", str(tmp / "report")],
         ("demo",): ["--out", str(tmp / "demo")],
+        ("view",): [str(tmp / "predictions")],
+        ("report",): [str(tmp / "predictions")],
     }.get(path, [])
 
 

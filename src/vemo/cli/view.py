@@ -20,10 +20,12 @@ def view(
     faces, smoothed labels and timeline (frames decoded by vemo, so every video it reads plays)."""
     import uvicorn
 
+    from vemo.checks import require_number
     from vemo.io.local_page import bind_page_socket, is_loopback, page_link
     from vemo.view.app import create_view_app
     from vemo.view.folder import PredictionsFolder
 
+    require_number(port, "port", 0, 65535)  # before the folder is read
     folder = PredictionsFolder(out)
     application = create_view_app(folder, host=host)
     listener = bind_page_socket(host, port)
