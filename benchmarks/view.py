@@ -7,8 +7,9 @@ Usage: python benchmarks/view.py [--inputs 1000] [--jumps 60]
    synthetic corpus clip (MPEG-4 Part 2): the page's frame request (`/api/inputs/N/frame/F.jpg`,
    through the app, decoding and JPEG included) for random frames, median and worst, beside
    OpenCV decoding the same clip in order (ms a frame).
-2. A predictions folder of that clip copied to `--inputs` inputs: the server's table answer, and
-   Debian's Chromium from the link to the table drawn and the first input's first frame shown.
+2. A predictions folder of that clip copied to 100 inputs: `vemo report`'s size and time; then to
+   `--inputs` inputs: the server's table answer, and Debian's Chromium from the link to the table
+   drawn and the first input's first frame shown.
 """
 
 from __future__ import annotations
@@ -83,6 +84,15 @@ def many_inputs(out: Path, count: int) -> Path:
     return out
 
 
+def report_row(out: Path, target: Path) -> None:
+    from vemo.view.report import write_report
+
+    started = time.perf_counter()
+    size = write_report(PredictionsFolder(out), target)
+    print(f"\nvemo report of 100 inputs (the 20-s clip, 4 frames each): {size / 2**20:.1f} MB, written in "
+          f"{time.perf_counter() - started:.1f} s")
+
+
 def open_rows(out: Path, count: int) -> None:
     started = time.perf_counter()
     app = create_view_app(PredictionsFolder(out))
@@ -124,6 +134,7 @@ def main() -> None:
         videos = [looped(CLIP, 600, work / "clip20s.mp4"), sorted((synthetic / "videos").glob("*.mp4"))[0]]
         out = predicted(videos, work / "predictions")
         jump_rows(out, videos, args.jumps)
+        report_row(many_inputs(out, 100), work / "report.html")
         open_rows(many_inputs(out, args.inputs), args.inputs)
 
 
