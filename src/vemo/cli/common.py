@@ -117,3 +117,20 @@ def main_options(
 def show_progress(ctx: typer.Context) -> bool:
     """Progress bars, unless -q (the app's options reach every command through `ctx.obj`)."""
     return bool((ctx.obj or {}).get("progress", True))
+
+
+def serve_page(application, host: str, port: int, title: str, exposure: str) -> None:
+    """Serve a local page (`vemo.io.local_page`) until Ctrl+C: bound first (a bad or taken port is
+    one error), a warning when `host` reaches beyond this machine (anyone with the link can
+    `exposure`), then the link with the session's secret."""
+    import uvicorn
+
+    from vemo.io.local_page import bind_page_socket, is_loopback, page_link
+
+    listener = bind_page_socket(host, port)
+    if not is_loopback(host):
+        typer.echo(f"warning: binding {host}: anyone who can reach this machine and has the link below can {exposure}",
+                   err=True)
+    link = page_link(host, listener.getsockname()[1], application.state.token)
+    typer.echo(f"{title}: {link}  (open this link: it carries the session's secret; Ctrl+C to stop)")
+    uvicorn.Server(uvicorn.Config(application, log_level="warning")).run(sockets=[listener])

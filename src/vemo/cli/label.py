@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from vemo.cli.common import expected_errors
+from vemo.cli.common import expected_errors, serve_page
 
 
 class _DefaultToApply(typer.core.TyperGroup):
@@ -68,23 +68,13 @@ def label_serve(
     classes: Annotated[Optional[str], typer.Option(help="Comma-separated class list (default: the paper's four).")] = None,
 ) -> None:
     """Sort and label crops in the browser; every change is written to WS/labels.csv at once."""
-    import uvicorn
-
     from vemo.classes import parse_classes
     from vemo.io.files import ensure_writable_dir
-    from vemo.io.local_page import bind_page_socket, is_loopback, page_link
     from vemo.labelling.app import create_app
 
     application = create_app(workspace, parse_classes(classes), host=host)
     ensure_writable_dir(workspace)  # every label is written at once: a read-only workspace is refused now
-    listener = bind_page_socket(host, port)
-    if not is_loopback(host):
-        typer.echo(f"warning: binding {host}: anyone who can reach this machine and has the link below can read "
-                   "and change the labels", err=True)
-    link = page_link(host, listener.getsockname()[1], application.state.token)
-    typer.echo(f"vemo labelling page for {workspace}: {link}  (open this link: it carries the session's secret; "
-               "Ctrl+C to stop)")
-    uvicorn.Server(uvicorn.Config(application, log_level="warning")).run(sockets=[listener])
+    serve_page(application, host, port, f"vemo labelling page for {workspace}", "read and change the labels")
 
 
 @label_app.command("export")

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from vemo.cli.common import expected_errors
+from vemo.cli.common import expected_errors, serve_page
 
 
 @expected_errors
@@ -18,25 +18,15 @@ def view(
 ) -> None:
     """A local page over a predictions folder: the inputs as a table; each one played with its
     faces, smoothed labels and timeline (frames decoded by vemo, so every video it reads plays)."""
-    import uvicorn
-
     from vemo.checks import require_number
-    from vemo.io.local_page import bind_page_socket, is_loopback, page_link
     from vemo.view.app import create_view_app
     from vemo.view.folder import PredictionsFolder
 
     require_number(port, "port", 0, 65535)  # before the folder is read
     folder = PredictionsFolder(out)
     application = create_view_app(folder, host=host)
-    listener = bind_page_socket(host, port)
-    if not is_loopback(host):
-        typer.echo(f"warning: binding {host}: anyone who can reach this machine and has the link below can see "
-                   "these inputs", err=True)
-    link = page_link(host, listener.getsockname()[1], application.state.token)
-    typer.echo(f"vemo view of {out} ({len(folder.rows)} inputs): {link}  (open this link: it carries the session's "
-               "secret; Ctrl+C to stop)")
     try:
-        uvicorn.Server(uvicorn.Config(application, log_level="warning")).run(sockets=[listener])
+        serve_page(application, host, port, f"vemo view of {out} ({len(folder.rows)} inputs)", "see these inputs")
     finally:
         application.state.frames.close()
 
