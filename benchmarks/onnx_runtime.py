@@ -2,7 +2,7 @@
 with each runtime, in one run on this machine. (Not named onnx.py: a script of that name would
 shadow the onnx package it imports.)
 
-Usage: python benchmarks/onnx_runtime.py [--frames 4032] [--seconds 3] [--repeats 3]
+Usage: python benchmarks/onnx_runtime.py [--frames 4032] [--seconds 3] [--repeats 5]
 
 1. Images/s of each network, at batch 1 and 64, on one thread (as each of predict's threads runs
    it): PyTorch as predict runs it (batch norms folded, channels-last, inference mode), the
@@ -86,8 +86,9 @@ def network_rows(folder: Path, seconds: float) -> dict[str, float]:
 
 
 def predict_rows(folder: Path, frames: int, per_image: dict[str, float], repeats: int) -> None:
-    """Whole processes, the two runtimes taking turns `repeats` times: medians (this machine's
-    frames/s vary by about 10 % from one run to the next)."""
+    """Whole processes, the two runtimes taking turns `repeats` times: medians, and the ratio of
+    each pair of neighbouring runs (this machine's frames/s vary by up to 25 % from one minute to
+    the next; neighbours share the conditions)."""
     video = looped(CLIP, frames, folder / f"loop{frames}.mp4")
     workers = os.cpu_count() or 1
     runs: dict[str, list[dict]] = {"torch": [], "onnx": []}
@@ -105,14 +106,16 @@ def predict_rows(folder: Path, frames: int, per_image: dict[str, float], repeats
         print(f"  --runtime {runtime:<6} {steady[runtime]:7.0f} frames/s steady ({every}), "
               f"{np.median([r['wall'] for r in results]):5.1f} s whole; network {per_image[runtime]:.2f} of "
               f"{frame_ms:.2f} ms a frame on one core ({per_image[runtime] / frame_ms:.0%})")
-    print(f"  onnx / torch: {steady['onnx'] / steady['torch']:.2f}x frames/s; equal frame labels {same:.1%}")
+    ratios = [o["steady"] / t["steady"] for t, o in zip(runs["torch"], runs["onnx"])]
+    print(f"  onnx / torch: {steady['onnx'] / steady['torch']:.2f}x frames/s (medians); per pair of neighbouring runs "
+          f"{', '.join(f'{r:.2f}x' for r in ratios)}, median {np.median(ratios):.2f}x; equal frame labels {same:.1%}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=4032)
     parser.add_argument("--seconds", type=float, default=3.0, help="timing per figure of the network table")
-    parser.add_argument("--repeats", type=int, default=3, help="whole predict runs per runtime")
+    parser.add_argument("--repeats", type=int, default=5, help="whole predict runs per runtime")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores; torch {torch.__version__}")
     with tempfile.TemporaryDirectory(prefix="vemo-bench-onnx-") as folder:
