@@ -31,6 +31,7 @@ def test_the_page_plays_seeks_and_answers_the_keys(browser, predictions: Path):
         page.goto(link)
         page.wait_for_function("document.body.dataset.frame !== undefined", timeout=30_000)
         assert page.locator("tbody tr").count() == 5 and "failed" in page.locator("tbody tr.failed").inner_text()
+        assert page.locator("tbody tr:nth-child(1) .bar i").count() == 4  # every class's probability
         page.click("tbody tr:nth-child(4)")  # the synthetic clip (MPEG-4 Part 2: the browser could not play it)
         page.wait_for_function("document.body.dataset.input === '3' && document.body.dataset.frame === '0'")
         page.keyboard.press(" ")

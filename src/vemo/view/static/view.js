@@ -23,7 +23,7 @@ async function start() {
   for (const status of [...new Set(data.inputs.map((r) => r.status))].sort()) $("status-filter").add(new Option(status, status));
   $("legend").innerHTML = data.classes.map((c) => `<span><i style="background:${colourOf(c)}"></i>${escapeText(c)}</span>`).join("");
   for (const id of ["search", "label-filter", "status-filter"]) $(id).addEventListener("input", () => { state.page = 0; refreshTable(); });
-  document.querySelectorAll("th").forEach((th) => th.addEventListener("click", () => {
+  document.querySelectorAll("th[data-key]").forEach((th) => th.addEventListener("click", () => {
     state.sortUp = state.sortKey === th.dataset.key ? !state.sortUp : true;
     state.sortKey = th.dataset.key;
     refreshTable();
@@ -41,6 +41,15 @@ async function start() {
   if (state.shown.length) openInput(state.shown[0].number);
 }
 
+// every class's probability as one stacked bar, the numbers in its tooltip
+function probabilityBar(row) {
+  if (!row.label) return "";
+  const parts = state.classes.map((c) => [c, row.probabilities[c] ?? 0]);
+  const title = parts.map(([c, p]) => `${c} ${p.toFixed(2)}`).join(", ");
+  return `<span class="bar" title="${escapeText(title)}">` + parts.map(([c, p]) =>
+    `<i style="width:${(100 * p).toFixed(1)}%;background:${colourOf(c)}"></i>`).join("") + "</span>";
+}
+
 function lastPage() { return Math.max(0, Math.ceil(state.shown.length / PAGE_ROWS) - 1); }
 
 function refreshTable() {
@@ -54,7 +63,8 @@ function refreshTable() {
   $("inputs").tBodies[0].innerHTML = rows.map((row) => `<tr data-number="${row.number}" class="${row.status === "failed" ? "failed" : ""}${state.current && state.current.number === row.number ? " selected" : ""}" title="${escapeText(row.error || row.source)}">`
     + `<td>${row.number + 1}</td><td>${escapeText(row.name || row.source)}</td>`
     + `<td>${row.label ? `<span class="dot" style="background:${colourOf(row.label)}"></span>${escapeText(row.label)}` : ""}</td>`
-    + `<td>${row.label ? confidence(row).toFixed(2) : ""}</td><td>${row.face_share == null ? "" : Math.round(row.face_share * 100) + " %"}</td>`
+    + `<td>${row.label ? confidence(row).toFixed(2) : ""}</td><td>${probabilityBar(row)}</td>`
+    + `<td>${row.face_share == null ? "" : Math.round(row.face_share * 100) + " %"}</td>`
     + `<td>${escapeText(row.status)}${row.error ? ": " + escapeText(row.error) : ""}</td></tr>`).join("");
   for (const tr of $("inputs").tBodies[0].rows) tr.onclick = () => openInput(Number(tr.dataset.number));
   $("count").textContent = `${state.shown.length} of ${state.inputs.length} inputs`;
