@@ -76,6 +76,7 @@ def _vemo(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "vemo", "-q", *args], capture_output=True, text=True)
 
 
+@pytest.mark.slow  # every stage as a process
 def test_stage_commands_end_to_end_and_their_errors(tiny_workspace: Path, tmp_path: Path):
     import shutil
 

@@ -27,6 +27,7 @@ def test_recomputed_paper_accuracies_match_the_issue():
             assert printed == paper.PER_CLASS_BATCH_10[(model, optimizer)][0]
 
 
+@pytest.mark.slow  # the paper grid trained twice
 def test_grid_report_and_rerun(split_tiny_workspace: Path, tmp_path: Path):
     ws = Path(shutil.copytree(split_tiny_workspace, tmp_path / "ws"))
     config = ExperimentConfig(models=("lenet",), epochs=1, seeds=1, recipe="paper", protocol="subject")

@@ -37,6 +37,7 @@ def test_workspace_tables_and_crops(tiny_workspace: Path, tiny_corpus: Path):
     assert meta["workspace_totals"]["faces"] == len(faces)
 
 
+@pytest.mark.slow  # the demo corpus (48 clips) rendered and extracted
 def test_alignment_puts_the_true_eyes_near_their_canonical_places(demo_corpus: Path, tmp_path: Path):
     """Every 4th frame of the demo corpus (canonical eye distance: 82 px of a 227 px crop).
 
@@ -83,6 +84,7 @@ def test_rerun_skips_finished_sources(tiny_corpus: Path, tmp_path: Path):
         pd.read_csv(tmp_path / "faces.csv")["source_id"] == videos[0].stem).sum()
 
 
+@pytest.mark.slow  # a killed extraction process and its rerun
 def test_killed_run_resumes_without_half_files(tiny_corpus: Path, tiny_workspace: Path, tmp_path: Path, kill_when):
     workspace = tmp_path / "ws"
     command = [sys.executable, "-m", "vemo", "-q", "extract", str(tiny_corpus), "--out", str(workspace), "--workers", "1"]
@@ -148,6 +150,7 @@ def test_all_faces_keeps_every_face(shared_media: Path, tmp_path: Path):
     assert len(faces) >= 3 and faces["face_index"].tolist() == list(range(len(faces)))
 
 
+@pytest.mark.slow  # MTCNN over a whole clip
 @pytest.mark.network
 def test_mtcnn_extraction_records_five_landmarks_and_aligns_on_them(tiny_corpus: Path, tmp_path: Path,
                                                                      weights_cache_env: Path):

@@ -15,6 +15,7 @@ from vemo.synth.corpus import face_found
 from vemo.synth.plan import plan_corpus
 
 
+@pytest.mark.slow  # tracking against full detection on every frame
 def test_tracker_finds_the_true_face_as_often_as_full_detection(tiny_corpus: Path):
     frames = pd.read_csv(tiny_corpus / "frames.csv")
     detector = HaarFaceDetector(DetectorConfig())
@@ -46,6 +47,7 @@ def test_missing_cascade_is_a_clear_error(tmp_path: Path):
         load_cascade(str(broken))
 
 
+@pytest.mark.slow  # the demo corpus rendered
 def test_tracker_returns_to_the_main_face_after_it_was_hidden(demo_corpus: Path):
     """Demo clips include stretches where the subject is away or covered while a smaller face
     stays in the background; after them the tracker must not stay on the background face."""

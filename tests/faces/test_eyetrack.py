@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from vemo.faces.align import EyeLocator, EyePair
 from vemo.faces.detect import FaceBox
@@ -47,6 +48,7 @@ def _eye_errors(pipeline: FacePipeline, corpus: Path) -> tuple[list[float], int]
     return errors, hits
 
 
+@pytest.mark.slow  # eyes searched and carried over whole clips
 def test_carried_eyes_are_as_good_as_searched_ones_for_a_fraction_of_the_searches(tiny_corpus: Path):
     carrying = FacePipeline(DEFAULT_RECIPE)
     carrying._carried_eyes.locator = carrying._eyes = CountingLocator()

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from vemo.io.local_page import TOKEN_COOKIE
@@ -36,6 +37,7 @@ def test_the_page_needs_its_secret_and_serves_only_its_own_files(trained_run, sy
     assert client.get("/api/meta", headers={"Host": "evil.example"}).status_code == 400
 
 
+@pytest.mark.slow  # a stream and a browser
 def test_bars_and_timeline_move_while_the_stream_plays(browser, trained_run, synthetic_clip, mjpeg_stream):
     stream = mjpeg_stream(synthetic_clip, "--loop", "8")
     process = subprocess.Popen([sys.executable, "-m", "vemo", "predict", "--live", stream.url, "-m", str(trained_run),

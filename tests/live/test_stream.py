@@ -35,6 +35,7 @@ def assert_same_verdict(live: dict, file: dict, tolerance: float = 0.1) -> None:
         assert live["label"] == file["label"]
 
 
+@pytest.mark.slow  # streams played in real time
 def test_a_real_stream_gets_the_verdict_and_tables_of_file_mode(shared_media, weights_cache_env, mjpeg_stream,
                                                                 tmp_path):
     video = shared_media / "single_face.mp4"
@@ -79,6 +80,7 @@ def test_a_synthetic_stream_as_json_lines(trained_run, synthetic_clip, mjpeg_str
                          "probabilities": dict(zip(classes, smoothed.mean(axis=0)))}, file, tolerance=0.03)
 
 
+@pytest.mark.slow  # streams played in real time
 def test_a_file_played_in_real_time_gets_the_verdict_of_file_mode(trained_run, synthetic_clip, tmp_path):
     done = subprocess.run([*VEMO, "predict", "--live", str(synthetic_clip), "--realtime", "-m", str(trained_run),
                            "-o", str(tmp_path / "live")], capture_output=True, text=True, timeout=120)
@@ -125,6 +127,7 @@ def run_until_started(command: list[str]) -> subprocess.Popen:
     raise AssertionError(f"never started: {process.wait()}")
 
 
+@pytest.mark.slow  # streams played in real time
 def test_a_stream_that_comes_back_is_reopened(trained_run, synthetic_clip, mjpeg_stream, tmp_path):
     stream = mjpeg_stream(synthetic_clip, "--loop", "30")
     process = run_until_started([*VEMO, "predict", "--live", stream.url, "-m", str(trained_run), "-o",
@@ -144,6 +147,7 @@ def test_a_stream_that_comes_back_is_reopened(trained_run, synthetic_clip, mjpeg
     assert times.iloc[-1] > times[times.diff() > 0.9].iloc[0] + 1.0
 
 
+@pytest.mark.slow  # streams played in real time
 def test_a_stalled_stream_is_reopened(trained_run, synthetic_clip, mjpeg_stream, tmp_path):
     stream = mjpeg_stream(synthetic_clip, "--loop", "2", "--stall-after", "25")
     done = subprocess.run([*VEMO, "predict", "--live", stream.url, "-m", str(trained_run), "-o", str(tmp_path / "out")],
@@ -190,6 +194,7 @@ def test_the_python_api_raises_after_the_last_result(trained_run):
         list(vemo.watch("7", trained_run))
 
 
+@pytest.mark.slow  # streams played in real time
 def test_signals_and_duration_end_the_session_with_whole_outputs(trained_run, synthetic_clip, mjpeg_stream, tmp_path):
     stream = mjpeg_stream(synthetic_clip, "--loop", "60")
     for number, said in ((signal.SIGTERM, "stopped by SIGTERM"), (signal.SIGINT, "stopped by Ctrl-C")):

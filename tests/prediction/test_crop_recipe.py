@@ -83,6 +83,7 @@ def test_a_mismatched_override_warns(split_tiny_workspace: Path, tmp_path: Path,
     assert json.loads((tmp_path / "out" / f"{video.stem}.json").read_text())["crop_recipe"]["align"] is False
 
 
+@pytest.mark.slow  # an MTCNN workspace, a training and a prediction
 @pytest.mark.network
 def test_a_model_trained_on_mtcnn_crops_predicts_with_mtcnn(tiny_corpus: Path, tmp_path_factory, weights_cache_env):
     workspace = tmp_path_factory.mktemp("mtcnn-crops") / "ws"

@@ -40,6 +40,7 @@ def test_summary_table_and_reuse_of_finished_inputs(run_dir: Path, tiny_corpus: 
     assert (tmp_path / "out" / f"{videos[0].stem}.frames.csv").stat().st_mtime_ns != stamp
 
 
+@pytest.mark.slow  # a killed prediction process and its rerun
 def test_a_killed_run_finishes_the_rest_without_half_files(run_dir: Path, tiny_corpus: Path, tmp_path: Path,
                                                           kill_when):
     out = tmp_path / "out"

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 VEMO = [sys.executable, "-m", "vemo", "-q"]
 CROP = "faces/c0001/000018.png"
@@ -46,6 +47,7 @@ def _one_line_or_right(done: subprocess.CompletedProcess) -> bool:
                                                (len(errors) == 1 and errors[0].startswith("vemo: error:")))
 
 
+@pytest.mark.slow  # many damaged tables through processes
 def test_hostile_csvs_to_from_csv_get_one_line_and_change_nothing(tiny_workspace: Path, tmp_path: Path, record):
     ws = Path(shutil.copytree(tiny_workspace, tmp_path / "ws"))
     subprocess.run([*VEMO, "label", "apply", str(ws), "--from-clips"], check=True, capture_output=True)
@@ -86,6 +88,7 @@ def _hostile_workspace(tiny_workspace: Path, folder: Path, row: str | None, lati
     return ws
 
 
+@pytest.mark.slow  # many damaged tables through processes
 def test_hostile_labels_csv_rows_are_refused_by_split_and_export(tiny_workspace: Path, tmp_path: Path, record):
     tried, handled = 0, 0
     for case, (row, refusals) in HOSTILE_ROWS.items():

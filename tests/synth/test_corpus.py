@@ -59,6 +59,7 @@ def test_action_units_follow_the_emotion(tiny_corpus: Path):
         assert (before[[u for u in ACTION_UNITS if u != "AU45"]] == 0).all().all()
 
 
+@pytest.mark.slow  # the corpus rendered with two worker counts
 def test_same_seed_gives_the_same_frames_with_any_worker_count(tmp_path: Path):
     plan = plan_corpus(None, subjects=2, clips=2, seed=11)
     generate_corpus(plan, tmp_path / "a", workers=1)
@@ -88,6 +89,7 @@ def test_rerun_skips_finished_clips_and_redoes_missing_ones(tmp_path: Path):
     assert len(decoded_frames(videos[0])) == next(c.n_frames for c in plan.clips if c.clip_id == videos[0].stem)
 
 
+@pytest.mark.slow  # a killed render and its rerun
 def test_killed_run_leaves_only_whole_videos_and_resumes(tmp_path: Path, kill_when):
     out = tmp_path / "corpus"
     command = [sys.executable, "-m", "vemo", "-q", "synth", str(out), "--subjects", "2", "--clips", "6",
@@ -107,6 +109,7 @@ def test_killed_run_leaves_only_whole_videos_and_resumes(tmp_path: Path, kill_wh
     assert len(pd.read_csv(out / "frames.csv")) == sum(lengths.values())
 
 
+@pytest.mark.slow  # the demo corpus rendered
 def test_both_detectors_find_the_faces_of_every_group(demo_corpus: Path):
     """corpus.json measures Haar and MTCNN per skin-tone group and sex on the demo corpus."""
     meta = json.loads((demo_corpus / "corpus.json").read_text())
