@@ -124,8 +124,9 @@ class _Capture:
         return image
 
     def close(self) -> None:
-        if self._video is not None:
-            self._video.release()
+        with self._lock:  # not while another request reads from it
+            if self._video is not None:
+                self._video.release()
 
 
 PROBE_FRAME_MAX = 600  # a new capture's seek is checked two thirds in, at most this far (a GOP or two in)
