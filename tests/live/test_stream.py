@@ -59,6 +59,7 @@ def test_a_real_stream_gets_the_verdict_and_tables_of_file_mode(shared_media, we
     assert "past frames only" in live["aggregation"]
 
 
+@pytest.mark.slow  # a stream played through a process
 def test_a_synthetic_stream_as_json_lines(trained_run, synthetic_clip, mjpeg_stream, tmp_path):
     stream = mjpeg_stream(synthetic_clip)
     done = subprocess.run([*VEMO, "predict", "--live", stream.url, "-m", str(trained_run)],

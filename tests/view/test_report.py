@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ARTIFACTS = Path(os.environ.get("VEMO_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
 
 
+@pytest.mark.slow  # a report written and opened in a browser
 def test_the_report_is_one_file_that_shows_every_input_offline(browser, predictions: Path, tmp_path: Path):
     target = tmp_path / "report.html"
     done = subprocess.run([sys.executable, "-m", "vemo", "report", str(predictions), "--to", str(target)],

@@ -48,6 +48,7 @@ def test_imagenet_weights_recognise_imagenet_objects(pretrained_cache, name):
     assert "espresso" in {IMAGENET[i] for i in top5[1]}
 
 
+@pytest.mark.slow  # the weights commands as processes
 def test_weights_cli_lists_and_verifies(pretrained_cache):
     listing = subprocess.run([sys.executable, "-m", "vemo", "weights", "list", "--cache-dir", str(pretrained_cache)],
                              capture_output=True, text=True)
