@@ -82,3 +82,15 @@ def test_frames_are_exact_after_any_jump(shared_media: Path):
         for index in (len(in_order) - 1, 3, len(in_order) // 2, 0, 1, 2, 120 % len(in_order)):
             assert np.array_equal(server.image(shared_media / name, index), in_order[index]), (name, index)
         server.close()
+
+
+def test_with_all_faces_every_track_is_drawn(trained_run: Path, shared_media: Path, tmp_path: Path):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "vemo", "-q", "predict", "--model", str(trained_run), "--all-faces",
+                           str(shared_media / "multi_face.jpg"), "--out", str(tmp_path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    details = PredictionsFolder(tmp_path).details(0)
+    tracks = {face[1] for face in details["timeline"]["faces"]}
+    assert details["kind"] == "image" and len(tracks) >= 3  # the photo's faces, each with its box and label
