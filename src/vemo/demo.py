@@ -176,4 +176,4 @@ def _predict_held_out_clip(workspace: Path, results: pd.DataFrame, out: Path, ec
     shown = ", ".join(f"{c} {p:.2f}" for c, p in verdict.probabilities.items())
     echo(f"7. predict a held-out clip ({video.name}, true emotion {clips.loc[source_id, 'emotion']}) with "
          f"{_run_label(best.to_dict())} batch {best['batch_size']} (best on validation): {verdict.label} ({shown})")
-    echo(f"   -> {out}/{video.stem}.frames.csv, .json, .timeline.png, .annotated.mp4")
+    echo(f"   -> {out}/{video.stem}.frames.csv, .json, .timeline.png, .annotated.mp4 (look at it: vemo view {out})")
