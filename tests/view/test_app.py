@@ -25,10 +25,10 @@ def client(predictions: Path) -> TestClient:
     return client
 
 
-def test_every_input_is_listed_with_failures_and_their_error(client: TestClient):
+def test_every_input_is_listed_with_failures_and_their_error(client: TestClient, hostile_name: str):
     inputs = client.get("/api/inputs").json()["inputs"]
     assert [Path(row["source"]).name for row in inputs] == ["single_face.mp4", "multi_face.jpg", "no_face.mp4",
-                                                            Path(inputs[3]["source"]).name, "broken.mp4"]
+                                                            Path(inputs[3]["source"]).name, "broken.mp4", hostile_name]
     assert inputs[4]["status"] == "failed" and inputs[4]["error"] and not inputs[4]["playable"]
     assert inputs[2]["status"] == "no_face" and all(row["playable"] for row in inputs[:4])
 

@@ -26,7 +26,8 @@ def test_the_report_is_one_file_that_shows_every_input_offline(browser, predicti
     page = context.new_page()
     page.on("request", lambda request: requests.append(request.url))
     page.goto(target.as_uri())
-    assert page.locator("div.input").count() == 5 and page.locator("table.t tr").count() == 6
+    assert page.locator("div.input").count() == 6 and page.locator("table.t tr").count() == 7
+    assert page.evaluate("window.pwned") is None and "<img src=z" not in html  # a hostile file name stays text
     assert page.locator("div.input svg polyline").count() >= 4  # the clips' timelines
     assert page.locator("div.input img").count() >= 6  # frames of the clips and the photo
     assert "failed" in page.locator("#input-4").inner_text()

@@ -13,7 +13,11 @@ async function getJSON(url) {
 
 function colourOf(label) { return state.colours[Math.max(0, state.classes.indexOf(label)) % state.colours.length]; }
 function confidence(row) { return row.label ? (row.probabilities[row.label] ?? 0) : -1; }
-function escapeText(text) { const span = document.createElement("span"); span.textContent = text; return span.innerHTML; }
+// text for HTML, in element content and in quoted attributes alike (file names may hold quotes and brackets)
+function escapeText(text) {
+  const entities = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+  return String(text).replace(/[&<>"']/g, (c) => entities[c]);
+}
 
 async function start() {
   const data = await getJSON("/api/inputs");
