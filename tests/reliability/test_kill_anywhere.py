@@ -5,6 +5,7 @@ is not redone, no temporary file is left, and no process of the killed run lives
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import shutil
@@ -70,6 +71,20 @@ def _finished_epochs(root: Path) -> dict[str, object]:
         if history.exists() else {}
 
 
+def _finished_runs(root: Path) -> dict[str, object]:
+    """The weights of the grid's runs whose training had finished at the kill (status finished):
+    the rerun must not train them again, even when their evaluation was not written yet."""
+    found: dict[str, object] = {}
+    for run in root.glob("ws/runs/exp-*"):
+        try:
+            finished = json.loads((run / "config.json").read_text()).get("status") == "finished"
+        except (OSError, ValueError):
+            finished = False
+        if finished:
+            found |= _untouched(str((run / "model.safetensors").relative_to(root)))(root)
+    return found
+
+
 def _copy(source_key: str) -> Callable[[Path, dict], None]:
     return lambda root, given: shutil.copytree(given[source_key], root / "ws")
 
@@ -95,8 +110,7 @@ CASES = {
                   ("ws/runs/k/history.csv",), ("ws/runs/k/model.safetensors",), _finished_epochs),
     "experiment": Case(lambda root, g: ["experiment", "paper", str(root / "ws"), "--out", str(root / "report"),
                                         "--epochs", "1", "--models", "lenet", "--no-baseline"], _copy("split"),
-                       ("report/results.csv",), ("ws/runs/exp-*/model.safetensors",),
-                       _untouched("ws/runs/exp-*/model.safetensors")),
+                       ("report/results.csv",), ("ws/runs/exp-*/model.safetensors",), _finished_runs),
     "predict": Case(lambda root, g: ["predict", str(g["corpus"] / "videos"), "--model", str(g["run"]), "--out",
                                      str(root / "out"), "--every", "3", "--annotate"], lambda root, g: None,
                     ("out/predictions.csv", "out/c0001.frames.csv"), ("out/c0001.json",),

@@ -110,9 +110,11 @@ def _run_one(task: tuple[int, TrainConfig, dict], workspace: Path, progress: boo
     if run.has_config() and run.read_config().get("split_fingerprint") != read_split_fingerprint(workspace):
         log.info("labels or split changed since %s was trained; training it again", run.path)
         shutil.rmtree(run.path)  # a grid run folder: its name is the grid's own, and its data is stale
-    done = run.status() == "finished" and run.eval_file("test").exists()
-    if not done:
+    trained = run.status() == "finished"
+    done = trained and run.eval_file("test").exists()
+    if not trained:
         train(workspace, config, progress=progress)
+    if not done:  # a run killed after its training and before its evaluation is only evaluated
         evaluate(run.path, "test")
     else:
         log.info("reusing finished run %s", run.path)
