@@ -14,9 +14,28 @@ from pathlib import Path
 
 import pytest
 
-from vemo.synth import generate_corpus, plan_corpus
+# Under pytest-xdist (the default: pyproject's addopts) the workers share this machine's cores:
+# torch runs one thread in each, here and in the commands they start, instead of every worker
+# spinning a thread per core. Set before torch is imported.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+from vemo.synth import generate_corpus, plan_corpus  # noqa: E402
 
 SHARED_MEDIA = Path(os.environ.get("VEMO_TEST_MEDIA") or Path(__file__).resolve().parents[2] / "shared" / "media")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first, so that the parallel workers do not end on one long test; tests that share
+    a costly session resource in one worker: the Ray tests (one cluster; `ray stop` ends every Ray
+    process of the machine) and the users of the demo corpus (rendered once, not once per worker)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    for item in items:
+        if item.get_closest_marker("ray") is not None:
+            item.add_marker(pytest.mark.xdist_group("ray"))
+        elif "demo_corpus" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("demo-corpus"))
 
 
 def _kill_when(command: list[str], ready: Callable[[], bool], timeout: float = 60.0) -> None:
