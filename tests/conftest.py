@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 # Under pytest-xdist (the default: pyproject's addopts) the workers share this machine's cores:
 # torch runs one thread in each, here and in the commands they start, instead of every worker
@@ -25,17 +26,27 @@ from vemo.synth import generate_corpus, plan_corpus  # noqa: E402
 SHARED_MEDIA = Path(os.environ.get("VEMO_TEST_MEDIA") or Path(__file__).resolve().parents[2] / "shared" / "media")
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Slow tests first, so that the parallel workers do not end on one long test; tests that share
-    a costly session resource in one worker: the Ray tests (one cluster; `ray stop` ends every Ray
-    process of the machine) and the users of the demo corpus (rendered once, not once per worker)."""
+    """Slow tests first, so that the parallel workers (pyproject's addopts: one file's tests in one
+    worker) do not end waiting on one long test."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
-    for item in items:
-        if item.get_closest_marker("ray") is not None:
-            item.add_marker(pytest.mark.xdist_group("ray"))
-        elif "demo_corpus" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("demo-corpus"))
+
+
+def _made_once(factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]) -> Path:
+    """A folder made by `make` once for the whole session, however many xdist workers share it:
+    the first worker to need it makes it under a lock in the session's common temporary folder,
+    the others wait and reuse it. A folder left by a worker that died while making it is made again."""
+    root = factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # each worker's basetemp is a folder of the session's
+    folder, made = root / f"once-{name}", root / f"once-{name}.made"
+    with FileLock(str(root / f"once-{name}.lock")):
+        if not made.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            make(folder)
+            made.touch()
+    return folder
 
 
 def _kill_when(command: list[str], ready: Callable[[], bool], timeout: float = 60.0) -> None:
@@ -69,6 +80,12 @@ def processes() -> Callable[[], list[tuple[int, int, int]]]:
     return _processes
 
 
+@pytest.fixture(scope="session")
+def made_once(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, Callable[[Path], None]], Path]:
+    """`made_once(name, make)`: a folder `make(folder)` fills once for the session, shared by the workers."""
+    return lambda name, make: _made_once(tmp_path_factory, name, make)
+
+
 @pytest.fixture()
 def kill_when() -> Callable[..., None]:
     """`kill_when(command, ready)`: start a vemo command and SIGKILL it once `ready()` holds."""
@@ -78,17 +95,13 @@ def kill_when() -> Callable[..., None]:
 @pytest.fixture(scope="session")
 def demo_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo preset (12 subjects, 48 clips), rendered once."""
-    out = tmp_path_factory.mktemp("demo-corpus")
-    generate_corpus(plan_corpus("demo", seed=0), out)
-    return out
+    return _made_once(tmp_path_factory, "demo-corpus", lambda out: generate_corpus(plan_corpus("demo", seed=0), out))
 
 
 @pytest.fixture(scope="session")
 def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny preset (4 subjects, 8 clips), rendered once."""
-    out = tmp_path_factory.mktemp("tiny-corpus")
-    generate_corpus(plan_corpus("tiny", seed=3), out)
-    return out
+    return _made_once(tmp_path_factory, "tiny-corpus", lambda out: generate_corpus(plan_corpus("tiny", seed=3), out))
 
 
 @pytest.fixture(scope="session")
@@ -96,10 +109,11 @@ def tiny_workspace(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) 
     """The tiny corpus extracted into a workspace once (do not modify; copy it)."""
     from vemo.extraction import extract
 
-    workspace = tmp_path_factory.mktemp("tiny-ws")
-    result = extract([tiny_corpus], workspace, workers=2)
-    assert not result.failures
-    return workspace
+    def make(workspace: Path) -> None:
+        result = extract([tiny_corpus], workspace, workers=2)
+        assert not result.failures
+
+    return _made_once(tmp_path_factory, "tiny-ws", make)
 
 
 @pytest.fixture()
@@ -118,10 +132,12 @@ def split_tiny_workspace(tiny_workspace: Path, tmp_path_factory: pytest.TempPath
     from vemo.labelling import apply_labels, labels_from_clips
     from vemo.labelling.split import split_workspace
 
-    workspace = Path(shutil.copytree(tiny_workspace, tmp_path_factory.mktemp("split") / "ws"))
-    apply_labels(workspace, labels_from_clips(workspace, window="onset-offset"), "clips")
-    split_workspace(workspace, by="clip", seed=0)
-    return workspace
+    def make(folder: Path) -> None:
+        workspace = Path(shutil.copytree(tiny_workspace, folder / "ws"))
+        apply_labels(workspace, labels_from_clips(workspace, window="onset-offset"), "clips")
+        split_workspace(workspace, by="clip", seed=0)
+
+    return _made_once(tmp_path_factory, "split", make) / "ws"
 
 
 @pytest.fixture(scope="session")
@@ -210,10 +226,12 @@ def cached_weights():
 def trained_run(split_tiny_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A LeNet trained one epoch on the tiny workspace: the model of the prediction cases of the
     reliability and engine tests (run through the command line, as a user would)."""
-    workspace = Path(shutil.copytree(split_tiny_workspace, tmp_path_factory.mktemp("reliable") / "ws"))
-    subprocess.run([sys.executable, "-m", "vemo", "-q", "train", str(workspace), "--model", "lenet", "--epochs", "1",
-                    "--batch-size", "32", "--name", "r"], check=True, capture_output=True)
-    return workspace / "runs" / "r"
+    def make(folder: Path) -> None:
+        workspace = Path(shutil.copytree(split_tiny_workspace, folder / "ws"))
+        subprocess.run([sys.executable, "-m", "vemo", "-q", "train", str(workspace), "--model", "lenet", "--epochs", "1",
+                        "--batch-size", "32", "--name", "r"], check=True, capture_output=True)
+
+    return _made_once(tmp_path_factory, "reliable", make) / "ws" / "runs" / "r"
 
 
 @dataclass
