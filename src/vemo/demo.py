@@ -46,8 +46,9 @@ FULL_EVERY = 2
 STAGE_SHARES = {"corpus": 0.22, "extract": 0.12, "label and split": 0.01, "experiments": 0.63, "report": 0.01,
                 "predict": 0.01}
 # `quick`: 6 subjects with one clip of each emotion (so a subject split keeps every class in every
-# split), LeNet for 2 epochs and the baseline, no transfer: every stage in about a minute
-QUICK_CORPUS = {"subjects": 6, "clips": 24}
+# split), at the demo's half frame rate, LeNet for 2 epochs and the baseline, no transfer: every
+# stage in well under a minute
+QUICK_CORPUS = {"subjects": 6, "clips": 24, "fps": DEMO_FPS}
 QUICK_GRID = ExperimentConfig(models=("lenet",), epochs=2, seeds=1, recipe="paper", protocol="subject")
 
 
@@ -70,7 +71,7 @@ def run_demo(out: Path | str, *, workers: int | None = None, progress: bool = Fa
     """Run every stage on the demo corpus and print what was made where.
 
     Every figure this prints is measured on synthetic faces, and it says so. `quick` runs every
-    stage on a smaller corpus (6 subjects, 24 clips) with a smaller grid (LeNet and the baseline);
+    stage on a smaller corpus (6 subjects, 24 clips, at 12.5 fps) with a smaller grid (LeNet and the baseline);
     `full` adds AlexNet (1 epoch) to the grid and renders the corpus at its full frame rate.
     """
     require_number(workers, "workers", 1, 4096)

@@ -89,7 +89,7 @@ class PredictionsFolder:
         """An input's verdict (its JSON), fps and kind, and its analysed frames as columns:
         time, frame, track, box, label and smoothed probabilities per class."""
         row = self.row(number)
-        verdict = _read_json(self.out / f"{row.name}.json") if row.name else None
+        verdict = self.verdict(row)
         frames = self.frames_table(row)
         media = self.media(row)
         columns: dict[str, list] = {}
@@ -100,6 +100,10 @@ class PredictionsFolder:
         return {**row.to_json(), "verdict": verdict, "classes": self.classes, "timeline": columns,
                 "fps": media.fps if media else None, "kind": media.kind if media else None,
                 "width": media.info.width if media else None}
+
+    def verdict(self, row: InputRow) -> dict | None:
+        """The input's verdict JSON; None when it has none (failed) or it cannot be read."""
+        return _read_json(self.out / f"{row.name}.json") if row.name else None
 
     def frames_table(self, row: InputRow) -> pd.DataFrame | None:
         path = self.out / f"{row.name}.frames.csv"

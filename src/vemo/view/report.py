@@ -46,7 +46,7 @@ def write_report(folder: PredictionsFolder, target: Path, thumbnails: int = 4) -
 
 def _provenance(folder: PredictionsFolder) -> str:
     """Which model and corpus, from the first verdict; a warning for a synthetic corpus."""
-    verdict = next((folder.details(row.number)["verdict"] for row in folder.rows if row.status != "failed"), None)
+    verdict = next((folder.verdict(row) for row in folder.rows if row.status != "failed"), None)
     if not verdict:
         return ""
     corpus = verdict.get("corpus_of_model", {})
@@ -81,8 +81,7 @@ def _section(folder: PredictionsFolder, row: InputRow, frames: FrameServer, thum
     head = f"<div class='input' id='input-{row.number}'><h2>{row.number + 1}. {html.escape(row.source)}</h2>"
     if row.status == "failed":
         return f"{head}<p class='failed'>failed: {html.escape(row.error)}</p></div>"
-    details = folder.details(row.number)
-    verdict = details["verdict"] or {}
+    verdict = folder.verdict(row) or {}
     shown = ", ".join(f"{c} {p:.2f}" for c, p in row.probabilities.items() if p is not None)
     shown = f"{shown}; " if shown else ""
     segments = "".join(f"<li>{s['start_s']:.2f}–{s['end_s']:.2f} s: {_dot(folder, s['emotion'])}"
