@@ -23,6 +23,7 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
 from vemo.synth import generate_corpus, plan_corpus  # noqa: E402
 
+DEMO_CORPUS_FPS = 12.5  # the demo_corpus fixture's frame rate
 SHARED_MEDIA = Path(os.environ.get("VEMO_TEST_MEDIA") or Path(__file__).resolve().parents[2] / "shared" / "media")
 
 
@@ -94,8 +95,10 @@ def kill_when() -> Callable[..., None]:
 
 @pytest.fixture(scope="session")
 def demo_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo preset (12 subjects, 48 clips), rendered once."""
-    return _made_once(tmp_path_factory, "demo-corpus", lambda out: generate_corpus(plan_corpus("demo", seed=0), out))
+    """The demo preset (12 subjects, 48 clips) at half its frame rate (12.5 fps, as `vemo demo`
+    renders it), rendered once."""
+    plan = plan_corpus("demo", seed=0, fps=DEMO_CORPUS_FPS)
+    return _made_once(tmp_path_factory, "demo-corpus", lambda out: generate_corpus(plan, out))
 
 
 @pytest.fixture(scope="session")

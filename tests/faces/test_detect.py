@@ -60,7 +60,7 @@ def test_tracker_returns_to_the_main_face_after_it_was_hidden(demo_corpus: Path)
     for clip_id in clips["clip_id"]:
         truth = frames[frames["clip_id"] == clip_id].set_index("frame")
         tracker = FaceTracker(detector)
-        for frame in iter_video_frames(demo_corpus / "videos" / f"{clip_id}.mp4", 25.0, every=3):
+        for frame in iter_video_frames(demo_corpus / "videos" / f"{clip_id}.mp4", 12.5, every=2):
             boxes = tracker(cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY))
             row = truth.loc[frame.index]
             if row.face_present:
