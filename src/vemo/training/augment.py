@@ -9,9 +9,12 @@ draws one set of parameters per call, so a batch is augmented image by image), u
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
-from torchvision.transforms import v2
+
+if TYPE_CHECKING:
+    from torchvision.transforms import v2
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,10 @@ class AugmentConfig:
 
 
 def build_augmentation(config: AugmentConfig) -> v2.Compose:
-    """The v2 pipeline for one (C, H, W) uint8 image."""
+    """The v2 pipeline for one (C, H, W) uint8 image. torchvision is imported here, not with the
+    module: it costs about 2 s of CPU a process (its ops load torch._dynamo), and the paper's
+    recipe, the grids of `vemo experiment` and every run that fails its checks never need it."""
+    from torchvision.transforms import v2
     steps: list[v2.Transform] = [
         v2.RandomAffine(degrees=config.rotation, translate=(config.shift, config.shift),
                         scale=(1 - config.zoom, 1 + config.zoom), shear=config.shear),
