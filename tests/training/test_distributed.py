@@ -30,11 +30,17 @@ def _train(private_network, workspace: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
 
 
-def test_two_processes_train_identical_replicas_into_one_run_folder(private_network, split_tiny_workspace: Path,
-                                                                   tmp_path: Path):
-    workspace = Path(shutil.copytree(split_tiny_workspace, tmp_path / "ws"))
+@pytest.fixture(scope="module")
+def uninterrupted(private_network, split_tiny_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace with the DDP run `d` trained without interruption: the run the replica checks
+    read and the killed run must end equal to (trained once for both)."""
+    workspace = Path(shutil.copytree(split_tiny_workspace, tmp_path_factory.mktemp("ddp") / "ws"))
     _train(private_network, workspace)
-    run = workspace / "runs" / "d"
+    return workspace
+
+
+def test_two_processes_train_identical_replicas_into_one_run_folder(uninterrupted: Path):
+    run = uninterrupted / "runs" / "d"
     summary = json.loads((run / "train.json").read_text())
     assert summary["processes"] == 2 and summary["replicas_identical"] is True
     assert len(pd.read_csv(run / "history.csv")) == 3
@@ -46,9 +52,8 @@ def test_two_processes_train_identical_replicas_into_one_run_folder(private_netw
 
 
 def test_a_killed_ddp_run_resumes_to_the_uninterrupted_weights(private_network, split_tiny_workspace: Path,
-                                                              tmp_path: Path):
-    whole = Path(shutil.copytree(split_tiny_workspace, tmp_path / "whole" / "ws"))
-    _train(private_network, whole)
+                                                              uninterrupted: Path, tmp_path: Path):
+    whole = uninterrupted
     killed = Path(shutil.copytree(split_tiny_workspace, tmp_path / "killed" / "ws"))
     history = killed / "runs" / "d" / "history.csv"
     process = private_network.popen([*VEMO, TRAIN[0], str(killed), *TRAIN[1:]], stdout=subprocess.DEVNULL,
