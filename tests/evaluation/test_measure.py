@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
 from vemo.evaluation import compute_metrics, evaluate, format_report
+from vemo.evaluation.measure import resampled_scores
 from vemo.training import TrainConfig, train
 
 CLASSES = ["disgust", "happiness", "sadness", "surprise"]
@@ -49,3 +54,33 @@ def test_evaluate_writes_its_files(split_tiny_workspace: Path, tmp_path: Path):
     assert sum(map(sum, report.confusion)) == report.samples
     assert (run / "confusion-test.png").stat().st_size > 1000 and (run / "curves.png").stat().st_size > 1000
     assert "SYNTHETIC" in format_report(report)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), min_size=1, max_size=40), st.integers(0, 2**31))
+def test_resampled_scores_equal_scikit_learns_for_every_resample(pairs, seed):
+    """The vectorised bootstrap scores each resample as scikit-learn's accuracy and balanced accuracy do."""
+    y_true, y_pred = (np.array(column) for column in zip(*pairs))
+    index = np.random.default_rng(seed).integers(0, len(y_true), (7, len(y_true)))
+    accuracy, balanced = resampled_scores(y_true, y_pred, index, 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "y_pred contains classes not in y_true"
+        for row, drawn in enumerate(index):
+            assert accuracy[row] == pytest.approx(accuracy_score(y_true[drawn], y_pred[drawn]))
+            assert balanced[row] == pytest.approx(balanced_accuracy_score(y_true[drawn], y_pred[drawn]))
+
+
+def test_bootstrap_intervals_hold_the_estimate_repeat_and_narrow_with_more_samples():
+    rng = np.random.default_rng(1)
+    reports = []
+    for samples in (40, 4000):
+        y_true = rng.integers(0, 4, samples)
+        y_pred = np.where(rng.random(samples) < 0.7, y_true, 0)
+        report = compute_metrics(y_true, y_pred, CLASSES)
+        assert compute_metrics(y_true, y_pred, CLASSES) == report  # the same seed, the same intervals
+        for estimate, (low, high) in ((report.accuracy, report.accuracy_ci95),
+                                      (report.balanced_accuracy, report.balanced_accuracy_ci95)):
+            assert low <= estimate <= high and low < high
+        reports.append(report)
+    small, large = (np.diff(r.balanced_accuracy_ci95)[0] for r in reports)
+    assert large < small / 4  # a hundred times the samples: about a tenth of the width
