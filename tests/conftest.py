@@ -23,7 +23,6 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
 from vemo.synth import generate_corpus, plan_corpus  # noqa: E402
 
-DEMO_CORPUS_FPS = 12.5  # the demo_corpus fixture's frame rate
 SHARED_MEDIA = Path(os.environ.get("VEMO_TEST_MEDIA") or Path(__file__).resolve().parents[2] / "shared" / "media")
 
 
@@ -97,7 +96,9 @@ def kill_when() -> Callable[..., None]:
 def demo_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo preset (12 subjects, 48 clips) at half its frame rate (12.5 fps, as `vemo demo`
     renders it), rendered once."""
-    plan = plan_corpus("demo", seed=0, fps=DEMO_CORPUS_FPS)
+    from vemo.demo import DEMO_FPS
+
+    plan = plan_corpus("demo", seed=0, fps=DEMO_FPS)
     return _made_once(tmp_path_factory, "demo-corpus", lambda out: generate_corpus(plan, out))
 
 

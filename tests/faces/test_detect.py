@@ -57,10 +57,10 @@ def test_tracker_returns_to_the_main_face_after_it_was_hidden(demo_corpus: Path)
     assert any(clip.second_face is not None and clip.absences for clip in plan.clips)
     missed = total = 0
     detector = HaarFaceDetector(DetectorConfig())
-    for clip_id in clips["clip_id"]:
+    for clip_id, fps in zip(clips["clip_id"], clips["fps"]):
         truth = frames[frames["clip_id"] == clip_id].set_index("frame")
         tracker = FaceTracker(detector)
-        for frame in iter_video_frames(demo_corpus / "videos" / f"{clip_id}.mp4", 12.5, every=2):
+        for frame in iter_video_frames(demo_corpus / "videos" / f"{clip_id}.mp4", fps, every=2):
             boxes = tracker(cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY))
             row = truth.loc[frame.index]
             if row.face_present:
