@@ -44,9 +44,17 @@ def _made_once(factory: pytest.TempPathFactory, name: str, make: Callable[[Path]
         if not made.exists():
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir()
+            started = time.perf_counter()
             make(folder)
-            made.touch()
+            made.write_text(f"{time.perf_counter() - started:.3f}")
     return folder
+
+
+def _seconds_to_make(folder: Path) -> float:
+    """How long `make` took for a folder of `made_once` (its first part, for a subfolder of it)."""
+    while not folder.name.startswith("once-"):
+        folder = folder.parent
+    return float(folder.with_name(folder.name + ".made").read_text())
 
 
 def _kill_when(command: list[str], ready: Callable[[], bool], timeout: float = 60.0) -> None:
@@ -86,6 +94,12 @@ def made_once(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, Callab
     return lambda name, make: _made_once(tmp_path_factory, name, make)
 
 
+@pytest.fixture(scope="session")
+def seconds_to_make() -> Callable[[Path], float]:
+    """`seconds_to_make(folder)`: how long a session fixture's `made_once` folder took to make."""
+    return _seconds_to_make
+
+
 @pytest.fixture()
 def kill_when() -> Callable[..., None]:
     """`kill_when(command, ready)`: start a vemo command and SIGKILL it once `ready()` holds."""
@@ -118,6 +132,17 @@ def tiny_workspace(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) 
         assert not result.failures
 
     return _made_once(tmp_path_factory, "tiny-ws", make)
+
+
+@pytest.fixture(scope="session")
+def tiny_extracted_every_3rd(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`vemo extract` of every 3rd frame of the tiny corpus, run once (the reference of the Ray
+    and kill tests' extractions; do not modify)."""
+    def make(folder: Path) -> None:
+        subprocess.run([sys.executable, "-m", "vemo", "-q", "extract", str(tiny_corpus / "videos"), "--out",
+                        str(folder / "ws"), "--every", "3"], check=True, capture_output=True)
+
+    return _made_once(tmp_path_factory, "every-3rd", make) / "ws"
 
 
 @pytest.fixture()

@@ -49,13 +49,13 @@ def _on_ray(private_ray, arguments: list[str], tmp_path: Path, kill_once: bool =
 
 
 @pytest.mark.ray
-def test_extraction_on_ray_with_a_worker_killed_equals_the_local_run(private_ray, tiny_corpus: Path, tmp_path: Path):
-    local, remote = tmp_path / "local", tmp_path / "ray"
-    subprocess.run([*VEMO, "extract", str(tiny_corpus / "videos"), "--out", str(local), "--every", "2"], check=True)
-    _on_ray(private_ray, ["extract", str(tiny_corpus / "videos"), "--out", str(remote), "--every", "2"], tmp_path,
+def test_extraction_on_ray_with_a_worker_killed_equals_the_local_run(private_ray, tiny_corpus: Path,
+                                                                     tiny_extracted_every_3rd: Path, tmp_path: Path):
+    remote = tmp_path / "ray"
+    _on_ray(private_ray, ["extract", str(tiny_corpus / "videos"), "--out", str(remote), "--every", "3"], tmp_path,
             kill_once=True)
     assert _tables_and_files(remote, ["faces.csv"], "faces/*/*.png") == \
-        _tables_and_files(local, ["faces.csv"], "faces/*/*.png")
+        _tables_and_files(tiny_extracted_every_3rd, ["faces.csv"], "faces/*/*.png")  # the local run's
 
 
 @pytest.mark.ray
