@@ -52,9 +52,8 @@ def _made_once(factory: pytest.TempPathFactory, name: str, make: Callable[[Path]
 
 def _seconds_to_make(folder: Path) -> float:
     """How long `make` took for a folder of `made_once` (its first part, for a subfolder of it)."""
-    while not folder.name.startswith("once-"):
-        folder = folder.parent
-    return float(folder.with_name(folder.name + ".made").read_text())
+    made = next(f for f in (folder, *folder.parents) if f.name.startswith("once-"))  # StopIteration: not one
+    return float(made.with_name(made.name + ".made").read_text())
 
 
 def _kill_when(command: list[str], ready: Callable[[], bool], timeout: float = 60.0) -> None:
