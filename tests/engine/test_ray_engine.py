@@ -123,9 +123,8 @@ TWO_NODES = textwrap.dedent("""
     def remove_the_worker_node_mid_run():
         while len(ray_engine.units_per_node) < 2 and sum(ray_engine.units_per_node.values()) < 20:
             time.sleep(0.05)
-        if sys.argv[3] == "remove":
-            cluster.remove_node(worker)
-            removed.append(sum(ray_engine.units_per_node.values()))
+        cluster.remove_node(worker)
+        removed.append(sum(ray_engine.units_per_node.values()))
 
     watcher = threading.Thread(target=remove_the_worker_node_mid_run, daemon=True)
     watcher.start()
@@ -143,11 +142,10 @@ def test_units_run_on_both_nodes_and_a_node_lost_mid_run_is_survived(private_net
                                                                     tiny_workspace: Path, tmp_path: Path):
     """Each node has one CPU and two units run at once, so both nodes get units; removing one
     while units run there makes Ray run them again on the other. (The node is removed only once
-    both have run units, so this also shows the units spread over both; `TWO_NODES ... keep`
-    runs without the removal.)"""
+    both have run units, so this also shows the units spread over both.)"""
     pytest.importorskip("ray", reason="Ray is not installed: pip install 'vemo[ray]'")
-    done = private_network.run([sys.executable, "-c", TWO_NODES, str(tiny_corpus / "videos"), str(tmp_path / "ws"),
-                                "remove"], capture_output=True, text=True, timeout=600)
+    done = private_network.run([sys.executable, "-c", TWO_NODES, str(tiny_corpus / "videos"), str(tmp_path / "ws")],
+                                capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     answer = json.loads(done.stdout.strip().splitlines()[-1])
     assert answer["nodes"] == 2 and answer["failed"] == 0

@@ -27,6 +27,7 @@ from vemo.engine import check_shared_workspace, current_engine, run_units_with_s
 from vemo.errors import VemoError
 from vemo.io.files import clean_partial_files, write_csv_atomic, write_json_atomic
 from vemo.io.media import MediaSource, content_hash, open_media, source_name
+from vemo.io.predictions import STATE_DIR, SUMMARY, summary_columns
 from vemo.io.runs import RunFolder
 from vemo.models.inputs import cpu_until_placed
 from vemo.prediction.device import place_for_work
@@ -36,12 +37,10 @@ from vemo.prediction.timeline import VideoPrediction, check_prediction_options, 
 
 log = logging.getLogger(__name__)
 
-STATE_DIR = ".predict-state"
 # Inputs of at most this many analysed frames are predicted side by side, one per core, each on
 # one thread (a short clip has too few runs of frames to keep the cores busy by itself); longer
 # ones one after the other, each with every core.
 SHORT_FRAMES = 300
-SUMMARY = "predictions.csv"
 
 
 def predict_to_folder(inputs: list[Path], model: str | Path, out: Path, *, every: int = 1, device: str = "auto",
@@ -155,8 +154,7 @@ def _write_summary(inputs: list[Path], outcomes: dict, names: dict[int, str], ou
         else:
             verdicts.append(outcome)
             rows.append({**_summary_row(outcome), "name": names[number]})
-    columns = ["source", "name", "status", "label", *classes, "face_share", "face_frames", "frames", "error"]
-    write_csv_atomic(out / SUMMARY, pd.DataFrame(rows, columns=columns))
+    write_csv_atomic(out / SUMMARY, pd.DataFrame(rows, columns=summary_columns(classes)))
     return verdicts, failures
 
 

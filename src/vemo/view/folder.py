@@ -16,9 +16,7 @@ import pandas as pd
 
 from vemo.errors import VemoError
 from vemo.io.media import MediaSource, open_media
-
-SUMMARY, STATE_DIR = "predictions.csv", ".predict-state"  # as vemo.prediction.folder writes them
-SUMMARY_FIELDS = ("source", "name", "status", "label", "face_share", "face_frames", "frames", "error")
+from vemo.io.predictions import STATE_DIR, SUMMARY, SUMMARY_FIELDS
 
 
 @dataclass(frozen=True)
