@@ -189,8 +189,12 @@ def demo(
                                             "6 minutes on 2 cores.")] = False,
 ) -> None:
     """Run every stage on a small synthetic corpus and say what was made where."""
+    import logging
+
     from vemo.demo import run_demo
 
+    if logging.getLogger().level == logging.INFO:  # the default: the demo's own lines tell the story (-v: details)
+        logging.getLogger("vemo").setLevel(logging.WARNING)
     run_demo(out, workers=workers, progress=show_progress(ctx), quick=quick, full=full, echo=typer.echo)
 
 
