@@ -193,9 +193,14 @@ def demo(
 
     from vemo.demo import run_demo
 
+    library_log = logging.getLogger("vemo")
+    previous = library_log.level
     if logging.getLogger().level == logging.INFO:  # the default: the demo's own lines tell the story (-v: details)
-        logging.getLogger("vemo").setLevel(logging.WARNING)
-    run_demo(out, workers=workers, progress=show_progress(ctx), quick=quick, full=full, echo=typer.echo)
+        library_log.setLevel(logging.WARNING)
+    try:
+        run_demo(out, workers=workers, progress=show_progress(ctx), quick=quick, full=full, echo=typer.echo)
+    finally:
+        library_log.setLevel(previous)
 
 
 def _three_numbers(text: str) -> tuple[float, float, float]:
