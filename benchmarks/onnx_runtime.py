@@ -106,6 +106,9 @@ def predict_rows(folder: Path, frames: int, per_image: dict[str, float], repeats
         print(f"  --runtime {runtime:<6} {steady[runtime]:7.0f} frames/s steady ({every}), "
               f"{np.median([r['wall'] for r in results]):5.1f} s whole; network {per_image[runtime]:.2f} of "
               f"{frame_ms:.2f} ms a frame on one core ({per_image[runtime] / frame_ms:.0%})")
+    walls = {runtime: float(np.median([r["wall"] for r in results])) for runtime, results in runs.items()}
+    print(f"  whole process (start-up included; with the export cached, --runtime onnx never loads torch): "
+          f"torch {walls['torch']:.1f} s, onnx {walls['onnx']:.1f} s: {walls['torch'] / walls['onnx']:.2f}x frames/s")
     ratios = [o["steady"] / t["steady"] for t, o in zip(runs["torch"], runs["onnx"])]
     print(f"  onnx / torch: {steady['onnx'] / steady['torch']:.2f}x frames/s (medians); per pair of neighbouring runs "
           f"{', '.join(f'{r:.2f}x' for r in ratios)}, median {np.median(ratios):.2f}x; equal frame labels {same:.1%}")

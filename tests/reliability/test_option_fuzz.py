@@ -84,7 +84,7 @@ def sentinels(monkeypatch: pytest.MonkeyPatch):
 
     for module, name in [(vemo.synth.corpus, "run_units"), (vemo.extraction, "extract"), (vemo.training, "train"),
                          (vemo.prediction.folder, "_load"), (vemo.experiment, "run_study"),
-                         (vemo.demo, "_prepare_workspace"), (session, "load_predictor"), (uvicorn.Server, "run")]:
+                         (vemo.demo, "_prepare_workspace"), (session, "load_for_work"), (uvicorn.Server, "run")]:
         monkeypatch.setattr(module, name, accepted)
     monkeypatch.setattr("vemo.cli.torchrun.run_under_torchrun", accepted)
 

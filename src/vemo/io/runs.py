@@ -17,15 +17,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-import torch
 
 from vemo import __version__
 from vemo.errors import CheckpointError
 from vemo.io.files import write_csv_atomic, write_json_atomic
 from vemo.io.tensors import load_tensors, read_metadata, save_tensors
+
+if TYPE_CHECKING:
+    import torch
 
 FORMAT = "vemo-run/1"
 LAST_STATE_KEY = "vemo.last_state"  # the metadata entry of last.safetensors that holds the training state

@@ -26,12 +26,12 @@ import pandas as pd
 from vemo.checks import require_number
 from vemo.errors import VideoOpenError
 from vemo.live.capture import Captured, CaptureThread, NewestFrame, Retries, parse_source
-from vemo.models.inputs import cpu_until_placed, crop_to_array
-from vemo.prediction.device import place_for_work
-from vemo.prediction.predictor import Predictor, load_predictor
+from vemo.models.inputs import crop_to_array
+from vemo.prediction.device import load_for_work
+from vemo.prediction.predictor import Predictor, crop_recipe_for
 from vemo.prediction.scan import FACE_FIELDS, Scan, face_row, one_thread_per_worker
 from vemo.prediction.smoothing import TrailingMean
-from vemo.prediction.timeline import VideoPrediction, check_prediction_options, crop_recipe_for, summarise_scan
+from vemo.prediction.timeline import VideoPrediction, check_prediction_options, summarise_scan
 from vemo.weights import face_pipeline
 
 log = logging.getLogger(__name__)
@@ -105,9 +105,7 @@ class LiveSession:
         if isinstance(model, Predictor):
             self.predictor, self.recipe = model, crop_recipe_for(model, align, detector)
         else:
-            self.predictor = load_predictor(model, cpu_until_placed(device), classes)
-            self.recipe = crop_recipe_for(self.predictor, align, detector)
-            self.predictor = place_for_work(self.predictor, device, self.recipe.detector, runtime)
+            self.predictor, self.recipe = load_for_work(model, device, classes, runtime, align, detector)
         self.smooth, self.verdict_seconds, self.all_faces, self.duration = smooth, verdict_seconds, all_faces, duration
         lossless = self.source.kind == "file" and not realtime  # a file not played in real time: every frame
         self.mailbox = NewestFrame(lossless)
@@ -128,7 +126,7 @@ class LiveSession:
 
     def __iter__(self) -> Iterator[LiveResult]:
         # one frame at a time on one thread, decoding on the other core: no fight over the cores (fewer drops)
-        with one_thread_per_worker():
+        with one_thread_per_worker(self.recipe):
             yield from self._results()
 
     def _results(self) -> Iterator[LiveResult]:

@@ -8,14 +8,17 @@ Two pixel recipes: "vemo" scales pixels to 0..1 and normalises with the model's 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-import torch
-from torch import nn
 
 from vemo.errors import ConfigError
 from vemo.models.registry import ModelInfo
+
+if TYPE_CHECKING:  # torch loads where a tensor is made: ONNX Runtime's prediction path never needs it
+    import torch
+    from torch import nn
 
 RECIPES = ("vemo", "paper")
 RESIZE_METHODS = {"area": cv2.INTER_AREA, "nearest": cv2.INTER_NEAREST, "linear": cv2.INTER_LINEAR}
@@ -73,9 +76,19 @@ class Preprocess:
         return InputSpec(self.size, self.color, self.resize)
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        import torch
+
         x = images.float() * self.scale
         mean = torch.tensor(self.mean, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
         std = torch.tensor(self.std, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
+        return (x - mean) / std
+
+    def array(self, images: np.ndarray) -> np.ndarray:
+        """The same for a uint8 NumPy batch, in float32 and the same order of operations as the
+        tensor version, so both give the same values (ONNX Runtime's input)."""
+        x = images.astype(np.float32) * np.float32(self.scale)
+        mean = np.asarray(self.mean, np.float32).reshape(1, -1, 1, 1)
+        std = np.asarray(self.std, np.float32).reshape(1, -1, 1, 1)
         return (x - mean) / std
 
     def to_json(self) -> dict:
@@ -106,28 +119,31 @@ def resolve_device(name: str) -> torch.device:
     Raises:
         ConfigError: cuda asked for but not available, or an unknown name.
     """
+    import torch
+
+    if name not in DEVICES:
+        raise ConfigError(f"device must be auto, cpu or cuda, not {name!r}", "device")
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device cuda asked for, but this machine has no CUDA GPU", "device")
-    if name not in ("cpu", "cuda"):
-        raise ConfigError(f"device must be auto, cpu or cuda, not {name!r}", "device")
     return torch.device(name)
 
 
-def cpu_until_placed(name: str) -> torch.device:
-    """The CPU, after checking that `name` is a device this machine has: a model is loaded
-    there and moved once the work it will do (and so the device that suits it) is known.
+def cpu_until_placed(name: str) -> str:
+    """"cpu", after checking that `name` is a device this machine has: a model is loaded there
+    and moved once the work it will do (and so the device that suits it) is known. Only "cuda"
+    loads torch, to ask it.
 
     Raises:
         ConfigError: as `resolve_device`.
     """
-    resolve_device(name)
-    return torch.device("cpu")
+    if name not in ("auto", "cpu"):
+        resolve_device(name)
+    return "cpu"
 
 
-@torch.no_grad()
-def batched_logits(model: nn.Module, images: torch.Tensor, preprocess: Preprocess, device: torch.device,
+def batched_logits(model: nn.Module, images: torch.Tensor, preprocess: Preprocess, device: str | torch.device,
                    batch_size: int = 100, channels_last: bool = False) -> torch.Tensor:
     """Logits (N, C) as float32 on the CPU for uint8 images (N, C, H, W), in eval mode, in batches;
     on a GPU the batches queue up and the host waits once, at the end.
@@ -135,12 +151,15 @@ def batched_logits(model: nn.Module, images: torch.Tensor, preprocess: Preproces
     `channels_last` hands the batches over in NHWC memory order, which runs the convolutions of
     a model converted with `.to(memory_format=torch.channels_last)` 1.5-2x faster on CPU (oneDNN).
     """
+    import torch
+
     model.eval()
     outputs = []
-    for start in range(0, len(images), batch_size):
-        # uint8 crosses to the device (a quarter of float's bytes) and is scaled there
-        x = preprocess(images[start : start + batch_size].to(device, non_blocking=True))
-        if channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        outputs.append(model(x).float())
+    with torch.no_grad():
+        for start in range(0, len(images), batch_size):
+            # uint8 crosses to the device (a quarter of float's bytes) and is scaled there
+            x = preprocess(images[start : start + batch_size].to(device, non_blocking=True))
+            if channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            outputs.append(model(x).float())
     return torch.cat(outputs).cpu() if outputs else torch.empty(0, 0)  # one synchronisation for the lot

@@ -12,10 +12,12 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-
-from torch import nn
+from typing import TYPE_CHECKING
 
 from vemo.errors import ConfigError, UnknownModelError
+
+if TYPE_CHECKING:  # torch loads with the first architecture built: a model's facts do not need it
+    from torch import nn
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,8 @@ def create_model(name: str, num_classes: int = 4) -> nn.Module:
 
 def replace_head(model: nn.Module, info: ModelInfo, num_classes: int) -> None:
     """Swap the model's last layer for a fresh one with `num_classes` outputs, same kind and shape."""
+    from torch import nn
+
     if info.head is None:
         raise ConfigError(f"model {info.name!r} has no head to replace")
     parent_path, _, attribute = info.head.rpartition(".")
@@ -125,6 +129,8 @@ def head_parameter_names(model: nn.Module, info: ModelInfo) -> set[str]:
 def keras_parameter_count(model: nn.Module) -> tuple[int, int]:
     """(total, trainable) parameters counted as Keras does: batch-norm running mean and
     variance count as (non-trainable) parameters."""
+    from torch import nn
+
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
     running = sum(m.running_mean.numel() + m.running_var.numel()

@@ -12,12 +12,14 @@ than the detector on a CPU. So "auto" picks CUDA for MTCNN or for a network abov
 from __future__ import annotations
 
 import logging
-
-import torch
+from pathlib import Path
 
 from vemo.errors import ConfigError
-from vemo.prediction.onnx.runtime import RUNTIMES, with_onnx_runtime
-from vemo.prediction.predictor import Predictor
+from vemo.faces.recipe import CropRecipe
+from vemo.models.inputs import cpu_until_placed
+from vemo.prediction.onnx.file import OnnxNetwork
+from vemo.prediction.onnx.runtime import RUNTIMES, cached_onnx_predictor, with_onnx_runtime
+from vemo.prediction.predictor import Predictor, crop_recipe_for, load_predictor
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +54,14 @@ def place_for_work(predictor: Predictor, requested: str, detector: str, runtime:
     if requested == "auto" and onnx_file:
         name, reason = "cpu", "auto: ONNX files run with ONNX Runtime on the CPU"
     elif requested == "auto":
-        parameters = sum(p.numel() for p in predictor.model.parameters())
+        import torch
+
+        network = predictor.model
+        parameters = 0 if isinstance(network, OnnxNetwork) else sum(p.numel() for p in network.parameters())
         name, reason = auto_device(torch.cuda.is_available(), detector, parameters)
     else:
         name, reason = requested, f"asked for (--device {requested})"
-    predictor.move_to(torch.device(name), reason)
+    predictor.move_to(name, reason)
     log.debug("prediction on %s: %s", name, reason)
     if name != "cpu" or runtime == "torch" or onnx_file:
         return predictor
@@ -66,3 +71,21 @@ def place_for_work(predictor: Predictor, requested: str, detector: str, runtime:
                           "runtime")
     log.debug("network run by %s", "ONNX Runtime" if swapped else "PyTorch")
     return swapped or predictor
+
+
+def load_for_work(model: str | Path, device: str, classes: str | None = None, runtime: str = "auto",
+                  align: bool | None = None, detector: str | None = None) -> tuple[Predictor, CropRecipe]:
+    """The predictor for `model` placed as `place_for_work` places it, and its crop recipe with
+    the caller's overrides (`crop_recipe_for`). On the CPU with the network's ONNX export
+    already cached, nothing loads torch.
+
+    Raises:
+        CheckpointError, ConfigError, WeightsError: an unusable model, device or runtime.
+    """
+    if runtime not in RUNTIMES:
+        raise ConfigError(f"runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}", "runtime")
+    cpu_until_placed(device)  # an unknown device, or CUDA asked for on a machine without it, fails here
+    cached = cached_onnx_predictor(model, device, classes, runtime)
+    predictor = cached or load_predictor(model, "cpu", classes)
+    recipe = crop_recipe_for(predictor, align, detector)
+    return (cached, recipe) if cached else (place_for_work(predictor, device, recipe.detector, runtime), recipe)

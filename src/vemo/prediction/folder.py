@@ -29,11 +29,10 @@ from vemo.io.files import clean_partial_files, write_csv_atomic, write_json_atom
 from vemo.io.media import MediaSource, content_hash, open_media, source_name
 from vemo.io.predictions import STATE_DIR, SUMMARY, summary_columns
 from vemo.io.runs import RunFolder
-from vemo.models.inputs import cpu_until_placed
-from vemo.prediction.device import place_for_work
-from vemo.prediction.predictor import PRETRAINED_PREFIX, Predictor, load_predictor
+from vemo.prediction.device import load_for_work
+from vemo.prediction.predictor import PRETRAINED_PREFIX, Predictor
 from vemo.prediction.scan import one_thread_per_worker
-from vemo.prediction.timeline import VideoPrediction, check_prediction_options, crop_recipe_for, predict_media
+from vemo.prediction.timeline import VideoPrediction, check_prediction_options, predict_media
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +82,7 @@ def predict_to_folder(inputs: list[Path], model: str | Path, out: Path, *, every
         bar.update()
 
     cores = os.cpu_count() or 1
-    with one_thread_per_worker(), ThreadPoolExecutor(cores, thread_name_prefix="vemo-files") as pool:
+    with one_thread_per_worker(predictor.recipe), ThreadPoolExecutor(cores, thread_name_prefix="vemo-files") as pool:
         for future in [pool.submit(predict_one, *job, workers=1) for job in short]:  # short inputs side by side
             future.result()
     for job in long:  # a long input gets every core to itself
@@ -95,10 +94,8 @@ def predict_to_folder(inputs: list[Path], model: str | Path, out: Path, *, every
 def _load(model: str | Path, device: str, classes: str | None, align: bool | None, detector: str | None,
           runtime: str = "auto") -> Predictor:
     """The model with the crop recipe asked for (once here, once in each Ray worker)."""
-    predictor = load_predictor(model, cpu_until_placed(device), classes)
-    if align is not None or detector is not None:
-        predictor.recipe = crop_recipe_for(predictor, align, detector)  # warns when it differs
-    return place_for_work(predictor, device, predictor.recipe.detector, runtime)
+    predictor, predictor.recipe = load_for_work(model, device, classes, runtime, align, detector)
+    return predictor
 
 
 def _predict_job(predictor: Predictor, job: tuple, *, out: Path, every: int, smooth: float, all_faces: bool,

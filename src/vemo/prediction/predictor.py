@@ -8,15 +8,15 @@ renormalised to sum to one: FER2013's seven classes become the paper's four this
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Hashable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
 
 from vemo.classes import PAPER_CLASSES
 from vemo.engine.batching import BatchQueue, done, split_by
@@ -25,12 +25,16 @@ from vemo.faces.recipe import DEFAULT_RECIPE, CropRecipe
 from vemo.io.runs import RunFolder
 from vemo.io.workspace import read_crop_recipe
 from vemo.models import model_info
-from vemo.models.fusion import fold_batch_norms
 from vemo.models.inputs import Preprocess, batched_logits, preprocess_for
-from vemo.models.trained import load_run
 from vemo.prediction.onnx.file import OnnxNetwork, inference_session, read_metadata
-from vemo.weights import get_entry, load_pretrained
+from vemo.weights import get_entry
 from vemo.weights.store import cache_dir
+
+if TYPE_CHECKING:  # a predictor run by ONNX Runtime never loads torch (a second of start-up)
+    import torch
+    from torch import nn
+
+log = logging.getLogger(__name__)
 
 PRETRAINED_PREFIX = "pretrained:"
 GPU_QUEUE_CROPS = 1024  # crops one GPU call may take from the queue (all threads' runs together)
@@ -42,43 +46,54 @@ class Predictor:
     """A model ready for inference on uint8 crops, which of its classes to report, and the
     crop recipe of the faces it learned from."""
 
-    model: nn.Module
+    model: nn.Module | OnnxNetwork
     preprocess: Preprocess
     model_classes: tuple[str, ...]
     classes: tuple[str, ...]
     description: str
     corpus: dict
-    device: torch.device
+    device: str  # "cpu", "cuda", "cuda:1" (a torch.device is taken and named)
     recipe: CropRecipe = DEFAULT_RECIPE
 
     device_reason: str = "asked for"
     architecture: str = ""  # the registry's name of the network
     weights_file: Path | None = None  # what the network was loaded from (its sha256 goes into exports)
-    runtime: str = "torch"  # or "onnxruntime": `model` is then a `vemo.deploy.OnnxNetwork`
+    runtime: str = "torch"  # or "onnxruntime": `model` is then an `OnnxNetwork`
     _queue: BatchQueue | None = field(default=None, init=False, repr=False, compare=False)
     _queue_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        self.device = str(self.device)
         # channels-last runs the convolutions of these networks 1.5-2x faster on CPU (oneDNN), and
         # a prediction never trains: batch norms fold into their convolutions
-        if self.runtime == "torch":
+        if not isinstance(self.model, OnnxNetwork):
+            import torch
+
+            from vemo.models.fusion import fold_batch_norms
+
             self.model = fold_batch_norms(self.model).to(memory_format=torch.channels_last).eval()
 
-    def move_to(self, device: torch.device, reason: str) -> None:
+    @property
+    def on_gpu(self) -> bool:
+        return self.device.startswith("cuda")
+
+    def move_to(self, device: str | torch.device, reason: str) -> None:
         """Run the network on `device` from now on (before any crop was submitted).
 
         Raises:
             ConfigError: a GPU asked for an ONNX file (ONNX Runtime runs on the CPU here).
         """
-        if self.runtime != "torch" and device.type != "cpu":
+        device = str(device)
+        if self.runtime != "torch" and device != "cpu":
             raise ConfigError(f"{self.description}: ONNX files run on the CPU (ONNX Runtime's CPU provider); "
                               "predict with the run folder or pretrained:NAME for a GPU", "device")
-        self.model = self.model.to(device)
+        if not isinstance(self.model, OnnxNetwork):
+            self.model = self.model.to(device)
         self.device, self.device_reason = device, reason
 
     def probabilities(self, crops: np.ndarray, batch_size: int = 64) -> np.ndarray:
         """(N, C, H, W) uint8 crops -> (N, len(classes)) probabilities over the reported classes."""
-        if self.device.type == "cuda" and len(crops):
+        if self.on_gpu and len(crops):
             return self.submit(crops).result()
         return self._compute(crops, batch_size)
 
@@ -86,7 +101,7 @@ class Predictor:
         """The probabilities of (N, C, H, W) uint8 crops as a future: on the CPU computed at once;
         on a GPU queued for the one consumer thread that runs every thread's crops in large
         batches (`vemo.engine.batching`), so the caller goes on detecting meanwhile."""
-        if self.device.type != "cuda" or len(crops) == 0:
+        if not self.on_gpu or len(crops) == 0:
             return done(self._compute(crops, batch_size))
         with self._queue_lock:
             if self._queue is None:
@@ -98,17 +113,27 @@ class Predictor:
         network, and one synchronisation for the lot; each run gets its own rows back."""
         return split_by(self._compute(np.concatenate(runs), GPU_CHUNK), runs)
 
-    @torch.inference_mode()
     def _compute(self, crops: np.ndarray, batch_size: int) -> np.ndarray:
         if len(crops) == 0:
             return np.zeros((0, len(self.classes)))
-        images = torch.from_numpy(np.ascontiguousarray(crops))
-        if self.device.type == "cuda":
-            images = images.pin_memory()
-        logits = batched_logits(self.model, images, self.preprocess, self.device, batch_size, channels_last=True)
-        full = torch.softmax(logits, 1).numpy().astype(np.float64)
+        logits = self._logits(crops, batch_size).astype(np.float64)
+        full = np.exp(logits - logits.max(axis=1, keepdims=True))
         kept = full[:, [self.model_classes.index(c) for c in self.classes]]
-        return kept / np.clip(kept.sum(axis=1, keepdims=True), 1e-12, None)
+        return kept / np.clip(kept.sum(axis=1, keepdims=True), 1e-300, None)
+
+    def _logits(self, crops: np.ndarray, batch_size: int) -> np.ndarray:
+        """(N, model classes) float32 logits of uint8 crops, by whichever runtime runs the network."""
+        if isinstance(self.model, OnnxNetwork):
+            return np.concatenate([self.model.logits(self.preprocess.array(crops[start : start + batch_size]))
+                                   for start in range(0, len(crops), batch_size)])
+        import torch
+
+        with torch.inference_mode():
+            images = torch.from_numpy(np.ascontiguousarray(crops))
+            if self.on_gpu:
+                images = images.pin_memory()
+            return batched_logits(self.model, images, self.preprocess, self.device, batch_size,
+                                  channels_last=True).numpy()
 
 
 def choose_classes(model_classes: tuple[str, ...], wanted: str | None, pretrained: bool) -> tuple[str, ...]:
@@ -130,6 +155,16 @@ def choose_classes(model_classes: tuple[str, ...], wanted: str | None, pretraine
     return chosen
 
 
+def crop_recipe_for(predictor: Predictor, align: bool | None, detector: str | None = None) -> CropRecipe:
+    """The model's crop recipe, with the caller's overrides (and a warning when they change it)."""
+    recipe = predictor.recipe.with_align(align).with_detector(detector)
+    if recipe != predictor.recipe:
+        log.warning("%s is meant for %s, but the override (%s) gives it %s, unlike anything it saw in training",
+                    predictor.description, predictor.recipe.describe(),
+                    ", ".join(predictor.recipe.differences(recipe)), recipe.describe())
+    return recipe
+
+
 def run_crop_recipe(config: dict) -> CropRecipe:
     """The crop recipe a run was trained on: its config.json's; for runs from before it was
     recorded, its workspace's extract.json; else the default."""
@@ -140,36 +175,78 @@ def run_crop_recipe(config: dict) -> CropRecipe:
     return CropRecipe.from_json(recorded) if recorded else DEFAULT_RECIPE
 
 
-def load_predictor(model: str | Path, device: torch.device, classes: str | None = None,
-                   cache: Path | None = None) -> Predictor:
-    """A run folder, or "pretrained:NAME" for weights from `vemo weights list`.
+@dataclass(frozen=True)
+class ModelSource:
+    """What a run folder or pretrained weights say of their model before its network is loaded
+    (nothing here needs torch): a `Predictor`'s fields but the network, its input recipe when the
+    source records it (a run's config; pretrained weights take their architecture's), and device."""
+
+    model_classes: tuple[str, ...]
+    classes: tuple[str, ...]
+    description: str
+    corpus: dict
+    recipe: CropRecipe
+    architecture: str
+    weights_file: Path
+    input: Preprocess | None
+    pretrained: str = ""  # the weights' name, for pretrained:NAME
+
+    def predictor(self, network: nn.Module | OnnxNetwork, preprocess: Preprocess, device: str | torch.device,
+                  **runtime: str) -> Predictor:
+        """`runtime`: device_reason and runtime, for a network run by ONNX Runtime."""
+        return Predictor(network, preprocess, self.model_classes, self.classes, self.description, self.corpus,
+                         str(device), self.recipe, architecture=self.architecture, weights_file=self.weights_file,
+                         **runtime)
+
+
+def model_source(model: str | Path, classes: str | None = None, cache: Path | None = None) -> ModelSource:
+    """A run folder's or pretrained:NAME's description (not an ONNX file: see `load_predictor`).
 
     Raises:
-        CheckpointError: an unusable run folder.
+        CheckpointError: a run folder without a readable config.
         ConfigError: unknown weights, weights that are not an emotion classifier, bad classes.
-        WeightsError: weights that cannot be fetched or fail their checksum.
     """
     text = str(model)
-    if text.endswith(".onnx"):
-        return _onnx_predictor(Path(text), classes)
     if text.startswith(PRETRAINED_PREFIX):
         name = text[len(PRETRAINED_PREFIX):]
         entry = get_entry(name, cache_dir(cache))
         if entry.task != "emotion":
             raise ConfigError(f"weights {name!r} are {entry.trained_on} features, not an emotion classifier; fine-tune "
                               f"them first: vemo train WS --model {entry.model} --weights {name}")
-        network, entry = load_pretrained(name, cache)
         recipe = CropRecipe.from_json(entry.crop_recipe) if entry.crop_recipe else DEFAULT_RECIPE
-        return Predictor(network.to(device).eval(), preprocess_for(model_info(entry.model), "vemo"), entry.classes,
-                         choose_classes(entry.classes, classes, True), text,
-                         {"synthetic": False, "statement": f"pretrained on {entry.trained_on}"}, device, recipe,
-                         architecture=entry.model, weights_file=cache_dir(cache) / name / "weights.safetensors")
+        return ModelSource(entry.classes, choose_classes(entry.classes, classes, True), text,
+                           {"synthetic": False, "statement": f"pretrained on {entry.trained_on}"}, recipe, entry.model,
+                           cache_dir(cache) / name / "weights.safetensors", None, name)
     run = RunFolder(model)
-    network, config = load_run(run, device)
+    config = run.read_config()
     model_classes = tuple(config["classes"])
-    return Predictor(network, Preprocess.from_json(config["input"]), model_classes,
-                     choose_classes(model_classes, classes, False), str(model), config.get("corpus", {}), device,
-                     run_crop_recipe(config), architecture=config["model"], weights_file=run.model_file)
+    return ModelSource(model_classes, choose_classes(model_classes, classes, False), text, config.get("corpus", {}),
+                       run_crop_recipe(config), config["model"], run.model_file, Preprocess.from_json(config["input"]))
+
+
+def load_predictor(model: str | Path, device: str | torch.device = "cpu", classes: str | None = None,
+                   cache: Path | None = None) -> Predictor:
+    """A run folder, "pretrained:NAME" for weights from `vemo weights list`, or an exported
+    FILE.onnx; the network loaded on `device`.
+
+    Raises:
+        CheckpointError: an unusable run folder or ONNX file.
+        ConfigError: unknown weights, weights that are not an emotion classifier, bad classes.
+        WeightsError: weights that cannot be fetched or fail their checksum.
+    """
+    if str(model).endswith(".onnx"):
+        return _onnx_predictor(Path(str(model)), classes)
+    source = model_source(model, classes, cache)
+    preprocess = source.input or preprocess_for(model_info(source.architecture), "vemo")
+    if source.pretrained:
+        from vemo.weights import load_pretrained
+
+        network = load_pretrained(source.pretrained, cache)[0].to(device).eval()
+    else:
+        from vemo.models.trained import load_run
+
+        network = load_run(RunFolder(model), device)[0]
+    return source.predictor(network, preprocess, device)
 
 
 def _onnx_predictor(path: Path, classes: str | None) -> Predictor:
@@ -180,6 +257,6 @@ def _onnx_predictor(path: Path, classes: str | None) -> Predictor:
     if classes is None and meta.get("reported_classes"):  # as the model it came from reports by default
         classes = ",".join(meta["reported_classes"])
     return Predictor(OnnxNetwork(inference_session(path), str(path)), Preprocess.from_json(meta["input"]), model_classes,
-                     choose_classes(model_classes, classes, False), str(path), meta["corpus"], torch.device("cpu"),
+                     choose_classes(model_classes, classes, False), str(path), meta["corpus"], "cpu",
                      CropRecipe.from_json(meta["crop_recipe"]), "ONNX Runtime runs ONNX files on the CPU",
                      architecture=meta["model"], weights_file=path, runtime="onnxruntime")

@@ -7,6 +7,7 @@ crop recipe. OpenCV and torch release the GIL, so the threads use the cores.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import threading
@@ -20,7 +21,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 
 from vemo.faces.detect import LANDMARKS
 from vemo.faces.pipeline import Face, FacePipeline
@@ -114,7 +114,7 @@ _THREAD_STATE = threading.local()
 _POOLS: dict[int, ThreadPoolExecutor] = {}
 
 
-def _thread_pipeline(recipe: CropRecipe, device: torch.device, gray: bool) -> FacePipeline:
+def _thread_pipeline(recipe: CropRecipe, device: str, gray: bool) -> FacePipeline:
     """This thread's pipeline for `recipe`, made once: the pool's threads live on, so the
     detectors are loaded once per thread, not once per video."""
     pipelines = getattr(_THREAD_STATE, "pipelines", None)
@@ -153,22 +153,27 @@ def frame_runs(frames: Iterable[Frame]) -> Iterator[list[Frame]]:
 
 
 @contextmanager
-def one_thread_per_worker() -> Iterator[None]:
+def one_thread_per_worker(recipe: CropRecipe | None = None) -> Iterator[None]:
     """OpenCV and torch on one thread each while our own threads share the cores: their own
-    thread pools would fight the workers."""
-    previous = cv2.getNumThreads(), torch.get_num_threads()
+    thread pools would fight the workers. (Torch only when something loaded it: a network run
+    by ONNX Runtime has one thread of its own, and importing torch costs a second; a `recipe`
+    whose detector is a network loads it now, before the workers do.)"""
+    torch = importlib.import_module("torch") if recipe and recipe.detector != "haar" else sys.modules.get("torch")
+    previous = cv2.getNumThreads(), torch.get_num_threads() if torch else 0
     cv2.setNumThreads(1)
-    torch.set_num_threads(1)
+    if torch:
+        torch.set_num_threads(1)
     try:
         yield
     finally:
         cv2.setNumThreads(previous[0])
-        torch.set_num_threads(previous[1])
+        if torch:
+            torch.set_num_threads(previous[1])
 
 
 def _threaded_parts(frames: Iterable[Frame], predictor: Predictor, recipe: CropRecipe, gray: bool, workers: int,
                     batch_size: int) -> Iterator[tuple[list[Frame], Part]]:
-    with one_thread_per_worker():
+    with one_thread_per_worker(recipe):
         pool = _pool(workers)
         pending: deque = deque()
         for run in frame_runs(frames):

@@ -25,10 +25,9 @@ from vemo.checks import require_number
 from vemo.faces.detect import LANDMARKS
 from vemo.faces.recipe import CropRecipe
 from vemo.io.media import MediaSource, open_media
-from vemo.models.inputs import cpu_until_placed
-from vemo.prediction.device import place_for_work
+from vemo.prediction.device import load_for_work
 from vemo.prediction.overlay import AnnotatedVideoWriter
-from vemo.prediction.predictor import Predictor, load_predictor
+from vemo.prediction.predictor import Predictor, crop_recipe_for
 from vemo.prediction.scan import Scan, scan
 from vemo.prediction.smoothing import smooth_probabilities
 
@@ -143,16 +142,6 @@ def check_prediction_options(every: int, smooth: float, workers: int | None = No
     require_number(workers, "workers", 1, 4096)
 
 
-def crop_recipe_for(predictor: Predictor, align: bool | None, detector: str | None = None) -> CropRecipe:
-    """The model's crop recipe, with the caller's overrides (and a warning when they change it)."""
-    recipe = predictor.recipe.with_align(align).with_detector(detector)
-    if recipe != predictor.recipe:
-        log.warning("%s is meant for %s, but the override (%s) gives it %s, unlike anything it saw in training",
-                    predictor.description, predictor.recipe.describe(),
-                    ", ".join(predictor.recipe.differences(recipe)), recipe.describe())
-    return recipe
-
-
 def predict_media(path: Path | str | MediaSource, model: str | Path | Predictor, *, every: int = 1,
                   device: str = "auto",
                   smooth: float = 0.5, classes: str | None = None, all_faces: bool = False,
@@ -188,9 +177,7 @@ def predict_media(path: Path | str | MediaSource, model: str | Path | Predictor,
     if isinstance(model, Predictor):
         predictor, recipe = model, crop_recipe_for(model, align, detector)
     else:
-        predictor = load_predictor(model, cpu_until_placed(device), classes)
-        recipe = crop_recipe_for(predictor, align, detector)
-        predictor = place_for_work(predictor, device, recipe.detector, runtime)
+        predictor, recipe = load_for_work(model, device, classes, runtime, align, detector)
     names = list(predictor.classes)
     media = path if isinstance(path, MediaSource) else open_media(path)
     window = _window(smooth, media.fps / every if media.is_video else 1.0)

@@ -8,17 +8,18 @@ its weights the same way everywhere.
 from __future__ import annotations
 
 import threading
-
-import torch
+from typing import TYPE_CHECKING
 
 from vemo.faces.detect import FaceDetector, HaarFaceDetector
-from vemo.faces.mtcnn import MTCNNCascade
-from vemo.faces.mtcnn_detector import MTCNNFaceDetector
-from vemo.faces.mtcnn_shared import SharedCascade
 from vemo.faces.pipeline import FacePipeline
 from vemo.faces.recipe import CropRecipe
 from vemo.weights.catalog import MTCNN_WEIGHTS
 from vemo.weights.store import fetch, load_mtcnn
+
+if TYPE_CHECKING:  # MTCNN's nets, and so torch, load only for a recipe that names MTCNN
+    import torch
+
+    from vemo.faces.mtcnn_shared import SharedCascade
 
 
 def prepare_detector(recipe: CropRecipe) -> None:
@@ -37,6 +38,9 @@ _SHARED_LOCK = threading.Lock()
 
 def shared_cascade(device: torch.device) -> SharedCascade:
     """The one MTCNN cascade on a GPU that every thread's detector queues its frames for."""
+    from vemo.faces.mtcnn import MTCNNCascade
+    from vemo.faces.mtcnn_shared import SharedCascade
+
     with _SHARED_LOCK:
         if str(device) not in _SHARED_CASCADES:
             _SHARED_CASCADES[str(device)] = SharedCascade(MTCNNCascade(load_mtcnn().to(device)))
@@ -47,6 +51,10 @@ def build_detector(recipe: CropRecipe, device: str | torch.device = "cpu") -> Fa
     """The recipe's detector with its settings (and weights, on `device`). On a GPU, MTCNN
     detectors share one cascade that batches the frames of every thread."""
     if recipe.detector == "mtcnn":
+        import torch
+
+        from vemo.faces.mtcnn_detector import MTCNNFaceDetector
+
         device = torch.device(device)
         if device.type == "cuda":
             return MTCNNFaceDetector(None, recipe.detector_settings, shared=shared_cascade(device))

@@ -6,13 +6,16 @@ puts cached weights on what it builds and, for other classes, a new head.
 
 from __future__ import annotations
 
-from torch import nn
+from typing import TYPE_CHECKING
 
 from vemo.errors import ConfigError
 from vemo.models import create_model, model_info
 from vemo.models.registry import replace_head
 from vemo.weights.catalog import get_entry
 from vemo.weights.store import cache_dir, load_pretrained
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 def build_model(name: str, num_classes: int = 4, weights: str | None = None) -> nn.Module:

@@ -22,17 +22,19 @@ import urllib.request
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
-
-from torch import nn
+from typing import TYPE_CHECKING
 
 from vemo import __version__
 from vemo.errors import WeightsError
-from vemo.faces.mtcnn import MTCNN
 from vemo.io.files import atomic_path, write_json_atomic
 from vemo.io.tensors import load_tensors, save_tensors
 from vemo.models import create_model
 from vemo.weights.catalog import MTCNN_WEIGHTS, WeightsEntry, get_entry
-from vemo.weights.convert import state_dict_for, torch_state_dict
+
+if TYPE_CHECKING:  # torch loads when weights are converted or loaded, not to find them in the cache
+    from torch import nn
+
+    from vemo.faces.mtcnn import MTCNN
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +134,9 @@ def _fetch_sources(entry: WeightsEntry, folder: Path) -> list[Path]:
 
 def _converted_state(entry: WeightsEntry, sources: list[Path]) -> dict:
     """The state dict to cache, checked key by key and shape by shape against its module."""
+    from vemo.faces.mtcnn import MTCNN
+    from vemo.weights.convert import state_dict_for, torch_state_dict
+
     if not entry.parts:
         model = create_model(entry.model, num_classes=len(entry.classes))
         return state_dict_for(entry.format, entry.key_map, sources[0], model)
@@ -226,6 +231,8 @@ def load_mtcnn(cache: Path | str | None = None) -> MTCNN:
     Raises:
         WeightsError: fetch, checksum or conversion failed.
     """
+    from vemo.faces.mtcnn import MTCNN
+
     folder = fetch(MTCNN_WEIGHTS, cache)
     nets = MTCNN()
     nets.load_state_dict(load_tensors(folder / "weights.safetensors"))

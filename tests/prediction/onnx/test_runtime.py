@@ -65,7 +65,7 @@ def test_an_onnx_file_runs_on_the_cpu_only(trained_run: Path, tmp_path: Path):
     export_module.export_predictor(predictor, tmp_path / "m.onnx")
     loaded = load_predictor(tmp_path / "m.onnx", torch.device("cpu"))
     assert loaded.runtime == "onnxruntime" and loaded.classes == predictor.classes
-    assert place_for_work(loaded, "auto", "haar").device.type == "cpu"
+    assert place_for_work(loaded, "auto", "haar").device == "cpu"
     with pytest.raises(ConfigError, match="runs with ONNX Runtime only"):
         place_for_work(load_predictor(tmp_path / "m.onnx", torch.device("cpu")), "cpu", "haar", "torch")
     with pytest.raises(ConfigError, match="runtime must be one of"):

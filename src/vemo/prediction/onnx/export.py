@@ -23,7 +23,7 @@ from vemo import __version__
 from vemo.errors import ExportError
 from vemo.io.files import atomic_path
 from vemo.models import model_info
-from vemo.prediction.onnx.file import INPUT_NAME, OUTPUT_NAME, inference_session, metadata_props
+from vemo.prediction.onnx.file import INPUT_NAME, OUTPUT_NAME, OnnxNetwork, inference_session, metadata_props
 from vemo.prediction.predictor import Predictor
 from vemo.weights.store import file_sha256
 
@@ -108,7 +108,7 @@ def _random_crops(predictor: Predictor, count: int) -> np.ndarray:
 
 def _exportable(predictor: Predictor) -> torch.nn.Module:
     """The network as prediction runs it (batch norms folded), on the CPU, in plain memory order."""
-    if predictor.runtime != "torch":
+    if isinstance(predictor.model, OnnxNetwork):
         raise ExportError(f"{predictor.description} is already an ONNX file")
     if predictor.architecture and model_info(predictor.architecture).kind != "neural":
         raise ExportError(f"{predictor.description}: {predictor.architecture} is a classical model (fitted, not a "

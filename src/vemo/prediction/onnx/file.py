@@ -19,8 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-from torch import nn
 
 from vemo.errors import CheckpointError
 
@@ -75,16 +73,14 @@ def inference_session(model: bytes | str | Path, threads: int = 1):
         raise CheckpointError(f"{where}: ONNX Runtime cannot load it: {str(error).splitlines()[0][:200]}") from error
 
 
-class OnnxNetwork(nn.Module):
-    """An ONNX Runtime session in the place of a PyTorch network: float (N, C, H, W) in, logits
-    out, on the CPU; so prediction's batching, class choice and softmax stay one code path."""
+class OnnxNetwork:
+    """An ONNX Runtime session in the place of a PyTorch network: float32 (N, C, H, W) in, logits
+    out, in NumPy on the CPU; so a prediction through it never loads torch."""
 
     def __init__(self, session, description: str) -> None:
-        super().__init__()
         self.session = session
         self.description = description
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        batch = np.ascontiguousarray(images.detach().cpu().numpy(), dtype=np.float32)
-        (logits,) = self.session.run([OUTPUT_NAME], {INPUT_NAME: batch})
-        return torch.from_numpy(logits)
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        (logits,) = self.session.run([OUTPUT_NAME], {INPUT_NAME: np.ascontiguousarray(batch, dtype=np.float32)})
+        return logits

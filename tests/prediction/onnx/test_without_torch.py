@@ -1,0 +1,72 @@
+"""A prediction whose network ONNX Runtime runs never loads torch: an exported file, or a run
+folder whose export is already cached, predicts in a process where importing torch fails."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from vemo.prediction.onnx import runtime as runtime_module
+from vemo.prediction.onnx.runtime import cached_onnx_predictor
+
+# `python -c` this, then vemo's arguments: vemo runs with every import of torch failing
+WITHOUT_TORCH = (
+    "import runpy, sys; sys.modules['torch'] = None; sys.argv = ['vemo', *sys.argv[1:]]; runpy.run_module('vemo', run_name='__main__')"
+)
+
+
+def predict(model: str | Path, video: Path, out: Path, cache: Path, *options: str, torch: bool = True):
+    command = [sys.executable, "-m", "vemo"] if torch else [sys.executable, "-c", WITHOUT_TORCH]
+    return subprocess.run(
+        [*command, "predict", str(video), "--model", str(model), "-o", str(out), *options],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "VEMO_CACHE_DIR": str(cache)},
+    )
+
+
+def test_a_cached_export_predicts_without_torch_and_as_torch_does(trained_run: Path, shared_media: Path, tmp_path: Path):
+    video, cache = shared_media / "single_face.mp4", tmp_path / "cache"
+    first = predict(trained_run, video, tmp_path / "first", cache, "--device", "cpu")  # exports, with torch
+    assert first.returncode == 0, first.stderr
+    without = predict(trained_run, video, tmp_path / "without", cache, "--device", "cpu", torch=False)
+    assert without.returncode == 0, without.stderr
+    refused = predict(trained_run, video, tmp_path / "refused", cache, "--runtime", "torch", torch=False)
+    assert refused.returncode != 0  # the guard works: PyTorch's path cannot run in that process
+    verdicts = [json.loads((tmp_path / name / "single_face.json").read_text()) for name in ("first", "without")]
+    assert [v["runtime"] for v in verdicts] == ["onnxruntime", "onnxruntime"]
+    assert verdicts[1]["label"] == verdicts[0]["label"] and verdicts[1]["device_reason"] == "asked for (--device cpu)"
+    tables = [pd.read_csv(tmp_path / name / "single_face.frames.csv") for name in ("first", "without")]
+    assert (tables[0]["label"].astype(str) == tables[1]["label"].astype(str)).all()
+
+
+def test_an_exported_file_predicts_without_torch(trained_run: Path, shared_media: Path, tmp_path: Path):
+    exported = subprocess.run(
+        [sys.executable, "-m", "vemo", "export", str(trained_run), "--to", str(tmp_path / "m.onnx")], capture_output=True, text=True
+    )
+    assert exported.returncode == 0, exported.stderr
+    done = predict(tmp_path / "m.onnx", shared_media / "single_face.jpg", tmp_path / "out", tmp_path / "cache", torch=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "out" / "single_face.json").read_text())["runtime"] == "onnxruntime"
+
+
+def test_only_a_cpu_prediction_with_an_export_cached_skips_torch(trained_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from vemo.prediction import load_predictor
+    from vemo.prediction.device import place_for_work
+
+    monkeypatch.setenv("VEMO_CACHE_DIR", str(tmp_path / "cache"))
+    assert cached_onnx_predictor(trained_run, "cpu", None, "auto") is None  # nothing exported yet
+    place_for_work(load_predictor(trained_run, "cpu"), "cpu", "haar")  # exports it
+    cached = cached_onnx_predictor(trained_run, "cpu", None, "auto")
+    assert cached is not None and cached.runtime == "onnxruntime" and cached.device == "cpu"
+    assert cached_onnx_predictor(trained_run, "cpu", None, "onnx") is not None
+    assert cached_onnx_predictor(trained_run, "cpu", None, "torch") is None
+    assert cached_onnx_predictor(trained_run, "cuda", None, "auto") is None
+    monkeypatch.setattr(runtime_module, "gpu_driver_present", lambda: True)
+    assert cached_onnx_predictor(trained_run, "auto", None, "auto") is None  # torch decides whether CUDA is there
