@@ -86,6 +86,9 @@ def load_for_work(model: str | Path, device: str, classes: str | None = None, ru
         raise ConfigError(f"runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}", "runtime")
     cpu_until_placed(device)  # an unknown device, or CUDA asked for on a machine without it, fails here
     cached = cached_onnx_predictor(model, device, classes, runtime)
+    if cached is not None:
+        log.debug("prediction on cpu: %s; network run by ONNX Runtime from the cached export %s (torch not loaded)",
+                  cached.device_reason, cached.model.description)
     predictor = cached or load_predictor(model, "cpu", classes)
     recipe = crop_recipe_for(predictor, align, detector)
     return (cached, recipe) if cached else (place_for_work(predictor, device, recipe.detector, runtime), recipe)
