@@ -75,7 +75,7 @@ def network_rows(folder: Path, seconds: float) -> dict[str, float]:
             figures = [images_per_second(lambda b, p=predictor: p._compute(b, 64), batch, seconds)]
             for kind in ("", ".int8"):
                 predictor_onnx = Predictor(sessions[kind], predictor.preprocess, predictor.model_classes,
-                                           predictor.classes, kind, {}, torch.device("cpu"), runtime="onnxruntime")
+                                           predictor.classes, kind, {}, "cpu")
                 figures.append(images_per_second(lambda b, p=predictor_onnx: p._compute(b, 64), batch, seconds))
             if name == "minixception" and size == 64:
                 per_image = {"torch": 1000 / figures[0], "onnx": 1000 / figures[1]}

@@ -18,7 +18,7 @@ from vemo.errors import ConfigError
 from vemo.faces.recipe import CropRecipe
 from vemo.models.inputs import cpu_until_placed
 from vemo.prediction.onnx.file import OnnxNetwork
-from vemo.prediction.onnx.runtime import RUNTIMES, cached_onnx_predictor, with_onnx_runtime
+from vemo.prediction.onnx.runtime import cached_onnx_predictor, check_runtime, with_onnx_runtime
 from vemo.prediction.predictor import Predictor, crop_recipe_for, load_predictor
 
 log = logging.getLogger(__name__)
@@ -46,8 +46,7 @@ def place_for_work(predictor: Predictor, requested: str, detector: str, runtime:
     Raises:
         ConfigError: an unknown runtime, or "onnx" for a network that cannot be run that way.
     """
-    if runtime not in RUNTIMES:
-        raise ConfigError(f"runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}", "runtime")
+    check_runtime(runtime)
     onnx_file = predictor.runtime != "torch"
     if onnx_file and runtime == "torch":
         raise ConfigError(f"{predictor.description} is an ONNX file: it runs with ONNX Runtime only", "runtime")
@@ -82,13 +81,12 @@ def load_for_work(model: str | Path, device: str, classes: str | None = None, ru
     Raises:
         CheckpointError, ConfigError, WeightsError: an unusable model, device or runtime.
     """
-    if runtime not in RUNTIMES:
-        raise ConfigError(f"runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}", "runtime")
     cpu_until_placed(device)  # an unknown device, or CUDA asked for on a machine without it, fails here
-    cached = cached_onnx_predictor(model, device, classes, runtime)
+    cached = cached_onnx_predictor(model, device, classes, runtime)  # checks the runtime
     if cached is not None:
         log.debug("prediction on cpu: %s; network run by ONNX Runtime from the cached export %s (torch not loaded)",
                   cached.device_reason, cached.model.description)
-    predictor = cached or load_predictor(model, "cpu", classes)
+        return cached, crop_recipe_for(cached, align, detector)
+    predictor = load_predictor(model, "cpu", classes)
     recipe = crop_recipe_for(predictor, align, detector)
-    return (cached, recipe) if cached else (place_for_work(predictor, device, recipe.detector, runtime), recipe)
+    return place_for_work(predictor, device, recipe.detector, runtime), recipe

@@ -58,7 +58,6 @@ class Predictor:
     device_reason: str = "asked for"
     architecture: str = ""  # the registry's name of the network
     weights_file: Path | None = None  # what the network was loaded from (its sha256 goes into exports)
-    runtime: str = "torch"  # or "onnxruntime": `model` is then an `OnnxNetwork`
     _queue: BatchQueue | None = field(default=None, init=False, repr=False, compare=False)
     _queue_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
@@ -77,6 +76,11 @@ class Predictor:
     def on_gpu(self) -> bool:
         return self.device.startswith("cuda")
 
+    @property
+    def runtime(self) -> str:
+        """What runs the network: "torch", or "onnxruntime" (`model` is an `OnnxNetwork`)."""
+        return "onnxruntime" if isinstance(self.model, OnnxNetwork) else "torch"
+
     def move_to(self, device: str | torch.device, reason: str) -> None:
         """Run the network on `device` from now on (before any crop was submitted).
 
@@ -84,10 +88,11 @@ class Predictor:
             ConfigError: a GPU asked for an ONNX file (ONNX Runtime runs on the CPU here).
         """
         device = str(device)
-        if self.runtime != "torch" and device != "cpu":
-            raise ConfigError(f"{self.description}: ONNX files run on the CPU (ONNX Runtime's CPU provider); "
-                              "predict with the run folder or pretrained:NAME for a GPU", "device")
-        if not isinstance(self.model, OnnxNetwork):
+        if isinstance(self.model, OnnxNetwork):
+            if device != "cpu":
+                raise ConfigError(f"{self.description}: ONNX files run on the CPU (ONNX Runtime's CPU provider); "
+                                  "predict with the run folder or pretrained:NAME for a GPU", "device")
+        else:
             self.model = self.model.to(device)
         self.device, self.device_reason = device, reason
 
@@ -192,11 +197,9 @@ class ModelSource:
     pretrained: str = ""  # the weights' name, for pretrained:NAME
 
     def predictor(self, network: nn.Module | OnnxNetwork, preprocess: Preprocess, device: str | torch.device,
-                  **runtime: str) -> Predictor:
-        """`runtime`: device_reason and runtime, for a network run by ONNX Runtime."""
+                  device_reason: str = "asked for") -> Predictor:
         return Predictor(network, preprocess, self.model_classes, self.classes, self.description, self.corpus,
-                         str(device), self.recipe, architecture=self.architecture, weights_file=self.weights_file,
-                         **runtime)
+                         str(device), self.recipe, device_reason, self.architecture, self.weights_file)
 
 
 def model_source(model: str | Path, classes: str | None = None, cache: Path | None = None) -> ModelSource:
@@ -259,4 +262,4 @@ def _onnx_predictor(path: Path, classes: str | None) -> Predictor:
     return Predictor(OnnxNetwork(inference_session(path), str(path)), Preprocess.from_json(meta["input"]), model_classes,
                      choose_classes(model_classes, classes, False), str(path), meta["corpus"], "cpu",
                      CropRecipe.from_json(meta["crop_recipe"]), "ONNX Runtime runs ONNX files on the CPU",
-                     architecture=meta["model"], weights_file=path, runtime="onnxruntime")
+                     architecture=meta["model"], weights_file=path)

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from vemo import __version__
-from vemo.errors import CheckpointError, ExportError
+from vemo.errors import CheckpointError, ConfigError, ExportError
 from vemo.models import model_info
 from vemo.models.inputs import Preprocess
 from vemo.prediction.onnx.file import PREFIX, OnnxNetwork, inference_session
@@ -46,7 +46,7 @@ def with_onnx_runtime(predictor: Predictor, cache: Path | None = None) -> Predic
         log.info("ONNX Runtime not used for %s: cannot write the cache (%s)", predictor.description, error)
         return None
     network = _network(target, predictor.description)
-    return None if network is None else dataclasses.replace(predictor, model=network, runtime="onnxruntime")
+    return None if network is None else dataclasses.replace(predictor, model=network)
 
 
 def cached_onnx_predictor(model: str | Path, device: str, classes: str | None, runtime: str,
@@ -58,6 +58,7 @@ def cached_onnx_predictor(model: str | Path, device: str, classes: str | None, r
     Raises:
         CheckpointError, ConfigError, WeightsError: as `load_predictor` (an unusable model).
     """
+    check_runtime(runtime)
     if runtime == "torch" or device not in ("auto", "cpu") or str(model).endswith(".onnx") \
             or (device == "auto" and gpu_driver_present()):
         return None
@@ -73,7 +74,13 @@ def cached_onnx_predictor(model: str | Path, device: str, classes: str | None, r
     if network is None:
         return None
     reason = "auto: no CUDA device" if device == "auto" else "asked for (--device cpu)"
-    return source.predictor(network, _input_of(source, network), "cpu", device_reason=reason, runtime="onnxruntime")
+    return source.predictor(network, _input_of(source, network), "cpu", reason)
+
+
+def check_runtime(runtime: str) -> None:
+    """Raises ConfigError: `runtime` is not one of RUNTIMES."""
+    if runtime not in RUNTIMES:
+        raise ConfigError(f"runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}", "runtime")
 
 
 def gpu_driver_present() -> bool:
