@@ -107,6 +107,36 @@ def test_a_killed_driver_reruns_without_redoing_finished_sources(private_ray, ti
     assert not list(workspace.rglob("*vemo-tmp*"))
 
 
+@pytest.mark.ray
+def test_the_default_private_ray_extracts_and_predicts_as_the_local_engine(private_network, tiny_corpus: Path,
+                                                                           tiny_extracted_every_3rd: Path,
+                                                                           trained_run: Path, tmp_path: Path):
+    """`--engine ray` with no `--address`, as the help promises, starts a Ray of its own (from the
+    command's main thread) and gives the local engine's faces and verdicts; the token Ray writes
+    in a fresh home is the user's alone."""
+    pytest.importorskip("ray", reason="Ray is not installed: pip install 'vemo[ray]'")
+    home = tmp_path / "home"
+    home.mkdir()
+    environment = {**os.environ, "HOME": str(home)}
+    environment.pop("RAY_ADDRESS", None)
+    extracted, local, remote = tmp_path / "ws", tmp_path / "local", tmp_path / "ray"
+    predict = ["predict", str(tiny_corpus / "videos"), "--model", str(trained_run), "--every", "3"]
+    subprocess.run([*VEMO, *predict, "--out", str(local)], check=True, capture_output=True)
+    for arguments in (["extract", str(tiny_corpus / "videos"), "--out", str(extracted), "--every", "3"],
+                      [*predict, "--out", str(remote)]):
+        done = private_network.run([*VEMO, *arguments, "--engine", "ray", "--workers", "2"], capture_output=True,
+                                   text=True, env=environment, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+    assert _tables_and_files(extracted, ["faces.csv"], "faces/*/*.png") == \
+        _tables_and_files(tiny_extracted_every_3rd, ["faces.csv"], "faces/*/*.png")
+    tables = ["predictions.csv", *[p.name for p in local.glob("*.frames.csv")]]
+    assert _tables_and_files(remote, tables, "*.json") == _tables_and_files(local, tables, "*.json")
+    token = home / ".ray" / "auth_token"
+    if token.exists():  # Ray of 2.59 and later turns token authentication on for a new local Ray
+        assert token.stat().st_mode & 0o077 == 0, oct(token.stat().st_mode)
+        assert (home / ".ray").stat().st_mode & 0o077 == 0
+
+
 TWO_NODES = textwrap.dedent("""
     import json, sys, threading, time
     import ray

@@ -61,9 +61,39 @@ def connect(settings):
     options = {"include_dashboard": False, "logging_level": logging.WARNING, "log_to_driver": False,
                "runtime_env": {"env_vars": _environment()}}
     if address is None:
-        options |= {"num_cpus": workers or os.cpu_count() or 1, "object_store_memory": LOCAL_OBJECT_STORE_BYTES}
+        _start_private(ray, options | {"num_cpus": workers or os.cpu_count() or 1,
+                                       "object_store_memory": LOCAL_OBJECT_STORE_BYTES})
+    else:
+        _join(ray, address, options)
+    return ray
+
+
+def _start_private(ray, options: dict) -> None:
+    """Start a Ray of this machine's own, on the calling thread: a Ray started from a helper thread
+    answers `ray.init` but its first task never reaches the GCS. Its token stays the user's own."""
+    if threading.current_thread() is not threading.main_thread():
+        raise VemoError("a private Ray must be started from the main thread; start one with `ray start --head` "
+                        "and pass --address")
+    token_folder = Path.home() / ".ray"
+    token_folder.mkdir(mode=0o700, exist_ok=True)  # the token is written inside, readable by the user only
+    ray.init(address="local", **options)  # "local": never a cluster found through $RAY_ADDRESS or `ray start`
+    _only_for_the_user(token_folder / "auth_token")
+
+
+def _only_for_the_user(path: Path) -> None:
+    """Owner-only permissions on a secret Ray wrote with the process umask (0644 for most)."""
+    try:
+        if path.is_file() and path.stat().st_uid == os.getuid():
+            path.chmod(0o600)
+    except OSError as error:
+        log.warning("could not make %s readable by its owner only: %s", path, error.strerror)
+
+
+def _join(ray, address: str, options: dict) -> None:
+    """Join a running cluster, waiting at most `connect_timeout()` for it: Ray itself retries
+    for minutes, so the call runs in a helper thread the driver stops waiting for."""
     timeout = connect_timeout()
-    if address not in (None, "auto"):
+    if address != "auto":
         _probe(address, timeout)
     outcome: list[BaseException | None] = []
 
@@ -78,14 +108,13 @@ def connect(settings):
     starter.start()
     starter.join(timeout)
     if not outcome:
-        raise ConfigError(f"cannot reach the Ray cluster at {address or 'a private Ray'}: no answer within "
-                          f"{timeout:g} s (VEMO_RAY_CONNECT_TIMEOUT sets the wait)", "address")
+        raise ConfigError(f"cannot reach the Ray cluster at {address}: no answer within {timeout:g} s "
+                          "(VEMO_RAY_CONNECT_TIMEOUT sets the wait)", "address")
     if isinstance(outcome[0], (ConnectionError, RuntimeError, ValueError)):
         raise ConfigError(f"cannot reach the Ray cluster at {address}: {str(outcome[0]).splitlines()[0]}",
                           "address") from None
     if outcome[0] is not None:
         raise outcome[0]
-    return ray
 
 
 def connect_timeout() -> float:
