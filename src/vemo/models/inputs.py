@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from vemo.checks import require_number
 from vemo.errors import ConfigError
 from vemo.models.registry import ModelInfo
 
@@ -23,6 +24,8 @@ if TYPE_CHECKING:  # torch loads where a tensor is made: ONNX Runtime's predicti
 RECIPES = ("vemo", "paper")
 RESIZE_METHODS = {"area": cv2.INTER_AREA, "nearest": cv2.INTER_NEAREST, "linear": cv2.INTER_LINEAR}
 DEVICES = ("auto", "cpu", "cuda")
+MAX_INPUT_SIZE = 1024  # side of a model's input: the largest network here takes 227, a crop is at most 2048
+MAX_PIXEL_VALUE = 1000.0  # bound of a mean or std: pixels reach 255 before scaling
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,19 @@ class Preprocess:
     mean: tuple[float, ...]
     std: tuple[float, ...]
 
+    def __post_init__(self) -> None:
+        require_number(self.size, "size", 8, MAX_INPUT_SIZE)
+        if self.color not in ("rgb", "gray") or self.resize not in RESIZE_METHODS:
+            raise ConfigError(f"color must be rgb or gray and resize one of {', '.join(RESIZE_METHODS)}, not "
+                              f"{self.color!r} and {self.resize!r}", "color", "resize")
+        require_number(self.scale, "scale", 0, 1, low_open=True)
+        channels = 3 if self.color == "rgb" else 1
+        for name, values, low in (("mean", self.mean, -MAX_PIXEL_VALUE), ("std", self.std, 0)):
+            if not isinstance(values, tuple) or len(values) != channels:
+                raise ConfigError(f"{name} must hold {channels} numbers (one per channel), not {values!r}", name)
+            for value in values:
+                require_number(value, name, low, MAX_PIXEL_VALUE, low_open=name == "std")
+
     @property
     def spec(self) -> InputSpec:
         return InputSpec(self.size, self.color, self.resize)
@@ -96,6 +112,18 @@ class Preprocess:
 
     @classmethod
     def from_json(cls, data: dict) -> Preprocess:
+        """Raises:
+            ConfigError: a field missing, of the wrong type or out of its range, named.
+        """
+        if not isinstance(data, dict):
+            raise ConfigError(f"an input recipe must be an object, not {type(data).__name__}")
+        missing = [key for key in ("size", "color", "resize", "scale", "mean", "std") if key not in data]
+        if missing:
+            raise ConfigError(f"an input recipe needs {', '.join(missing)}", *missing)
+        if not all(isinstance(data[key], list) for key in ("mean", "std")):
+            raise ConfigError("mean and std must be lists of numbers, one per channel", "mean", "std")
+        if isinstance(data["size"], bool) or not isinstance(data["size"], int):
+            raise ConfigError(f"size must be a whole number, not {data['size']!r}", "size")
         return cls(data["size"], data["color"], data["resize"], data["scale"], tuple(data["mean"]), tuple(data["std"]))
 
 

@@ -26,7 +26,7 @@ from vemo.io.runs import RunFolder
 from vemo.io.workspace import read_crop_recipe
 from vemo.models import model_info
 from vemo.models.inputs import Preprocess, batched_logits, preprocess_for
-from vemo.prediction.onnx.file import OnnxNetwork, inference_session, read_metadata
+from vemo.prediction.onnx.file import OnnxNetwork, open_model_file
 from vemo.weights import get_entry
 from vemo.weights.store import cache_dir
 
@@ -254,12 +254,11 @@ def load_predictor(model: str | Path, device: str | torch.device = "cpu", classe
 
 def _onnx_predictor(path: Path, classes: str | None) -> Predictor:
     """A predictor over an exported file (`vemo export`): classes, input and crop recipes from
-    its metadata, the network run by ONNX Runtime on the CPU."""
-    meta = read_metadata(path)
-    model_classes = tuple(meta["classes"])
-    if classes is None and meta.get("reported_classes"):  # as the model it came from reports by default
-        classes = ",".join(meta["reported_classes"])
-    return Predictor(OnnxNetwork(inference_session(path), str(path)), Preprocess.from_json(meta["input"]), model_classes,
-                     choose_classes(model_classes, classes, False), str(path), meta["corpus"], "cpu",
-                     CropRecipe.from_json(meta["crop_recipe"]), "ONNX Runtime runs ONNX files on the CPU",
-                     architecture=meta["model"], weights_file=path)
+    its metadata, checked against its graph, the network run by ONNX Runtime on the CPU."""
+    file = open_model_file(path)
+    if classes is None and file.reported_classes:  # as the model it came from reports by default
+        classes = ",".join(file.reported_classes)
+    return Predictor(file.network, file.preprocess, file.model_classes,
+                     choose_classes(file.model_classes, classes, False), str(path), file.corpus, "cpu",
+                     file.crop_recipe, "ONNX Runtime runs ONNX files on the CPU", architecture=file.model,
+                     weights_file=path)

@@ -15,16 +15,24 @@ say everything else a program needs to use it without vemo:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from vemo.errors import CheckpointError
+from vemo.errors import CheckpointError, ConfigError
+from vemo.faces.recipe import CropRecipe
+from vemo.models.inputs import Preprocess
+
+Parsed = TypeVar("Parsed")
 
 PREFIX = "vemo."
 INPUT_NAME, OUTPUT_NAME = "input", "logits"
 REQUIRED = ("classes", "input", "crop_recipe", "corpus", "model", "weights_sha256")
+MAX_CLASSES = 1000  # ImageNet's 1,000 is the most any network here has
+MAX_NAME = 128  # characters of a class or model name
 
 
 def metadata_props(values: dict[str, Any]) -> dict[str, str]:
@@ -47,7 +55,8 @@ def read_metadata(path: Path | str) -> dict[str, Any]:
     props = {p.key[len(PREFIX):]: p.value for p in model.metadata_props if p.key.startswith(PREFIX)}
     missing = [key for key in REQUIRED if key not in props]
     if missing:
-        raise CheckpointError(f"{path}: an ONNX file without vemo's metadata ({', '.join(missing)} missing); "
+        named = ", ".join(PREFIX + key for key in missing)
+        raise CheckpointError(f"{path}: an ONNX file without vemo's metadata ({named} missing); "
                               "export it with `vemo export`")
     try:
         return {key: json.loads(value) for key, value in props.items()}
@@ -84,3 +93,102 @@ class OnnxNetwork:
     def logits(self, batch: np.ndarray) -> np.ndarray:
         (logits,) = self.session.run([OUTPUT_NAME], {INPUT_NAME: np.ascontiguousarray(batch, dtype=np.float32)})
         return logits
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """An exported file that may come from anyone: every metadata field checked for its type and
+    bounds (those of the option it stands for), and the graph checked against them."""
+
+    path: Path
+    network: OnnxNetwork
+    model_classes: tuple[str, ...]
+    reported_classes: tuple[str, ...] | None
+    preprocess: Preprocess
+    crop_recipe: CropRecipe
+    corpus: dict
+    model: str
+
+
+def open_model_file(path: Path) -> ModelFile:
+    """The file's checked metadata and its network in ONNX Runtime.
+
+    Raises:
+        CheckpointError: one line naming the file and the field that is missing, of the wrong
+            type, of the wrong length or out of range, or the graph that disagrees with it.
+    """
+    meta = read_metadata(path)
+    model_classes = _field(path, meta, "classes", _class_names)
+    preprocess = _field(path, meta, "input", Preprocess.from_json)
+    recipe = _field(path, meta, "crop_recipe", _crop_recipe)
+    corpus = _field(path, meta, "corpus", _object)
+    model = _field(path, meta, "model", _name)
+    network = OnnxNetwork(inference_session(path), str(path))
+    _check_graph(path, network, preprocess, len(model_classes))
+    reported = _field(path, meta, "reported_classes", _class_names) if meta.get("reported_classes") else None
+    if reported and not set(reported) <= set(model_classes):
+        raise CheckpointError(f"{path}: metadata vemo.reported_classes names classes the model lacks "
+                              f"({', '.join(sorted(set(reported) - set(model_classes)))})")
+    return ModelFile(path, network, model_classes, reported, preprocess, recipe, corpus, model)
+
+
+def _field(path: Path, meta: dict[str, Any], key: str, parse: Callable[[Any], Parsed]) -> Parsed:
+    if key not in meta:
+        raise CheckpointError(f"{path}: metadata vemo.{key} is missing")
+    try:
+        return parse(meta[key])
+    except (ConfigError, TypeError, ValueError, KeyError) as error:
+        reason = error.args[0] if isinstance(error, ConfigError) else f"{type(error).__name__}: {error}"
+        raise CheckpointError(f"{path}: metadata vemo.{key} is unusable: {str(reason)[:300]}") from None
+
+
+def _class_names(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(name, str) and 0 < len(name) <= MAX_NAME for name in value):
+        raise ConfigError(f"must be a list of names (1 to {MAX_NAME} characters each)")
+    if not 2 <= len(value) <= MAX_CLASSES or len(set(value)) != len(value):
+        raise ConfigError(f"must name 2 to {MAX_CLASSES} distinct classes, not {len(value)} names "
+                          f"({len(set(value))} distinct)")
+    return tuple(value)
+
+
+def _crop_recipe(value: Any) -> CropRecipe:
+    if not isinstance(value, dict) or not isinstance(value.get("detector_settings", {}), dict):
+        raise ConfigError("must be an object, with detector_settings an object")
+    return CropRecipe.from_json(value)
+
+
+def _object(value: Any) -> dict:
+    if not isinstance(value, dict):
+        raise ConfigError(f"must be an object, not {type(value).__name__}")
+    return value
+
+
+def _name(value: Any) -> str:
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_NAME:
+        raise ConfigError(f"must be a name of 1 to {MAX_NAME} characters")
+    return value
+
+
+def _check_graph(path: Path, network: OnnxNetwork, preprocess: Preprocess, classes: int) -> None:
+    """The graph takes `input` (N, C, size, size) and gives `logits` (N, classes), as the
+    metadata say; a dimension the graph leaves open is checked by running one blank image."""
+    inputs = {node.name: node.shape for node in network.session.get_inputs()}
+    outputs = {node.name: node.shape for node in network.session.get_outputs()}
+    if INPUT_NAME not in inputs or OUTPUT_NAME not in outputs:
+        raise CheckpointError(f"{path}: the graph must take {INPUT_NAME!r} and give {OUTPUT_NAME!r}, not "
+                              f"{', '.join(inputs)} -> {', '.join(outputs)}")
+    expected = (None, 3 if preprocess.color == "rgb" else 1, preprocess.size, preprocess.size)
+    shape = inputs[INPUT_NAME]
+    if len(shape) != 4 or any(isinstance(got, int) and want is not None and got != want
+                              for got, want in zip(shape, expected)):
+        raise CheckpointError(f"{path}: the graph's input is {list(shape)}, but metadata vemo.input says "
+                              f"(N, {expected[1]}, {preprocess.size}, {preprocess.size})")
+    width = outputs[OUTPUT_NAME][-1] if len(outputs[OUTPUT_NAME]) == 2 else None
+    if not isinstance(width, int):
+        try:
+            width = network.logits(np.zeros((1, *expected[1:]), np.float32)).shape[-1]
+        except Exception as error:  # onnxruntime's own exception types
+            raise CheckpointError(f"{path}: ONNX Runtime cannot run it on one image: "
+                                  f"{str(error).splitlines()[0][:200]}") from None
+    if width != classes:
+        raise CheckpointError(f"{path}: the graph gives {width} outputs, but metadata vemo.classes names {classes}")
