@@ -111,9 +111,7 @@ def _cached_path(architecture: str, model_classes: tuple[str, ...], weights: Pat
     identity = {"weights": file_sha256(weights), "model": architecture, "classes": list(model_classes),
                 "vemo": __version__}
     key = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:32]
-    folder = cache_dir(cache) / "onnx"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"{key}.onnx"
+    return cache_dir(cache) / "onnx" / f"{key}.onnx"
 
 
 def _exported(predictor: Predictor, target: Path) -> bool:
@@ -125,6 +123,7 @@ def _exported(predictor: Predictor, target: Path) -> bool:
         return False
     if target.exists():
         return True
+    target.parent.mkdir(parents=True, exist_ok=True)  # an OSError here (a read-only cache) leaves PyTorch running
     from vemo.prediction.onnx.export import export_predictor  # the exporters load only when a file is made
 
     try:
