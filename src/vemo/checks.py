@@ -44,5 +44,6 @@ def require_plain_name(name: str | None, parameter: str) -> None:
         ConfigError: naming `parameter`.
     """
     if name is not None and not PLAIN_NAME.fullmatch(name):
+        shown = repr(name) if len(name) <= 80 else f"{name[:80]!r}... ({len(name)} characters)"
         raise ConfigError(f"{parameter} must be a single folder: letters, digits and _ . = + -, not starting with a "
-                          f"dot and without '/', not {name!r}", parameter)
+                          f"dot and without '/', not {shown}", parameter)

@@ -150,3 +150,119 @@ def test_every_numeric_option_refuses_what_it_cannot_take(path, flag, workspace:
             assert lines and lines[-1].startswith("vemo: error:"), (value, errors)
         outcomes[value] = code
     record(f"option fuzz: {' '.join(path)} {flag}", len(VALUES), len(VALUES))
+
+
+HOSTILE_NUMBERS = ("nan", "inf", "-inf", "-1", "1e308", "abc", "", "99999999999999999999999")
+LONG = "x" * 5000
+
+
+def _numbers(template: str) -> list[str]:
+    """`template` with each hostile number in the place of its `{}` (every place at once)."""
+    return [template.replace("{}", value) for value in HOSTILE_NUMBERS]
+
+
+# Every text option of the app that carries numbers or names, with what a hostile caller types
+# there (each refused in one line naming the flag) and one value it takes.
+TEXT_OPTIONS: dict[tuple[tuple[str, ...], str], tuple[list[str], str]] = {
+    (("split",), "--ratios"): ([*_numbers("{},{},{}"), *_numbers("0.5,{},0.2"), "0,0.5,0.5", "1,2", "1,2,3,4",
+                                 ",,", "0.5;0.3;0.2"], "0.5,0.3,0.2"),
+    (("label", "apply"), "--window"): ([*_numbers("apex:{}"), "apex", "apex:", "apex:2:3", "apex:²", "onset"],
+                                       "apex:3"),
+    (("synth",), "--size"): ([*_numbers("{}x240"), *_numbers("320x{}"), "0x0", "320", "320x240x3", "95x95",
+                              "99999x99999"], "320x240"),
+    (("extract",), "--thresholds"): ([*_numbers("{},0.7,0.7"), *_numbers("{},{},{}"), "0,0.7,0.7", "1,1,1", "0.6,0.7"],
+                                     "0.6,0.7,0.7"),
+    (("predict",), "--classes"): (["", ",", "happiness", "happiness,happiness", LONG, f"happiness,{LONG}",
+                                   "../x,y"], "all"),
+    (("label", "apply"), "--classes"): (["", ",", "a", "a,a", "a,rejected", "../x,y", "a/b,c", f"a,{LONG}",
+                                         ",".join(f"c{i}" for i in range(1001))], "a,b,c"),
+    (("label", "serve"), "--classes"): (["", "a", "a,a", "../x,y", f"a,{LONG}"], "a,b,c"),
+    (("weights", "add"), "--classes"): (["", "a", "a,a", f"a,{LONG}", ",".join(f"c{i}" for i in range(1001))],
+                                        "a,b"),
+    (("predict",), "--live"): (["99999999999999999999999", "1024", "²", "-1", "nan"], "0"),
+    (("extract",), "--address"): ([*_numbers("127.0.0.1:{}"), "127.0.0.1:0", "127.0.0.1:65536", ":", "nohost"],
+                                  "auto"),
+}
+# Text options that carry neither numbers nor names of many (choices, paths, hosts, free text):
+# a new text option must join one of the two lists, so the fuzz never falls behind the app.
+PLAIN_TEXT_OPTIONS = {
+    "synth --preset", "extract --detector", "extract --engine", "split --by", "train --model", "train --optimizer",
+    "train --name", "train --device", "train --recipe", "train --monitor", "train --weights", "evaluate --split",
+    "evaluate --device", "predict --model", "predict --device", "predict --runtime", "predict --detector",
+    "predict --engine", "predict --address", "predict --host", "view --host", "label serve --host", "weights add --model",
+    "weights add --sha256", "weights add --url", "weights add --format", "weights add --licence",
+    "weights add --trained-on", "weights add --task", "experiment paper --models", "experiment paper --recipe",
+    "experiment paper --protocol", "experiment paper --transfer", "experiment paper --engine",
+    "experiment paper --address",
+}
+
+
+def text_options() -> set[str]:
+    """'command flag' of every str option of the app."""
+    found = set()
+
+    def walk(command, path: tuple[str, ...]) -> None:
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, (*path, name))
+        if command.callback is not None:
+            hints = typing.get_type_hints(command.callback)
+            for parameter in command.params:
+                kinds = set(typing.get_args(hints.get(parameter.name)) or (hints.get(parameter.name),))
+                if parameter.opts[0].startswith("--") and str in kinds:
+                    found.add(f"{' '.join(path)} {parameter.opts[0]}")
+
+    walk(typer.main.get_command(app), ())
+    return found
+
+
+def test_every_text_option_is_fuzzed_or_carries_no_numbers():
+    fuzzed = {f"{' '.join(path)} {flag}" for path, flag in TEXT_OPTIONS}
+    assert text_options() == fuzzed | PLAIN_TEXT_OPTIONS
+
+
+def _text_arguments(path: tuple[str, ...], flag: str, workspace: Path, tmp: Path) -> list[str]:
+    if path == ("label", "apply"):
+        return [str(workspace), "--from-clips"]
+    if path == ("weights", "add"):
+        return ["mine", "--model", "lenet", "--sha256", "a" * 64, "--url", "http://127.0.0.1:9/w", "--cache-dir",
+                str(tmp / "cache")]
+    if flag == "--live":
+        return ["--model", str(tmp / "run")]
+    if flag == "--address":
+        return [*_arguments(path, workspace, tmp), "--engine", "ray"]
+    return _arguments(path, workspace, tmp)
+
+
+@pytest.fixture()
+def text_sentinels(sentinels, monkeypatch: pytest.MonkeyPatch):
+    """Also the labelling and splitting steps, and Ray's start: accepted, not run."""
+    import vemo.labelling
+    import vemo.labelling.split
+    from vemo.engine import ray_engine
+
+    def accepted(*args, **kwargs):
+        raise Accepted()
+
+    for module, name in [(vemo.labelling, "apply_labels"), (vemo.labelling.split, "split_workspace"),
+                         (ray_engine, "_start_private"), (ray_engine, "_join")]:
+        monkeypatch.setattr(module, name, accepted)
+
+
+@pytest.mark.parametrize("option", list(TEXT_OPTIONS), ids=[f"{' '.join(p)} {f}" for p, f in TEXT_OPTIONS])
+def test_every_text_option_refuses_hostile_text_in_one_line(option, workspace: Path, tmp_path: Path, text_sentinels,
+                                                            capsys, record):
+    path, flag = option
+    hostile, fine = TEXT_OPTIONS[option]
+    if flag == "--address":
+        pytest.importorskip("ray", reason="--address is read once Ray is imported: pip install 'vemo[ray]'")
+    arguments = _text_arguments(path, flag, workspace, tmp_path)
+    for value in hostile:
+        code, errors = _call([*path, *arguments, flag, value], capsys)
+        lines = errors.strip().splitlines()
+        assert "Traceback" not in errors and code in (1, 2), (value[:100], code, errors[-2000:])
+        assert len(lines) == 1 and lines[0].startswith("vemo: error:"), (value[:100], errors[-2000:])
+        assert len(lines[0]) < 400, lines[0]  # a 5,000-character value is not echoed whole
+        assert flag in lines[0] or "camera index" in lines[0] or "Ray cluster at" in lines[0], (value[:100], lines[0])
+    code, errors = _call([*path, *arguments, flag, fine], capsys)
+    assert code == -1 or (code == 0 and not errors), (fine, code, errors)
+    record(f"option fuzz: {' '.join(path)} {flag}", len(hostile) + 1, len(hostile) + 1)

@@ -25,12 +25,14 @@ def export(
     import torch
 
     from vemo.errors import ConfigError
+    from vemo.io.files import require_file_destination
     from vemo.prediction.onnx.crops import check_crops
     from vemo.prediction.onnx.export import export_predictor
     from vemo.prediction.predictor import load_predictor
 
     if to.suffix != ".onnx":
         raise ConfigError(f"--to {to}: the file name must end in .onnx", "to")
+    require_file_destination(to, "to")
     predictor = load_predictor(model, torch.device("cpu"))
     sources = check_with if check_with is not None else _run_workspace(model)
     crops, problems = check_crops(predictor, sources)

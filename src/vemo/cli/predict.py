@@ -75,7 +75,7 @@ def predict(
         from vemo.prediction.timeline import check_prediction_options
 
     settings = engine_settings(engine, address, workers, gpus_per_worker)  # checked in either mode
-    check_prediction_options(every, smooth)
+    check_prediction_options(every, smooth, classes=classes)
     if live is not None:
         predict_live(live, model, out, smooth=smooth, verdict_seconds=verdict_seconds, all_faces=all_faces,
                      classes=classes, device=device, align=align, detector=detector, runtime=runtime, realtime=realtime,

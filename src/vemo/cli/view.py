@@ -39,9 +39,11 @@ def report(
 ) -> None:
     """One self-contained HTML file of a predictions folder (no server, no network): the verdict
     table and, per input, its timeline and a few frames with their faces."""
+    from vemo.io.files import require_file_destination
     from vemo.view.folder import PredictionsFolder
     from vemo.view.report import write_report
 
     target = to or out / "report.html"
+    require_file_destination(target, "to" if to else None)
     written = write_report(PredictionsFolder(out), target, thumbnails=thumbnails)
     typer.echo(f"-> {target} ({written / 2**20:.1f} MB)")

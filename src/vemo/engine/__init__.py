@@ -51,6 +51,20 @@ class EngineSettings:
             raise ConfigError(f"--engine must be one of {', '.join(ENGINES)}, not {self.name!r}", "engine")
         require_number(self.workers, "workers", 1, 100_000)
         require_number(self.gpus_per_worker, "gpus_per_worker", 0, 1024)
+        if self.address not in (None, "auto"):
+            host_and_port(self.address)
+
+
+def host_and_port(address: str) -> tuple[str, int]:
+    """'HOST:PORT' (an IPv6 host in brackets) -> (host, port).
+
+    Raises:
+        ConfigError: not HOST:PORT with a port from 1 to 65535.
+    """
+    host, _, port = address.rpartition(":")
+    if not host or not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"address must be HOST:PORT (port 1 to 65535) or auto, not {address[:80]!r}", "address")
+    return host.strip("[]"), int(port)
 
 
 _current = EngineSettings()  # the command line sets another with use_engine (--engine, $VEMO_ENGINE)

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
+from vemo.engine import host_and_port
 from vemo.engine.hooks import kill_once_for_tests
 from vemo.errors import ConfigError, VemoError
 
@@ -133,11 +134,8 @@ def _probe(address: str, timeout: float) -> None:
     Raises:
         ConfigError: not HOST:PORT, or nothing answers there within `timeout`.
     """
-    host, _, port = address.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ConfigError(f"--address must be HOST:PORT or auto, not {address!r}", "address")
     try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=min(timeout, 10)).close()
+        socket.create_connection(host_and_port(address), timeout=min(timeout, 10)).close()
     except OSError as error:
         raise ConfigError(f"cannot reach the Ray cluster at {address}: {error.strerror or error}", "address") from None
 

@@ -26,6 +26,17 @@ os.umask(_UMASK)
 TEMP_TAG = "vemo-tmp"  # in every temporary name, with the writer's PID: `clean_partial_files` sweeps only these
 
 
+def require_file_destination(path: Path | str, parameter: str | None = None) -> None:
+    """Check, before the work that makes it, that a file can take the place of `path`.
+
+    Raises:
+        OutputError: `path` is an existing folder (naming `parameter`, the option that gave it).
+    """
+    if Path(path).is_dir():
+        given = f"{parameter} " if parameter else ""
+        raise OutputError(f"{given}{path} is a folder, not a file: give a file name", *filter(None, [parameter]))
+
+
 @contextlib.contextmanager
 def atomic_path(path: Path | str, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside `path`; move it onto `path` only if the block succeeds.
@@ -36,6 +47,7 @@ def atomic_path(path: Path | str, suffix: str | None = None) -> Iterator[Path]:
             writers that pick a format from the extension, like OpenCV, still work).
     """
     path = Path(path)
+    require_file_destination(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(
         prefix=f".{path.stem}.{TEMP_TAG}-{os.getpid()}-", suffix=path.suffix if suffix is None else suffix,

@@ -16,6 +16,8 @@ from vemo.classes import PAPER_CLASSES
 from vemo.errors import ConfigError, WorkspaceError
 from vemo.io.workspace import read_clips, read_faces, require_workspace
 
+MAX_APEX_FRAMES = 1_000_000  # frames either side of the apex, as --every's bound
+
 
 def labels_from_clips(workspace: Path | str, *, window: str = "onset-offset", clips_file: Path | None = None) -> pd.DataFrame:
     """Propagate clip-level emotions to the frames of each clip inside `window`.
@@ -62,9 +64,10 @@ def _window_columns(window: str) -> tuple[str | None, str | None, int | None]:
             k = int(window.split(":", 1)[1])
         except ValueError:
             k = -1
-        if k >= 0:
+        if 0 <= k <= MAX_APEX_FRAMES:
             return "apex", "apex", k
-    raise ConfigError(f"window must be all, onset-offset or apex:K, not {window!r}", "window")
+    raise ConfigError(f"window must be all, onset-offset or apex:K (K from 0 to {MAX_APEX_FRAMES:,} frames), not "
+                      f"{window[:80]!r}", "window")
 
 
 def _clip_keys(clips: pd.DataFrame, faces: pd.DataFrame) -> pd.DataFrame:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 SPLIT_NAMES = ("train", "val", "test")
 PAPER_RATIOS = (0.50, 0.33, 0.17)  # Table II: 1111 / 729 / 370 of 2210
 STRATEGIES = ("subject", "clip", "frame")
+MAX_RATIO = 1e6  # shares may be given as fractions or as counts ("50,33,17")
 
 
 @dataclass(frozen=True)
@@ -49,9 +51,10 @@ def parse_ratios(text: str) -> tuple[float, float, float]:
     try:
         values = [float(v) for v in text.split(",")]
     except ValueError as error:
-        raise ConfigError(f"ratios must be three numbers TRAIN,VAL,TEST, not {text!r}", "ratios") from error
-    if len(values) != 3 or min(values) < 0 or values[0] <= 0:
-        raise ConfigError(f"ratios must be three non-negative numbers with TRAIN > 0, not {text!r}", "ratios")
+        raise ConfigError(f"ratios must be three numbers TRAIN,VAL,TEST, not {text[:80]!r}", "ratios") from error
+    if len(values) != 3 or not all(math.isfinite(v) and 0 <= v <= MAX_RATIO for v in values) or values[0] <= 0:
+        raise ConfigError(f"ratios must be three finite numbers from 0 to {MAX_RATIO:g} with TRAIN > 0, not "
+                          f"{text[:80]!r}", "ratios")
     total = sum(values)
     return tuple(v / total for v in values)  # type: ignore[return-value]
 

@@ -34,6 +34,9 @@ STREAM_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://", "rtmp://", "udp:
 ENDED_STATUS = (404, 410)  # a stream server answering these on reopening has no more to send
 
 
+MAX_CAMERA_INDEX = 1023  # OpenCV numbers cameras by backend and index; no machine has more
+
+
 @dataclass(frozen=True)
 class LiveSource:
     """What `SOURCE` names: a camera index, a device path, a stream URL or a video file."""
@@ -58,7 +61,9 @@ class LiveSource:
 
 def parse_source(text: str) -> LiveSource:
     """Raises VideoOpenError: a path that is neither a device nor a file."""
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
+        if int(text) > MAX_CAMERA_INDEX:
+            raise VideoOpenError(f"camera index {text[:20]} is out of range (0 to {MAX_CAMERA_INDEX})")
         return LiveSource(text, "camera")
     if text.lower().startswith(STREAM_SCHEMES):
         return LiveSource(text, "stream")

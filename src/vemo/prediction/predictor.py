@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from vemo.classes import PAPER_CLASSES
+from vemo.classes import PAPER_CLASSES, check_class_choice
 from vemo.engine.batching import BatchQueue, done, split_by
 from vemo.errors import ConfigError
 from vemo.faces.recipe import DEFAULT_RECIPE, CropRecipe
@@ -148,6 +148,7 @@ def choose_classes(model_classes: tuple[str, ...], wanted: str | None, pretraine
     Raises:
         ConfigError: a class the model does not predict, or fewer than two.
     """
+    check_class_choice(wanted)
     if wanted is None:
         wanted = "paper" if pretrained and set(PAPER_CLASSES) <= set(model_classes) else "all"
     if wanted == "all":

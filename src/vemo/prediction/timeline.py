@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from vemo.checks import require_number
+from vemo.classes import check_class_choice
 from vemo.faces.detect import LANDMARKS
 from vemo.faces.recipe import CropRecipe
 from vemo.io.media import MediaSource, open_media
@@ -135,8 +136,10 @@ def _track_summary(table: pd.DataFrame, classes: list[str]) -> dict:
     }
 
 
-def check_prediction_options(every: int, smooth: float, workers: int | None = None) -> None:
-    """Raises ConfigError for a sampling step, smoothing window or thread count out of range."""
+def check_prediction_options(every: int, smooth: float, workers: int | None = None, classes: str | None = None) -> None:
+    """Raises ConfigError for a sampling step, smoothing window or thread count out of range, or
+    classes asked for that no model could report."""
+    check_class_choice(classes)
     require_number(every, "every", 1, 1_000_000)
     require_number(smooth, "smooth", 0, 3600)
     require_number(workers, "workers", 1, 4096)

@@ -12,6 +12,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from vemo.checks import PLAIN_NAME
+from vemo.classes import MAX_CLASS_NAME, MAX_CLASSES
 from vemo.errors import ConfigError, WeightsError
 from vemo.faces.recipe import DEFAULT_RECIPE
 from vemo.io.files import write_json_atomic
@@ -164,6 +166,9 @@ def get_entry(name: str, cache: Path) -> WeightsEntry:
 
 def validate_entry(entry: WeightsEntry) -> None:
     """Raises ConfigError for an entry vemo could not fetch or load."""
+    if not PLAIN_NAME.fullmatch(entry.name):  # the entry's folder in the cache: never a path out of it
+        raise ConfigError(f"a weights name is one folder: letters, digits and _ . = + -, not starting with a dot, "
+                          f"not {entry.name[:80]!r}")
     model_info(entry.model)
     if entry.source_kind not in SOURCE_KINDS:
         raise ConfigError(f"source kind must be one of {', '.join(SOURCE_KINDS)}, not {entry.source_kind!r}")
@@ -171,8 +176,10 @@ def validate_entry(entry: WeightsEntry) -> None:
         raise ConfigError(f"format must be one of {', '.join(FORMATS)}, not {entry.format!r}")
     if len(entry.sha256) != 64 or any(c not in "0123456789abcdef" for c in entry.sha256):
         raise ConfigError(f"sha256 must be 64 lower-case hex digits, not {entry.sha256!r}")
-    if len(entry.classes) < 2:
-        raise ConfigError("an entry needs at least two class names")
+    if not 2 <= len(entry.classes) <= MAX_CLASSES or len(set(entry.classes)) != len(entry.classes) \
+            or any(len(name) > MAX_CLASS_NAME for name in entry.classes):
+        raise ConfigError(f"classes must be 2 to {MAX_CLASSES} distinct names of at most {MAX_CLASS_NAME} "
+                          f"characters, not {len(entry.classes)} names", "classes")
 
 
 def add_user_entry(cache: Path, **fields) -> WeightsEntry:

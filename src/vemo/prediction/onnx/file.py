@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from vemo.classes import MAX_CLASS_NAME, MAX_CLASSES
 from vemo.errors import CheckpointError, ConfigError
 from vemo.faces.recipe import CropRecipe
 from vemo.models.inputs import Preprocess
@@ -31,8 +32,7 @@ Parsed = TypeVar("Parsed")
 PREFIX = "vemo."
 INPUT_NAME, OUTPUT_NAME = "input", "logits"
 REQUIRED = ("classes", "input", "crop_recipe", "corpus", "model", "weights_sha256")
-MAX_CLASSES = 1000  # ImageNet's 1,000 is the most any network here has
-MAX_NAME = 128  # characters of a class or model name
+MAX_NAME = MAX_CLASS_NAME  # characters of a class or model name
 
 
 def metadata_props(values: dict[str, Any]) -> dict[str, str]:
