@@ -21,8 +21,7 @@ def parse_classes(text: str | None) -> tuple[str, ...]:
         return PAPER_CLASSES
     classes = tuple(c.strip() for c in text.split(",") if c.strip())
     if not 2 <= len(classes) <= MAX_CLASSES or len(set(classes)) != len(classes) or REJECTED in classes:
-        raise ConfigError(f"classes needs 2 to {MAX_CLASSES} distinct names other than {REJECTED!r}, not "
-                          f"{shortened(text)}", "classes")
+        raise ConfigError(f"classes needs 2 to {MAX_CLASSES} distinct names other than {REJECTED!r}, not {shortened(text)}", "classes")
     for name in classes:  # a class becomes a folder of `vemo label export` and a key of the page's forms
         require_plain_name(name, "classes")
     return classes
