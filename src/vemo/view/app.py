@@ -46,6 +46,8 @@ def create_view_app(folder: PredictionsFolder, host: str = "127.0.0.1", token: s
     def frame(number: int, index: int) -> Response:
         try:
             row = folder.row(number)
+            if row.status == "damaged":
+                raise VemoError(f"{row.source}: damaged ({row.error})")
             if row.path is None:
                 raise VemoError(f"{row.source}: the source file is not there any more")
             data = frames.jpeg(row.path, index)

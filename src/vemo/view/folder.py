@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +17,7 @@ import pandas as pd
 from vemo.errors import VemoError
 from vemo.io.media import MediaSource, open_media
 from vemo.io.predictions import STATE_DIR, SUMMARY, SUMMARY_FIELDS
+from vemo.view.damage import DamagedInput, check_verdict, checked_frames
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,20 @@ class PredictionsFolder:
         if missing:
             raise VemoError(f"{table_path}: columns {', '.join(missing)} missing: not written by vemo predict")
         self.classes = [c for c in table.columns if c not in SUMMARY_FIELDS]
-        self.rows = [self._row(number, record) for number, record in enumerate(table.to_dict("records"))]
+        self.rows = [self._checked(self._row(number, record)) for number, record in enumerate(table.to_dict("records"))]
+
+    def _checked(self, row: InputRow) -> InputRow:
+        """The row, or, when its verdict or frames table is damaged (cut short by a partial
+        copy, junk under vemo's columns), the row marked "damaged" with what is wrong: it is
+        listed and reported as such, never played, and the other inputs are unaffected."""
+        if row.status == "failed" or not row.name:
+            return row
+        try:
+            self.verdict(row)
+            self.frames_table(row)
+        except DamagedInput as damage:
+            return replace(row, status="damaged", error=str(damage), path=None)
+        return row
 
     def _row(self, number: int, record: dict) -> InputRow:
         probabilities = {c: _number(record.get(c)) for c in self.classes}
@@ -100,17 +114,38 @@ class PredictionsFolder:
                 "width": media.info.width if media else None}
 
     def verdict(self, row: InputRow) -> dict | None:
-        """The input's verdict JSON; None when it has none (failed) or it cannot be read."""
-        return _read_json(self.out / f"{row.name}.json") if row.name else None
+        """The input's verdict JSON; None when it has none (failed, or not written).
 
-    def frames_table(self, row: InputRow) -> pd.DataFrame | None:
-        path = self.out / f"{row.name}.frames.csv"
+        Raises:
+            DamagedInput: a file that is not a verdict as vemo writes it.
+        """
+        if row.status == "damaged":
+            return None
+        path = self.out / f"{row.name}.json"
         if not row.name or not path.is_file():
             return None
         try:
-            return pd.read_csv(path)
-        except (OSError, ValueError):
+            verdict = json.loads(path.read_text())
+        except (OSError, ValueError) as error:
+            raise DamagedInput(f"{path.name} cannot be read ({type(error).__name__})") from None
+        check_verdict(verdict, path.name)
+        return verdict
+
+    def frames_table(self, row: InputRow) -> pd.DataFrame | None:
+        """The input's frames table; None when it has none.
+
+        Raises:
+            DamagedInput: a table cut short, or with values vemo never writes in its columns.
+        """
+        path = self.out / f"{row.name}.frames.csv"
+        if row.status == "damaged" or not row.name or not path.is_file():
             return None
+        try:
+            table = pd.read_csv(path, dtype={"label": str, "face_found": str}, keep_default_na=False)
+        except (OSError, ValueError, UnicodeDecodeError) as error:
+            reason = str(error).splitlines()[0][:120] if str(error) else type(error).__name__
+            raise DamagedInput(f"{path.name} cannot be read: {reason}") from None
+        return checked_frames(table, self.classes, path.name)
 
     def media(self, row: InputRow) -> MediaSource | None:
         if row.path is None:
@@ -127,13 +162,6 @@ def _faces(table: pd.DataFrame, classes: list[str]) -> list[list]:
     values = table[smoothed].to_numpy(dtype=float).round(4)
     return [[int(r.frame), int(r.track), int(r.x), int(r.y), int(r.w), int(r.h), str(r.label), list(p)]
             for r, p in zip(table.itertuples(index=False), values.tolist())]
-
-
-def _read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
 
 
 def _number(value) -> float | None:

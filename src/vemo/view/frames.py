@@ -111,6 +111,10 @@ class _Capture:
         return image if ok else None
 
     def frame(self, index: int) -> np.ndarray:
+        """Raises VideoOpenError: no frame `index` (an image has frame 0 only; OpenCV would seek
+        a negative or huge index to the first frame)."""
+        if not 0 <= index <= (0 if self._image is not None else MAX_FRAME_INDEX):
+            raise VideoOpenError(f"{self.path}: no frame {str(index)[:24]}")
         if self._image is not None:
             return self._image
         with self._lock:
@@ -131,3 +135,4 @@ class _Capture:
 
 PROBE_FRAME_MAX = 600  # a new capture's seek is checked two thirds in, at most this far (a GOP or two in)
 FORWARD_GRAB = 8  # a jump this short forward decodes on instead of seeking
+MAX_FRAME_INDEX = 2**31 - 1  # OpenCV's frame positions; a later one is past the end of any video

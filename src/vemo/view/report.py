@@ -36,10 +36,12 @@ def write_report(folder: PredictionsFolder, target: Path, thumbnails: int = 4) -
     finally:
         frames.close()
     failed = sum(row.status == "failed" for row in folder.rows)
+    damaged = sum(row.status == "damaged" for row in folder.rows)
+    counts = f"{len(folder.rows)} inputs, {failed} failed" + (f", {damaged} damaged" if damaged else "")
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>vemo predictions: {html.escape(str(folder.out))}"
             f"</title><style>{REPORT_STYLE}{EXTRA_STYLE}</style></head><body>"
             f"<h1>Predictions of {html.escape(str(folder.out))}</h1>{_provenance(folder)}"
-            f"<p>{len(folder.rows)} inputs, {failed} failed.</p>{_table(folder)}{''.join(sections)}</body></html>")
+            f"<p>{counts}.</p>{_table(folder)}{''.join(sections)}</body></html>")
     write_text_atomic(target, page)
     return len(page.encode())
 
@@ -61,7 +63,7 @@ def _table(folder: PredictionsFolder) -> str:
     for row in folder.rows:
         probabilities = "".join(f"<td>{'' if p is None else f'{p:.2f}'}</td>" for p in row.probabilities.values())
         status = html.escape(row.status + (f": {row.error}" if row.error else ""))
-        rows.append(f"<tr class='{'failed' if row.status == 'failed' else ''}'><td>{row.number + 1}</td>"
+        rows.append(f"<tr class='{'failed' if row.status in ('failed', 'damaged') else ''}'><td>{row.number + 1}</td>"
                     f"<td><a href='#input-{row.number}'>{html.escape(row.name or row.source)}</a></td>"
                     f"<td>{_dot(folder, row.label)}{html.escape(row.label)}</td>{probabilities}"
                     f"<td>{'' if row.face_share is None else f'{row.face_share:.0%}'}</td><td>{row.frames}</td>"
@@ -79,8 +81,8 @@ def _dot(folder: PredictionsFolder, label: str) -> str:
 
 def _section(folder: PredictionsFolder, row: InputRow, frames: FrameServer, thumbnails: int) -> str:
     head = f"<div class='input' id='input-{row.number}'><h2>{row.number + 1}. {html.escape(row.source)}</h2>"
-    if row.status == "failed":
-        return f"{head}<p class='failed'>failed: {html.escape(row.error)}</p></div>"
+    if row.status in ("failed", "damaged"):
+        return f"{head}<p class='failed'>{row.status}: {html.escape(row.error)}</p></div>"
     verdict = folder.verdict(row) or {}
     shown = ", ".join(f"{c} {p:.2f}" for c, p in row.probabilities.items() if p is not None)
     shown = f"{shown}; " if shown else ""

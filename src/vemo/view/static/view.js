@@ -64,7 +64,7 @@ function refreshTable() {
     && (!text || `${row.name} ${row.source} ${row.error}`.toLowerCase().includes(text)))
     .sort((a, b) => (value(a) > value(b) ? 1 : value(a) < value(b) ? -1 : a.number - b.number) * sign);
   const rows = state.shown.slice(state.page * PAGE_ROWS, (state.page + 1) * PAGE_ROWS);
-  $("inputs").tBodies[0].innerHTML = rows.map((row) => `<tr data-number="${row.number}" class="${row.status === "failed" ? "failed" : ""}${state.current && state.current.number === row.number ? " selected" : ""}" title="${escapeText(row.error || row.source)}">`
+  $("inputs").tBodies[0].innerHTML = rows.map((row) => `<tr data-number="${row.number}" class="${row.status === "failed" || row.status === "damaged" ? "failed" : ""}${state.current && state.current.number === row.number ? " selected" : ""}" title="${escapeText(row.error || row.source)}">`
     + `<td>${row.number + 1}</td><td>${escapeText(row.name || row.source)}</td>`
     + `<td>${row.label ? `<span class="dot" style="background:${colourOf(row.label)}"></span>${escapeText(row.label)}` : ""}</td>`
     + `<td>${row.label ? confidence(row).toFixed(2) : ""}</td><td>${probabilityBar(row)}</td>`
@@ -95,6 +95,7 @@ async function openInput(number) {
   state.index = 0;
   $("title").textContent = `${number + 1}. ${details.source}: ${details.label || details.status}`;
   if (details.status === "failed") showError(details.error);
+  else if (details.status === "damaged") showError(`damaged: ${details.error}`);
   else if (!details.playable) showError("the source file is not there any more: the timeline only");
   $("segments").innerHTML = ((details.verdict && details.verdict.segments) || []).map((s, i) =>
     `<li data-start="${s.start_s}"><span class="dot" style="background:${colourOf(s.emotion)}"></span>${s.start_s.toFixed(2)}–${s.end_s.toFixed(2)} s: ${escapeText(s.emotion)} (${s.mean_probability.toFixed(2)})</li>`).join("");
