@@ -101,3 +101,50 @@ def test_a_video_without_a_face_gets_strict_json(run_dir: Path, shared_media: Pa
     saved = json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in the JSON"))
     assert saved["label"] is None and set(saved["probabilities"].values()) == {None}
     assert pd.read_csv(tmp_path / "out" / "predictions.csv").loc[0, "status"] == "no_face"
+
+
+def test_a_second_run_into_a_folder_in_use_is_refused_in_one_line_and_loses_nothing(trained_run: Path,
+                                                                                      tiny_corpus: Path, tmp_path: Path):
+    """While one run writes OUT (its lock held, here by the test), another is refused before it
+    writes anything; once the lock is free, the same command runs."""
+    import fcntl
+    import subprocess
+
+    clips = sorted((tiny_corpus / "videos").glob("*.mp4"))
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "vemo", "-q", "predict", *map(str, clips[:2]), "--model", str(trained_run),
+               "--every", "5", "--out", str(out)]
+    assert subprocess.run(command, capture_output=True).returncode == 0
+    before = {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()}
+    with open(out / ".predict-state" / "lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        other = subprocess.run([*command[:5], *map(str, clips[2:4]), *command[7:]], capture_output=True, text=True)
+    assert other.returncode == 1 and other.stderr.strip().splitlines() == [
+        f"vemo: error: {out} is being written by another vemo predict: wait for it to end, or give another --out"]
+    assert {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()} == before
+    again = subprocess.run([*command[:5], *map(str, clips[2:4]), *command[7:]], capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+
+
+def test_a_run_started_while_another_writes_the_folder_is_refused(trained_run: Path, tiny_corpus: Path,
+                                                                   tmp_path: Path):
+    """Two real runs at once: the second, started once the first has finished an input, is
+    refused while the first still runs, and the first's table lists every one of its inputs."""
+    import subprocess
+    import time
+
+    clips = sorted((tiny_corpus / "videos").glob("*.mp4"))
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "vemo", "-q", "predict", "--model", str(trained_run), "--out", str(out)]
+    first = subprocess.Popen([*command, *map(str, clips), "--every", "1"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while first.poll() is None and time.time() < deadline and not list((out / ".predict-state").glob("*.json")):
+        time.sleep(0.05)
+    second = subprocess.run([*command, str(clips[0]), "--every", "7"], capture_output=True, text=True)
+    overlapped = first.poll() is None  # the first still ran when the second ended
+    assert first.wait() == 0, first.stderr.read()
+    if overlapped:
+        assert second.returncode == 1 and "is being written by another vemo predict" in second.stderr
+        assert second.stderr.count("\n") == 1
+    assert set(pd.read_csv(out / "predictions.csv")["source"]) == {str(clip) for clip in clips} or not overlapped

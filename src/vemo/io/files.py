@@ -174,3 +174,25 @@ def exclusive_lock(path: Path | str) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def sole_writer(path: Path | str, busy: str) -> Iterator[None]:
+    """Hold an exclusive advisory lock on `path` (created if missing) for a whole run, or refuse
+    at once: a second run into the same folder would overwrite the first's tables. The kernel
+    drops the lock when its process dies, so a killed run never blocks the next.
+
+    Raises:
+        OutputError: `busy`, when another process holds the lock.
+    """
+    import fcntl
+
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OutputError(busy) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

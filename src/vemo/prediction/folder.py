@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from vemo.engine import check_shared_workspace, current_engine, run_units_with_state
 from vemo.errors import VemoError
-from vemo.io.files import clean_partial_files, write_csv_atomic, write_json_atomic
+from vemo.io.files import clean_partial_files, sole_writer, write_csv_atomic, write_json_atomic
 from vemo.io.media import MediaSource, content_hash, open_media, source_name
 from vemo.io.predictions import STATE_DIR, SUMMARY, summary_columns
 from vemo.io.runs import RunFolder
@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 # one thread (a short clip has too few runs of frames to keep the cores busy by itself); longer
 # ones one after the other, each with every core.
 SHORT_FRAMES = 300
+LOCK = "lock"  # in STATE_DIR: held by the one run writing the folder
 
 
 def predict_to_folder(inputs: list[Path], model: str | Path, out: Path, *, every: int = 1, device: str = "auto",
@@ -58,12 +59,24 @@ def predict_to_folder(inputs: list[Path], model: str | Path, out: Path, *, every
     Raises:
         CheckpointError, ConfigError, WeightsError: an unusable model (before any input is read).
     """
-    check_prediction_options(every, smooth)
+    check_prediction_options(every, smooth, classes=classes)
     predictor = _load(model, device, classes, align, detector, runtime)
     options = _options_key(predictor, every=every, smooth=smooth, all_faces=all_faces, annotate=annotate)
     (out / STATE_DIR).mkdir(parents=True, exist_ok=True)
-    for folder in (out, out / STATE_DIR):
-        clean_partial_files(folder)  # temporary files of a killed run
+    busy = f"{out} is being written by another vemo predict: wait for it to end, or give another --out"
+    with sole_writer(out / STATE_DIR / LOCK, busy):
+        for folder in (out, out / STATE_DIR):
+            clean_partial_files(folder)  # temporary files of a killed run
+        return _predict_all(inputs, model, out, predictor, options, every=every, device=device, smooth=smooth,
+                            annotate=annotate, classes=classes, all_faces=all_faces, align=align, detector=detector,
+                            force=force, progress=progress, runtime=runtime)
+
+
+def _predict_all(inputs: list[Path], model: str | Path, out: Path, predictor: Predictor, options: str, *, every: int,
+                 device: str, smooth: float, annotate: bool, classes: str | None, all_faces: bool, align: bool | None,
+                 detector: str | None, force: bool, progress: bool, runtime: str) -> tuple[
+                     list[VideoPrediction], list[tuple[str, str]]]:
+    """`predict_to_folder` once it is the folder's only writer."""
     outcomes, names, short, long = _plan(inputs, out, options, every, force)
     bar = tqdm(total=len(inputs), initial=len(outcomes), desc="predicting", unit="file", disable=not progress)
 
