@@ -45,3 +45,19 @@ def test_int8_that_loses_labels_or_has_too_few_crops_writes_nothing(fer_and_crop
     with pytest.raises(ExportError, match="nothing written"):
         export_predictor(predictor, tmp_path / "int8.onnx", crops, int8=True)
     assert list(tmp_path.iterdir()) == [] and np.all(crops >= 0)
+
+
+def test_the_agreement_comes_with_its_interval_and_one_unlucky_crop_is_no_refusal(fer_and_crops, tmp_path: Path,
+                                                                                  monkeypatch: pytest.MonkeyPatch):
+    from vemo.prediction.onnx.export import agreement_interval
+
+    low, high = agreement_interval(33, 34)  # one label of 34 lost: the 97.1 %
+    assert low < 0.971 < 0.98 < high  # could well be above 98 %: not a reason to refuse
+    low, high = agreement_interval(300, 340)
+    assert high < 0.98  # surely below: refused
+    predictor, crops = fer_and_crops
+    monkeypatch.setattr(export_module, "INT8_AGREEMENT", 0.999)  # unreachable to show with a few dozen crops
+    report = export_predictor(predictor, tmp_path / "int8.onnx", crops, int8=True)
+    assert report.int8_interval is not None and report.int8_interval[0] <= report.int8_agreement <= report.int8_interval[1]
+    assert any("95 % interval" in line for line in report.lines())
+    assert any(line.startswith("note: too few crops") for line in report.lines())

@@ -16,8 +16,8 @@ from vemo.models.inputs import crop_to_array
 from vemo.prediction.predictor import Predictor
 from vemo.weights import face_pipeline
 
-MAX_CROPS = 256
-FRAMES_PER_VIDEO = 64
+MAX_CROPS = 512  # half calibrates an int8 file, half checks it: a few hundred where the inputs have them
+FRAMES_PER_VIDEO = 512  # spread over the whole video
 
 
 def check_crops(predictor: Predictor, sources: Iterable[Path], limit: int = MAX_CROPS) -> tuple[np.ndarray, list[str]]:

@@ -1,8 +1,9 @@
 """`vemo export`: a predictor's network as a self-describing ONNX file, proven equal to it.
 
 The file is written only after ONNX Runtime has run it on the crops it was checked on and on
-random inputs, and every probability was within `TOLERANCE` of PyTorch's; an int8 file only
-when its labels agree with the float file's on at least `INT8_AGREEMENT` of real face crops.
+random inputs, and every probability was within `TOLERANCE` of PyTorch's; an int8 file is
+refused when its labels agree with the float file's on surely less than `INT8_AGREEMENT` of
+held-out real face crops (the whole 95 % interval of the share below it).
 The TorchScript-based exporter is tried first (a second for most networks); the dynamo
 exporter when it fails.
 """
@@ -49,6 +50,7 @@ class ExportReport:
     int8_agreement: float | None = None  # share of equal labels, int8 vs float, on the real crops
     int8_max_difference: float | None = None
     int8_checked: int = 0  # held-out crops (the other half calibrated the activations' ranges)
+    int8_interval: tuple[float, float] | None = None  # 95 % interval of the agreement
     seconds: float = 0.0
 
     def lines(self) -> list[str]:
@@ -57,10 +59,14 @@ class ExportReport:
                  f"exporter, {self.seconds:.1f} s)",
                  f"checked with ONNX Runtime on {checked}: largest probability difference from PyTorch "
                  f"{self.max_difference:.1e} (limit {TOLERANCE:.0e})"]
-        if self.int8_agreement is not None:
+        if self.int8_agreement is not None and self.int8_interval is not None:
+            low, high = self.int8_interval
             lines.append(f"int8 ({self.quantization}): labels agree with the float model on "
-                         f"{self.int8_agreement:.1%} of {self.int8_checked} held-out face crops, largest probability "
-                         f"difference {self.int8_max_difference:.3f}")
+                         f"{self.int8_agreement:.1%} (95 % interval {low:.1%}-{high:.1%}) of {self.int8_checked} "
+                         f"held-out face crops, largest probability difference {self.int8_max_difference:.3f}")
+            if low < INT8_AGREEMENT:
+                lines.append(f"note: too few crops to show at least {INT8_AGREEMENT:.0%} agreement; give more faces "
+                             "with --check-with for a surer check")
         return lines
 
 
@@ -182,10 +188,21 @@ def _quantised(graph: bytes, predictor: Predictor, real_inputs: np.ndarray, refe
     calibration, held_out = real_inputs[0::2], slice(1, None, 2)  # agreement is measured on crops it never saw
     quantised = _with_metadata(quantize_static_int8(graph, calibration), predictor, "int8-static-qdq")
     probabilities = _run(quantised, real_inputs[held_out])
-    agreement = float(np.mean(probabilities.argmax(1) == reference[held_out].argmax(1)))
-    report.quantization, report.int8_agreement, report.int8_checked = "int8-static-qdq", agreement, len(probabilities)
+    agreeing = int(np.sum(probabilities.argmax(1) == reference[held_out].argmax(1)))
+    low, high = agreement_interval(agreeing, len(probabilities))
+    report.quantization, report.int8_checked = "int8-static-qdq", len(probabilities)
+    report.int8_agreement, report.int8_interval = agreeing / len(probabilities), (low, high)
     report.int8_max_difference = float(np.abs(probabilities - reference[held_out]).max())
-    if agreement < INT8_AGREEMENT:
-        raise ExportError(f"int8 labels agree with the float model on only {agreement:.1%} of {len(probabilities)} "
-                          f"face crops (at least {INT8_AGREEMENT:.0%} needed); nothing written")
+    if high < INT8_AGREEMENT:  # sure it loses labels, not one unlucky crop of a few dozen
+        raise ExportError(f"int8 labels agree with the float model on only {report.int8_agreement:.1%} of "
+                          f"{len(probabilities)} held-out face crops (95 % interval {low:.1%}-{high:.1%}, all below "
+                          f"the {INT8_AGREEMENT:.0%} needed); nothing written")
     return quantised
+
+
+def agreement_interval(agreeing: int, checked: int) -> tuple[float, float]:
+    """The 95 % Wilson interval of a share of agreeing labels (sound for shares near 1)."""
+    from scipy.stats import binomtest
+
+    interval = binomtest(agreeing, checked).proportion_ci(confidence_level=0.95, method="wilson")
+    return float(interval.low), float(interval.high)
