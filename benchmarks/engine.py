@@ -1,14 +1,13 @@
-"""Ray's overhead: extraction and prediction frames/s with the local engine and with Ray, on the
-same cores, in one run; and on a two-node Ray cluster on this machine (two nodes of one CPU each).
+"""What Ray costs: whole `vemo extract` and `vemo predict` commands over one folder job, with the
+local engine, with `--engine ray` (the private Ray it starts, start-up included) and with
+`--engine ray --address` (joining a head started before the clock), in one run, on the same cores.
 
-Usage: python benchmarks/engine.py [--clips 16]
+Usage: python benchmarks/engine.py [--copies 24]
 
-It renders a synthetic corpus (`vemo synth`, --clips clips of 4 subjects), trains a LeNet one
-epoch, then times, each on a fresh output folder and in this process:
-  - `extract` with the local engine (2 processes) / a private local Ray of 2 CPUs / two nodes;
-  - `predict` the same way (local: threads; Ray: 2 actors, the model loaded once each).
-Ray is started before the clock starts (its own start, ~3 s, is not extraction), but the first
-task of each Ray job still starts its worker processes, which import torch: that is counted.
+It renders the tiny synthetic corpus (8 clips, 933 frames) and links it --copies times into one
+folder (a job of --copies x 8 inputs: at least a minute of local extraction on 2 cores with the
+default), trains a LeNet one epoch for the predictions, then times each command as a user runs
+it, each on a fresh output folder, and checks that every engine gave the same faces and verdicts.
 Runs as root in a private network namespace (re-executes itself under `unshare -n`), so Ray
 listens on loopback only. Needs `pip install 'vemo[ray]'`.
 """
@@ -17,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -27,74 +26,123 @@ from pathlib import Path
 import pandas as pd
 
 NAMESPACE_FLAG = "VEMO_BENCH_PRIVATE_NETWORK"
+VEMO = [sys.executable, "-m", "vemo", "-q"]
+RAY = str(Path(sys.executable).with_name("ray"))
 
 
-def _in_private_network() -> None:
+def in_private_network() -> None:
     if os.environ.get(NAMESPACE_FLAG) != "1":
         os.environ[NAMESPACE_FLAG] = "1"
-        os.execvp("unshare", ["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", sys.executable,
-                              *sys.argv])
+        os.execvp("unshare", ["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", sys.executable, *sys.argv])
 
 
-def _timed(job) -> float:
+def timed(command: list[str]) -> float:
     started = time.perf_counter()
-    job()
-    return time.perf_counter() - started
+    done = subprocess.run(command, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command[3:6])}... failed:\n{done.stderr[-3000:]}")
+    return seconds
 
 
-def _measure(corpus: Path, run: Path, folder: Path, label: str, engine) -> dict:
-    from vemo.engine import use_engine
-    from vemo.extraction import extract
-    from vemo.prediction import predict_to_folder
+def folder_job(folder: Path, copies: int) -> tuple[Path, Path]:
+    """The tiny corpus linked `copies` times into one folder, and a LeNet trained on it."""
+    subprocess.run([*VEMO, "synth", str(folder / "corpus"), "--preset", "tiny"], check=True, capture_output=True)
+    clips = sorted((folder / "corpus" / "videos").glob("*.mp4"))
+    job = folder / "job"
+    job.mkdir()
+    for copy in range(copies):
+        for clip in clips:
+            os.link(clip, job / f"{clip.stem}-{copy:03d}.mp4")
+    ws = folder / "train-ws"
+    for step in (
+        ["extract", str(folder / "corpus" / "videos"), "--out", str(ws), "--every", "3"],
+        ["label", "apply", str(ws), "--from-clips"],
+        ["split", str(ws), "--by", "clip"],
+        ["train", str(ws), "--model", "lenet", "--epochs", "1", "--name", "m"],
+    ):
+        subprocess.run([*VEMO, *step], check=True, capture_output=True)
+    return job, ws / "runs" / "m"
 
-    videos = sorted((corpus / "videos").glob("*.mp4"))
-    with use_engine(engine):
-        extraction = _timed(lambda: extract(videos, folder / f"ws-{label}", workers=2))
-        prediction = _timed(lambda: predict_to_folder(videos, run, folder / f"out-{label}"))
-    frames = int(pd.read_csv(folder / f"ws-{label}" / "sources.csv")["frames_read"].sum())
-    return {"engine": label, "frames": frames, "extract_s": extraction, "extract_fps": frames / extraction,
-            "predict_s": prediction, "predict_fps": frames / prediction}
+
+def start_head() -> tuple[str, str]:
+    """A Ray head of 2 CPUs on loopback, started with `ray start` (not timed); its address and temp folder."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    temp = f"/tmp/vb{os.getpid()}"  # short: Ray's Unix sockets live under it
+    subprocess.run(
+        [
+            RAY,
+            "start",
+            "--head",
+            "--port",
+            str(port),
+            "--num-cpus",
+            "2",
+            "--node-ip-address",
+            "127.0.0.1",
+            "--include-dashboard",
+            "false",
+            "--temp-dir",
+            temp,
+            "--disable-usage-stats",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return f"127.0.0.1:{port}", temp
+
+
+def same_results(folder: Path, labels: list[str]) -> bool:
+    """Every engine's faces.csv and predictions.csv equal the local engine's (timings aside)."""
+
+    def table(path: Path) -> str:
+        frame = pd.read_csv(path)
+        return frame.drop(columns=[c for c in ("seconds", "frames_per_second") if c in frame]).to_csv(index=False)
+
+    faces = {table(folder / f"ws-{label}" / "faces.csv") for label in labels}
+    verdicts = {table(folder / f"out-{label}" / "predictions.csv") for label in labels}
+    return len(faces) == 1 and len(verdicts) == 1
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clips", type=int, default=16)
+    parser.add_argument("--copies", type=int, default=24, help="copies of the 8 tiny clips in the folder job")
     args = parser.parse_args()
-    _in_private_network()
-    import ray
-    from ray.cluster_utils import Cluster
-
-    from vemo.engine import EngineSettings
-
+    in_private_network()
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
-        vemo = [sys.executable, "-m", "vemo", "-q"]
-        subprocess.run([*vemo, "synth", str(folder / "corpus"), "--preset", "tiny", "--clips", str(args.clips)],
-                       check=True)
-        ws = folder / "train-ws"
-        for step in (["extract", str(folder / "corpus" / "videos"), "--out", str(ws), "--every", "3"],
-                     ["label", "apply", str(ws), "--from-clips"], ["split", str(ws), "--by", "clip"],
-                     ["train", str(ws), "--model", "lenet", "--epochs", "1", "--name", "m"]):
-            subprocess.run([*vemo, *step], check=True, capture_output=True)
-        run = ws / "runs" / "m"
-        rows = [_measure(folder / "corpus", run, folder, "local", EngineSettings("local"))]
-        ray.init(num_cpus=2, include_dashboard=False, object_store_memory=256 * 2**20, logging_level="WARNING")
-        rows.append(_measure(folder / "corpus", run, folder, "ray", EngineSettings("ray")))
-        ray.shutdown()
-        cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "object_store_memory": 128 * 2**20})
-        cluster.add_node(num_cpus=1, object_store_memory=128 * 2**20)
-        cluster.wait_for_nodes()
-        ray.init(address=cluster.address, logging_level="WARNING")
-        rows.append(_measure(folder / "corpus", run, folder, "ray, 2 nodes", EngineSettings("ray", cluster.address)))
-        ray.shutdown()
-        cluster.shutdown()
-        shutil.rmtree(folder / "corpus", ignore_errors=True)
+        job, run = folder_job(folder, args.copies)
+        frames = args.copies * int(pd.read_csv(folder / "corpus" / "clips.csv")["n_frames"].sum())
+        address, temp = start_head()
+        engines = {
+            "local": [],
+            "ray, private (started by vemo)": ["--engine", "ray"],
+            "ray, joined (ray start)": ["--engine", "ray", "--address", address],
+        }
+        rows = []
+        try:
+            for number, (label, options) in enumerate(engines.items()):
+                extract = timed([*VEMO, "extract", str(job), "--out", str(folder / f"ws-{number}"), *options])
+                predict = timed([*VEMO, "predict", str(job), "--model", str(run), "--out", str(folder / f"out-{number}"), *options])
+                rows.append({"engine": label, "extract_s": extract, "predict_s": predict})
+        finally:
+            subprocess.run([RAY, "stop", "--force"], capture_output=True)
+            subprocess.run(["rm", "-rf", temp])
+        equal = same_results(folder, [str(n) for n in range(len(engines))])
     table = pd.DataFrame(rows)
     local = table.iloc[0]
-    table["extract_vs_local"] = table["extract_fps"] / local["extract_fps"]
-    table["predict_vs_local"] = table["predict_fps"] / local["predict_fps"]
-    print(f"\n{args.clips} synthetic clips (320x240, 25 fps), {int(local['frames'])} frames, 2 cores:")
-    print(table.round(2).to_string(index=False))
+    table["extract_fps"] = frames / table["extract_s"]
+    table["predict_fps"] = frames / table["predict_s"]
+    table["extract_overhead"] = table["extract_s"] / local["extract_s"] - 1
+    table["predict_overhead"] = table["predict_s"] / local["predict_s"] - 1
+    print(
+        f"\nfolder job: {args.copies * 8} synthetic clips (320x240, 25 fps), {frames:,} frames, "
+        f"{os.cpu_count()} cores; whole commands, 2 workers each"
+    )
+    print(table.round(3).to_string(index=False))
+    print(f"same faces and verdicts on every engine: {equal}")
 
 
 if __name__ == "__main__":

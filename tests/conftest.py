@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -85,6 +86,19 @@ def processes() -> Callable[[], list[tuple[int, int, int]]]:
     if not Path("/proc/self/stat").exists():
         pytest.skip("needs Linux /proc to list processes")
     return _processes
+
+
+@pytest.fixture(scope="session")
+def record() -> Callable[[str, int, int], None]:
+    """record(what, tried, held): one line of the printed table."""
+    report = os.environ.get("VEMO_RELIABILITY_REPORT")
+
+    def write(what: str, tried: int, held: int) -> None:
+        if report:
+            with open(report, "a") as handle:
+                handle.write(json.dumps({"what": what, "tried": tried, "held": held}) + "\n")
+
+    return write
 
 
 @pytest.fixture(scope="session")

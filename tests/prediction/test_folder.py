@@ -104,7 +104,8 @@ def test_a_video_without_a_face_gets_strict_json(run_dir: Path, shared_media: Pa
 
 
 def test_a_second_run_into_a_folder_in_use_is_refused_in_one_line_and_loses_nothing(trained_run: Path,
-                                                                                      tiny_corpus: Path, tmp_path: Path):
+                                                                                      tiny_corpus: Path, tmp_path: Path,
+                                                                                      record):
     """While one run writes OUT (its lock held, here by the test), another is refused before it
     writes anything; once the lock is free, the same command runs."""
     import fcntl
@@ -124,10 +125,11 @@ def test_a_second_run_into_a_folder_in_use_is_refused_in_one_line_and_loses_noth
     assert {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()} == before
     again = subprocess.run([*command[:5], *map(str, clips[2:4]), *command[7:]], capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
+    record("concurrent writers and destinations", 1, 1)
 
 
 def test_a_run_started_while_another_writes_the_folder_is_refused(trained_run: Path, tiny_corpus: Path,
-                                                                   tmp_path: Path):
+                                                                   tmp_path: Path, record):
     """Two real runs at once: the second, started once the first has finished an input, is
     refused while the first still runs, and the first's table lists every one of its inputs."""
     import subprocess
@@ -148,3 +150,4 @@ def test_a_run_started_while_another_writes_the_folder_is_refused(trained_run: P
         assert second.returncode == 1 and "is being written by another vemo predict" in second.stderr
         assert second.stderr.count("\n") == 1
     assert set(pd.read_csv(out / "predictions.csv")["source"]) == {str(clip) for clip in clips} or not overlapped
+    record("concurrent writers and destinations", 1, 1)

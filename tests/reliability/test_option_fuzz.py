@@ -265,4 +265,4 @@ def test_every_text_option_refuses_hostile_text_in_one_line(option, workspace: P
         assert flag in lines[0] or "camera index" in lines[0] or "Ray cluster at" in lines[0], (value[:100], lines[0])
     code, errors = _call([*path, *arguments, flag, fine], capsys)
     assert code == -1 or (code == 0 and not errors), (fine, code, errors)
-    record(f"option fuzz: {' '.join(path)} {flag}", len(hostile) + 1, len(hostile) + 1)
+    record(f"text option fuzz: {' '.join(path)} {flag}", len(hostile) + 1, len(hostile) + 1)

@@ -81,7 +81,7 @@ def test_each_damaged_input_is_listed_as_damaged_with_its_reason(damaged):
 
 
 @pytest.mark.parametrize("name", list(DAMAGES))
-def test_every_kind_of_damage_is_caught(name: str, predictions: Path, tmp_path: Path):
+def test_every_kind_of_damage_is_caught(name: str, predictions: Path, tmp_path: Path, record):
     copy = Path(shutil.copytree(predictions, tmp_path / "predictions"))
     row = PredictionsFolder(copy).rows[0]
     suffix, damage, says = DAMAGES[name]
@@ -89,6 +89,7 @@ def test_every_kind_of_damage_is_caught(name: str, predictions: Path, tmp_path: 
     rows = PredictionsFolder(copy).rows
     assert rows[0].status == "damaged" and says in rows[0].error, rows[0]
     assert [r.status for r in rows[1:]] == [r.status for r in PredictionsFolder(predictions).rows[1:]]
+    record("damaged prediction folders", 1, 1)
 
 
 def test_the_page_answers_every_input_and_no_500(damaged):
@@ -118,7 +119,7 @@ def test_the_report_shows_the_damage_and_every_other_input(damaged, tmp_path: Pa
 
 
 @pytest.mark.parametrize("index", ["-1", "-99999999", str(2**31), str(2**63), str(2**64 + 5), "100000"])
-def test_frames_outside_the_video_are_404(predictions: Path, index: str):
+def test_frames_outside_the_video_are_404(predictions: Path, index: str, record):
     app = create_view_app(PredictionsFolder(predictions))
     client = TestClient(app, base_url="http://127.0.0.1")
     client.cookies.set(TOKEN_COOKIE, app.state.token)
@@ -129,3 +130,4 @@ def test_frames_outside_the_video_are_404(predictions: Path, index: str):
     assert client.get(f"/api/inputs/{photo}/frame/{index}.jpg").status_code == 404
     assert client.get(f"/api/inputs/{photo}/frame/1.jpg").status_code == 404  # a photo has frame 0 only
     assert client.get(f"/api/inputs/{video}/frame/3.jpg").status_code == 200
+    record("damaged prediction folders", 3, 3)  # the video's, the photo's, and the photo's frame 1

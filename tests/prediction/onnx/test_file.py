@@ -92,11 +92,12 @@ def test_the_untouched_file_loads(exported: Path):
         ("reported_classes", ["anger", "happiness"], "the model lacks"),
     ],
 )
-def test_each_bad_field_is_one_line_naming_it(exported: Path, tmp_path: Path, key: str, value: Any, says: str):
+def test_each_bad_field_is_one_line_naming_it(exported: Path, tmp_path: Path, key: str, value: Any, says: str, record):
     with pytest.raises(CheckpointError, match=says) as refused:
         load_predictor(tampered(exported, tmp_path, key, value))
     message = str(refused.value)
     assert "\n" not in message and str(tmp_path) in message and (f"vemo.{key}" in message or "graph" in message)
+    record("hostile ONNX metadata", 1, 1)
 
 
 @pytest.mark.parametrize(
@@ -116,15 +117,17 @@ def test_each_bad_field_is_one_line_naming_it(exported: Path, tmp_path: Path, ke
         ({"mean": "0.5"}, "lists of numbers"),
     ],
 )
-def test_each_bad_input_field_is_refused(exported: Path, tmp_path: Path, changes: dict, says: str):
+def test_each_bad_input_field_is_refused(exported: Path, tmp_path: Path, changes: dict, says: str, record):
     with pytest.raises(CheckpointError, match=says):
         load_predictor(tampered(exported, tmp_path, "input", input_with(exported, **changes)))
+    record("hostile ONNX metadata", 1, 1)
 
 
 @pytest.mark.parametrize("key", ["classes", "input", "crop_recipe", "corpus", "model"])
-def test_a_missing_field_is_named(exported: Path, tmp_path: Path, key: str):
+def test_a_missing_field_is_named(exported: Path, tmp_path: Path, key: str, record):
     with pytest.raises(CheckpointError, match=f"vemo.{key}"):
         load_predictor(tampered(exported, tmp_path, key, remove=True))
+    record("hostile ONNX metadata", 1, 1)
 
 
 def test_the_command_line_refuses_in_one_line_and_predicts_nothing(exported: Path, tmp_path: Path, shared_media: Path):
