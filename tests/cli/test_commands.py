@@ -177,3 +177,31 @@ def test_every_option_of_every_command_is_in_the_generated_reference():
     missing = [(path, flag) for path, flag in walk(typer.main.get_command(app), ())
                if flag.startswith("-") and flag not in reference]
     assert not missing and "vemo train" in reference and "--nproc" in reference
+
+
+def test_every_option_help_renders_as_written():
+    """What `--help` shows is the help text as written: Rich markup eats what looks like a tag
+    (`'vemo[ray]'` became `'vemo'`), so such text must be escaped where it is written."""
+    import re
+
+    import typer.main
+
+    def words(text: str) -> str:
+        return " ".join(re.sub(r"[│╭╮╰╯─]", " ", text).split())
+
+    def walk(command, path: tuple[str, ...]):
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from walk(sub, (*path, name))
+        if getattr(command, "callback", None) is not None:
+            yield path, command
+
+    checked = 0
+    for path, command in walk(typer.main.get_command(app), ()):
+        shown = words(runner.invoke(app, [*path, "--help"], env={"COLUMNS": "3000"}, terminal_width=3000).stdout)
+        for parameter in command.params:
+            written = getattr(parameter, "help", None)
+            if written:
+                expected = words(written.replace("\\[", "["))
+                assert expected in shown, (path, parameter.name, expected)
+                checked += 1
+    assert checked > 100

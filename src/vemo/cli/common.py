@@ -37,7 +37,7 @@ CacheOption = Annotated[Optional[Path], typer.Option("--cache-dir", help="Weight
                                                                         "~/.cache/vemo/weights).")]
 EngineOption = Annotated[Optional[str], typer.Option(
     "--engine", help="Where units of work run: local (processes here) or ray (a Ray cluster; pip install "
-                     "'vemo[ray]'). Default: $VEMO_ENGINE or local.")]
+                     "'vemo\\[ray]'). Default: $VEMO_ENGINE or local.")]  # \\[: Rich markup would eat [ray]
 AddressOption = Annotated[Optional[str], typer.Option(
     "--address", help="With --engine ray: none starts a private Ray here; 'auto' or HOST:PORT joins a cluster.")]
 GpusOption = Annotated[float, typer.Option("--gpus-per-worker", help="With --engine ray: GPUs each unit asks for.")]
