@@ -22,9 +22,6 @@ log = logging.getLogger(__name__)
 Item = TypeVar("Item")
 Output = TypeVar("Output")
 
-RunGroup = Callable[[Hashable, Sequence[Any]], Sequence[Any]]
-
-
 class BatchQueue(Generic[Item, Output]):
     """Runs `run_group(key, items) -> outputs` (one output per item, in order) on one thread.
 
