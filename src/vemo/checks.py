@@ -47,3 +47,15 @@ def require_plain_name(name: str | None, parameter: str) -> None:
         shown = repr(name) if len(name) <= 80 else f"{name[:80]!r}... ({len(name)} characters)"
         raise ConfigError(f"{parameter} must be a single folder: letters, digits and _ . = + -, not starting with a "
                           f"dot and without '/', not {shown}", parameter)
+
+
+def host_and_port(address: str) -> tuple[str, int]:
+    """'HOST:PORT' (an IPv6 host in brackets) -> (host, port).
+
+    Raises:
+        ConfigError: not HOST:PORT with a port from 1 to 65535.
+    """
+    host, _, port = address.rpartition(":")
+    if not host or not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"address must be HOST:PORT (port 1 to 65535) or auto, not {address[:80]!r}", "address")
+    return host.strip("[]"), int(port)

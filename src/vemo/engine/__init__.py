@@ -23,7 +23,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import TypeVar
 
-from vemo.checks import require_number
+from vemo.checks import host_and_port, require_number
 from vemo.engine.hooks import kill_once_for_tests
 from vemo.errors import ConfigError
 
@@ -53,18 +53,6 @@ class EngineSettings:
         require_number(self.gpus_per_worker, "gpus_per_worker", 0, 1024)
         if self.address not in (None, "auto"):
             host_and_port(self.address)
-
-
-def host_and_port(address: str) -> tuple[str, int]:
-    """'HOST:PORT' (an IPv6 host in brackets) -> (host, port).
-
-    Raises:
-        ConfigError: not HOST:PORT with a port from 1 to 65535.
-    """
-    host, _, port = address.rpartition(":")
-    if not host or not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ConfigError(f"address must be HOST:PORT (port 1 to 65535) or auto, not {address[:80]!r}", "address")
-    return host.strip("[]"), int(port)
 
 
 _current = EngineSettings()  # the command line sets another with use_engine (--engine, $VEMO_ENGINE)

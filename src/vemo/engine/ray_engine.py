@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from vemo.engine import host_and_port
+from vemo.checks import host_and_port
 from vemo.engine.hooks import kill_once_for_tests
 from vemo.errors import ConfigError, VemoError
 
