@@ -103,18 +103,28 @@ def test_no_module_imports_a_higher_floor_or_a_sibling_area():
     assert not wrong, "\n".join(wrong)
 
 
-def test_prediction_needs_nothing_from_training_or_extraction():
-    def reach(start: str) -> set[str]:
-        seen, todo = set(), [start]
-        while todo:
-            for target in GRAPH[todo.pop()]:
-                if target not in seen:
-                    seen.add(target)
-                    todo.append(target)
-        return seen
+def reach(start: str) -> set[str]:
+    """Every vemo module `start` imports, directly or through others."""
+    seen, todo = set(), [start]
+    while todo:
+        for target in GRAPH[todo.pop()]:
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return seen
 
+
+def test_prediction_needs_nothing_from_training_or_extraction():
     for name in [m for m in MODULES if m.startswith("vemo.prediction")]:
         forbidden = sorted(m for m in reach(name) if floor(m)[0] in ("vemo.training", "vemo.extraction"))
+        assert not forbidden, f"{name} reaches {forbidden}"
+
+
+def test_the_viewer_and_its_report_need_neither_experiments_nor_training():
+    """`vemo view` and `vemo report` start without the training stack (tests/view/test_without_torch.py
+    shows the process side; this keeps the imports from creeping back)."""
+    for name in [m for m in MODULES if m.startswith("vemo.view")]:
+        forbidden = sorted(m for m in reach(name) if floor(m)[0] in ("vemo.experiment", "vemo.training"))
         assert not forbidden, f"{name} reaches {forbidden}"
 
 

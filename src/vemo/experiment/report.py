@@ -25,6 +25,7 @@ from vemo.errors import VideoOpenError
 from vemo.experiment.grid import ExperimentConfig
 from vemo.io.files import write_csv_atomic, write_image_atomic, write_json_atomic, write_text_atomic
 from vemo.io.media import open_media
+from vemo.io.report_style import REPORT_STYLE
 from vemo.io.runs import RunFolder
 from vemo.io.workspace import corpus_statement, read_faces, source_file
 
@@ -33,10 +34,6 @@ NAMES = {"lenet": "LeNet", "alexnet": "AlexNet", "lgbp": "LGBP + PCA + LDA", "sg
          "adam": "Adam"}
 
 # the look of every HTML report vemo writes (the experiment report here, `vemo report` of predictions)
-REPORT_STYLE = ("body{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}"
-                "table.t{border-collapse:collapse;margin:1em 0;font-size:13px}table.t td,table.t th{border:1px solid #ccc;"
-                "padding:4px 8px;text-align:right}table.t th{background:#f0f3f7}.prov{background:#fff4d6;padding:.8em;"
-                "border-left:4px solid #e0a000}img{max-width:100%;margin:4px}")
 
 
 def _pm(values: pd.Series, scale: float = 100.0, digits: int = 1) -> str:

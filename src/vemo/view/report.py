@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from vemo.errors import VemoError
-from vemo.experiment.report import REPORT_STYLE
 from vemo.io.files import write_text_atomic
+from vemo.io.report_style import REPORT_STYLE
 from vemo.prediction.overlay import COLOURS, draw_face
 from vemo.view.folder import InputRow, PredictionsFolder
 from vemo.view.frames import FrameServer
