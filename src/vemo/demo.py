@@ -24,7 +24,7 @@ from vemo.extraction import ExtractConfig, extract
 from vemo.labelling import apply_labels, format_split_table, labels_from_clips, split_workspace
 from vemo.prediction import predict_to_folder
 from vemo.synth import generate_corpus, plan_corpus
-from vemo.synth.plan import CorpusPlan
+from vemo.synth.plan import DEFAULT_FPS, CorpusPlan
 from vemo.weights import fetch
 
 DEMO_SEED = 0
@@ -48,7 +48,7 @@ STAGE_SHARES = {"corpus": 0.22, "extract": 0.12, "label and split": 0.01, "exper
 # `quick`: 6 subjects with one clip of each emotion (so a subject split keeps every class in every
 # split), at the demo's half frame rate, LeNet for 2 epochs and the baseline, no transfer: every
 # stage in well under a minute
-QUICK_CORPUS = {"subjects": 6, "clips": 24, "fps": DEMO_FPS}
+QUICK_SUBJECTS, QUICK_CLIPS = 6, 24  # the quick demo's corpus, at DEMO_FPS
 QUICK_GRID = ExperimentConfig(models=("lenet",), epochs=2, seeds=1, recipe="paper", protocol="subject")
 
 
@@ -78,8 +78,8 @@ def run_demo(out: Path | str, *, workers: int | None = None, progress: bool = Fa
     clock = StageClock(echo)
     out = Path(out)
     echo("vemo demo — on a SYNTHETIC corpus (drawn faces, not people); no figure here is a real-world result")
-    plan = plan_corpus(None, **QUICK_CORPUS, seed=DEMO_SEED) if quick else \
-        plan_corpus("demo", seed=DEMO_SEED, **({} if full else {"fps": DEMO_FPS}))
+    plan = plan_corpus(None, subjects=QUICK_SUBJECTS, clips=QUICK_CLIPS, fps=DEMO_FPS, seed=DEMO_SEED) if quick else \
+        plan_corpus("demo", seed=DEMO_SEED, fps=DEFAULT_FPS if full else DEMO_FPS)
     workspace = _prepare_workspace(out, plan, workers, progress, echo, every=FULL_EVERY if full else 1, clock=clock)
     grid = QUICK_GRID if quick else _grid_with_reachable_weights(FULL_GRID if full else DEMO_GRID, echo)
     clock.stage("experiments")

@@ -51,7 +51,7 @@ def label_apply(
         rows, source = labels_from_clips(workspace, window=window, clips_file=clips), f"clips:{window}"
     elif from_folders:
         rows, source = labels_from_folders(workspace, from_folders, class_list), "folders"
-    else:
+    elif from_csv:
         rows, source = labels_from_csv(from_csv), "csv"
     result = apply_labels(workspace, rows, source, classes=class_list, overwrite=overwrite)
     typer.echo(f"labels: {result.added} added, {result.changed} changed, {result.unchanged} unchanged; "

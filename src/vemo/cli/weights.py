@@ -91,7 +91,7 @@ def weights_add(
         raise ConfigError("give exactly one of --url and --file")
     entry = add_user_entry(resolve_cache(cache_dir), name=name, model=model, sha256=sha256.lower(),
                            classes=tuple(c.strip() for c in classes.split(",") if c.strip()),
-                           source_kind="url" if url else "file", source=url or str(Path(file).resolve()),
+                           source_kind="url" if url else "file", source=url or str(Path(str(file)).resolve()),
                            format=format, licence=licence, trained_on=trained_on, task=task)
     typer.echo(f"added {entry.name} ({entry.model}, {len(entry.classes)} classes); fetch it with "
                f"`vemo weights fetch {entry.name}`")

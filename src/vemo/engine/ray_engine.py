@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
 from vemo.checks import host_and_port
 from vemo.engine.hooks import kill_once_for_tests
@@ -26,6 +26,21 @@ from vemo.errors import ConfigError, VemoError
 
 Unit = TypeVar("Unit")
 Result = TypeVar("Result")
+State = TypeVar("State")
+RayModule = Any  # the `ray` module: imported only when asked for (the optional extra), and untyped
+
+
+class Placement(Protocol):
+    """Where units run (`vemo.engine.EngineSettings`, which imports this module lazily)."""
+
+    @property
+    def address(self) -> str | None: ...
+
+    @property
+    def workers(self) -> int | None: ...
+
+    @property
+    def gpus_per_worker(self) -> float: ...
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +50,7 @@ LOCAL_OBJECT_STORE_BYTES = 256 * 2**20  # small machines: results are tables, no
 units_per_node: Counter[str] = Counter()  # node id -> units run there, for logs and tests
 
 
-def require_ray():
+def require_ray() -> RayModule:
     """The `ray` module, or the one-line error that says how to get it."""
     if "RAY_AUTH_MODE" not in os.environ and _token_at_hand():
         # `ray start` (2.59+) turns token authentication on, but a driver only sends the token
@@ -53,7 +68,7 @@ def _environment() -> dict[str, str]:
     return {name: value for name, value in os.environ.items() if name.startswith("VEMO_")}
 
 
-def connect(settings):
+def connect(settings: Placement) -> RayModule:
     """The `ray` module, connected: to a private local Ray (no address) or to a cluster."""
     address, workers = settings.address, settings.workers
     ray = require_ray()
@@ -69,7 +84,7 @@ def connect(settings):
     return ray
 
 
-def _start_private(ray, options: dict) -> None:
+def _start_private(ray: RayModule, options: dict[str, Any]) -> None:
     """Start a Ray of this machine's own, on the calling thread: a Ray started from a helper thread
     answers `ray.init` but its first task never reaches the GCS. Its token stays the user's own."""
     if threading.current_thread() is not threading.main_thread():
@@ -90,7 +105,7 @@ def _only_for_the_user(path: Path) -> None:
         log.warning("could not make %s readable by its owner only: %s", path, error.strerror)
 
 
-def _join(ray, address: str, options: dict) -> None:
+def _join(ray: RayModule, address: str, options: dict[str, Any]) -> None:
     """Join a running cluster, waiting at most `connect_timeout()` for it: Ray itself retries
     for minutes, so the call runs in a helper thread the driver stops waiting for."""
     timeout = connect_timeout()
@@ -159,13 +174,13 @@ def _run_unit(work: Callable[[Unit], Result], unit: Unit, folder: str) -> tuple[
     return work(unit), ray.get_runtime_context().get_node_id()
 
 
-def _at_once(ray, settings) -> int:
+def _at_once(ray: RayModule, settings: Placement) -> int:
     """How many units run at the same time: --workers, or as many as the cluster has CPUs for."""
     return settings.workers or max(1, int(ray.cluster_resources().get("CPU", 1)) // CPUS_PER_UNIT)
 
 
 @contextmanager
-def _unit_errors(ray) -> Iterator[None]:
+def _unit_errors(ray: RayModule) -> Iterator[None]:
     """A unit's own exception raised as itself; a worker or node that died more than MAX_RETRIES
     times as one VemoError."""
     try:
@@ -177,7 +192,8 @@ def _unit_errors(ray) -> Iterator[None]:
             from None
 
 
-def run_units_on_ray(work: Callable[[Unit], Result], units: Sequence[Unit], settings) -> Iterator[tuple[Unit, Result]]:
+def run_units_on_ray(work: Callable[[Unit], Result], units: Sequence[Unit], settings: Placement) -> Iterator[
+        tuple[Unit, Result]]:
     """Each unit a task, at most `_at_once` in flight; (unit, result) yielded as each finishes."""
     ray = connect(settings)
     if not units:
@@ -185,7 +201,7 @@ def run_units_on_ray(work: Callable[[Unit], Result], units: Sequence[Unit], sett
     task = ray.remote(_run_unit).options(num_cpus=CPUS_PER_UNIT, num_gpus=settings.gpus_per_worker,
                                          max_retries=MAX_RETRIES, retry_exceptions=False)
     cap = _at_once(ray, settings)
-    waiting, in_flight = list(units)[::-1], {}
+    waiting, in_flight = list(units)[::-1], dict[object, Unit]()
     while waiting or in_flight:
         while waiting and len(in_flight) < cap:
             unit = waiting.pop()
@@ -202,18 +218,19 @@ def run_units_on_ray(work: Callable[[Unit], Result], units: Sequence[Unit], sett
 class _Holder:
     """A Ray actor holding one worker's state (a loaded model) across many units."""
 
-    def __init__(self, make_state: Callable, folder: str) -> None:
+    def __init__(self, make_state: Callable[[], Any], folder: str) -> None:
         _in_drivers_folder(folder)
         self.state = make_state()
 
-    def run(self, work: Callable, unit):
+    def run(self, work: Callable[[Any, Any], Any], unit: Any) -> tuple[Any, Any, str]:
         import ray
 
         kill_once_for_tests()
         return unit, work(self.state, unit), ray.get_runtime_context().get_node_id()
 
 
-def run_on_actors(make_state: Callable, work: Callable, units: Sequence[Unit], settings) -> Iterator[
+def run_on_actors(make_state: Callable[[], State], work: Callable[[State, Unit], Result], units: Sequence[Unit],
+                  settings: Placement) -> Iterator[
         tuple[Unit, Result]]:
     """`work(state, unit)` over a pool of actors, each making its state once. An actor that dies
     is restarted (its state made again) and its unit tried again, up to MAX_RETRIES times."""
@@ -226,7 +243,7 @@ def run_on_actors(make_state: Callable, work: Callable, units: Sequence[Unit], s
                                          max_restarts=MAX_RETRIES, max_task_retries=MAX_RETRIES)
     pool = ActorPool([holder.remote(make_state, os.getcwd()) for _ in range(min(_at_once(ray, settings), len(units)))])
     with _unit_errors(ray):
-        for unit, result, node in pool.map_unordered(lambda actor, unit: actor.run.remote(work, unit), units):
+        for unit, result, node in pool.map_unordered(lambda actor, unit: actor.run.remote(work, unit), list(units)):
             units_per_node[node] += 1
             yield unit, result
 
@@ -235,7 +252,7 @@ def _sees(path: str) -> tuple[bool, str]:
     return os.path.exists(path), socket.gethostname()
 
 
-def check_shared_folder(folder: Path, settings) -> None:
+def check_shared_folder(folder: Path, settings: Placement) -> None:
     """Every alive node must see `folder` at the same path: a probe file written here is looked
     for by a task pinned to each node.
 

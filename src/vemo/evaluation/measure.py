@@ -76,8 +76,8 @@ def compute_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: list[str], 
         accuracy=float(accuracy_score(y_true, y_pred)), balanced_accuracy=_balanced(y_true, y_pred),
         macro_f1=float(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)), loss=loss,
         per_class=per_class, confusion=matrix.tolist(), confusion_normalized=normalized.round(4).tolist(),
-        accuracy_ci95=tuple(float(v) for v in np.percentile(accuracies, [2.5, 97.5])),
-        balanced_accuracy_ci95=tuple(float(v) for v in np.percentile(balanced, [2.5, 97.5])),
+        accuracy_ci95=_interval95(accuracies),
+        balanced_accuracy_ci95=_interval95(balanced),
         classes_without_samples=[c for i, c in enumerate(classes) if support[i] == 0], corpus=corpus or {},
     )
 
@@ -217,3 +217,9 @@ def _save_figure(figure, path: Path) -> None:
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png")
     plt.close(figure)
+
+
+def _interval95(values: np.ndarray) -> tuple[float, float]:
+    """The percentile interval holding 95 % of the bootstrap's values."""
+    low, high = np.percentile(values, [2.5, 97.5])
+    return float(low), float(high)

@@ -135,7 +135,7 @@ def _per_class_table(runs: pd.DataFrame, batch: bool) -> pd.DataFrame:
         batch_size = key[2] if batch else 10
         paper_row = paper.paper_per_class(model, paper.PAPER_CHOSEN_OPTIMIZER.get(model, optimizer) if batch else optimizer,
                                           batch_size)
-        row = {"Arch": NAMES[model], "Optimizer": NAMES[optimizer]}
+        row: dict[str, object] = {"Arch": NAMES[model], "Optimizer": NAMES[optimizer]}
         if batch:
             row["Batch"] = batch_size
             row["paper's optimizer"] = NAMES.get(paper.PAPER_CHOSEN_OPTIMIZER.get(model, ""), "–")
@@ -201,8 +201,10 @@ def figure_2(workspace: Path, out: Path, sources: int = 3) -> Path | None:
         if bool(row["aligned"]):
             for eye in ("left", "right"):
                 cv2.circle(frame, (int(row[f"{eye}_eye_x"]), int(row[f"{eye}_eye_y"])), 3, (0, 0, 255), -1)
-        crop = cv2.imread(str(workspace / row["crop_path"]))
-        crop = cv2.resize(crop, (frame.shape[0], frame.shape[0]))
+        stored = cv2.imread(str(workspace / row["crop_path"]))
+        if stored is None:  # a crop removed by hand: the figure shows the others
+            continue
+        crop = cv2.resize(stored, (frame.shape[0], frame.shape[0]))
         panels.append(np.hstack([frame, np.full((frame.shape[0], 8, 3), 255, np.uint8), crop]))
     if not panels:
         return None

@@ -148,7 +148,8 @@ def aligned_crop(image: np.ndarray, box: FaceBox, eyes: EyePair | None, size: in
     if not align:
         return warp_crop(image, box_transform(box, size), size), None
     if box.landmarks is not None:
-        eyes = EyePair(tuple(box.landmarks[0]), tuple(box.landmarks[1]))
+        (left_x, left_y), (right_x, right_y) = box.landmarks[0][:2], box.landmarks[1][:2]
+        eyes = EyePair((float(left_x), float(left_y)), (float(right_x), float(right_y)))
     return warp_crop(image, crop_matrix(box, eyes, size), size), eyes
 
 

@@ -9,6 +9,7 @@ Haar here, MTCNN in `vemo.faces.mtcnn_detector`.
 
 from __future__ import annotations
 
+import importlib
 import os
 from dataclasses import dataclass
 from typing import Protocol
@@ -18,6 +19,7 @@ import numpy as np
 
 from vemo.errors import FaceDetectionError
 
+_CASCADES = importlib.import_module("cv2.data").haarcascades  # OpenCV's folder of cascades (cv2.data, untyped)
 LANDMARKS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")  # MTCNN's five, image-left first
 
 
@@ -66,11 +68,11 @@ class FaceDetector(Protocol):
 
     config: DetectorConfig
 
-    def find(self, image: np.ndarray, gray: np.ndarray, min_width: int = 0) -> list[FaceBox]:
+    def find(self, image: np.ndarray | None, gray: np.ndarray, min_width: int = 0) -> list[FaceBox]:
         """Every face of a frame (BGR `image` and its grayscale), largest first; with `min_width`,
         only faces about that wide or wider (frame pixels), which costs far less."""
 
-    def find_near(self, image: np.ndarray, gray: np.ndarray, previous: FaceBox) -> list[FaceBox]:
+    def find_near(self, image: np.ndarray | None, gray: np.ndarray, previous: FaceBox) -> list[FaceBox]:
         """Faces close to `previous` in size and place, largest first (cheaper than `find`)."""
 
 
@@ -80,7 +82,7 @@ def load_cascade(name: str) -> cv2.CascadeClassifier:
     Raises:
         FaceDetectionError: the file is missing or not a cascade.
     """
-    path = name if os.path.isabs(name) or os.path.exists(name) else os.path.join(cv2.data.haarcascades, name)
+    path = name if os.path.isabs(name) or os.path.exists(name) else os.path.join(_CASCADES, name)
     cascade = cv2.CascadeClassifier()
     try:
         loaded = cascade.load(path)
@@ -100,10 +102,11 @@ class HaarFaceDetector:
 
     def _run(self, gray: np.ndarray, min_size: int, max_size: int = 0) -> np.ndarray:
         try:
-            return self._cascade.detectMultiScale(
+            found = self._cascade.detectMultiScale(
                 gray, scaleFactor=self.config.scale_factor, minNeighbors=self.config.min_neighbors,
-                minSize=(min_size, min_size), maxSize=(max_size, max_size) if max_size else None,
+                minSize=(min_size, min_size), maxSize=(max_size, max_size) if max_size else (0, 0),
             )
+            return np.asarray(found, dtype=np.int32).reshape(-1, 4)
         except cv2.error as error:
             raise FaceDetectionError(f"Haar detection failed: {error.msg}") from error
 
@@ -118,11 +121,11 @@ class HaarFaceDetector:
         found = self._run(small, max(8, int(round(max(self.config.min_size, min_width) * scale))))
         return _boxes(found, scale, 0, 0)
 
-    def find(self, image: np.ndarray, gray: np.ndarray, min_width: int = 0) -> list[FaceBox]:
+    def find(self, image: np.ndarray | None, gray: np.ndarray, min_width: int = 0) -> list[FaceBox]:
         """The tracker's interface: all faces of a frame (Haar needs only its grayscale)."""
         return self.detect(gray, min_width)
 
-    def find_near(self, image: np.ndarray, gray: np.ndarray, previous: FaceBox) -> list[FaceBox]:
+    def find_near(self, image: np.ndarray | None, gray: np.ndarray, previous: FaceBox) -> list[FaceBox]:
         return self.detect_near(gray, previous)
 
     def detect_near(self, gray: np.ndarray, previous: FaceBox, margin: float = 0.3, face_px: int = 48) -> list[FaceBox]:
@@ -195,13 +198,14 @@ class FaceTracker:
         """The largest face in the frame, as a list of 0 or 1 boxes (`image`: the colour frame,
         for detectors that need it)."""
         faces: list[FaceBox] = []
-        if self.can_follow:
-            faces = self.detector.find_near(image, gray, self._last)
+        last = self._last
+        if self.can_follow and last is not None:
+            faces = self.detector.find_near(image, gray, last)
             self._since_full += 1
-        elif self._tracking_main_face:
+        elif self._tracking_main_face and last is not None:
             # The periodic check for a larger face: only faces that could beat the tracked one are
             # searched for: a few scales instead of all of them.
-            faces = self.detector.find(image, gray, int(RECHECK_SHARE * self._last.w))
+            faces = self.detector.find(image, gray, int(RECHECK_SHARE * last.w))
             self._since_full = 1
         if not faces:
             faces = self.detector.find(image, gray)

@@ -20,8 +20,8 @@ from vemo.faces.detect import FaceBox
 FACE_PX = 96  # the region is scaled so the face is about this wide: the flow's cost is the same at any resolution
 MAX_ROUND_TRIP_PX = 1.0  # forward then backward flow must come back within this (in face-scaled pixels)
 MAX_SCALE_STEP = 0.1  # a followed face may grow or shrink by this share from one frame to the next
-_FLOW = {"winSize": (15, 15), "maxLevel": 2,
-         "criteria": (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03)}
+FLOW_WINDOW, FLOW_LEVELS = (15, 15), 2  # Lucas-Kanade's window and pyramid levels
+FLOW_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03)
 
 
 class EyeCarrier:
@@ -70,6 +70,8 @@ class EyeCarrier:
 
     def _flow(self, gray: np.ndarray, box: FaceBox) -> EyePair | None:
         """The previous eyes moved into `gray` by optical flow in the eye band of `box`, or None."""
+        if self._previous is None:
+            return None
         before, eyes, _ = self._previous
         if before.shape != gray.shape:
             return None
@@ -82,10 +84,18 @@ class EyeCarrier:
         regions = [cv2.resize(image[y0:y1, x0:x1], None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
                    if scale < 1 else image[y0:y1, x0:x1] for image in (before, gray)]
         points = ((np.array([eyes.left, eyes.right]) - (x0, y0)) * scale).astype(np.float32).reshape(-1, 1, 2)
-        moved, found, _ = cv2.calcOpticalFlowPyrLK(regions[0], regions[1], points, None, **_FLOW)
-        back, returned, _ = cv2.calcOpticalFlowPyrLK(regions[1], regions[0], moved, None, **_FLOW)
+        moved, found, _ = _lucas_kanade(regions[0], regions[1], points)
+        back, returned, _ = _lucas_kanade(regions[1], regions[0], moved)
         round_trip = np.linalg.norm((back - points).reshape(-1, 2), axis=1)
         if not (found.all() and returned.all() and (round_trip <= MAX_ROUND_TRIP_PX).all()):
             return None
         left, right = (moved.reshape(-1, 2) / scale + (x0, y0)).astype(float).tolist()
         return EyePair(tuple(left), tuple(right))
+
+
+def _lucas_kanade(before: np.ndarray, after: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`points` of `before` moved into `after` by pyramidal Lucas-Kanade: (moved, found, error).
+    The second array only receives the result (no initial-flow flag)."""
+    moved, found, error = cv2.calcOpticalFlowPyrLK(before, after, points, points.copy(), winSize=FLOW_WINDOW,
+                                                   maxLevel=FLOW_LEVELS, criteria=FLOW_CRITERIA)
+    return moved, found, error

@@ -229,7 +229,8 @@ class MTCNNCascade:
     def _propose(self, batch: torch.Tensor, settings: MTCNNSettings) -> tuple[torch.Tensor, torch.Tensor]:
         """P-Net over the pyramid: candidate boxes (N, 9: corners, score, offsets) and their image."""
         height, width = batch.shape[2:]
-        boxes, owners = [], []
+        found_per_scale: list[torch.Tensor] = []
+        owners_per_scale: list[torch.Tensor] = []
         for scale in pyramid_scales(height, width, settings):
             scaled = F.interpolate(batch, size=(int(height * scale + 1), int(width * scale + 1)), mode="area")
             offsets, probabilities = self.nets.pnet(_normalise(scaled))
@@ -239,11 +240,11 @@ class MTCNNCascade:
             found = torch.cat([((2 * cells + 1) / scale).floor(), ((2 * cells + 12) / scale).floor(),
                                probabilities[:, 1][hit].unsqueeze(1), offsets.permute(0, 2, 3, 1)[hit]], dim=1)
             keep = batched_nms(found[:, :4], found[:, 4], where[:, 0], 0.5)
-            boxes.append(found[keep])
-            owners.append(where[keep, 0])
-        if not boxes:
+            found_per_scale.append(found[keep])
+            owners_per_scale.append(where[keep, 0])
+        if not found_per_scale:
             return batch.new_zeros((0, 9)), torch.zeros(0, dtype=torch.long, device=batch.device)
-        boxes, owners = torch.cat(boxes), torch.cat(owners)
+        boxes, owners = torch.cat(found_per_scale), torch.cat(owners_per_scale)
         keep = batched_nms(boxes[:, :4], boxes[:, 4], owners, 0.7)
         boxes, owners = boxes[keep], owners[keep]
         w, h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
@@ -316,11 +317,11 @@ class MTCNNCascade:
                 settings: MTCNNSettings) -> list[Detections]:
         if not len(boxes):
             return [Detections.empty() for _ in range(count)]
-        boxes, landmarks, owners = self._output(batch, boxes, owners, settings)
-        boxes, landmarks, owners = boxes.cpu().numpy(), landmarks.cpu().numpy(), owners.cpu().numpy()
+        output = self._output(batch, boxes, owners, settings)
+        final, landmarks, whose = (tensor.cpu().numpy() for tensor in output)
         found = []
         for image in range(count):
-            mine = np.flatnonzero(owners == image)
-            keep = mine[_nms_min(boxes[mine, :4], boxes[mine, 4], 0.7)] if len(mine) else mine
-            found.append(Detections(boxes[keep, :4], boxes[keep, 4], landmarks[keep]))
+            mine = np.flatnonzero(whose == image)
+            keep = mine[_nms_min(final[mine, :4], final[mine, 4], 0.7)] if len(mine) else mine
+            found.append(Detections(final[keep, :4], final[keep, 4], landmarks[keep]))
         return found

@@ -11,6 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from vemo.errors import FaceDetectionError
 from vemo.faces.detect import DetectorConfig, FaceBox
 from vemo.faces.mtcnn import MTCNN, Detections, MTCNNCascade, MTCNNSettings
 from vemo.faces.mtcnn_shared import SharedCascade
@@ -27,7 +28,7 @@ class MTCNNFaceDetector:
         if (nets is None) == (shared is None):
             raise ValueError("give either the nets or a shared cascade")
         self.config = config
-        self._cascade = shared or MTCNNCascade(nets)
+        self._cascade = shared if shared is not None else MTCNNCascade(_given(nets))
         self._settings = MTCNNSettings()
 
     def _scale(self, width: int) -> float:
@@ -41,7 +42,8 @@ class MTCNNFaceDetector:
             images = np.stack([cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
                                for image in images])
         min_size = max(MIN_PYRAMID_FACE, int(round(max(self.config.min_size, min_width) * scale)))
-        self._settings = MTCNNSettings(min_size, self.config.pyramid_factor, tuple(self.config.thresholds))
+        first, second, third = self.config.thresholds
+        self._settings = MTCNNSettings(min_size, self.config.pyramid_factor, (first, second, third))
         return np.ascontiguousarray(images[..., ::-1]), scale
 
     def find_batch(self, images: np.ndarray, min_width: int = 0) -> list[list[FaceBox]]:
@@ -50,14 +52,27 @@ class MTCNNFaceDetector:
         rgb, scale = self._prepare(images, min_width)
         return [_to_boxes(found, scale) for found in self._cascade.detect_batch(rgb, self._settings)]
 
-    def find(self, image: np.ndarray, gray: np.ndarray | None = None, min_width: int = 0) -> list[FaceBox]:
-        return self.find_batch(image[None], min_width)[0]
+    def find(self, image: np.ndarray | None, gray: np.ndarray | None = None, min_width: int = 0) -> list[FaceBox]:
+        return self.find_batch(_colour(image)[None], min_width)[0]
 
-    def find_near(self, image: np.ndarray, gray: np.ndarray | None, previous: FaceBox) -> list[FaceBox]:
+    def find_near(self, image: np.ndarray | None, gray: np.ndarray | None, previous: FaceBox) -> list[FaceBox]:
         """The face near `previous`, refined by R-Net and O-Net on this frame (empty: lost)."""
-        rgb, scale = self._prepare(image[None])
+        rgb, scale = self._prepare(_colour(image)[None])
         corners = np.array([[previous.x, previous.y, previous.x + previous.w, previous.y + previous.h]]) * scale
         return _to_boxes(self._cascade.refine_batch(rgb, [corners], self._settings)[0], scale)
+
+
+def _given(nets: MTCNN | None) -> MTCNN:
+    if nets is None:
+        raise ValueError("give either the nets or a shared cascade")
+    return nets
+
+
+def _colour(image: np.ndarray | None) -> np.ndarray:
+    """MTCNN looks at the colour frame; the trackers hand it over whenever they have one."""
+    if image is None:
+        raise FaceDetectionError("MTCNN needs the colour frame, not only its grayscale")
+    return image
 
 
 def _to_boxes(found: Detections, scale: float) -> list[FaceBox]:

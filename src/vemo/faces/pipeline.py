@@ -13,7 +13,7 @@ One pipeline per thread or process: OpenCV cascades are not shared between threa
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import cv2
@@ -78,13 +78,14 @@ class FacePipeline:
             return [(0, box) for box in self._largest(gray, image)]
         if self.mode == "all":
             return list(enumerate(self._detector.find(image, gray)))
+        assert self._tracks is not None  # made for mode "tracks"
         return self._tracks(gray, image)
 
     def faces(self, image: np.ndarray, boxes: list[FaceBox] | None = None) -> list[Face]:
         """The faces of one (H, W, 3) uint8 BGR frame, each with its crop (`boxes`: already found)."""
         gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
         if boxes is None and self._carried_eyes is not None:
-            return self._carried_face(image, gray)
+            return self._carried_face(image, gray, self._carried_eyes)
         found = []
         for track, box in (self.boxes(image, gray) if boxes is None else enumerate(boxes)):
             eyes = self._eyes.locate(gray, box) if self._eyes is not None and box.landmarks is None else None
@@ -93,13 +94,14 @@ class FacePipeline:
             found.append(Face(track, box, eyes, crop))
         return found
 
-    def _carried_face(self, image: np.ndarray, gray: np.ndarray) -> list[Face]:
+    def _carried_face(self, image: np.ndarray, gray: np.ndarray, carrier: EyeCarrier) -> list[Face]:
         """The largest face with Haar's eyes: on every other tracked frame moved with its eyes by
         optical flow, on the others searched for near the last one (a detection every few frames
         and whenever the flow fails keeps the box on the face)."""
         followed = None
+        eyes: EyePair | None
         if not self._followed_last and self._largest.can_follow:
-            followed = self._carried_eyes.follow(gray)
+            followed = carrier.follow(gray)
         self._followed_last = followed is not None
         if followed is not None:
             box, eyes = followed
@@ -107,10 +109,10 @@ class FacePipeline:
         else:
             found = self._largest(gray, image)
             if not found:
-                self._carried_eyes.reset()
+                carrier.reset()
                 return []
             box = found[0]
-            eyes = self._carried_eyes(gray, box, search=self._largest.full_detection)
+            eyes = carrier(gray, box, search=self._largest.full_detection)
         crop, eyes = aligned_crop(gray if self.gray_crops else image, box, eyes, self.recipe.crop_size)
         return [Face(0, box, eyes, crop)]
 
@@ -119,23 +121,26 @@ class FacePipeline:
         can go to different workers and give the faces one worker would. Without tracking, a
         detector that takes batches (MTCNN) gets `BATCH_FRAMES` frames at a time."""
         self.reset()
-        if self.mode == "all" and hasattr(self._detector, "find_batch"):
-            yield from self._run_batched(frames)
+        find_batch = getattr(self._detector, "find_batch", None)  # detectors that take batches (MTCNN)
+        if self.mode == "all" and find_batch is not None:
+            yield from self._run_batched(frames, find_batch)
             return
         for frame in frames:
             yield frame, self.faces(frame.image)
 
-    def _run_batched(self, frames: Iterable[Frame]) -> Iterator[tuple[Frame, list[Face]]]:
+    def _run_batched(self, frames: Iterable[Frame], find_batch: Callable[[np.ndarray], list[list[FaceBox]]]) \
+            -> Iterator[tuple[Frame, list[Face]]]:
         batch: list[Frame] = []
         for frame in frames:
             if batch and (len(batch) == BATCH_FRAMES or frame.image.shape != batch[0].image.shape):
-                yield from self._detect_batch(batch)
+                yield from self._detect_batch(batch, find_batch)
                 batch = []
             batch.append(frame)
-        yield from self._detect_batch(batch)
+        yield from self._detect_batch(batch, find_batch)
 
-    def _detect_batch(self, batch: list[Frame]) -> Iterator[tuple[Frame, list[Face]]]:
+    def _detect_batch(self, batch: list[Frame], find_batch: Callable[[np.ndarray], list[list[FaceBox]]]) \
+            -> Iterator[tuple[Frame, list[Face]]]:
         if batch:
-            found = self._detector.find_batch(np.stack([frame.image for frame in batch]))
+            found = find_batch(np.stack([frame.image for frame in batch]))
             for frame, boxes in zip(batch, found):
                 yield frame, self.faces(frame.image, boxes)

@@ -54,8 +54,9 @@ class CropRecipe:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CropRecipe:
         known = {f.name for f in fields(DetectorConfig)}
-        given = {k: tuple(v) if isinstance(v, list) else v for k, v in data.get("detector_settings", {}).items()}
-        settings = DetectorConfig(**{k: v for k, v in given.items() if k in known})
+        given: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
+                                 for k, v in data.get("detector_settings", {}).items() if k in known}
+        settings = DetectorConfig(**given)
         return cls(data.get("detector", "haar"), settings, bool(data.get("align", True)), int(data.get("crop_size", 227)))
 
     def with_align(self, align: bool | None) -> CropRecipe:

@@ -14,11 +14,12 @@ from __future__ import annotations
 import errno
 import secrets
 import socket
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from vemo.checks import require_number
@@ -101,7 +102,7 @@ def is_loopback(host: str) -> bool:
 
 def _add_body_limit(app: FastAPI) -> None:
     @app.middleware("http")
-    async def limit_body(request: Request, call_next):
+    async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
             return JSONResponse({"detail": f"request body over {MAX_BODY_BYTES} bytes"}, status_code=413)
@@ -132,7 +133,7 @@ def _add_write_failures(app: FastAPI) -> None:
 
 def _add_session_checks(app: FastAPI, token: str, command: str) -> None:
     @app.middleware("http")
-    async def check_session(request: Request, call_next):
+    async def check_session(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         given = request.query_params.get("token")
         if request.url.path == "/" and given is not None and secrets.compare_digest(given, token):
             response = RedirectResponse("/", status_code=303)  # the secret leaves the address bar

@@ -90,7 +90,7 @@ class RunFolder:
         if not self.config_file.is_file():
             raise CheckpointError(f"not a vemo run folder (no config.json): {self.path}")
         try:
-            config = json.loads(self.config_file.read_text())
+            config: dict[str, Any] = json.loads(self.config_file.read_text())
         except json.JSONDecodeError as error:
             raise CheckpointError(f"unreadable {self.config_file}: {error}") from error
         if config.get("format") != FORMAT:
@@ -126,13 +126,15 @@ class RunFolder:
         write_json_atomic(self.summary_file, summary)
 
     def read_summary(self) -> dict[str, Any]:
-        return json.loads(self.summary_file.read_text())
+        summary: dict[str, Any] = json.loads(self.summary_file.read_text())
+        return summary
 
     def write_eval(self, split: str, report: dict[str, Any]) -> None:
         write_json_atomic(self.eval_file(split), report)
 
     def read_eval(self, split: str) -> dict[str, Any]:
-        return json.loads(self.eval_file(split).read_text())
+        report: dict[str, Any] = json.loads(self.eval_file(split).read_text())
+        return report
 
     # -- resuming ----------------------------------------------------------------------
 

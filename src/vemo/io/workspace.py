@@ -104,7 +104,7 @@ def read_clips(workspace: Path, path: Path | None = None) -> pd.DataFrame | None
     return read_table(workspace, CLIPS, ["source_id", "emotion"], optional=True)
 
 
-def corpus_statement(workspace: Path) -> dict:
+def corpus_statement(workspace: Path) -> dict[str, Any]:
     """Which corpus a workspace's crops come from, for every report to state.
 
     Synthetic when its clips.csv points at a `vemo synth` corpus; otherwise "unknown / user data".
@@ -133,7 +133,8 @@ def read_crop_recipe(workspace: Path) -> dict[str, Any] | None:
     except json.JSONDecodeError as error:
         raise WorkspaceError(f"unreadable {path}: {error}") from error
     if "crop_recipe" in meta:
-        return meta["crop_recipe"]
+        recipe: dict[str, Any] = meta["crop_recipe"]
+        return recipe
     parameters = meta.get("parameters", {})
     return {"detector": "haar", "detector_settings": parameters.get("detector", {}),
             "align": parameters.get("align", True), "crop_size": parameters.get("crop_size", 227)}

@@ -175,7 +175,7 @@ class LiveSession:
         faces = pipeline.faces(frame.image)
         spec = self.predictor.preprocess.spec
         crops = np.stack([crop_to_array(face.crop, spec) for face in faces]) if faces else None
-        probabilities = self.predictor.probabilities(crops) if crops is not None else []
+        probabilities = self.predictor.probabilities(crops) if crops is not None else np.zeros((0, 0))
         names = self.predictor.classes
         shown, rows, smoothed_rows = [], [], []
         for face, p in zip(faces, probabilities):
@@ -204,6 +204,7 @@ class LiveSession:
             return {"label": None, "probabilities": {}, "track": None, "seconds": self.verdict_seconds}
         track = max(seen, key=lambda t: (seen[t], -t))
         mean = means[track]
+        assert mean is not None  # `seen` holds only tracks with a mean
         names = self.predictor.classes
         return {"label": names[int(np.argmax(mean))], "probabilities": _rounded(names, mean), "track": int(track),
                 "seconds": self.verdict_seconds}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from vemo.errors import ConfigError, UnknownModelError
 
@@ -113,7 +113,9 @@ def replace_head(model: nn.Module, info: ModelInfo, num_classes: int) -> None:
     if isinstance(old, nn.Linear):
         new: nn.Module = nn.Linear(old.in_features, num_classes, bias=old.bias is not None)
     elif isinstance(old, nn.Conv2d):
-        new = nn.Conv2d(old.in_channels, num_classes, old.kernel_size, old.stride, old.padding, bias=old.bias is not None)
+        kernel, stride = cast(tuple[int, int], old.kernel_size), cast(tuple[int, int], old.stride)
+        padding = cast("str | tuple[int, int]", old.padding)
+        new = nn.Conv2d(old.in_channels, num_classes, kernel, stride, padding, bias=old.bias is not None)
     else:
         raise ConfigError(f"cannot replace head {info.head!r} of type {type(old).__name__}")
     setattr(parent, attribute, new)
@@ -133,6 +135,7 @@ def keras_parameter_count(model: nn.Module) -> tuple[int, int]:
 
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
-    running = sum(m.running_mean.numel() + m.running_var.numel()
-                  for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats)
+    running = sum(m.running_mean.numel() + m.running_var.numel() for m in model.modules()
+                  if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.running_mean is not None
+                  and m.running_var is not None)
     return trainable + frozen + running, trainable

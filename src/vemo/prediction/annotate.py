@@ -49,7 +49,8 @@ def write_annotated_image(source: MediaSource, table: pd.DataFrame, classes: lis
         draw_no_face(image)
     smoothed = [f"{c}_smoothed" for c in classes]
     for _, row in faces.iterrows():
-        box = tuple(int(row[k]) for k in ("x", "y", "w", "h"))
+        x, y, w, h = (int(row[k]) for k in ("x", "y", "w", "h"))
+        box = (x, y, w, h)
         draw_face(image, box, int(row["track"]), row[smoothed].to_numpy(float), classes, label_track=len(faces) > 1)
     main = faces[faces["track"] == main_track]
     if not main.empty:

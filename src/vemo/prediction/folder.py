@@ -107,7 +107,8 @@ def _predict_all(inputs: list[Path], model: str | Path, out: Path, predictor: Pr
 def _load(model: str | Path, device: str, classes: str | None, align: bool | None, detector: str | None,
           runtime: str = "auto") -> Predictor:
     """The model with the crop recipe asked for (once here, once in each Ray worker)."""
-    predictor, predictor.recipe = load_for_work(model, device, classes, runtime, align, detector)
+    predictor, recipe = load_for_work(model, device, classes, runtime, align, detector)
+    predictor.recipe = recipe
     return predictor
 
 
@@ -130,7 +131,9 @@ def _plan(inputs: list[Path], out: Path, options: str, every: int, force: bool) 
     outcomes: dict[int, VideoPrediction | str] = {}
     names: dict[int, str] = {}
     taken = _names_taken(out)
-    short, long, reused = [], [], 0
+    short: list[tuple] = []
+    long: list[tuple] = []
+    reused = 0
     for number, path in enumerate(inputs):
         try:
             digest = content_hash(path)

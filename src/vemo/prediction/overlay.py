@@ -78,8 +78,7 @@ class AnnotatedVideoWriter:
     def __call__(self, frames: list[Frame], part: Part) -> None:
         for position, frame in enumerate(frames):
             rows = np.flatnonzero(part.faces[:, 0] == position)
-            faces = [(int(part.faces[r, 1]), tuple(int(v) for v in part.faces[r, 2:6]), part.probabilities[r])
-                     for r in rows]
+            faces = [(int(part.faces[r, 1]), _box(part.faces[r, 2:6]), part.probabilities[r]) for r in rows]
             self._waiting.append(_Analysed(frame.image, faces))
         while len(self._waiting) > self.window:
             self._draw_next()
@@ -88,9 +87,10 @@ class AnnotatedVideoWriter:
         context = [*self._drawn, *self._waiting]
         position = len(self._drawn)
         entry = self._waiting.popleft()
+        assert entry.image is not None  # dropped only once drawn
         image = entry.image.copy()
         if self._writer is None:
-            self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*"mp4v"), self.fps,
+            self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter.fourcc(*"mp4v"), self.fps,
                                            (image.shape[1], image.shape[0]))
         if not entry.faces:
             draw_no_face(image)
@@ -122,7 +122,12 @@ def _scale(image: np.ndarray) -> float:
 
 def _bgr(index: int) -> tuple[int, int, int]:
     colour = COLOURS[index % len(COLOURS)]
-    return tuple(int(colour[k : k + 2], 16) for k in (5, 3, 1))  # hex RGB -> BGR
+    return int(colour[5:7], 16), int(colour[3:5], 16), int(colour[1:3], 16)  # hex RGB -> BGR
+
+
+def _box(values: np.ndarray) -> tuple[int, int, int, int]:
+    x, y, w, h = (int(v) for v in values)
+    return x, y, w, h
 
 
 def draw_no_face(image: np.ndarray) -> None:

@@ -14,7 +14,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,7 +92,10 @@ def classify_run(pipeline: FacePipeline, frames: Iterable[Frame], predictor: Pre
     the predictor as they accumulate (on a GPU they queue for its one consumer while this
     thread detects on) and collected, in order, at the end of the run."""
     spec = predictor.preprocess.spec
-    rows, faces, crops, pending = [], [], [], []
+    rows: list[tuple[int, float]] = []
+    faces: list[tuple] = []
+    crops: list[np.ndarray] = []
+    pending: list[Future] = []
     for frame, found in pipeline.run(frames):
         if not rows:
             _report_frame("first")

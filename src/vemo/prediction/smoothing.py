@@ -44,7 +44,9 @@ class TrailingMean:
         """Add a frame's probabilities; returns the mean over the window that ends with it."""
         self._times.append(time_s)
         self._rows.append(probabilities)
-        return self.mean(time_s)
+        mean = self.mean(time_s)
+        assert mean is not None  # the frame just added lies in its own window
+        return mean
 
     def __len__(self) -> int:
         """Frames in the window as of the last `add` or `mean`."""

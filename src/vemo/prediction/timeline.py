@@ -67,7 +67,7 @@ def find_segments(times: np.ndarray, probabilities: np.ndarray, classes: list[st
     current: dict | None = None
     for time_s, p in zip(times, probabilities):
         label = None if np.isnan(p).any() else classes[int(np.argmax(p))]
-        if current is not None and label == current["emotion"]:
+        if current is not None and label is not None and label == current["emotion"]:
             current["end_s"] = float(time_s)
             current["_p"].append(float(p[classes.index(label)]))
             continue

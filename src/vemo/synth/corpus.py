@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import logging
 import multiprocessing
-import os
 import platform
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
@@ -26,7 +26,7 @@ from tqdm import tqdm
 from vemo import __version__
 from vemo.engine import default_workers, pending, run_units
 from vemo.errors import OutputError, WeightsError
-from vemo.faces.detect import DetectorConfig
+from vemo.faces.detect import DetectorConfig, load_cascade
 from vemo.faces.mtcnn_detector import MTCNNFaceDetector
 from vemo.faces.recipe import CropRecipe
 from vemo.io.files import atomic_path, clean_partial_files, ensure_writable_dir, write_csv_atomic, write_json_atomic
@@ -63,10 +63,10 @@ class CorpusResult:
 
 
 def _haar() -> cv2.CascadeClassifier:
-    return cv2.CascadeClassifier(os.path.join(cv2.data.haarcascades, "haarcascade_frontalface_default.xml"))
+    return load_cascade("haarcascade_frontalface_default.xml")
 
 
-def face_found(detections: np.ndarray | tuple, box: tuple[float, float, float, float]) -> bool:
+def face_found(detections: Sequence[Sequence[float]] | np.ndarray, box: tuple[float, float, float, float]) -> bool:
     """True when one detection is centred inside the true box and of a similar size."""
     x, y, w, h = box
     cx, cy = x + w / 2, y + h / 2
@@ -93,7 +93,7 @@ def render_clip(clip: ClipSpec, out: Path, check_mtcnn: bool = False) -> dict:
     final = out / "videos" / f"{clip.clip_id}.mp4"
     checked = found = found_mtcnn = 0
     with atomic_path(final) as tmp:
-        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), clip.fps, (clip.width, clip.height))
+        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter.fourcc(*"mp4v"), clip.fps, (clip.width, clip.height))
         if not writer.isOpened():
             raise OutputError(f"cannot open a video writer for {final}")
         table = renderer.table

@@ -63,7 +63,7 @@ def sample_subject(subject_id: str, sex: str, skin_group: int, rng: np.random.Ge
         subject_id=subject_id,
         sex=sex,
         skin_group=skin_group,
-        skin_rgb=tuple(int(v) for v in np.clip(skin, 0, 255)),
+        skin_rgb=(int(np.clip(skin[0], 0, 255)), int(np.clip(skin[1], 0, 255)), int(np.clip(skin[2], 0, 255))),
         hair_rgb=HAIR_COLOURS_RGB[int(rng.integers(hair_choices))],
         iris_rgb=IRIS_COLOURS_RGB[int(rng.integers(2 if skin_group >= 3 else len(IRIS_COLOURS_RGB)))],
         clothes_rgb=CLOTHES_COLOURS_RGB[int(rng.integers(len(CLOTHES_COLOURS_RGB)))],

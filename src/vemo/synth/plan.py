@@ -19,6 +19,8 @@ from vemo.synth.identity import SubjectSpec, subject_roster
 # Share of each class in Table II of the paper (train + validation + test).
 ISED_CLASS_SHARE: dict[str, float] = {"disgust": 361, "happiness": 983, "sadness": 632, "surprise": 234}
 
+DEFAULT_FPS = 25.0  # ISED's videos, and the corpus's unless asked otherwise
+
 
 @dataclass(frozen=True)
 class Preset:
@@ -132,7 +134,7 @@ def plan_corpus(
     subjects: int | None = None,
     clips: int | None = None,
     seed: int = 0,
-    fps: float = 25.0,
+    fps: float = DEFAULT_FPS,
     size: tuple[int, int] = (320, 240),
 ) -> CorpusPlan:
     """Draw every random choice of a corpus from `seed`.
@@ -173,11 +175,11 @@ def plan_corpus(
     owners = [roster[i % n_subjects] for i in range(n_clips)]
     order = np.random.default_rng(rng.integers(2**63)).permutation(n_clips)
     clip_seeds = rng.integers(2**63, size=n_clips)
-    clips = tuple(
+    clip_specs = tuple(
         _plan_clip(f"c{k + 1:04d}", owners[i], emotions[i], fps, size, roster, int(clip_seeds[k]))
         for k, i in enumerate(order)
     )
-    return CorpusPlan(seed, fps, size[0], size[1], preset, base.class_balance, tuple(roster), clips)
+    return CorpusPlan(seed, fps, size[0], size[1], preset, base.class_balance, tuple(roster), clip_specs)
 
 
 def _plan_clip(
@@ -217,7 +219,7 @@ def _plan_clip(
         face_px=face_px, scale_swing=float(nuisance.uniform(0.0, 0.08)),
         centre=(float(width * nuisance.uniform(0.42, 0.58)), float(height * nuisance.uniform(0.44, 0.54))),
         drift=(float(width * nuisance.uniform(0, 0.05)), float(height * nuisance.uniform(0, 0.04))),
-        motion_phase=tuple(float(v) for v in nuisance.uniform(0, 2 * np.pi, size=4)),
+        motion_phase=_four(nuisance.uniform(0, 2 * np.pi, size=4)),
         motion_period_s=float(nuisance.uniform(2.5, 7.0)),
         light_level=float(nuisance.uniform(0.7, 1.15)),
         light_gradient=(float(nuisance.uniform(-0.25, 0.25)), float(nuisance.uniform(-0.15, 0.15))),
@@ -229,3 +231,8 @@ def _plan_clip(
         background_seed=int(nuisance.integers(2**31)),
         absences=tuple(absences), second_face=second, second_face_at=second_at,
     )
+
+
+def _four(values: np.ndarray) -> tuple[float, float, float, float]:
+    first, second, third, fourth = (float(v) for v in values)
+    return first, second, third, fourth

@@ -16,6 +16,7 @@ from vemo.synth.action_units import ACTION_UNITS, blink_track, expression_envelo
 from vemo.synth.canvas import FACE_CX, FACE_CY
 from vemo.synth.expression import draw_face
 from vemo.synth.face import build_static_face, canvas_eye_centres, face_geometry
+from vemo.synth.identity import SubjectSpec
 from vemo.synth.plan import ClipSpec
 
 BOX_CENTRE_DOWN = 0.2  # the true face box is centred this many half-heights below the face centre
@@ -110,7 +111,7 @@ class ClipRenderer:
         self._static = build_static_face(clip.subject, clip.key_light, np.random.default_rng([clip.seed, 5]))
         self._background = background(clip)
         if clip.second_face is not None:
-            self._add_second_face()
+            self._add_second_face(clip.second_face)
         h, w = clip.height, clip.width
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
         gx, gy = clip.light_gradient
@@ -118,9 +119,9 @@ class ClipRenderer:
         occluder_rng = np.random.default_rng([clip.seed, 6])
         self._occluder_colour = tuple(float(v) for v in occluder_rng.uniform(30, 230, size=3))
 
-    def _add_second_face(self) -> None:
+    def _add_second_face(self, second: SubjectSpec) -> None:
         clip = self.clip
-        static = build_static_face(clip.second_face, (0.3, -0.5), np.random.default_rng([clip.seed, 7]))
+        static = build_static_face(second, (0.3, -0.5), np.random.default_rng([clip.seed, 7]))
         x, y, width = clip.second_face_at
         matrix = _canvas_to_frame(0.0, width, (x, y), static.geometry.a)
         self._composite(self._background, draw_face(static, {}, 0.0), static.alpha, matrix)

@@ -9,8 +9,10 @@ import pandas as pd
 import torch
 from torch import nn
 
+from vemo.errors import ConfigError
 from vemo.io.runs import RunFolder
 from vemo.models.inputs import Preprocess, batched_logits
+from vemo.models.lgbp import LGBPClassifier
 from vemo.training.config import TrainResult
 
 
@@ -29,6 +31,8 @@ def fit_classical(model: nn.Module, run: RunFolder, settings: dict, preprocess: 
                            len(train_y) / max(float(row["seconds"]), 1e-9), history)
     run.write_config({**settings, "status": "running"})
     started = time.perf_counter()
+    if not isinstance(model, LGBPClassifier):  # the one classical model of the registry
+        raise ConfigError(f"{type(model).__name__} is not a classical model: it trains with epochs")
     model.fit(train_x, train_y)  # classical models take the raw uint8 crops
     seconds = time.perf_counter() - started
     train_accuracy = _accuracy(model, train_x, train_y, preprocess, device)

@@ -13,12 +13,12 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.distributed as dist
 from torch import nn
-from torch.utils.data import DistributedSampler
+from torch.utils.data import Dataset, DistributedSampler
 
 from vemo.checks import require_number
 from vemo.engine import die_with_parent
@@ -80,8 +80,9 @@ def replicate(model: nn.Module, processes: Processes, freeze_epochs: int) -> nn.
 def shard(count: int, processes: Processes, seed: int) -> torch.Tensor:
     """This process's share of a shuffled epoch of `count` samples; every share has the same
     length (the sampler repeats a few samples), so every process takes the same number of steps."""
-    sampler = DistributedSampler(range(count), num_replicas=processes.world, rank=processes.rank, shuffle=True,
-                                 seed=seed)
+    indexes = cast(Dataset, range(count))  # the sampler needs only a length
+    sampler: DistributedSampler = DistributedSampler(indexes, num_replicas=processes.world, rank=processes.rank,
+                                                     shuffle=True, seed=seed)
     return torch.tensor(list(sampler), dtype=torch.long)
 
 

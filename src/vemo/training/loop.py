@@ -154,7 +154,7 @@ def train_one_epoch(t: _Trainer, data: Splits, epoch: int) -> dict:
             x = x.contiguous(memory_format=torch.channels_last)
         t.optimizer.zero_grad(set_to_none=True)
         with torch.autocast(t.device.type, dtype=t.amp_dtype, enabled=t.use_amp):
-            logits = t.network(x)
+            logits = (t.network or t.model)(x)
             loss = t.loss_fn(logits, y)
         t.scaler.scale(loss).backward()
         t.scaler.step(t.optimizer)

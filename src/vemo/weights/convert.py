@@ -136,7 +136,8 @@ _FLAT_UNEXPANDED = {"_depthwise_conv": "conv_dw", "_bn1": "bn1", "_project_conv"
 def map_flat_efficientnet_keys(state: dict[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
     """Rename an EfficientNet state dict in the flat `_blocks.N._layer` layout to timm's
     `blocks.STAGE.INDEX.layer` layout: block N is timm's N-th block counted across stages."""
-    positions = [(stage, index) for stage, blocks in enumerate(model.blocks) for index in range(len(blocks))]
+    stages = model.get_submodule("blocks").children()
+    positions = [(stage, index) for stage, blocks in enumerate(stages) for index in range(len(list(blocks.children())))]
     expanded = {int(m[1]) for key in state if (m := _FLAT_BLOCK.match(key)) and m[2] == "_expand_conv"}
     renamed = {}
     for key, value in state.items():
