@@ -67,8 +67,9 @@ def main() -> None:
 
     def plain_batches():
         order = torch.randperm(len(labels), generator=generator)
-        return ((plain[order[i : i + args.batch_size]], labels[order[i : i + args.batch_size]])
-                for i in range(0, len(order), args.batch_size))
+        return (
+            (plain[order[i : i + args.batch_size]], labels[order[i : i + args.batch_size]]) for i in range(0, len(order), args.batch_size)
+        )
 
     limit = rate(plain_batches, epochs)
     print(f"train split: {len(labels)} crops at {args.size}x{args.size}, batch {args.batch_size}")

@@ -55,8 +55,10 @@ def real_media(media: Path) -> None:
 def corpus_detection(corpus: Path, workers: int) -> None:
     truth = pd.read_csv(corpus / "frames.csv").set_index(["clip_id", "frame"])
     print(f"2. synthetic demo corpus ({corpus}), every 4th frame, tracking on, {workers} workers")
-    print(f"   {'detector':8} {'recall':>7} {'no subject':>10} {'aligned':>8} {'eye error: aligned crops':>25} "
-          f"{'all crops':>17} {'frames/s':>9}")
+    print(
+        f"   {'detector':8} {'recall':>7} {'no subject':>10} {'aligned':>8} {'eye error: aligned crops':>25} "
+        f"{'all crops':>17} {'frames/s':>9}"
+    )
     for detector in ("haar", "mtcnn"):
         with tempfile.TemporaryDirectory() as folder:
             started = time.perf_counter()
@@ -67,16 +69,22 @@ def corpus_detection(corpus: Path, workers: int) -> None:
         rows = truth[truth.index.get_level_values("frame") % 4 == 0]
         present = rows[rows["face_present"]]
         found = faces.set_index(["source_id", "frame"])
-        hits = sum(key in found.index and face_found(found.loc[[key], ["x", "y", "w", "h"]].to_numpy(),
-                                                     (row.face_x, row.face_y, row.face_w, row.face_h))
-                   for key, row in zip(present.index, present.itertuples()))
+        hits = sum(
+            key in found.index
+            and face_found(found.loc[[key], ["x", "y", "w", "h"]].to_numpy(), (row.face_x, row.face_y, row.face_w, row.face_h))
+            for key, row in zip(present.index, present.itertuples())
+        )
         false = sum(not truth.loc[key, "face_present"] for key in found.index)
         aligned, every = errors[errors["aligned"]]["error"], errors["error"]
-        print(f"   {detector:8} {hits / len(present):7.1%} {false:10d} {errors['aligned'].mean():8.1%} "
-              f"{aligned.median():8.1f} px, {(aligned <= 8).mean():6.1%} <= 8 px "
-              f"{every.median():4.1f} px, {(every <= 8).mean():6.1%} {result.frames_read / seconds:9.0f}")
-    print("   (no subject: detections in frames where the subject's face is away or covered; a smaller face in the\n"
-          "   background is there in some of those frames. Eye error: the worse true eye's distance from its place)")
+        print(
+            f"   {detector:8} {hits / len(present):7.1%} {false:10d} {errors['aligned'].mean():8.1%} "
+            f"{aligned.median():8.1f} px, {(aligned <= 8).mean():6.1%} <= 8 px "
+            f"{every.median():4.1f} px, {(every <= 8).mean():6.1%} {result.frames_read / seconds:9.0f}"
+        )
+    print(
+        "   (no subject: detections in frames where the subject's face is away or covered; a smaller face in the\n"
+        "   background is there in some of those frames. Eye error: the worse true eye's distance from its place)"
+    )
 
 
 def speed(media: Path, workers: int) -> None:
@@ -97,11 +105,13 @@ def speed(media: Path, workers: int) -> None:
             started = time.perf_counter()
             _, table = predict_media(video, predictor, workers=workers, detector=detector)
             predicted[detector] = len(table) / (time.perf_counter() - started)
-    print(f"3. {source.name} looped to {4 * len(frames)} frames (640x360), {workers} workers, tracking on:\n"
-          f"   extraction: Haar {rates['haar']:.0f} frames/s, MTCNN {rates['mtcnn']:.0f} frames/s, "
-          f"ratio MTCNN / Haar {rates['mtcnn'] / rates['haar']:.2f}\n"
-          f"   prediction (pretrained FER2013, model loaded once): Haar {predicted['haar']:.0f} frames/s, MTCNN "
-          f"{predicted['mtcnn']:.0f} frames/s, ratio {predicted['mtcnn'] / predicted['haar']:.2f}")
+    print(
+        f"3. {source.name} looped to {4 * len(frames)} frames (640x360), {workers} workers, tracking on:\n"
+        f"   extraction: Haar {rates['haar']:.0f} frames/s, MTCNN {rates['mtcnn']:.0f} frames/s, "
+        f"ratio MTCNN / Haar {rates['mtcnn'] / rates['haar']:.2f}\n"
+        f"   prediction (pretrained FER2013, model loaded once): Haar {predicted['haar']:.0f} frames/s, MTCNN "
+        f"{predicted['mtcnn']:.0f} frames/s, ratio {predicted['mtcnn'] / predicted['haar']:.2f}"
+    )
 
 
 def main() -> None:

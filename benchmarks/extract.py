@@ -78,8 +78,12 @@ def main() -> None:
         print(f"video: {args.video.name} x{args.repeat} = {total} frames")
         cascade = load_cascade("haarcascade_frontalface_default.xml")
         decode_fps, _, _ = timed_loop(video, lambda frame: None)
-        bare_fps, n, bare_found = timed_loop(video, lambda frame: len(cascade.detectMultiScale(
-            cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), scaleFactor=1.1, minNeighbors=5, minSize=(30, 30))))
+        bare_fps, n, bare_found = timed_loop(
+            video,
+            lambda frame: len(
+                cascade.detectMultiScale(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), scaleFactor=1.1, minNeighbors=5, minSize=(30, 30))
+            ),
+        )
         tracker = FaceTracker(HaarFaceDetector(DetectorConfig()))
         vemo_detect_fps, _, vemo_found = timed_loop(video, lambda frame: tracker(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)))
         full = {}

@@ -50,13 +50,36 @@ def predict_process(video: Path, model: str, device: str, detector: str, out: Pa
     """A whole `vemo predict` process: wall seconds, steady frames/s and where auto put the network."""
     env = {**os.environ, "VEMO_REPORT_FRAMES": "1"}
     started = time.time()
-    done = subprocess.run([sys.executable, "-m", "vemo", "-q", "predict", str(video), "--model", model, "--out", str(out),
-                           "--device", device, "--detector", detector, "--force"], capture_output=True, text=True, env=env)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vemo",
+            "-q",
+            "predict",
+            str(video),
+            "--model",
+            model,
+            "--out",
+            str(out),
+            "--device",
+            device,
+            "--detector",
+            detector,
+            "--force",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     wall = time.time() - started
     if done.returncode != 0:
         return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"}
-    moments = {line.split()[1]: float(line.split()[-1]) for line in done.stderr.splitlines()
-               if line.startswith("vemo: ") and " frame analysed at " in line}
+    moments = {
+        line.split()[1]: float(line.split()[-1])
+        for line in done.stderr.splitlines()
+        if line.startswith("vemo: ") and " frame analysed at " in line
+    }
     verdict = json.loads((out / f"{video.stem}.json").read_text())
     frames = verdict["frames"]
     steady = frames / (moments["last"] - moments["first"]) if {"first", "last"} <= moments.keys() else float("nan")
@@ -80,12 +103,10 @@ def prediction_rows(frames: int, model: str, tmp: Path) -> None:
                 continue
             cpu = row["fps"] if device == "cpu" else cpu
             ratio = f"{row['fps'] / cpu:6.2f}x" if cpu else "      -"
-            print(f"   {detector:8} {device:6} {row['device']:7} {row['wall']:7.1f} {row['fps']:9.1f} {ratio}  "
-                  f"{row['label']}")
+            print(f"   {detector:8} {device:6} {row['device']:7} {row['wall']:7.1f} {row['fps']:9.1f} {ratio}  {row['label']}")
 
 
-def bare_images_per_second(name: str, images: torch.Tensor, labels: torch.Tensor, batch: int, device: torch.device,
-                           amp: bool) -> float:
+def bare_images_per_second(name: str, images: torch.Tensor, labels: torch.Tensor, batch: int, device: torch.device, amp: bool) -> float:
     """A bare loop's second epoch on tensors already on `device` (the first warms cuDNN up)."""
     from vemo.models import create_model
 
@@ -118,8 +139,18 @@ def bare_images_per_second(name: str, images: torch.Tensor, labels: torch.Tensor
 def vemo_images_per_second(workspace: Path, name: str, batch: int, device: str, amp: bool) -> float:
     from vemo.training import TrainConfig, train
 
-    result = train(workspace, TrainConfig(model=name, recipe="paper", epochs=2, batch_size=batch, device=device, amp=amp,
-                                          name=f"bench-{name}-b{batch}-{device}-{'amp' if amp else 'fp32'}"))
+    result = train(
+        workspace,
+        TrainConfig(
+            model=name,
+            recipe="paper",
+            epochs=2,
+            batch_size=batch,
+            device=device,
+            amp=amp,
+            name=f"bench-{name}-b{batch}-{device}-{'amp' if amp else 'fp32'}",
+        ),
+    )
     return len_train(workspace) / float(result.history.iloc[-1]["train_seconds"])
 
 
@@ -196,12 +227,16 @@ def paper_grid(tmp: Path, epochs: int) -> None:
     apply_labels(workspace, labels_from_clips(workspace, window="onset-offset"), "clips:onset-offset")
     split_workspace(workspace, by="subject", seed=0)
     moments.append(time.perf_counter())
-    results = run_paper_grid(workspace, ExperimentConfig(models=("lenet", "alexnet"), epochs=epochs, seeds=1,
-                                                         recipe="paper", protocol="subject"))
+    results = run_paper_grid(
+        workspace, ExperimentConfig(models=("lenet", "alexnet"), epochs=epochs, seeds=1, recipe="paper", protocol="subject")
+    )
     moments.append(time.perf_counter())
     steps = ("synthesis", "extraction, labels, split", "grid")
-    print("   " + ", ".join(f"{s}: {b - a:.0f} s" for s, a, b in zip(steps, moments, moments[1:]))
-          + f"; total {moments[-1] - moments[0]:.0f} s")
+    print(
+        "   "
+        + ", ".join(f"{s}: {b - a:.0f} s" for s, a, b in zip(steps, moments, moments[1:]))
+        + f"; total {moments[-1] - moments[0]:.0f} s"
+    )
     for line in build_tables(results)["IX"].to_string(index=False).splitlines():
         print("   " + line)
     columns = ["accuracy", "balanced_accuracy", *[c for c in results.columns if c.startswith("recall_")]]
@@ -223,8 +258,7 @@ def main() -> None:
         tmp = Path(folder)
         prediction_rows(300 if args.reduced else args.frames, args.model, tmp)
         workspace = copied(args.workspace, tmp) if args.workspace else tiny_workspace(tmp, 200 if args.reduced else None)
-        training_rows(workspace, ["lenet"] if args.reduced else ["lenet", "alexnet"],
-                      [10] if args.reduced else [10, 100], tmp)
+        training_rows(workspace, ["lenet"] if args.reduced else ["lenet", "alexnet"], [10] if args.reduced else [10, 100], tmp)
         if args.paper:
             paper_grid(tmp, args.paper_epochs)
 

@@ -48,8 +48,20 @@ def make_workspace(folder: Path, crops: int) -> Path:
         path.parent.mkdir(exist_ok=True)
         if path != first:
             os.link(first, path)
-        rows.append({"source_id": source, "source_path": "none.mp4", "frame": i % per_source, "time_s": (i % per_source) / 25,
-                     "face_index": 0, "x": 0, "y": 0, "w": 227, "h": 227, "crop_path": f"faces/{source}/{i % per_source:06d}.png"})
+        rows.append(
+            {
+                "source_id": source,
+                "source_path": "none.mp4",
+                "frame": i % per_source,
+                "time_s": (i % per_source) / 25,
+                "face_index": 0,
+                "x": 0,
+                "y": 0,
+                "w": 227,
+                "h": 227,
+                "crop_path": f"faces/{source}/{i % per_source:06d}.png",
+            }
+        )
     pd.DataFrame(rows).to_csv(ws / "faces.csv", index=False)
     return ws
 
@@ -74,8 +86,10 @@ def main() -> None:
             time.sleep(0.05)
         url = f"http://127.0.0.1:{port}/"
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
-                                                 args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            browser = playwright.chromium.launch(
+                executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            )
             page = browser.new_page(viewport={"width": 1300, "height": 900})
             loads = []
             for _ in range(2):
@@ -110,8 +124,10 @@ def main() -> None:
     print(f"  2. first page load in Chromium            {loads[0] * 1000:8.0f} ms  (reload, cached thumbnails: {loads[1] * 1000:.0f} ms)")
     print(f"  3. one page of /api/crops                 {page_api * 1000:8.0f} ms;  one key press (label 1 crop): {one * 1000:.0f} ms")
     print(f"  4. bulk label of 1,000 crops              {bulk * 1000:8.0f} ms  (labels.csv now has {rows:,} rows)")
-    print(f"  5. bulk label of all {len(crops):,} crops         {everything * 1000:8.0f} ms;  then one key press with "
-          f"{len(crops):,} labels on disk: {one_full * 1000:.0f} ms")
+    print(
+        f"  5. bulk label of all {len(crops):,} crops         {everything * 1000:8.0f} ms;  then one key press with "
+        f"{len(crops):,} labels on disk: {one_full * 1000:.0f} ms"
+    )
 
 
 if __name__ == "__main__":

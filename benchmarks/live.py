@@ -50,8 +50,11 @@ def _live_case(label: str, source: str, options: list[str], out: Path, stream: l
         server = subprocess.Popen([sys.executable, str(SERVER), *stream], stdout=subprocess.PIPE, text=True)
         assert server.stdout.readline().strip() == "ready"
     try:
-        done = subprocess.run([sys.executable, "-m", "vemo", "-q", "predict", "--live", source, "-m", MODEL, "-o",
-                               str(out), *options], capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "vemo", "-q", "predict", "--live", source, "-m", MODEL, "-o", str(out), *options],
+            capture_output=True,
+            text=True,
+        )
     finally:
         if server is not None:
             server.kill()
@@ -62,9 +65,15 @@ def _live_case(label: str, source: str, options: list[str], out: Path, stream: l
     times = pd.read_csv(next(out.glob("*.frames.csv")))["time_s"].to_numpy()
     steady = times[times >= times[0] + 1.0]
     sustained = (len(steady) - 1) / (steady[-1] - steady[0]) if len(steady) > 1 else float("nan")
-    return {"case": label, "captured": figures["captured"], "analysed": figures["analysed"],
-            "dropped": figures["dropped"], "analysed_fps": round(sustained, 1),
-            "p50_ms": figures["latency_p50_ms"], "p95_ms": figures["latency_p95_ms"]}
+    return {
+        "case": label,
+        "captured": figures["captured"],
+        "analysed": figures["analysed"],
+        "dropped": figures["dropped"],
+        "analysed_fps": round(sustained, 1),
+        "p50_ms": figures["latency_p50_ms"],
+        "p95_ms": figures["latency_p95_ms"],
+    }
 
 
 def main() -> None:
@@ -72,8 +81,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--video", type=Path, default=None)
     options = parser.parse_args()
-    subprocess.run([sys.executable, "-m", "vemo", "-q", "weights", "fetch", "fer2013-minixception", "mtcnn-facenet"],
-                   check=True)
+    subprocess.run([sys.executable, "-m", "vemo", "-q", "weights", "fetch", "fer2013-minixception", "mtcnn-facenet"], check=True)
     with tempfile.TemporaryDirectory(prefix="vemo-live-bench-") as folder:
         folder = Path(folder)
         video = options.video or (SHARED_VIDEO if SHARED_VIDEO.is_file() else _synthetic_video(folder))
@@ -81,8 +89,15 @@ def main() -> None:
         for detector in ("haar", "mtcnn"):
             port = _free_port()
             stream = [str(video), str(port), "--loop", str(options.seconds), "--size", "640x360", "--fps", "30"]
-            rows.append(_live_case(f"{detector}, MJPEG stream", f"http://127.0.0.1:{port}/stream.mjpg",
-                                   ["--detector", detector], folder / f"{detector}-stream", stream))
+            rows.append(
+                _live_case(
+                    f"{detector}, MJPEG stream",
+                    f"http://127.0.0.1:{port}/stream.mjpg",
+                    ["--detector", detector],
+                    folder / f"{detector}-stream",
+                    stream,
+                )
+            )
         rows.append(_live_case("haar, file --realtime", str(video), ["--realtime"], folder / "haar-file", None))
     table = pd.DataFrame(rows)
     table["source_fps"] = 30.0

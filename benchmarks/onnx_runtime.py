@@ -45,8 +45,17 @@ def predictor_for(name: str) -> Predictor:
         except Exception as error:  # no weights at hand: the same network, random weights
             print(f"(FER2013 weights not at hand: {error}; random weights)")
     classes = ("disgust", "happiness", "sadness", "surprise")
-    return Predictor(create_model(name, 4), preprocess_for(model_info(name), "vemo"), classes, classes, name, {},
-                     torch.device("cpu"), DEFAULT_RECIPE, architecture=name)
+    return Predictor(
+        create_model(name, 4),
+        preprocess_for(model_info(name), "vemo"),
+        classes,
+        classes,
+        name,
+        {},
+        torch.device("cpu"),
+        DEFAULT_RECIPE,
+        architecture=name,
+    )
 
 
 def images_per_second(run, batch: np.ndarray, seconds: float) -> float:
@@ -61,8 +70,10 @@ def images_per_second(run, batch: np.ndarray, seconds: float) -> float:
 def network_rows(folder: Path, seconds: float) -> dict[str, float]:
     """Prints the table of part 1; returns ms per image at batch 64 of the mini-Xception per runtime."""
     torch.set_num_threads(1)
-    print(f"{'network':<13} {'batch':>5} {'torch img/s':>12} {'onnx float':>11} {'onnx int8':>10} "
-          f"{'float/torch':>11} {'int8/torch':>10} {'int8 labels':>11}")
+    print(
+        f"{'network':<13} {'batch':>5} {'torch img/s':>12} {'onnx float':>11} {'onnx int8':>10} "
+        f"{'float/torch':>11} {'int8/torch':>10} {'int8 labels':>11}"
+    )
     per_image = {}
     for name in ("minixception", "lenet", "alexnet"):
         predictor = predictor_for(name)
@@ -74,14 +85,17 @@ def network_rows(folder: Path, seconds: float) -> dict[str, float]:
             batch = np.resize(crops, (size, *crops.shape[1:]))
             figures = [images_per_second(lambda b, p=predictor: p._compute(b, 64), batch, seconds)]
             for kind in ("", ".int8"):
-                predictor_onnx = Predictor(sessions[kind], predictor.preprocess, predictor.model_classes,
-                                           predictor.classes, kind, {}, "cpu")
+                predictor_onnx = Predictor(
+                    sessions[kind], predictor.preprocess, predictor.model_classes, predictor.classes, kind, {}, "cpu"
+                )
                 figures.append(images_per_second(lambda b, p=predictor_onnx: p._compute(b, 64), batch, seconds))
             if name == "minixception" and size == 64:
                 per_image = {"torch": 1000 / figures[0], "onnx": 1000 / figures[1]}
-            print(f"{name:<13} {size:>5} {figures[0]:>12.0f} {figures[1]:>11.0f} {figures[2]:>10.0f} "
-                  f"{figures[1] / figures[0]:>10.2f}x {figures[2] / figures[0]:>9.2f}x "
-                  f"{report.int8_agreement:>10.1%}")
+            print(
+                f"{name:<13} {size:>5} {figures[0]:>12.0f} {figures[1]:>11.0f} {figures[2]:>10.0f} "
+                f"{figures[1] / figures[0]:>10.2f}x {figures[2] / figures[0]:>9.2f}x "
+                f"{report.int8_agreement:>10.1%}"
+            )
     return per_image
 
 
@@ -96,22 +110,29 @@ def predict_rows(folder: Path, frames: int, per_image: dict[str, float], repeats
         for runtime, results in runs.items():
             results.append(run_vemo(video, folder / runtime, workers, "haar", runtime))
     steady = {runtime: float(np.median([r["steady"] for r in results])) for runtime, results in runs.items()}
-    same = float(np.mean(runs["torch"][0]["table"]["label"].astype(str).values
-                         == runs["onnx"][0]["table"]["label"].astype(str).values))
-    print(f"\nvemo predict, FER2013 mini-Xception, Haar, {frames} frames of {CLIP.name} looped, {workers} cores, "
-          f"median of {repeats} runs each, taking turns:")
+    same = float(np.mean(runs["torch"][0]["table"]["label"].astype(str).values == runs["onnx"][0]["table"]["label"].astype(str).values))
+    print(
+        f"\nvemo predict, FER2013 mini-Xception, Haar, {frames} frames of {CLIP.name} looped, {workers} cores, "
+        f"median of {repeats} runs each, taking turns:"
+    )
     for runtime, results in runs.items():
         frame_ms = 1000 * workers / steady[runtime]  # one core's time per frame
         every = ", ".join(f"{r['steady']:.0f}" for r in results)
-        print(f"  --runtime {runtime:<6} {steady[runtime]:7.0f} frames/s steady ({every}), "
-              f"{np.median([r['wall'] for r in results]):5.1f} s whole; network {per_image[runtime]:.2f} of "
-              f"{frame_ms:.2f} ms a frame on one core ({per_image[runtime] / frame_ms:.0%})")
+        print(
+            f"  --runtime {runtime:<6} {steady[runtime]:7.0f} frames/s steady ({every}), "
+            f"{np.median([r['wall'] for r in results]):5.1f} s whole; network {per_image[runtime]:.2f} of "
+            f"{frame_ms:.2f} ms a frame on one core ({per_image[runtime] / frame_ms:.0%})"
+        )
     walls = {runtime: float(np.median([r["wall"] for r in results])) for runtime, results in runs.items()}
-    print(f"  whole process (start-up included; with the export cached, --runtime onnx never loads torch): "
-          f"torch {walls['torch']:.1f} s, onnx {walls['onnx']:.1f} s: {walls['torch'] / walls['onnx']:.2f}x frames/s")
+    print(
+        f"  whole process (start-up included; with the export cached, --runtime onnx never loads torch): "
+        f"torch {walls['torch']:.1f} s, onnx {walls['onnx']:.1f} s: {walls['torch'] / walls['onnx']:.2f}x frames/s"
+    )
     ratios = [o["steady"] / t["steady"] for t, o in zip(runs["torch"], runs["onnx"])]
-    print(f"  onnx / torch: {steady['onnx'] / steady['torch']:.2f}x frames/s (medians); per pair of neighbouring runs "
-          f"{', '.join(f'{r:.2f}x' for r in ratios)}, median {np.median(ratios):.2f}x; equal frame labels {same:.1%}")
+    print(
+        f"  onnx / torch: {steady['onnx'] / steady['torch']:.2f}x frames/s (medians); per pair of neighbouring runs "
+        f"{', '.join(f'{r:.2f}x' for r in ratios)}, median {np.median(ratios):.2f}x; equal frame labels {same:.1%}"
+    )
 
 
 def main() -> None:

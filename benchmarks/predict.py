@@ -38,8 +38,15 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 CLIP = SHARED / "media" / "single_face.mp4"
 PEER = SHARED / "peers" / "fer"
 DEFAULT_VENV = Path(os.environ.get("VEMO_PEER_VENV", Path.home() / ".cache" / "vemo-peer" / "venv"))
-FER_NAMES = {"happy": "happiness", "sad": "sadness", "surprise": "surprise", "disgust": "disgust",
-             "neutral": "neutral", "angry": "anger", "fear": "fear"}
+FER_NAMES = {
+    "happy": "happiness",
+    "sad": "sadness",
+    "surprise": "surprise",
+    "disgust": "disgust",
+    "neutral": "neutral",
+    "angry": "anger",
+    "fear": "fear",
+}
 
 
 def looped(source: Path, frames: int, out: Path) -> Path:
@@ -68,8 +75,21 @@ def decode_fps(video: Path) -> float:
 
 def run_vemo(video: Path, out: Path, workers: int, detector: str, runtime: str = "auto") -> dict:
     env = {**os.environ, "VEMO_REPORT_FRAMES": "1"}
-    command = [sys.executable, "-m", "vemo", "-q", "predict", str(video), "--model", "pretrained:fer2013-minixception",
-               "--out", str(out), "--force", "--runtime", runtime]
+    command = [
+        sys.executable,
+        "-m",
+        "vemo",
+        "-q",
+        "predict",
+        str(video),
+        "--model",
+        "pretrained:fer2013-minixception",
+        "--out",
+        str(out),
+        "--force",
+        "--runtime",
+        runtime,
+    ]
     if detector != "haar":
         command += ["--detector", detector]
     started = time.time()
@@ -77,17 +97,37 @@ def run_vemo(video: Path, out: Path, workers: int, detector: str, runtime: str =
     wall = time.time() - started
     if done.returncode != 0:
         raise SystemExit(f"vemo failed: {done.stderr[-400:]}")
-    stamps = {line.split()[1]: float(line.split()[-1]) for line in done.stderr.splitlines()
-              if line.startswith("vemo: ") and "frame analysed at" in line}
+    stamps = {
+        line.split()[1]: float(line.split()[-1])
+        for line in done.stderr.splitlines()
+        if line.startswith("vemo: ") and "frame analysed at" in line
+    }
     frames = len(pd.read_csv(out / f"{video.stem}.frames.csv"))
-    return {"wall": wall, "steady": (frames - 1) / (stamps["last"] - stamps["first"]), "frames": frames,
-            "table": pd.read_csv(out / f"{video.stem}.frames.csv")}
+    return {
+        "wall": wall,
+        "steady": (frames - 1) / (stamps["last"] - stamps["first"]),
+        "frames": frames,
+        "table": pd.read_csv(out / f"{video.stem}.frames.csv"),
+    }
 
 
 def peak_rss(video: Path, out: Path, detector: str) -> tuple[float, float]:
     """vemo predict on `video` as a whole process: (peak resident memory in MB, wall seconds)."""
-    command = [sys.executable, "-m", "vemo", "-q", "predict", str(video), "--model", "pretrained:fer2013-minixception",
-               "--out", str(out), "--force", "--detector", detector]
+    command = [
+        sys.executable,
+        "-m",
+        "vemo",
+        "-q",
+        "predict",
+        str(video),
+        "--model",
+        "pretrained:fer2013-minixception",
+        "--out",
+        str(out),
+        "--force",
+        "--detector",
+        detector,
+    ]
     started = time.time()
     with open(out / "stderr.txt", "w") as errors:
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
@@ -114,14 +154,22 @@ def run_fer(video: Path, out: Path, venv: Path) -> dict | None:
     if not python.exists():
         return None
     started = time.time()
-    done = subprocess.run([str(python), str(PEER / "run_fer.py"), "--no-ref", "--out", str(out), str(video)],
-                          capture_output=True, text=True, env={**os.environ, "FER_PEER_OUT": str(out)})
+    done = subprocess.run(
+        [str(python), str(PEER / "run_fer.py"), "--no-ref", "--out", str(out), str(video)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "FER_PEER_OUT": str(out)},
+    )
     wall = time.time() - started
     if done.returncode != 0:
         raise SystemExit(f"fer failed: {done.stderr[-400:]}")
     summary = json.loads(done.stdout.strip().splitlines()[-1])
-    return {"wall": wall, "steady": summary["fer_fps"], "frames": summary["frames"],
-            "rows": json.loads((out / f"{video.name}.fer.json").read_text())["frames"]}
+    return {
+        "wall": wall,
+        "steady": summary["fer_fps"],
+        "frames": summary["frames"],
+        "rows": json.loads((out / f"{video.name}.fer.json").read_text())["frames"],
+    }
 
 
 def thirds(labels: list) -> str:
@@ -141,13 +189,17 @@ def main() -> None:
     parser.add_argument("--memory", action="store_true", help="also peak memory on a one-minute and a one-hour video")
     args = parser.parse_args()
     if not (args.peer_venv / "bin" / "python").exists():
-        print(f"fer's venv is not at {args.peer_venv}: build it with bash {PEER / 'setup.sh'} (~8 GB, once); "
-              "the fer columns stay empty until then")
+        print(
+            f"fer's venv is not at {args.peer_venv}: build it with bash {PEER / 'setup.sh'} (~8 GB, once); "
+            "the fer columns stay empty until then"
+        )
     subprocess.run([sys.executable, "-m", "vemo", "-q", "weights", "fetch", "fer2013-minixception"], check=True)
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
-        print(f"{'video':28} {'frames':>6} {'decode fps':>10} {'fer wall':>9} {'vemo wall':>9} {'ratio':>6} "
-              f"{'fer fps':>8} {'vemo fps':>9} {'ratio':>6}")
+        print(
+            f"{'video':28} {'frames':>6} {'decode fps':>10} {'fer wall':>9} {'vemo wall':>9} {'ratio':>6} "
+            f"{'fer fps':>8} {'vemo fps':>9} {'ratio':>6}"
+        )
         for name, frames in (("~20-s clip", 600), ("long video", 4032)):
             video = looped(CLIP, frames, folder / f"{name.split()[0].strip('~')}.mp4")
             fer = run_fer(video, folder, args.peer_venv)
@@ -157,8 +209,10 @@ def main() -> None:
             fer_wall = f"{fer['wall']:8.1f}s" if fer else "-"
             fer_fps = f"{fer['steady']:8.0f}" if fer else "-"
             label = name + " (single_face looped)"
-            print(f"{label:28} {frames:6d} {decode_fps(video):10.0f} {fer_wall:>9} {vemo['wall']:8.1f}s "
-                  f"{ratio_wall:>6} {fer_fps:>8} {vemo['steady']:9.0f} {ratio_fps:>6}")
+            print(
+                f"{label:28} {frames:6d} {decode_fps(video):10.0f} {fer_wall:>9} {vemo['wall']:8.1f}s "
+                f"{ratio_wall:>6} {fer_fps:>8} {vemo['steady']:9.0f} {ratio_fps:>6}"
+            )
         for clip, story in ((CLIP, "neutral -> smile"), (CLIP.parent / "noface_face.mov", "title card, then a smile")):
             vemo = run_vemo(clip, folder, args.workers, args.detector)
             print(f"labels over {clip.name} ({story}), most frequent per third:")
@@ -168,8 +222,10 @@ def main() -> None:
                 print(f"  fer:  {thirds([FER_NAMES.get(r['label'], r['label']) if r['label'] else '' for r in fer['rows']])}")
         if args.memory:
             memory_rows(folder, args.detector)
-    print(f"(vemo: {args.workers} workers, {args.detector} detector; fer: its defaults; both whole processes on this "
-          "machine, one after the other; ratio = how many times faster vemo is)")
+    print(
+        f"(vemo: {args.workers} workers, {args.detector} detector; fer: its defaults; both whole processes on this "
+        "machine, one after the other; ratio = how many times faster vemo is)"
+    )
 
 
 if __name__ == "__main__":

@@ -26,8 +26,12 @@ from vemo.synth import generate_corpus, plan_corpus
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "media"
 HAPPY = ("single_face.mp4", "noface_face.mov", "single_face.jpg")  # the same man, smiling
-RECIPES = {"haar aligned": CropRecipe("haar", align=True), "haar box": CropRecipe("haar", align=False),
-           "mtcnn aligned": CropRecipe("mtcnn", align=True), "mtcnn box": CropRecipe("mtcnn", align=False)}
+RECIPES = {
+    "haar aligned": CropRecipe("haar", align=True),
+    "haar box": CropRecipe("haar", align=False),
+    "mtcnn aligned": CropRecipe("mtcnn", align=True),
+    "mtcnn box": CropRecipe("mtcnn", align=False),
+}
 
 
 def main() -> None:
@@ -40,18 +44,19 @@ def main() -> None:
         generate_corpus(plan_corpus("demo", seed=0), args.corpus)
     clips = pd.read_csv(args.corpus / "clips.csv")
     predictor = load_predictor("pretrained:fer2013-minixception", resolve_device("cpu"))
-    print(f"{'recipe':14} {'real: happiness verdicts':>25} {'mean p(happiness)':>18} "
-          f"{'synthetic: accuracy':>20} {'seconds':>8}")
+    print(f"{'recipe':14} {'real: happiness verdicts':>25} {'mean p(happiness)':>18} {'synthetic: accuracy':>20} {'seconds':>8}")
     for name, recipe in RECIPES.items():
         predictor.recipe = recipe
         started = time.perf_counter()
         real = [predict_media(args.media / f, predictor)[0] for f in HAPPY if (args.media / f).exists()]
-        synthetic = [predict_media(args.corpus / clip.file, predictor, every=args.every)[0].label == clip.emotion
-                     for clip in clips.itertuples()]
+        synthetic = [
+            predict_media(args.corpus / clip.file, predictor, every=args.every)[0].label == clip.emotion for clip in clips.itertuples()
+        ]
         happy = sum(v.label == "happiness" for v in real)
         mean = sum(v.probabilities["happiness"] for v in real) / max(len(real), 1)
-        print(f"{name:14} {happy:>21d}/{len(real)} {mean:18.2f} {sum(synthetic) / len(synthetic):20.1%} "
-              f"{time.perf_counter() - started:8.0f}")
+        print(
+            f"{name:14} {happy:>21d}/{len(real)} {mean:18.2f} {sum(synthetic) / len(synthetic):20.1%} {time.perf_counter() - started:8.0f}"
+        )
     print(f"(synthetic: {len(clips)} clips of the demo corpus, every {args.every}rd frame; chance is 25 %)")
 
 

@@ -46,8 +46,22 @@ def first_frame(video: Path, out: Path, runtime: str = "auto") -> tuple[float, f
     """(seconds from process start to the first analysed frame, seconds of the whole process)."""
     env = {**os.environ, "VEMO_REPORT_FRAMES": "1"}
     started = time.time()
-    seconds, stderr = wall([*VEMO, "-q", "predict", str(video), "--model", "pretrained:fer2013-minixception",
-                            "--out", str(out), "--force", "--runtime", runtime], env)
+    seconds, stderr = wall(
+        [
+            *VEMO,
+            "-q",
+            "predict",
+            str(video),
+            "--model",
+            "pretrained:fer2013-minixception",
+            "--out",
+            str(out),
+            "--force",
+            "--runtime",
+            runtime,
+        ],
+        env,
+    )
     stamps = [float(line.split()[-1]) for line in stderr.splitlines() if line.startswith("vemo: first frame analysed")]
     if not stamps:
         raise SystemExit("vemo did not report its first analysed frame")
@@ -71,8 +85,10 @@ def main() -> None:
         version = min(wall([*VEMO, "--version"])[0] for _ in range(args.repeat))
     print(f"1. python -c 'import torch': imported at      {torch_import:6.2f} s")
     for runtime, (to_first, whole) in best.items():
-        print(f"2. vemo predict {args.video.name} --runtime {runtime:<5}: first frame at {to_first:6.2f} s "
-              f"({to_first - torch_import:+.2f} s against import torch), whole process {whole:.2f} s")
+        print(
+            f"2. vemo predict {args.video.name} --runtime {runtime:<5}: first frame at {to_first:6.2f} s "
+            f"({to_first - torch_import:+.2f} s against import torch), whole process {whole:.2f} s"
+        )
     print(f"   whole process, torch / auto: {best['torch'][1] / best['auto'][1]:.2f}x")
     print(f"3. vemo --help {help_time:.2f} s, vemo --version {version:.2f} s (goal: under 0.3 s each)")
 

@@ -29,8 +29,10 @@ def main() -> None:
                 started = time.perf_counter()
                 result = generate_corpus(plan, out, workers=workers)
                 seconds[workers] = time.perf_counter() - started
-            print(f"{preset:8} {len(plan.clips):>5} {result.frames:>7} {workers:>7} {seconds[workers]:>8.1f} "
-                  f"{result.frames / seconds[workers]:>9.0f}")
+            print(
+                f"{preset:8} {len(plan.clips):>5} {result.frames:>7} {workers:>7} {seconds[workers]:>8.1f} "
+                f"{result.frames / seconds[workers]:>9.0f}"
+            )
         if cores > 1:
             print(f"{preset:8} speed-up {cores} workers / 1 worker: {seconds[1] / seconds[cores]:.2f}x")
 

@@ -45,8 +45,11 @@ def decode_ms(video: Path) -> float:
 
 
 def predicted(videos: list[Path], out: Path) -> Path:
-    done = subprocess.run([sys.executable, "-m", "vemo", "-q", "predict", "--model", "pretrained:fer2013-minixception",
-                           *map(str, videos), "--out", str(out)], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "vemo", "-q", "predict", "--model", "pretrained:fer2013-minixception", *map(str, videos), "--out", str(out)],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         raise SystemExit(f"vemo predict failed: {done.stderr[-300:]}")
     return out
@@ -89,8 +92,10 @@ def report_row(out: Path, target: Path) -> None:
 
     started = time.perf_counter()
     size = write_report(PredictionsFolder(out), target)
-    print(f"\nvemo report of 100 inputs (the 20-s clip, 4 frames each): {size / 2**20:.1f} MB, written in "
-          f"{time.perf_counter() - started:.1f} s")
+    print(
+        f"\nvemo report of 100 inputs (the 20-s clip, 4 frames each): {size / 2**20:.1f} MB, written in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
 
 
 def open_rows(out: Path, count: int) -> None:
@@ -102,8 +107,7 @@ def open_rows(out: Path, count: int) -> None:
     print(f"\n{count} inputs: folder read and table answered in {1000 * (time.perf_counter() - started):.0f} ms")
     from playwright.sync_api import sync_playwright
 
-    process = subprocess.Popen([sys.executable, "-m", "vemo", "view", str(out), "--port", "0"], stdout=subprocess.PIPE,
-                               text=True)
+    process = subprocess.Popen([sys.executable, "-m", "vemo", "view", str(out), "--port", "0"], stdout=subprocess.PIPE, text=True)
     try:
         link = re.search(r"http://\S+token=\S+", process.stdout.readline()).group(0)
         with sync_playwright() as playwright:
@@ -114,8 +118,10 @@ def open_rows(out: Path, count: int) -> None:
             page.wait_for_function("document.body.dataset.ready === 'true'")
             table_s = time.perf_counter() - started
             page.wait_for_function("document.body.dataset.frame !== undefined")
-            print(f"Chromium: table of {count} drawn {1000 * table_s:.0f} ms after the link, first frame shown "
-                  f"{1000 * (time.perf_counter() - started):.0f} ms after it")
+            print(
+                f"Chromium: table of {count} drawn {1000 * table_s:.0f} ms after the link, first frame shown "
+                f"{1000 * (time.perf_counter() - started):.0f} ms after it"
+            )
             browser.close()
     finally:
         process.terminate()

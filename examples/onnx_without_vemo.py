@@ -23,7 +23,7 @@ BOX_EYES = np.array([[0.31, 0.38], [0.69, 0.38]])  # where a Haar box usually ha
 
 def metadata(session: onnxruntime.InferenceSession) -> dict:
     props = session.get_modelmeta().custom_metadata_map
-    return {key[len("vemo."):]: json.loads(value) for key, value in props.items() if key.startswith("vemo.")}
+    return {key[len("vemo.") :]: json.loads(value) for key, value in props.items() if key.startswith("vemo.")}
 
 
 def largest_face(image: np.ndarray, recipe: dict) -> tuple[int, int, int, int] | None:
@@ -35,8 +35,9 @@ def largest_face(image: np.ndarray, recipe: dict) -> tuple[int, int, int, int] |
     small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
     side = max(8, int(round(settings["min_size"] * scale)))
     cascade = cv2.CascadeClassifier(cv2.data.haarcascades + settings["cascade"])
-    found = cascade.detectMultiScale(small, scaleFactor=settings["scale_factor"], minNeighbors=settings["min_neighbors"],
-                                     minSize=(side, side))
+    found = cascade.detectMultiScale(
+        small, scaleFactor=settings["scale_factor"], minNeighbors=settings["min_neighbors"], minSize=(side, side)
+    )
     boxes = [tuple(int(round(v / scale)) for v in box) for box in (found if len(found) else [])]
     return max(boxes, key=lambda b: b[2] * b[3]) if boxes else None
 
@@ -79,8 +80,7 @@ def main(model_path: str, image_path: str) -> int:
     if box is None:
         print(f"{image_path}: no face found")
         return 1
-    (logits,) = session.run(None, {session.get_inputs()[0].name: model_input(box_crop(image, box, meta["crop_recipe"]),
-                                                                            meta["input"])})
+    (logits,) = session.run(None, {session.get_inputs()[0].name: model_input(box_crop(image, box, meta["crop_recipe"]), meta["input"])})
     probabilities = np.exp(logits[0] - logits[0].max())
     classes = meta["classes"]
     reported = meta.get("reported_classes") or classes

@@ -151,9 +151,13 @@ def tiny_workspace(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) 
 def tiny_extracted_every_3rd(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`vemo extract` of every 3rd frame of the tiny corpus, run once (the reference of the Ray
     and kill tests' extractions; do not modify)."""
+
     def make(folder: Path) -> None:
-        subprocess.run([sys.executable, "-m", "vemo", "-q", "extract", str(tiny_corpus / "videos"), "--out",
-                        str(folder / "ws"), "--every", "3"], check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "vemo", "-q", "extract", str(tiny_corpus / "videos"), "--out", str(folder / "ws"), "--every", "3"],
+            check=True,
+            capture_output=True,
+        )
 
     return _made_once(tmp_path_factory, "every-3rd", make) / "ws"
 
@@ -233,9 +237,19 @@ def local_weights_entry(tmp_path: Path):
     source = tmp_path / "mine.safetensors"
     save_tensors(source, model.state_dict())
     cache = tmp_path / "cache"
-    add_user_entry(cache, name="mine", model="minixception", sha256=file_sha256(source),
-                   classes=("happiness", "sadness", "neutral"), source_kind="file", source=str(source),
-                   format="safetensors", licence="test", trained_on="nothing", task="emotion")
+    add_user_entry(
+        cache,
+        name="mine",
+        model="minixception",
+        sha256=file_sha256(source),
+        classes=("happiness", "sadness", "neutral"),
+        source_kind="file",
+        source=str(source),
+        format="safetensors",
+        licence="test",
+        trained_on="nothing",
+        task="emotion",
+    )
     return cache, model, source
 
 
@@ -268,10 +282,29 @@ def cached_weights():
 def trained_run(split_tiny_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A LeNet trained one epoch on the tiny workspace: the model of the prediction cases of the
     reliability and engine tests (run through the command line, as a user would)."""
+
     def make(folder: Path) -> None:
         workspace = Path(shutil.copytree(split_tiny_workspace, folder / "ws"))
-        subprocess.run([sys.executable, "-m", "vemo", "-q", "train", str(workspace), "--model", "lenet", "--epochs", "1",
-                        "--batch-size", "32", "--name", "r"], check=True, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "vemo",
+                "-q",
+                "train",
+                str(workspace),
+                "--model",
+                "lenet",
+                "--epochs",
+                "1",
+                "--batch-size",
+                "32",
+                "--name",
+                "r",
+            ],
+            check=True,
+            capture_output=True,
+        )
 
     return _made_once(tmp_path_factory, "reliable", make) / "ws" / "runs" / "r"
 
@@ -317,8 +350,17 @@ def browser():
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium not found at {CHROMIUM} (install the Debian package: apt-get install -y chromium)")
     with sync_api.sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
+        instance = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         yield instance
         instance.close()

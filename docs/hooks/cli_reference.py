@@ -16,6 +16,5 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
     from vemo.cli import app
 
     command = typer.main.get_command(app)
-    reference = get_docs_for_click(obj=command, ctx=typer.Context(command, info_name="vemo"), name="vemo",
-                                   title="`vemo`")
+    reference = get_docs_for_click(obj=command, ctx=typer.Context(command, info_name="vemo"), name="vemo", title="`vemo`")
     return markdown.replace(MARKER, reference)

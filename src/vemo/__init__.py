@@ -8,15 +8,22 @@ def __getattr__(name: str):
     `import vemo` (the stage packages are named extraction, labelling, training, evaluation,
     experiment and prediction so that they never shadow these functions)."""
     lazy = {
-        "extract": ("vemo.extraction", "extract"), "ExtractConfig": ("vemo.extraction", "ExtractConfig"),
-        "apply_labels": ("vemo.labelling", "apply_labels"), "labels_from_clips": ("vemo.labelling", "labels_from_clips"),
+        "extract": ("vemo.extraction", "extract"),
+        "ExtractConfig": ("vemo.extraction", "ExtractConfig"),
+        "apply_labels": ("vemo.labelling", "apply_labels"),
+        "labels_from_clips": ("vemo.labelling", "labels_from_clips"),
         "split_workspace": ("vemo.labelling", "split_workspace"),
-        "train": ("vemo.training", "train"), "TrainConfig": ("vemo.training", "TrainConfig"),
+        "train": ("vemo.training", "train"),
+        "TrainConfig": ("vemo.training", "TrainConfig"),
         "evaluate": ("vemo.evaluation", "evaluate"),
-        "run_study": ("vemo.experiment", "run_study"), "ExperimentConfig": ("vemo.experiment", "ExperimentConfig"),
-        "predict": ("vemo.prediction", "predict_media"), "predict_to_folder": ("vemo.prediction", "predict_to_folder"),
-        "watch": ("vemo.live", "watch"), "LiveSession": ("vemo.live", "LiveSession"),
-        "create_model": ("vemo.weights", "build_model"), "list_models": ("vemo.models", "list_models"),
+        "run_study": ("vemo.experiment", "run_study"),
+        "ExperimentConfig": ("vemo.experiment", "ExperimentConfig"),
+        "predict": ("vemo.prediction", "predict_media"),
+        "predict_to_folder": ("vemo.prediction", "predict_to_folder"),
+        "watch": ("vemo.live", "watch"),
+        "LiveSession": ("vemo.live", "LiveSession"),
+        "create_model": ("vemo.weights", "build_model"),
+        "list_models": ("vemo.models", "list_models"),
     }
     if name not in lazy:
         raise AttributeError(f"module 'vemo' has no attribute {name!r}")

@@ -13,8 +13,7 @@ import re
 from vemo.errors import ConfigError
 
 
-def require_number(value: float | int | None, parameter: str, low: float, high: float, *,
-                   low_open: bool = False) -> None:
+def require_number(value: float | int | None, parameter: str, low: float, high: float, *, low_open: bool = False) -> None:
     """`value` finite and within [low, high] (or (low, high] with `low_open`); None passes.
 
     Raises:
@@ -45,8 +44,10 @@ def require_plain_name(name: str | None, parameter: str) -> None:
     """
     if name is not None and not PLAIN_NAME.fullmatch(name):
         shown = repr(name) if len(name) <= 80 else f"{name[:80]!r}... ({len(name)} characters)"
-        raise ConfigError(f"{parameter} must be a single folder: letters, digits and _ . = + -, not starting with a "
-                          f"dot and without '/', not {shown}", parameter)
+        raise ConfigError(
+            f"{parameter} must be a single folder: letters, digits and _ . = + -, not starting with a dot and without '/', not {shown}",
+            parameter,
+        )
 
 
 def host_and_port(address: str) -> tuple[str, int]:

@@ -17,8 +17,9 @@ SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "gpu.py"
 
 @pytest.mark.network
 def test_the_reduced_gpu_benchmark_runs_on_a_cpu(cached_weights, split_tiny_workspace: Path):
-    done = subprocess.run([sys.executable, str(SCRIPT), "--reduced", "--workspace", str(split_tiny_workspace)],
-                          capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--reduced", "--workspace", str(split_tiny_workspace)], capture_output=True, text=True, timeout=900
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     out = done.stdout
     assert re.search(r"decoding alone: [\d,]+ frames/s", out)

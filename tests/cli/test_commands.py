@@ -25,9 +25,24 @@ def test_help_on_every_command():
     for group in app.registered_groups:
         commands += [[group.name, c.name or c.callback.__name__] for c in group.typer_instance.registered_commands]
     names = {" ".join(c) for c in commands}
-    assert {"synth", "demo", "extract", "split", "train", "evaluate", "models", "predict", "label apply",
-            "label serve", "label export", "weights list", "weights fetch", "weights verify", "weights add",
-            "experiment paper"} <= names
+    assert {
+        "synth",
+        "demo",
+        "extract",
+        "split",
+        "train",
+        "evaluate",
+        "models",
+        "predict",
+        "label apply",
+        "label serve",
+        "label export",
+        "weights list",
+        "weights fetch",
+        "weights verify",
+        "weights add",
+        "experiment paper",
+    } <= names
     for command in commands:
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0, command
@@ -54,8 +69,7 @@ def test_label_without_a_subcommand_still_applies_labels(tiny_workspace, tmp_pat
     ],
 )
 def test_synth_bad_input_is_one_line_and_nonzero(tmp_path: Path, args, message):
-    result = subprocess.run([sys.executable, "-m", "vemo", "synth", str(tmp_path / "out"), *args],
-                            capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "vemo", "synth", str(tmp_path / "out"), *args], capture_output=True, text=True)
     assert result.returncode == 1
     assert message in result.stderr
     assert "Traceback" not in result.stderr
@@ -65,8 +79,9 @@ def test_synth_bad_input_is_one_line_and_nonzero(tmp_path: Path, args, message):
 def test_synth_unwritable_out(tmp_path: Path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    result = subprocess.run([sys.executable, "-m", "vemo", "synth", str(blocker / "out"), "--preset", "tiny"],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "vemo", "synth", str(blocker / "out"), "--preset", "tiny"], capture_output=True, text=True
+    )
     assert result.returncode == 1
     assert "cannot write to folder" in result.stderr and str(blocker) in result.stderr
     assert "Traceback" not in result.stderr
@@ -127,11 +142,17 @@ def test_library_errors_name_parameters_and_the_cli_names_flags(tmp_path: Path):
     from vemo.cli.common import in_cli_words
 
     assert in_cli_words(raised.value).startswith("--size must be at least 16")
-    result = subprocess.run([sys.executable, "-m", "vemo", "extract", str(tmp_path), "--out", str(tmp_path / "ws"),
-                             "--size", "8"], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "vemo", "extract", str(tmp_path), "--out", str(tmp_path / "ws"), "--size", "8"],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 1 and result.stderr.strip() == "vemo: error: --size must be at least 16 and at most 2048, not 8"
-    result = subprocess.run([sys.executable, "-m", "vemo", "extract", str(tmp_path), "--out", str(tmp_path / "ws"),
-                             "--fps", "0", "--min-neighbors", "-1"], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "vemo", "extract", str(tmp_path), "--out", str(tmp_path / "ws"), "--fps", "0", "--min-neighbors", "-1"],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 1 and "--fps must be above 0" in result.stderr
 
 
@@ -139,13 +160,20 @@ def test_library_errors_name_parameters_and_the_cli_names_flags(tmp_path: Path):
 def test_the_quick_demo_runs_every_stage(tmp_path: Path):
     """`vemo demo --quick`: the whole paper on the tiny corpus, as a user runs it (no library log
     lines between the demo's own)."""
-    result = subprocess.run([sys.executable, "-m", "vemo", "demo", "--quick", "--out", str(tmp_path / "d")],
-                            capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "vemo", "demo", "--quick", "--out", str(tmp_path / "d")], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "INFO vemo" not in result.stdout + result.stderr
     lines = result.stdout
-    for step in ("1. corpus", "2. extract", "3. label", "4. split", "5. the paper's experiments", "6. report",
-                 "7. predict a held-out clip", "demo finished"):
+    for step in (
+        "1. corpus",
+        "2. extract",
+        "3. label",
+        "4. split",
+        "5. the paper's experiments",
+        "6. report",
+        "7. predict a held-out clip",
+        "demo finished",
+    ):
         assert step in lines
     assert "SYNTHETIC" in lines
     report = (tmp_path / "d" / "report" / "report.html").read_text()
@@ -174,8 +202,7 @@ def test_every_option_of_every_command_is_in_the_generated_reference():
         for parameter in command.params:
             yield path, parameter.opts[0]
 
-    missing = [(path, flag) for path, flag in walk(typer.main.get_command(app), ())
-               if flag.startswith("-") and flag not in reference]
+    missing = [(path, flag) for path, flag in walk(typer.main.get_command(app), ()) if flag.startswith("-") and flag not in reference]
     assert not missing and "vemo train" in reference and "--nproc" in reference
 
 

@@ -27,9 +27,28 @@ def private_ray(private_network, tmp_path_factory: pytest.TempPathFactory) -> It
     ray = str(Path(sys.executable).with_name("ray"))
     port, temp = _free_port(), f"/tmp/vr{os.getpid()}"  # short: Ray's Unix sockets live under it
     started = private_network.run(
-        [ray, "start", "--head", "--port", str(port), "--num-cpus", "2", "--node-ip-address", "127.0.0.1",
-         "--include-dashboard", "false", "--temp-dir", temp, "--object-store-memory", str(200 * 2**20),
-         "--disable-usage-stats"], capture_output=True, text=True, timeout=120)
+        [
+            ray,
+            "start",
+            "--head",
+            "--port",
+            str(port),
+            "--num-cpus",
+            "2",
+            "--node-ip-address",
+            "127.0.0.1",
+            "--include-dashboard",
+            "false",
+            "--temp-dir",
+            temp,
+            "--object-store-memory",
+            str(200 * 2**20),
+            "--disable-usage-stats",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if started.returncode != 0:
         pytest.fail(f"ray start failed: {started.stderr[-2000:]}")
     private_network.address = f"127.0.0.1:{port}"

@@ -36,31 +36,37 @@ def _tables_and_files(root: Path, tables: list[str], files: str) -> dict[str, st
     return found
 
 
-def _on_ray(private_ray, arguments: list[str], tmp_path: Path, kill_once: bool = False,
-            kill_point: str = "unit") -> subprocess.CompletedProcess:
+def _on_ray(
+    private_ray, arguments: list[str], tmp_path: Path, kill_once: bool = False, kill_point: str = "unit"
+) -> subprocess.CompletedProcess:
     sentinel = tmp_path / "killed-once"
     hook = {"VEMO_TEST_KILL_ONCE": str(sentinel), "VEMO_TEST_KILL_POINT": kill_point} if kill_once else {}
     environment = {**os.environ, **hook}
-    done = private_ray.run([*VEMO, *arguments, "--engine", "ray", "--address", private_ray.address],
-                           capture_output=True, text=True, env=environment, timeout=600)
+    done = private_ray.run(
+        [*VEMO, *arguments, "--engine", "ray", "--address", private_ray.address],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert sentinel.exists() == kill_once, "the test hook did not kill a worker"
     return done
 
 
 @pytest.mark.ray
-def test_extraction_on_ray_with_a_worker_killed_equals_the_local_run(private_ray, tiny_corpus: Path,
-                                                                     tiny_extracted_every_3rd: Path, tmp_path: Path):
+def test_extraction_on_ray_with_a_worker_killed_equals_the_local_run(
+    private_ray, tiny_corpus: Path, tiny_extracted_every_3rd: Path, tmp_path: Path
+):
     remote = tmp_path / "ray"
-    _on_ray(private_ray, ["extract", str(tiny_corpus / "videos"), "--out", str(remote), "--every", "3"], tmp_path,
-            kill_once=True)
-    assert _tables_and_files(remote, ["faces.csv"], "faces/*/*.png") == \
-        _tables_and_files(tiny_extracted_every_3rd, ["faces.csv"], "faces/*/*.png")  # the local run's
+    _on_ray(private_ray, ["extract", str(tiny_corpus / "videos"), "--out", str(remote), "--every", "3"], tmp_path, kill_once=True)
+    assert _tables_and_files(remote, ["faces.csv"], "faces/*/*.png") == _tables_and_files(
+        tiny_extracted_every_3rd, ["faces.csv"], "faces/*/*.png"
+    )  # the local run's
 
 
 @pytest.mark.ray
-def test_prediction_on_ray_actors_with_one_killed_equals_the_local_run(private_ray, tiny_corpus: Path, trained_run: Path,
-                                                                       tmp_path: Path):
+def test_prediction_on_ray_actors_with_one_killed_equals_the_local_run(private_ray, tiny_corpus: Path, trained_run: Path, tmp_path: Path):
     local, remote = tmp_path / "local", tmp_path / "ray"
     arguments = ["predict", str(tiny_corpus / "videos"), "--model", str(trained_run), "--every", "3"]
     subprocess.run([*VEMO, *arguments, "--out", str(local)], check=True, capture_output=True)
@@ -70,27 +76,46 @@ def test_prediction_on_ray_actors_with_one_killed_equals_the_local_run(private_r
 
 
 @pytest.mark.ray
-def test_the_grid_on_ray_with_a_run_killed_mid_epoch_equals_the_local_grid(private_ray, split_tiny_workspace: Path,
-                                                                           tmp_path: Path):
+def test_the_grid_on_ray_with_a_run_killed_mid_epoch_equals_the_local_grid(private_ray, split_tiny_workspace: Path, tmp_path: Path):
     """One run's worker dies in the middle of its second epoch; Ray runs the unit again, which
     resumes from the first epoch's checkpoint. Local runs two at a time (one torch thread each,
     as a Ray task of one CPU has): the same metrics and weights."""
     local = Path(shutil.copytree(split_tiny_workspace, tmp_path / "local"))
     remote = Path(shutil.copytree(split_tiny_workspace, tmp_path / "ray"))
     grid = ["--epochs", "2", "--models", "lenet", "--no-baseline"]
-    subprocess.run([*VEMO, "experiment", "paper", str(local), "--out", str(local / "report"), *grid, "--workers", "2"],
-                   check=True, capture_output=True)
-    _on_ray(private_ray, ["experiment", "paper", str(remote), "--out", str(remote / "report"), *grid], tmp_path,
-            kill_once=True, kill_point="mid-epoch")
-    assert _tables_and_files(remote, ["report/results.csv"], "runs/exp-*/model.safetensors") == \
-        _tables_and_files(local, ["report/results.csv"], "runs/exp-*/model.safetensors")
+    subprocess.run(
+        [*VEMO, "experiment", "paper", str(local), "--out", str(local / "report"), *grid, "--workers", "2"], check=True, capture_output=True
+    )
+    _on_ray(
+        private_ray,
+        ["experiment", "paper", str(remote), "--out", str(remote / "report"), *grid],
+        tmp_path,
+        kill_once=True,
+        kill_point="mid-epoch",
+    )
+    assert _tables_and_files(remote, ["report/results.csv"], "runs/exp-*/model.safetensors") == _tables_and_files(
+        local, ["report/results.csv"], "runs/exp-*/model.safetensors"
+    )
 
 
 @pytest.mark.ray
 def test_a_killed_driver_reruns_without_redoing_finished_sources(private_ray, tiny_corpus: Path, tmp_path: Path):
     workspace = tmp_path / "ws"
-    command = [*VEMO, "extract", str(tiny_corpus / "videos"), "--out", str(workspace), "--every", "2", "--engine",
-               "ray", "--address", private_ray.address, "--workers", "1"]
+    command = [
+        *VEMO,
+        "extract",
+        str(tiny_corpus / "videos"),
+        "--out",
+        str(workspace),
+        "--every",
+        "2",
+        "--engine",
+        "ray",
+        "--address",
+        private_ray.address,
+        "--workers",
+        "1",
+    ]
     driver = private_ray.popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     markers = workspace / ".extract-state"
     deadline = time.time() + 300
@@ -108,9 +133,9 @@ def test_a_killed_driver_reruns_without_redoing_finished_sources(private_ray, ti
 
 
 @pytest.mark.ray
-def test_the_default_private_ray_extracts_and_predicts_as_the_local_engine(private_network, tiny_corpus: Path,
-                                                                           tiny_extracted_every_3rd: Path,
-                                                                           trained_run: Path, tmp_path: Path):
+def test_the_default_private_ray_extracts_and_predicts_as_the_local_engine(
+    private_network, tiny_corpus: Path, tiny_extracted_every_3rd: Path, trained_run: Path, tmp_path: Path
+):
     """`--engine ray` with no `--address`, as the help promises, starts a Ray of its own (from the
     command's main thread) and gives the local engine's faces and verdicts; the token Ray writes
     in a fresh home is the user's alone."""
@@ -122,13 +147,14 @@ def test_the_default_private_ray_extracts_and_predicts_as_the_local_engine(priva
     extracted, local, remote = tmp_path / "ws", tmp_path / "local", tmp_path / "ray"
     predict = ["predict", str(tiny_corpus / "videos"), "--model", str(trained_run), "--every", "3"]
     subprocess.run([*VEMO, *predict, "--out", str(local)], check=True, capture_output=True)
-    for arguments in (["extract", str(tiny_corpus / "videos"), "--out", str(extracted), "--every", "3"],
-                      [*predict, "--out", str(remote)]):
-        done = private_network.run([*VEMO, *arguments, "--engine", "ray", "--workers", "2"], capture_output=True,
-                                   text=True, env=environment, timeout=600)
+    for arguments in (["extract", str(tiny_corpus / "videos"), "--out", str(extracted), "--every", "3"], [*predict, "--out", str(remote)]):
+        done = private_network.run(
+            [*VEMO, *arguments, "--engine", "ray", "--workers", "2"], capture_output=True, text=True, env=environment, timeout=600
+        )
         assert done.returncode == 0, done.stderr[-3000:]
-    assert _tables_and_files(extracted, ["faces.csv"], "faces/*/*.png") == \
-        _tables_and_files(tiny_extracted_every_3rd, ["faces.csv"], "faces/*/*.png")
+    assert _tables_and_files(extracted, ["faces.csv"], "faces/*/*.png") == _tables_and_files(
+        tiny_extracted_every_3rd, ["faces.csv"], "faces/*/*.png"
+    )
     tables = ["predictions.csv", *[p.name for p in local.glob("*.frames.csv")]]
     assert _tables_and_files(remote, tables, "*.json") == _tables_and_files(local, tables, "*.json")
     token = home / ".ray" / "auth_token"
@@ -168,14 +194,16 @@ TWO_NODES = textwrap.dedent("""
 
 
 @pytest.mark.ray
-def test_units_run_on_both_nodes_and_a_node_lost_mid_run_is_survived(private_network, tiny_corpus: Path,
-                                                                    tiny_workspace: Path, tmp_path: Path):
+def test_units_run_on_both_nodes_and_a_node_lost_mid_run_is_survived(
+    private_network, tiny_corpus: Path, tiny_workspace: Path, tmp_path: Path
+):
     """Each node has one CPU and two units run at once, so both nodes get units; removing one
     while units run there makes Ray run them again on the other. (The node is removed only once
     both have run units, so this also shows the units spread over both.)"""
     pytest.importorskip("ray", reason="Ray is not installed: pip install 'vemo[ray]'")
-    done = private_network.run([sys.executable, "-c", TWO_NODES, str(tiny_corpus / "videos"), str(tmp_path / "ws")],
-                                capture_output=True, text=True, timeout=600)
+    done = private_network.run(
+        [sys.executable, "-c", TWO_NODES, str(tiny_corpus / "videos"), str(tmp_path / "ws")], capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     answer = json.loads(done.stdout.strip().splitlines()[-1])
     assert answer["nodes"] == 2 and answer["failed"] == 0
@@ -188,7 +216,8 @@ def test_engine_ray_without_ray_installed_says_how_to_get_it(tmp_path: Path):
     hidden.mkdir()
     (hidden / "ray.py").write_text("raise ImportError('No module named ray')\n")
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hidden), os.environ.get("PYTHONPATH", "")])}
-    done = subprocess.run([*VEMO, "extract", str(tmp_path), "--out", str(tmp_path / "ws"), "--engine", "ray"],
-                          capture_output=True, text=True, env=environment)
+    done = subprocess.run(
+        [*VEMO, "extract", str(tmp_path), "--out", str(tmp_path / "ws"), "--engine", "ray"], capture_output=True, text=True, env=environment
+    )
     assert done.returncode == 1
     assert done.stderr.strip() == "vemo: error: --engine ray needs: pip install 'vemo[ray]'"

@@ -58,14 +58,14 @@ def test_workers_die_with_their_parent(tmp_path: Path, how: int, processes):
         "    time.sleep(60)\n"
         "    return unit\n"
         "if __name__ == '__main__':\n"
-        "    list(run_units(sleep, [1, 2, 3, 4], workers=2))\n")
+        "    list(run_units(sleep, [1, 2, 3, 4], workers=2))\n"
+    )
     parent = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path)
     deadline = time.time() + 60
     workers: list[int] = []
     while time.time() < deadline and len(workers) < 2:
         time.sleep(0.1)
-        workers = [pid for pid, ppid, _ in processes()
-                   if ppid == parent.pid and "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()]
+        workers = [pid for pid, ppid, _ in processes() if ppid == parent.pid and "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()]
     assert len(workers) >= 2, "the workers did not start"
     time.sleep(1.0)  # let them reach the unit's work
     parent.send_signal(how)
@@ -84,9 +84,25 @@ def test_an_unreachable_ray_address_is_one_line_within_a_bounded_time(tmp_path, 
 
     pytest.importorskip("ray")
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "vemo", "-q", "extract", str(shared_media / "single_face.jpg"),
-                           "--out", str(tmp_path / "ws"), "--engine", "ray", "--address", "127.0.0.1:1"],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vemo",
+            "-q",
+            "extract",
+            str(shared_media / "single_face.jpg"),
+            "--out",
+            str(tmp_path / "ws"),
+            "--engine",
+            "ray",
+            "--address",
+            "127.0.0.1:1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert done.stderr.strip() == "vemo: error: cannot reach the Ray cluster at 127.0.0.1:1: Connection refused"
     assert time.monotonic() - started < 60

@@ -79,8 +79,7 @@ def test_bootstrap_intervals_hold_the_estimate_repeat_and_narrow_with_more_sampl
         report = compute_metrics(y_true, y_pred, CLASSES)
         again = compute_metrics(y_true, y_pred, CLASSES)  # the same seed, the same intervals
         assert (again.accuracy_ci95, again.balanced_accuracy_ci95) == (report.accuracy_ci95, report.balanced_accuracy_ci95)
-        for estimate, (low, high) in ((report.accuracy, report.accuracy_ci95),
-                                      (report.balanced_accuracy, report.balanced_accuracy_ci95)):
+        for estimate, (low, high) in ((report.accuracy, report.accuracy_ci95), (report.balanced_accuracy, report.balanced_accuracy_ci95)):
             assert low <= estimate <= high and low < high
         reports.append(report)
     small, large = (np.diff(r.balanced_accuracy_ci95)[0] for r in reports)

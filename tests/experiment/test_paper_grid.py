@@ -17,9 +17,15 @@ from vemo.labelling import apply_labels
 
 def test_recomputed_paper_accuracies_match_the_issue():
     """Overall accuracy implied by Table VI / VIII and the test counts of Table II."""
-    expected = {("lenet", "sgd", 10): 51.9, ("lenet", "rmsprop", 10): 87.0, ("lenet", "adam", 10): 90.8,
-                ("alexnet", "sgd", 10): 93.0, ("alexnet", "rmsprop", 10): 66.0, ("alexnet", "adam", 10): 51.9,
-                ("lenet", "rmsprop", 100): 71.08}
+    expected = {
+        ("lenet", "sgd", 10): 51.9,
+        ("lenet", "rmsprop", 10): 87.0,
+        ("lenet", "adam", 10): 90.8,
+        ("alexnet", "sgd", 10): 93.0,
+        ("alexnet", "rmsprop", 10): 66.0,
+        ("alexnet", "adam", 10): 51.9,
+        ("lenet", "rmsprop", 100): 71.08,
+    }
     for key, value in expected.items():
         assert paper.paper_overall(*key) == pytest.approx(value, abs=0.1)  # per-class figures are printed rounded
     for (model, optimizer, batch), (printed, _, _) in paper.PRINTED.items():
@@ -59,8 +65,10 @@ def test_grid_report_and_rerun(split_tiny_workspace: Path, tmp_path: Path):
 def test_leakage_table_sets_the_two_protocols_side_by_side():
     from vemo.experiment.report import leakage_table
 
-    rows = [{"protocol": p, "model": "lenet", "optimizer": "adam", "batch_size": 10, "accuracy": a}
-            for p, a in (("paper", 0.9), ("paper", 0.8), ("subject", 0.4), ("subject", 0.5))]
+    rows = [
+        {"protocol": p, "model": "lenet", "optimizer": "adam", "batch_size": 10, "accuracy": a}
+        for p, a in (("paper", 0.9), ("paper", 0.8), ("subject", 0.4), ("subject", 0.5))
+    ]
     table = leakage_table(pd.DataFrame(rows))
     assert table.iloc[0]["frame split (paper) accuracy %"] == "85.0 ± 7.1"
     assert table.iloc[0]["difference (points)"] == "+40.0"
@@ -69,12 +77,12 @@ def test_leakage_table_sets_the_two_protocols_side_by_side():
 
 @pytest.mark.slow
 def test_transfer_table_sets_fine_tuning_beside_scratch_and_the_paper_networks(
-        split_tiny_workspace: Path, tmp_path: Path, local_weights_entry, monkeypatch):
+    split_tiny_workspace: Path, tmp_path: Path, local_weights_entry, monkeypatch
+):
     cache, _, _ = local_weights_entry  # a local "mine" mini-Xception entry: no network needed
     monkeypatch.setenv("VEMO_CACHE_DIR", str(cache))
     ws = Path(shutil.copytree(split_tiny_workspace, tmp_path / "ws"))
-    config = ExperimentConfig(models=("lenet",), epochs=1, baseline=False, transfer=("mine",), transfer_epochs=2,
-                              freeze_epochs=1)
+    config = ExperimentConfig(models=("lenet",), epochs=1, baseline=False, transfer=("mine",), transfer_epochs=2, freeze_epochs=1)
     results = run_paper_grid(ws, config)
     transfer = results[results["table"] == "transfer"]
     assert sorted(transfer["weights"]) == ["mine", "scratch"] and set(transfer["model"]) == {"minixception"}

@@ -80,8 +80,10 @@ def test_rerun_skips_finished_sources(tiny_corpus: Path, tmp_path: Path):
     third = extract(videos, tmp_path, ExtractConfig(every=5), workers=1)  # new parameters: redone
     assert third.sources_done == 2
     assert (pd.read_csv(tmp_path / "faces.csv")["frame"] % 5 == 0).all()
-    assert len(list((tmp_path / "faces" / videos[0].stem).glob("*.png"))) == (
-        pd.read_csv(tmp_path / "faces.csv")["source_id"] == videos[0].stem).sum()
+    assert (
+        len(list((tmp_path / "faces" / videos[0].stem).glob("*.png")))
+        == (pd.read_csv(tmp_path / "faces.csv")["source_id"] == videos[0].stem).sum()
+    )
 
 
 @pytest.mark.slow  # a killed extraction process and its rerun
@@ -110,8 +112,9 @@ def test_a_batch_with_bad_files_carries_on_and_lists_them(tiny_corpus: Path, tmp
     (bad / "truncated.mp4").write_bytes(video.read_bytes()[: video.stat().st_size // 2])
     good = bad / "good.mp4"
     good.write_bytes(video.read_bytes())
-    result = subprocess.run([sys.executable, "-m", "vemo", "-q", "extract", str(bad), "--out", str(tmp_path / "ws")],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "vemo", "-q", "extract", str(bad), "--out", str(tmp_path / "ws")], capture_output=True, text=True
+    )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
@@ -131,8 +134,7 @@ def test_notebook_options_every_5_and_no_align(tiny_corpus: Path, tmp_path: Path
 
 
 def test_real_media(shared_media: Path, tmp_path: Path):
-    extract([shared_media / "single_face.mp4", shared_media / "no_face.mp4", shared_media / "noface_face.mov"],
-            tmp_path, workers=2)
+    extract([shared_media / "single_face.mp4", shared_media / "no_face.mp4", shared_media / "noface_face.mov"], tmp_path, workers=2)
     sources = pd.read_csv(tmp_path / "sources.csv", keep_default_na=False).set_index("source_id")
     single = sources.loc["single_face"]
     assert single["frames_with_face"] >= 0.9 * single["frames_read"]
@@ -152,8 +154,7 @@ def test_all_faces_keeps_every_face(shared_media: Path, tmp_path: Path):
 
 @pytest.mark.slow  # MTCNN over a whole clip
 @pytest.mark.network
-def test_mtcnn_extraction_records_five_landmarks_and_aligns_on_them(tiny_corpus: Path, tmp_path: Path,
-                                                                     weights_cache_env: Path):
+def test_mtcnn_extraction_records_five_landmarks_and_aligns_on_them(tiny_corpus: Path, tmp_path: Path, weights_cache_env: Path):
     """With `face_detector="mtcnn"` each crop is fitted to five landmarks, which faces.csv keeps;
     the true eyes land near their canonical places. Measured on the demo corpus (every 4th frame,
     benchmarks/detectors.py): MTCNN aligns 100 % of crops, worse-eye error median 5.6 px, 76 %
@@ -162,8 +163,7 @@ def test_mtcnn_extraction_records_five_landmarks_and_aligns_on_them(tiny_corpus:
     result = extract([tiny_corpus], tmp_path, ExtractConfig(every=3, face_detector="mtcnn"), workers=2)
     assert not result.failures
     faces = pd.read_csv(tmp_path / "faces.csv")
-    landmarks = [f"{part}_{axis}" for part in ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
-                 for axis in "xy"]
+    landmarks = [f"{part}_{axis}" for part in ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right") for axis in "xy"]
     assert faces["aligned"].all() and faces[landmarks].notna().all().all()
     assert (faces["left_eye_x"] < faces["right_eye_x"]).all()
     assert json.loads((tmp_path / "extract.json").read_text())["crop_recipe"]["detector"] == "mtcnn"
@@ -172,8 +172,7 @@ def test_mtcnn_extraction_records_five_landmarks_and_aligns_on_them(tiny_corpus:
     assert (errors["error"] <= 8).mean() >= 0.65  # 73 % measured here
 
 
-def test_a_full_disk_fails_the_sources_it_hits_and_the_rerun_finishes(tiny_corpus: Path, tmp_path: Path,
-                                                                      monkeypatch: pytest.MonkeyPatch):
+def test_a_full_disk_fails_the_sources_it_hits_and_the_rerun_finishes(tiny_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A full disk used to abort the whole batch with a 70-line OSError traceback."""
     import errno
 
@@ -216,8 +215,7 @@ def test_the_cli_reports_a_failed_write_in_one_line(tmp_path: Path, capsys: pyte
     assert message.count("\n") == 1 and "No space left on device" in message and "faces.csv" in message
 
 
-def test_a_truncated_video_is_extracted_with_a_warning(shared_media: Path, tmp_path: Path,
-                                                       caplog: pytest.LogCaptureFixture):
+def test_a_truncated_video_is_extracted_with_a_warning(shared_media: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture):
     """An AVI cut to 30 % decoded 22 of its 72 frames, reported "ok" without a word."""
     capture = cv2.VideoCapture(str(shared_media / "single_face.mp4"))
     avi = tmp_path / "cut.avi"

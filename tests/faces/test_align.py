@@ -12,8 +12,9 @@ from vemo.faces.detect import FaceBox
 coordinate = st.floats(min_value=0, max_value=2000, allow_nan=False)
 
 
-@given(coordinate, coordinate, st.floats(min_value=5, max_value=500), st.floats(min_value=-0.6, max_value=0.6),
-       st.sampled_from([28, 64, 227]))
+@given(
+    coordinate, coordinate, st.floats(min_value=5, max_value=500), st.floats(min_value=-0.6, max_value=0.6), st.sampled_from([28, 64, 227])
+)
 def test_eyes_land_on_canonical_positions(x, y, distance, angle, size):
     left = (x, y)
     right = (x + distance * np.cos(angle), y + distance * np.sin(angle))

@@ -31,8 +31,22 @@ def reference(tmp_path_factory: pytest.TempPathFactory):
     """facenet-pytorch 2.6.0 installed with --no-deps into a temporary folder, imported without its
     package __init__ (which needs `requests` for a model vemo does not use)."""
     target = tmp_path_factory.mktemp("facenet-reference")
-    done = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--disable-pip-version-check",
-                           "--target", str(target), "facenet-pytorch==2.6.0"], capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--disable-pip-version-check",
+            "--target",
+            str(target),
+            "facenet-pytorch==2.6.0",
+        ],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         pytest.skip(f"package index not reachable, cannot install the reference MTCNN: {done.stderr.strip()[-200:]}")
     package = types.ModuleType("facenet_pytorch")
@@ -117,9 +131,12 @@ def test_a_changed_weights_file_is_refused_in_one_line(pretrained_cache: Path, t
     converted = cache / "mtcnn-facenet" / "weights.safetensors"
     converted.write_bytes(converted.read_bytes()[:-8] + b"\0" * 8)
     video = sorted((tiny_corpus / "videos").glob("*.mp4"))[0]
-    result = subprocess.run([sys.executable, "-m", "vemo", "-q", "extract", str(video), "--out", str(tmp_path / "ws"),
-                             "--detector", "mtcnn"], capture_output=True, text=True,
-                            env={**os.environ, "VEMO_CACHE_DIR": str(cache)})
+    result = subprocess.run(
+        [sys.executable, "-m", "vemo", "-q", "extract", str(video), "--out", str(tmp_path / "ws"), "--detector", "mtcnn"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "VEMO_CACHE_DIR": str(cache)},
+    )
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.count("\n") == 1 and "refusing to load" in result.stderr
 
@@ -149,8 +166,9 @@ def test_refining_frames_together_gives_what_each_gives_alone(nets, tiny_corpus:
     from vemo.io.media import open_media
 
     cascade = MTCNNCascade(nets)
-    frames = [np.ascontiguousarray(f.image[..., ::-1]) for f in open_media(
-        sorted((tiny_corpus / "videos").glob("*.mp4"))[0]).frames(every=5)][:5]
+    frames = [
+        np.ascontiguousarray(f.image[..., ::-1]) for f in open_media(sorted((tiny_corpus / "videos").glob("*.mp4"))[0]).frames(every=5)
+    ][:5]
     previous = [cascade.detect_batch(frame[None])[0].boxes for frame in frames]
     previous[2] = np.zeros((0, 4), np.float32)
     together = cascade.refine_batch(np.stack(frames), previous)

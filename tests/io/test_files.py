@@ -36,12 +36,17 @@ def test_json_is_strict_nan_becomes_null(tmp_path: Path):
 
     from vemo.io.files import write_json_atomic
 
-    write_json_atomic(tmp_path / "v.json", {"label": None, "probabilities": {"happiness": float("nan")},
-                                            "segments": ({"p": float("inf")},), "n": 3})
+    write_json_atomic(
+        tmp_path / "v.json", {"label": None, "probabilities": {"happiness": float("nan")}, "segments": ({"p": float("inf")},), "n": 3}
+    )
     text = (tmp_path / "v.json").read_text()
     assert "NaN" not in text and "Infinity" not in text
     assert json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in JSON")) == {
-        "label": None, "probabilities": {"happiness": None}, "segments": [{"p": None}], "n": 3}
+        "label": None,
+        "probabilities": {"happiness": None},
+        "segments": [{"p": None}],
+        "n": 3,
+    }
 
 
 def test_written_files_follow_the_umask_not_the_temporary_files_0600(tmp_path: Path):

@@ -79,8 +79,7 @@ def test_rest_of_a_clip_and_undo(client: TestClient, ws: Path):
     frames = [i for i in items if i["source"] == source]
     middle = frames[len(frames) // 2]
     client.post("/api/labels", json={"crops": [frames[0]["crop"]], "label": "disgust", "client": "a"})
-    result = client.post("/api/labels", json={"source": source, "from_frame": middle["frame"], "label": "surprise",
-                                              "client": "a"}).json()
+    result = client.post("/api/labels", json={"source": source, "from_frame": middle["frame"], "label": "surprise", "client": "a"}).json()
     disk = labels_on_disk(ws)
     rest = [i["crop"] for i in frames if i["frame"] >= middle["frame"]]
     assert result["changed"] == len(rest) and all(disk[c] == "surprise" for c in rest)
@@ -102,8 +101,7 @@ def test_validation_errors(client: TestClient, ws: Path):
     assert client.post("/api/labels", json={"crops": [], "label": "sadness"}).status_code == 400
     assert client.post("/api/labels", json={"crops": "x"}).status_code == 422
     assert client.get("/api/crops", params={"filter": "everything"}).status_code == 400
-    huge = client.post("/api/labels", content=b"{" + b" " * (3 * 1024 * 1024) + b"}",
-                       headers={"Content-Type": "application/json"})
+    huge = client.post("/api/labels", content=b"{" + b" " * (3 * 1024 * 1024) + b"}", headers={"Content-Type": "application/json"})
     assert huge.status_code == 413
     for frame in (b"1e400", b"-1", b"99999999999999999999", b"NaN"):  # 1e400 was a 500: its echo was not JSON
         body = b'{"source": "c0001", "from_frame": ' + frame + b', "label": "sadness"}'
@@ -112,11 +110,21 @@ def test_validation_errors(client: TestClient, ws: Path):
     assert labels_on_disk(ws) == {}
 
 
-@pytest.mark.parametrize("path", [
-    "/files/../faces.csv", "/files/..%2f..%2fetc%2fpasswd", "/files/%2e%2e/%2e%2e/etc/passwd",
-    "/files/faces.csv", "/files//etc/passwd", "/thumbs/..%2flabels.csv", "/files/faces/../../x.png",
-    "/static/../cli.py", "/static/%2e%2e%2fcli.py", "/files/escape/evil.png",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/files/../faces.csv",
+        "/files/..%2f..%2fetc%2fpasswd",
+        "/files/%2e%2e/%2e%2e/etc/passwd",
+        "/files/faces.csv",
+        "/files//etc/passwd",
+        "/thumbs/..%2flabels.csv",
+        "/files/faces/../../x.png",
+        "/static/../cli.py",
+        "/static/%2e%2e%2fcli.py",
+        "/files/escape/evil.png",
+    ],
+)
 def test_nothing_outside_the_workspace_is_served(client: TestClient, ws: Path, tmp_path: Path, path: str):
     outside = tmp_path / "secret.png"
     outside.write_bytes(b"\x89PNG secret")
@@ -214,11 +222,9 @@ def test_forged_host_and_foreign_origin_are_refused(client: TestClient, ws: Path
         answer = client.get("/api/meta", headers={"Host": host})
         assert answer.status_code == 400 and "workspace" not in answer.text, host
     crop = client.get("/api/crops").json()["items"][0]["crop"]
-    refused = client.post("/api/labels", json={"crops": [crop], "label": "happiness"},
-                          headers={"Origin": "http://evil.example"})
+    refused = client.post("/api/labels", json={"crops": [crop], "label": "happiness"}, headers={"Origin": "http://evil.example"})
     assert refused.status_code == 403 and labels_on_disk(ws) == {}
-    allowed = client.post("/api/labels", json={"crops": [crop], "label": "happiness"},
-                          headers={"Origin": "http://127.0.0.1"})
+    allowed = client.post("/api/labels", json={"crops": [crop], "label": "happiness"}, headers={"Origin": "http://127.0.0.1"})
     assert allowed.status_code == 200 and labels_on_disk(ws) == {crop: "happiness"}
     assert client.get("/api/meta", headers={"Host": "localhost:8765"}).status_code == 200
 
@@ -231,8 +237,7 @@ def test_a_wildcard_bind_answers_any_host_but_only_with_the_secret(ws: Path):
     assert page_link("0.0.0.0", 8765, "s") == "http://127.0.0.1:8765/?token=s"
 
 
-def test_the_frame_is_found_when_the_page_runs_from_another_folder(tiny_corpus: Path, tmp_path: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch):
+def test_the_frame_is_found_when_the_page_runs_from_another_folder(tiny_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """faces.csv kept the source path as given to `vemo extract` (relative): from another folder,
     the page could not find the video."""
     from vemo.extraction import ExtractConfig, extract

@@ -64,8 +64,14 @@ def test_keyboard_labelling_survives_a_reload(server, browser):
     page.keyboard.press("Shift+ArrowRight")
     page.keyboard.press("1")  # disgust on a run of three
     page.wait_for_function("document.getElementById('status').textContent.startsWith('disgust: 3')")
-    expected = {crops[0]: "happiness", crops[1]: "sadness", crops[2]: "rejected",
-                crops[3]: "disgust", crops[4]: "disgust", crops[5]: "disgust"}
+    expected = {
+        crops[0]: "happiness",
+        crops[1]: "sadness",
+        crops[2]: "rejected",
+        crops[3]: "disgust",
+        crops[4]: "disgust",
+        crops[5]: "disgust",
+    }
     table = pd.read_csv(ws / "labels.csv")
     assert dict(zip(table["crop_path"], table["label"])) == expected
     assert set(table["source"]) == {"manual"}
@@ -86,8 +92,7 @@ def test_keyboard_labelling_survives_a_reload(server, browser):
     assert dict(zip(table["crop_path"], table["label"])) == {**{c: expected[c] for c in crops[:3]}, crops[7]: "surprise"}
     # another tab (here: a plain request) labels a crop: this page shows it within its 2 s poll
     body = json.dumps({"crops": [crops[3]], "label": "happiness", "client": "other-tab"}).encode()
-    request = urllib.request.Request(url + "api/labels", data=body, headers={"Content-Type": "application/json",
-                                                                          "X-Vemo-Token": token})
+    request = urllib.request.Request(url + "api/labels", data=body, headers={"Content-Type": "application/json", "X-Vemo-Token": token})
     urllib.request.urlopen(request).read()
     page.wait_for_function("document.querySelectorAll('.tile .badge')[3].textContent === 'happiness'", timeout=6_000)
     page.wait_for_function("document.getElementById('progress').textContent.startsWith('labelled 5 /')", timeout=6_000)

@@ -18,19 +18,23 @@ def ws(tiny_workspace: Path, tmp_path: Path) -> Path:
 
 
 def _label(ws: Path, rows: list[tuple[str, str]]) -> None:
-    pd.DataFrame({"crop_path": [c for c, _ in rows], "label": [lab for _, lab in rows], "source": "manual",
-                  "time": "2026-01-01T00:00:00"}).to_csv(ws / "labels.csv", index=False)
+    pd.DataFrame(
+        {"crop_path": [c for c, _ in rows], "label": [lab for _, lab in rows], "source": "manual", "time": "2026-01-01T00:00:00"}
+    ).to_csv(ws / "labels.csv", index=False)
 
 
-@pytest.mark.parametrize("row", [
-    ("faces/../../../../etc/hostname", "happiness"),  # reads outside the workspace
-    ("faces/c0001/../../../outside.png", "happiness"),
-    ("/etc/hostname", "happiness"),
-    (None, "../../escaped"),  # writes outside --to
-    (None, "/tmp/absolute"),
-    (None, ".."),
-    (None, "sub/dir"),
-])
+@pytest.mark.parametrize(
+    "row",
+    [
+        ("faces/../../../../etc/hostname", "happiness"),  # reads outside the workspace
+        ("faces/c0001/../../../outside.png", "happiness"),
+        ("/etc/hostname", "happiness"),
+        (None, "../../escaped"),  # writes outside --to
+        (None, "/tmp/absolute"),
+        (None, ".."),
+        (None, "sub/dir"),
+    ],
+)
 def test_hostile_rows_are_refused_and_nothing_is_written(ws: Path, tmp_path: Path, row):
     crop = pd.read_csv(ws / "faces.csv")["crop_path"].iloc[0]
     _label(ws, [(row[0] or crop, row[1])])

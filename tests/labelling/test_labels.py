@@ -73,7 +73,8 @@ def test_folder_import_matches_crops_by_content(workspace_copy: Path, tmp_path: 
         shutil.copy(workspace_copy / crop, target / f"renamed_{i}.png")
     rows = labels_from_folders(workspace_copy, sorted_dir)
     assert dict(zip(rows["crop_path"], rows["label"])) == {
-        c: ("happiness" if i < 4 else "sadness") for i, c in enumerate(faces["crop_path"])}
+        c: ("happiness" if i < 4 else "sadness") for i, c in enumerate(faces["crop_path"])
+    }
     (sorted_dir / "sadness" / "stranger.png").write_bytes(b"not a crop")
     with pytest.raises(WorkspaceError, match="matches no crop"):
         labels_from_folders(workspace_copy, sorted_dir)

@@ -35,8 +35,9 @@ class Stream:
         return f"http://127.0.0.1:{self.port}/stream.mjpg"
 
     def start(self) -> Stream:
-        self.process = subprocess.Popen([sys.executable, str(SERVER), str(self.video), str(self.port), *self.options],
-                                        stdout=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            [sys.executable, str(SERVER), str(self.video), str(self.port), *self.options], stdout=subprocess.PIPE, text=True
+        )
         assert self.process.stdout.readline().strip() == "ready"
         return self
 

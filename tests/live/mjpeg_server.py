@@ -72,8 +72,7 @@ def main() -> None:
                     time.sleep(wait)
                 data = frames[index % len(frames)]
                 try:
-                    self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(data)
-                                     + data + b"\r\n")
+                    self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(data) + data + b"\r\n")
                 except (BrokenPipeError, ConnectionResetError):
                     return
                 index += 1

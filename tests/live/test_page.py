@@ -40,8 +40,12 @@ def test_the_page_needs_its_secret_and_serves_only_its_own_files(trained_run, sy
 @pytest.mark.slow  # a stream and a browser
 def test_bars_and_timeline_move_while_the_stream_plays(browser, trained_run, synthetic_clip, mjpeg_stream):
     stream = mjpeg_stream(synthetic_clip, "--loop", "8")
-    process = subprocess.Popen([sys.executable, "-m", "vemo", "predict", "--live", stream.url, "-m", str(trained_run),
-                                "--serve", "--port", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vemo", "predict", "--live", stream.url, "-m", str(trained_run), "--serve", "--port", "0"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         link = None
         for line in process.stderr:

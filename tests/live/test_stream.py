@@ -36,12 +36,15 @@ def assert_same_verdict(live: dict, file: dict, tolerance: float = 0.1) -> None:
 
 
 @pytest.mark.slow  # streams played in real time
-def test_a_real_stream_gets_the_verdict_and_tables_of_file_mode(shared_media, weights_cache_env, mjpeg_stream,
-                                                                tmp_path):
+def test_a_real_stream_gets_the_verdict_and_tables_of_file_mode(shared_media, weights_cache_env, mjpeg_stream, tmp_path):
     video = shared_media / "single_face.mp4"
     stream = mjpeg_stream(video)
-    done = subprocess.run([*VEMO, "predict", "--live", stream.url, "-m", PRETRAINED, "-o", str(tmp_path / "live")],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [*VEMO, "predict", "--live", stream.url, "-m", PRETRAINED, "-o", str(tmp_path / "live")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     name = f"127.0.0.1_{stream.port}_stream.mjpg"
     live = json.loads((tmp_path / "live" / f"{name}.json").read_text())
@@ -62,8 +65,7 @@ def test_a_real_stream_gets_the_verdict_and_tables_of_file_mode(shared_media, we
 @pytest.mark.slow  # a stream played through a process
 def test_a_synthetic_stream_as_json_lines(trained_run, synthetic_clip, mjpeg_stream, tmp_path):
     stream = mjpeg_stream(synthetic_clip)
-    done = subprocess.run([*VEMO, "predict", "--live", stream.url, "-m", str(trained_run)],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run([*VEMO, "predict", "--live", stream.url, "-m", str(trained_run)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert len(lines) > 20
@@ -77,14 +79,21 @@ def test_a_synthetic_stream_as_json_lines(trained_run, synthetic_clip, mjpeg_str
     file = predict_file(synthetic_clip, str(trained_run), tmp_path / "file")
     classes = list(file["probabilities"])
     smoothed = np.array([[face["smoothed"][c] for c in classes] for r in lines for face in r["faces"]])
-    assert_same_verdict({"label": classes[int(np.argmax(smoothed.mean(axis=0)))],
-                         "probabilities": dict(zip(classes, smoothed.mean(axis=0)))}, file, tolerance=0.03)
+    assert_same_verdict(
+        {"label": classes[int(np.argmax(smoothed.mean(axis=0)))], "probabilities": dict(zip(classes, smoothed.mean(axis=0)))},
+        file,
+        tolerance=0.03,
+    )
 
 
 @pytest.mark.slow  # streams played in real time
 def test_a_file_played_in_real_time_gets_the_verdict_of_file_mode(trained_run, synthetic_clip, tmp_path):
-    done = subprocess.run([*VEMO, "predict", "--live", str(synthetic_clip), "--realtime", "-m", str(trained_run),
-                           "-o", str(tmp_path / "live")], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [*VEMO, "predict", "--live", str(synthetic_clip), "--realtime", "-m", str(trained_run), "-o", str(tmp_path / "live")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     live = json.loads((tmp_path / "live" / f"{synthetic_clip.stem}.json").read_text())
     figures = json.loads((tmp_path / "live" / f"{synthetic_clip.stem}.live.json").read_text())
@@ -115,8 +124,8 @@ def test_a_slow_model_drops_frames_and_never_falls_behind(trained_run, synthetic
     assert stats.analysed > 10 and stats.dropped > stats.captured / 2  # dropped, not queued
     # one analysis behind at most (0.15 s = 4 frames), however long the stream runs: no growing queue
     assert max(behind) <= 8, behind
-    assert max(latencies[len(latencies) // 2:]) < 500, latencies
-    assert np.mean(latencies[len(latencies) // 2:]) < np.mean(latencies[: len(latencies) // 2]) + 100
+    assert max(latencies[len(latencies) // 2 :]) < 500, latencies
+    assert np.mean(latencies[len(latencies) // 2 :]) < np.mean(latencies[: len(latencies) // 2]) + 100
 
 
 def run_until_started(command: list[str]) -> subprocess.Popen:
@@ -131,8 +140,7 @@ def run_until_started(command: list[str]) -> subprocess.Popen:
 @pytest.mark.slow  # streams played in real time
 def test_a_stream_that_comes_back_is_reopened(trained_run, synthetic_clip, mjpeg_stream, tmp_path):
     stream = mjpeg_stream(synthetic_clip, "--loop", "30")
-    process = run_until_started([*VEMO, "predict", "--live", stream.url, "-m", str(trained_run), "-o",
-                                 str(tmp_path / "out")])
+    process = run_until_started([*VEMO, "predict", "--live", stream.url, "-m", str(trained_run), "-o", str(tmp_path / "out")])
     time.sleep(1.0)
     stream.stop()  # the server goes away mid-stream...
     time.sleep(1.0)
@@ -151,8 +159,12 @@ def test_a_stream_that_comes_back_is_reopened(trained_run, synthetic_clip, mjpeg
 @pytest.mark.slow  # streams played in real time
 def test_a_stalled_stream_is_reopened(trained_run, synthetic_clip, mjpeg_stream, tmp_path):
     stream = mjpeg_stream(synthetic_clip, "--loop", "2", "--stall-after", "25")
-    done = subprocess.run([*VEMO, "predict", "--live", stream.url, "-m", str(trained_run), "-o", str(tmp_path / "out")],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [*VEMO, "predict", "--live", stream.url, "-m", str(trained_run), "-o", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     figures = json.loads(next((tmp_path / "out").glob("*.live.json")).read_text())
     assert figures["reconnects"] == 1 and figures["ended"] == "the stream ended"
@@ -161,11 +173,11 @@ def test_a_stalled_stream_is_reopened(trained_run, synthetic_clip, mjpeg_stream,
     assert figures["captured"] > 25 + 40
 
 
-def test_a_stream_that_does_not_come_back_is_one_line_and_keeps_what_was_analysed(trained_run, synthetic_clip,
-                                                                                  mjpeg_stream, tmp_path):
+def test_a_stream_that_does_not_come_back_is_one_line_and_keeps_what_was_analysed(trained_run, synthetic_clip, mjpeg_stream, tmp_path):
     stream = mjpeg_stream(synthetic_clip, "--loop", "30")
-    process = run_until_started([*VEMO, "predict", "--live", stream.url, "-m", str(trained_run), "--retries", "2",
-                                 "-o", str(tmp_path / "out")])
+    process = run_until_started(
+        [*VEMO, "predict", "--live", stream.url, "-m", str(trained_run), "--retries", "2", "-o", str(tmp_path / "out")]
+    )
     time.sleep(1.0)
     stream.stop()
     _, stderr = process.communicate(timeout=60)
@@ -177,11 +189,11 @@ def test_a_stream_that_does_not_come_back_is_one_line_and_keeps_what_was_analyse
     assert not list((tmp_path / "out").glob("*.tmp*"))
 
 
-@pytest.mark.parametrize("source, message", [("7", "no camera 7"), ("missing.mp4", "not a camera index, stream URL "
-                                                                                    "or video file: missing.mp4")])
+@pytest.mark.parametrize(
+    "source, message", [("7", "no camera 7"), ("missing.mp4", "not a camera index, stream URL or video file: missing.mp4")]
+)
 def test_a_source_that_does_not_exist_is_one_line(trained_run, source, message):
-    done = subprocess.run([*VEMO, "predict", "--live", source, "-m", str(trained_run)], capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run([*VEMO, "predict", "--live", source, "-m", str(trained_run)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [f"vemo: error: {done.stderr.split('vemo: error: ')[1].strip()}"]
     assert message in done.stderr and done.stdout == ""
@@ -211,8 +223,12 @@ def test_signals_and_duration_end_the_session_with_whole_outputs(trained_run, sy
         assert sorted(p.suffix for p in out.iterdir()) == [".csv", ".json", ".json"]
         stream.stop()
         stream = mjpeg_stream(synthetic_clip, "--loop", "60")
-    done = subprocess.run([*VEMO, "predict", "--live", stream.url, "-m", str(trained_run), "--duration", "2", "-o",
-                           str(tmp_path / "timed")], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [*VEMO, "predict", "--live", stream.url, "-m", str(trained_run), "--duration", "2", "-o", str(tmp_path / "timed")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     figures = json.loads(next((tmp_path / "timed").glob("*.live.json")).read_text())
     assert figures["ended"] == "2 s passed" and 1.9 < figures["seconds"] < 4
@@ -221,8 +237,7 @@ def test_signals_and_duration_end_the_session_with_whole_outputs(trained_run, sy
 def test_a_killed_session_keeps_what_was_saved_while_it_ran(trained_run, synthetic_clip, mjpeg_stream, tmp_path):
     stream = mjpeg_stream(synthetic_clip, "--loop", "60")
     out = tmp_path / "out"
-    process = run_until_started([*VEMO, "predict", "--live", stream.url, "-m", str(trained_run), "-o", str(out),
-                                 "--save-every", "0.5"])
+    process = run_until_started([*VEMO, "predict", "--live", stream.url, "-m", str(trained_run), "-o", str(out), "--save-every", "0.5"])
     time.sleep(3.0)
     process.kill()  # no chance to write anything at the end
     process.wait()

@@ -54,14 +54,12 @@ def test_prediction_feeds_a_box_crop_model_the_box_crops_it_was_trained_on(box_c
     same = table.merge(stored, on=["frame", "x", "y", "w", "h"], suffixes=("", "_stored"))
     assert len(same) >= 0.5 * len(stored)
     predictor = load_predictor(box_crop_run, resolve_device("cpu"))
-    crops = np.stack([crop_to_array(cv2.imread(str(workspace / p)), predictor.preprocess.spec)
-                      for p in same["crop_path"]])
+    crops = np.stack([crop_to_array(cv2.imread(str(workspace / p)), predictor.preprocess.spec) for p in same["crop_path"]])
     np.testing.assert_allclose(predictor.probabilities(crops), same[CLASSES].to_numpy(), atol=1e-4)
     # with the eye-aligned crops of the default recipe, the same frames give other probabilities
     _, aligned = predict_media(video, box_crop_run, workers=1, align=True)
     moved = aligned.merge(stored, on=["frame", "x", "y", "w", "h"])
-    assert not np.allclose(moved[CLASSES].to_numpy(), same.set_index("frame").loc[moved["frame"], CLASSES].to_numpy(),
-                           atol=1e-4)
+    assert not np.allclose(moved[CLASSES].to_numpy(), same.set_index("frame").loc[moved["frame"], CLASSES].to_numpy(), atol=1e-4)
 
 
 def test_a_mismatched_override_warns(split_tiny_workspace: Path, tmp_path: Path, tiny_corpus: Path, caplog):
@@ -77,8 +75,24 @@ def test_a_mismatched_override_warns(split_tiny_workspace: Path, tmp_path: Path,
         verdict, _ = predict_media(video, run, every=5, align=False)
     assert [r for r in caplog.records if "eye-aligned crops" in r.message and "unlike anything it saw" in r.message]
     assert verdict.crop_recipe["align"] is False
-    result = subprocess.run([sys.executable, "-m", "vemo", "predict", str(video), "--model", str(run), "--out",
-                             str(tmp_path / "out"), "--every", "5", "--no-align"], capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vemo",
+            "predict",
+            str(video),
+            "--model",
+            str(run),
+            "--out",
+            str(tmp_path / "out"),
+            "--every",
+            "5",
+            "--no-align",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0 and "unlike anything it saw in training" in result.stderr
     assert json.loads((tmp_path / "out" / f"{video.stem}.json").read_text())["crop_recipe"]["align"] is False
 

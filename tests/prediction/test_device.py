@@ -15,13 +15,16 @@ from vemo.prediction import load_predictor, predict_media
 from vemo.prediction.device import LARGE_NETWORK, auto_device, place_for_work
 
 
-@pytest.mark.parametrize("cuda, detector, parameters, expected", [
-    (False, "mtcnn", 10**8, "cpu"),
-    (True, "haar", 60_000, "cpu"),  # the mini-Xception with Haar: 0.13x on an H200's GPU
-    (True, "mtcnn", 60_000, "cuda"),
-    (True, "haar", LARGE_NETWORK + 1, "cuda"),  # AlexNet-sized
-    (True, "haar", LARGE_NETWORK, "cpu"),
-])
+@pytest.mark.parametrize(
+    "cuda, detector, parameters, expected",
+    [
+        (False, "mtcnn", 10**8, "cpu"),
+        (True, "haar", 60_000, "cpu"),  # the mini-Xception with Haar: 0.13x on an H200's GPU
+        (True, "mtcnn", 60_000, "cuda"),
+        (True, "haar", LARGE_NETWORK + 1, "cuda"),  # AlexNet-sized
+        (True, "haar", LARGE_NETWORK, "cpu"),
+    ],
+)
 def test_auto_picks_the_gpu_only_for_work_it_speeds_up(cuda, detector, parameters, expected):
     device, reason = auto_device(cuda, detector, parameters)
     assert device == expected and reason.startswith("auto: ")

@@ -41,11 +41,21 @@ def test_summary_table_and_reuse_of_finished_inputs(run_dir: Path, tiny_corpus: 
 
 
 @pytest.mark.slow  # a killed prediction process and its rerun
-def test_a_killed_run_finishes_the_rest_without_half_files(run_dir: Path, tiny_corpus: Path, tmp_path: Path,
-                                                          kill_when):
+def test_a_killed_run_finishes_the_rest_without_half_files(run_dir: Path, tiny_corpus: Path, tmp_path: Path, kill_when):
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "vemo", "-q", "predict", str(tiny_corpus / "videos"), "--model", str(run_dir),
-               "--out", str(out), "--annotate"]
+    command = [
+        sys.executable,
+        "-m",
+        "vemo",
+        "-q",
+        "predict",
+        str(tiny_corpus / "videos"),
+        "--model",
+        str(run_dir),
+        "--out",
+        str(out),
+        "--annotate",
+    ]
     kill_when(command, lambda: len(list((out / ".predict-state").glob("*.json"))) >= 2)
     done = len(list((out / ".predict-state").glob("*.json")))
     assert 2 <= done < 8, "the run should have been killed part-way"
@@ -70,8 +80,9 @@ def test_short_inputs_side_by_side_give_what_each_gives_alone(run_dir: Path, tin
     for video, verdict in zip(videos, together):
         alone, table = predict_media(video, run_dir, every=2, workers=2)
         assert verdict.label == alone.label and verdict.probabilities == alone.probabilities
-        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "out" / f"{video.stem}.frames.csv"),
-                                      pd.read_csv(io.StringIO(table.to_csv(index=False))))
+        pd.testing.assert_frame_equal(
+            pd.read_csv(tmp_path / "out" / f"{video.stem}.frames.csv"), pd.read_csv(io.StringIO(table.to_csv(index=False)))
+        )
 
 
 def test_inputs_that_share_a_name_keep_their_own_outputs(run_dir: Path, tiny_corpus: Path, tmp_path: Path):
@@ -103,9 +114,9 @@ def test_a_video_without_a_face_gets_strict_json(run_dir: Path, shared_media: Pa
     assert pd.read_csv(tmp_path / "out" / "predictions.csv").loc[0, "status"] == "no_face"
 
 
-def test_a_second_run_into_a_folder_in_use_is_refused_in_one_line_and_loses_nothing(trained_run: Path,
-                                                                                      tiny_corpus: Path, tmp_path: Path,
-                                                                                      record):
+def test_a_second_run_into_a_folder_in_use_is_refused_in_one_line_and_loses_nothing(
+    trained_run: Path, tiny_corpus: Path, tmp_path: Path, record
+):
     """While one run writes OUT (its lock held, here by the test), another is refused before it
     writes anything; once the lock is free, the same command runs."""
     import fcntl
@@ -113,23 +124,35 @@ def test_a_second_run_into_a_folder_in_use_is_refused_in_one_line_and_loses_noth
 
     clips = sorted((tiny_corpus / "videos").glob("*.mp4"))
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "vemo", "-q", "predict", *map(str, clips[:2]), "--model", str(trained_run),
-               "--every", "5", "--out", str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "vemo",
+        "-q",
+        "predict",
+        *map(str, clips[:2]),
+        "--model",
+        str(trained_run),
+        "--every",
+        "5",
+        "--out",
+        str(out),
+    ]
     assert subprocess.run(command, capture_output=True).returncode == 0
     before = {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()}
     with open(out / ".predict-state" / "lock", "a") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
         other = subprocess.run([*command[:5], *map(str, clips[2:4]), *command[7:]], capture_output=True, text=True)
     assert other.returncode == 1 and other.stderr.strip().splitlines() == [
-        f"vemo: error: {out} is being written by another vemo predict: wait for it to end, or give another --out"]
+        f"vemo: error: {out} is being written by another vemo predict: wait for it to end, or give another --out"
+    ]
     assert {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()} == before
     again = subprocess.run([*command[:5], *map(str, clips[2:4]), *command[7:]], capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
     record("concurrent writers and destinations", 1, 1)
 
 
-def test_a_run_started_while_another_writes_the_folder_is_refused(trained_run: Path, tiny_corpus: Path,
-                                                                   tmp_path: Path, record):
+def test_a_run_started_while_another_writes_the_folder_is_refused(trained_run: Path, tiny_corpus: Path, tmp_path: Path, record):
     """Two real runs at once: the second, started once the first has finished an input, is
     refused while the first still runs, and the first's table lists every one of its inputs."""
     import subprocess
@@ -138,8 +161,7 @@ def test_a_run_started_while_another_writes_the_folder_is_refused(trained_run: P
     clips = sorted((tiny_corpus / "videos").glob("*.mp4"))
     out = tmp_path / "out"
     command = [sys.executable, "-m", "vemo", "-q", "predict", "--model", str(trained_run), "--out", str(out)]
-    first = subprocess.Popen([*command, *map(str, clips), "--every", "1"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen([*command, *map(str, clips), "--every", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 300
     while first.poll() is None and time.time() < deadline and not list((out / ".predict-state").glob("*.json")):
         time.sleep(0.05)

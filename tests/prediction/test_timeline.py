@@ -68,10 +68,25 @@ def _blank_video(path: Path, frames: int = 30) -> Path:
 def test_cli_writes_files_and_reports_failures(run_dir: Path, tiny_corpus: Path, tmp_path: Path):
     video = sorted((tiny_corpus / "videos").glob("*.mp4"))[0]
     no_face = _blank_video(tmp_path / "no_face.mp4")
-    result = subprocess.run([sys.executable, "-m", "vemo", "-q", "predict", str(video), str(no_face),
-                             str(tmp_path / "missing.mp4"), "--model", str(run_dir), "--out", str(tmp_path / "out"),
-                             "--annotate"],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vemo",
+            "-q",
+            "predict",
+            str(video),
+            str(no_face),
+            str(tmp_path / "missing.mp4"),
+            "--model",
+            str(run_dir),
+            "--out",
+            str(tmp_path / "out"),
+            "--annotate",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 1 and "missing.mp4" in result.stderr and "Traceback" not in result.stderr
     assert "no face found" in result.stdout
     saved = json.loads((tmp_path / "out" / f"{video.stem}.json").read_text())
@@ -128,14 +143,16 @@ def test_pretrained_errors_are_one_line(run_dir: Path, tmp_path: Path, tiny_corp
     import cv2
 
     cv2.imwrite(str(image), first.image)
-    for model, message in [("pretrained:nope", "unknown weights 'nope'"),
-                           ("pretrained:mobilenet_v2-imagenet", "not an emotion classifier; fine-tune"),
-                           (str(tmp_path / "missing-run"), "not a vemo run folder")]:
-        result = runner.invoke(app, ["predict", str(image), "--model", model,
-                                     "--out", str(tmp_path / "o")])
+    for model, message in [
+        ("pretrained:nope", "unknown weights 'nope'"),
+        ("pretrained:mobilenet_v2-imagenet", "not an emotion classifier; fine-tune"),
+        (str(tmp_path / "missing-run"), "not a vemo run folder"),
+    ]:
+        result = runner.invoke(app, ["predict", str(image), "--model", model, "--out", str(tmp_path / "o")])
         assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
-    result = runner.invoke(app, ["predict", str(image), "--model", str(run_dir),
-                                 "--out", str(tmp_path / "o"), "--classes", "anger,happiness"])
+    result = runner.invoke(
+        app, ["predict", str(image), "--model", str(run_dir), "--out", str(tmp_path / "o"), "--classes", "anger,happiness"]
+    )
     assert result.exit_code == 1 and "--classes 'anger,happiness'" in result.output
 
 
@@ -172,6 +189,5 @@ def test_cuda_prediction_agrees_with_the_cpu(cuda_device, cached_weights, shared
 
 @pytest.mark.network
 def test_all_faces_tracks_with_mtcnn_too(weights_cache_env, shared_media: Path):
-    verdict, table = predict_media(shared_media / "multi_face.jpg", "pretrained:fer2013-minixception", all_faces=True,
-                                   detector="mtcnn")
+    verdict, table = predict_media(shared_media / "multi_face.jpg", "pretrained:fer2013-minixception", all_faces=True, detector="mtcnn")
     assert len(verdict.tracks) == 5 and table["nose_x"].notna().all()

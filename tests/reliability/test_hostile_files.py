@@ -22,12 +22,17 @@ VEMO = [sys.executable, "-m", "vemo", "-q"]
 
 def claimed_png(path: Path, width: int, height: int) -> Path:
     """A small PNG whose header claims width x height grey pixels (its data: a few empty rows)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     rows = zlib.compress(b"\0" * (width + 1) * 4)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-                     + chunk(b"IDAT", rows) + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", rows)
+        + chunk(b"IEND", b"")
+    )
     return path
 
 
@@ -70,23 +75,29 @@ def hostile_batch(tmp_path: Path, shared_media: Path) -> Path:
 
 
 @pytest.mark.parametrize("command", ["predict", "extract"])
-def test_a_batch_with_hostile_files_processes_the_good_photo(command: str, hostile_batch: Path, trained_run: Path,
-                                                             tmp_path: Path, record):
-    inputs = [str(hostile_batch / "good.jpg"), str(hostile_batch / "giant.png"), str(hostile_batch / "grey.png"),
-              str(hostile_batch / "*.mp4"), "/dev/zero"]
+def test_a_batch_with_hostile_files_processes_the_good_photo(command: str, hostile_batch: Path, trained_run: Path, tmp_path: Path, record):
+    inputs = [
+        str(hostile_batch / "good.jpg"),
+        str(hostile_batch / "giant.png"),
+        str(hostile_batch / "grey.png"),
+        str(hostile_batch / "*.mp4"),
+        "/dev/zero",
+    ]
     extra = ["--model", str(trained_run)] if command == "predict" else []
     with open(tmp_path / "out.txt", "w") as out, open(tmp_path / "err.txt", "w") as err:
-        child = subprocess.Popen([*VEMO, command, *inputs, *extra, "--out", str(tmp_path / "out")], stdout=out,
-                                 stderr=err)
+        child = subprocess.Popen([*VEMO, command, *inputs, *extra, "--out", str(tmp_path / "out")], stdout=out, stderr=err)
         _, status, usage = os.wait4(child.pid, 0)  # this child's own peak memory, not the session's largest child
     child.returncode = os.waitstatus_to_exitcode(status)
-    done = subprocess.CompletedProcess(child.args, child.returncode, (tmp_path / "out.txt").read_text(),
-                                       (tmp_path / "err.txt").read_text())
+    done = subprocess.CompletedProcess(child.args, child.returncode, (tmp_path / "out.txt").read_text(), (tmp_path / "err.txt").read_text())
     peak_mb = usage.ru_maxrss / 1024
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     lines = done.stderr.strip().splitlines()
-    for name, problem in [("giant.png", "image too large"), ("grey.png", "image too large"),
-                          ("pipe.mp4", "FIFO"), ("/dev/zero", "character device")]:
+    for name, problem in [
+        ("giant.png", "image too large"),
+        ("grey.png", "image too large"),
+        ("pipe.mp4", "FIFO"),
+        ("/dev/zero", "character device"),
+    ]:
         assert any(name in line and problem in line for line in lines), (name, lines)
     assert peak_mb < 3000  # no decode of a 900-megapixel claim (6 GB before)
     if command == "predict":

@@ -43,8 +43,7 @@ def _csvs(folder: Path, crop: str) -> list[Path]:
 
 def _one_line_or_right(done: subprocess.CompletedProcess) -> bool:
     errors = [line for line in done.stderr.splitlines() if not line.startswith("WARNING")]
-    return "Traceback" not in done.stderr and (done.returncode == 0 or
-                                               (len(errors) == 1 and errors[0].startswith("vemo: error:")))
+    return "Traceback" not in done.stderr and (done.returncode == 0 or (len(errors) == 1 and errors[0].startswith("vemo: error:")))
 
 
 @pytest.mark.slow  # many damaged tables through processes
@@ -55,8 +54,9 @@ def test_hostile_csvs_to_from_csv_get_one_line_and_change_nothing(tiny_workspace
     inputs = _csvs(tmp_path, CROP)
     handled = []
     for path in inputs:
-        done = subprocess.run([*VEMO, "label", "apply", str(ws), "--from-csv", str(path), "--overwrite"],
-                              capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [*VEMO, "label", "apply", str(ws), "--from-csv", str(path), "--overwrite"], capture_output=True, text=True, timeout=120
+        )
         if done.returncode != 0 and _one_line_or_right(done) and (ws / "labels.csv").read_bytes() == before:
             handled.append(path)
         else:
@@ -94,8 +94,7 @@ def test_hostile_labels_csv_rows_are_refused_by_split_and_export(tiny_workspace:
     for case, (row, refusals) in HOSTILE_ROWS.items():
         ws = _hostile_workspace(tiny_workspace, tmp_path / case.replace(" ", "_"), row, case == "not UTF-8")
         out = tmp_path / f"{case}-out"
-        for command, refuses in zip((["split", str(ws), "--by", "clip"], ["label", "export", str(ws), "--to", str(out)]),
-                                    refusals):
+        for command, refuses in zip((["split", str(ws), "--by", "clip"], ["label", "export", str(ws), "--to", str(out)]), refusals):
             tried += 1
             done = subprocess.run([*VEMO, *command], capture_output=True, text=True, timeout=120)
             outside = [p for p in tmp_path.rglob("*") if "escaped" in p.name or p.name == "hostname"]

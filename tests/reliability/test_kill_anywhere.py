@@ -25,8 +25,17 @@ pytestmark = pytest.mark.slow  # a kill per command, each rerun to the end
 KILLS = int(os.environ.get("VEMO_RELIABILITY_KILLS", "1"))  # per command; the full run (benchmarks/reliability.py): 10
 VEMO = [sys.executable, "-m", "vemo", "-q"]
 
-TIMING = {"seconds", "train_seconds", "time", "labelled_at", "frames_per_second", "wall_seconds", "seconds_per_epoch",
-          "images_per_second", "reused"}  # and whether a unit was reused: that is the point of a rerun
+TIMING = {
+    "seconds",
+    "train_seconds",
+    "time",
+    "labelled_at",
+    "frames_per_second",
+    "wall_seconds",
+    "seconds_per_epoch",
+    "images_per_second",
+    "reused",
+}  # and whether a unit was reused: that is the point of a rerun
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,7 @@ class Case:
 def _untouched(*patterns: str) -> Callable[[Path], dict[str, object]]:
     """Files of finished units, each identified by inode and modification time: a redone unit
     renames a new file over its old one, which changes both."""
+
     def identities(root: Path) -> dict[str, object]:
         found = {}
         for pattern in patterns:
@@ -52,24 +62,26 @@ def _untouched(*patterns: str) -> Callable[[Path], dict[str, object]]:
                     status = path.stat()
                     found[str(path.relative_to(root))] = (status.st_ino, status.st_mtime_ns)
         return found
+
     return identities
 
 
 def _finished_sources(state: str, unit_files: str) -> Callable[[Path], dict[str, object]]:
     """The marker of each finished source and the files of that source (`unit_files` with {id})."""
+
     def identities(root: Path) -> dict[str, object]:
         found = _untouched(f"{state}/*.json")(root)
         for marker in root.glob(f"{state}/*.json"):
             found |= _untouched(unit_files.format(id=marker.stem))(root)
         return found
+
     return identities
 
 
 def _finished_epochs(root: Path) -> dict[str, object]:
     """The history rows of epochs done at the kill, timing included: a redone epoch has new times."""
     history = root / "ws/runs/k/history.csv"
-    return {f"epoch {row['epoch']}": tuple(row.values()) for row in pd.read_csv(history).to_dict("records")} \
-        if history.exists() else {}
+    return {f"epoch {row['epoch']}": tuple(row.values()) for row in pd.read_csv(history).to_dict("records")} if history.exists() else {}
 
 
 def _finished_runs(root: Path) -> dict[str, object]:
@@ -96,26 +108,66 @@ def _label_ready(root: Path, given: dict) -> None:
 
 
 CASES = {
-    "synth": Case(lambda root, g: ["synth", str(root / "c"), "--preset", "tiny", "--seed", "3", "--workers", "2"],
-                  lambda root, g: None, ("c/clips.csv", "c/frames.csv"), ("c/videos/*.mp4",),
-                  _finished_sources("c/.synth-state", "c/videos/{id}.mp4"), lambda g: ("c", g["corpus"])),
-    "extract": Case(lambda root, g: ["extract", str(g["corpus"] / "videos"), "--out", str(root / "ws"), "--every", "3"],
-                    lambda root, g: None, ("ws/faces.csv",), ("ws/faces/*/*.png",),
-                    _finished_sources("ws/.extract-state", "ws/faces/{id}/*.png"), lambda g: ("ws", g["every 3rd"])),
-    "label": Case(lambda root, g: ["label", "apply", str(root / "ws"), "--from-clips"], _copy("workspace"),
-                  ("ws/labels.csv",)),
-    "split": Case(lambda root, g: ["split", str(root / "ws"), "--by", "clip", "--seed", "0"], _label_ready,
-                  ("ws/splits.csv",)),
-    "train": Case(lambda root, g: ["train", str(root / "ws"), "--model", "lenet", "--epochs", "3", "--batch-size",
-                                   "32", "--name", "k"], _copy("split"),
-                  ("ws/runs/k/history.csv",), ("ws/runs/k/model.safetensors",), _finished_epochs),
-    "experiment": Case(lambda root, g: ["experiment", "paper", str(root / "ws"), "--out", str(root / "report"),
-                                        "--epochs", "1", "--models", "lenet", "--no-baseline"], _copy("split"),
-                       ("report/results.csv",), ("ws/runs/exp-*/model.safetensors",), _finished_runs),
-    "predict": Case(lambda root, g: ["predict", str(g["corpus"] / "videos"), "--model", str(g["run"]), "--out",
-                                     str(root / "out"), "--every", "3", "--annotate"], lambda root, g: None,
-                    ("out/predictions.csv", "out/c0001.frames.csv"), ("out/c0001.json",),
-                    _finished_sources("out/.predict-state", "out/{id}.*")),
+    "synth": Case(
+        lambda root, g: ["synth", str(root / "c"), "--preset", "tiny", "--seed", "3", "--workers", "2"],
+        lambda root, g: None,
+        ("c/clips.csv", "c/frames.csv"),
+        ("c/videos/*.mp4",),
+        _finished_sources("c/.synth-state", "c/videos/{id}.mp4"),
+        lambda g: ("c", g["corpus"]),
+    ),
+    "extract": Case(
+        lambda root, g: ["extract", str(g["corpus"] / "videos"), "--out", str(root / "ws"), "--every", "3"],
+        lambda root, g: None,
+        ("ws/faces.csv",),
+        ("ws/faces/*/*.png",),
+        _finished_sources("ws/.extract-state", "ws/faces/{id}/*.png"),
+        lambda g: ("ws", g["every 3rd"]),
+    ),
+    "label": Case(lambda root, g: ["label", "apply", str(root / "ws"), "--from-clips"], _copy("workspace"), ("ws/labels.csv",)),
+    "split": Case(lambda root, g: ["split", str(root / "ws"), "--by", "clip", "--seed", "0"], _label_ready, ("ws/splits.csv",)),
+    "train": Case(
+        lambda root, g: ["train", str(root / "ws"), "--model", "lenet", "--epochs", "3", "--batch-size", "32", "--name", "k"],
+        _copy("split"),
+        ("ws/runs/k/history.csv",),
+        ("ws/runs/k/model.safetensors",),
+        _finished_epochs,
+    ),
+    "experiment": Case(
+        lambda root, g: [
+            "experiment",
+            "paper",
+            str(root / "ws"),
+            "--out",
+            str(root / "report"),
+            "--epochs",
+            "1",
+            "--models",
+            "lenet",
+            "--no-baseline",
+        ],
+        _copy("split"),
+        ("report/results.csv",),
+        ("ws/runs/exp-*/model.safetensors",),
+        _finished_runs,
+    ),
+    "predict": Case(
+        lambda root, g: [
+            "predict",
+            str(g["corpus"] / "videos"),
+            "--model",
+            str(g["run"]),
+            "--out",
+            str(root / "out"),
+            "--every",
+            "3",
+            "--annotate",
+        ],
+        lambda root, g: None,
+        ("out/predictions.csv", "out/c0001.frames.csv"),
+        ("out/c0001.json",),
+        _finished_sources("out/.predict-state", "out/{id}.*"),
+    ),
 }
 
 
@@ -132,13 +184,26 @@ def _outputs(root: Path, case: Case) -> dict[str, object]:
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_killed_anywhere_the_rerun_ends_as_if_never_killed(name: str, tiny_corpus: Path, tiny_workspace: Path,
-                                                           split_tiny_workspace: Path, trained_run: Path,
-                                                           tiny_extracted_every_3rd: Path, seconds_to_make,
-                                                           tmp_path: Path, record, processes):
+def test_killed_anywhere_the_rerun_ends_as_if_never_killed(
+    name: str,
+    tiny_corpus: Path,
+    tiny_workspace: Path,
+    split_tiny_workspace: Path,
+    trained_run: Path,
+    tiny_extracted_every_3rd: Path,
+    seconds_to_make,
+    tmp_path: Path,
+    record,
+    processes,
+):
     case = CASES[name]
-    given = {"corpus": tiny_corpus, "workspace": tiny_workspace, "split": split_tiny_workspace, "run": trained_run,
-             "every 3rd": tiny_extracted_every_3rd}
+    given = {
+        "corpus": tiny_corpus,
+        "workspace": tiny_workspace,
+        "split": split_tiny_workspace,
+        "run": trained_run,
+        "every 3rd": tiny_extracted_every_3rd,
+    }
     reference = tmp_path / "reference"
     reference.mkdir()
     if case.made_by_fixture:  # the session made these outputs already: they are the reference, its time the run's
@@ -159,8 +224,9 @@ def test_killed_anywhere_the_rerun_ends_as_if_never_killed(name: str, tiny_corpu
             root.mkdir()
             case.prepare(root, given)
             moment = random.Random(f"{name}-{attempt}").uniform(0.2, 0.9) * duration
-            process = subprocess.Popen([*VEMO, *case.command(root, given)], stdout=subprocess.DEVNULL,
-                                       stderr=subprocess.DEVNULL, start_new_session=True)
+            process = subprocess.Popen(
+                [*VEMO, *case.command(root, given)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+            )
             time.sleep(moment)
             whole_group = attempt % 2 == 0
             try:
@@ -182,8 +248,9 @@ def test_killed_anywhere_the_rerun_ends_as_if_never_killed(name: str, tiny_corpu
             assert not redone, f"{name}: finished before the kill, redone by the rerun: {redone[:5]}"
             assert not leftovers, f"{name}: processes left after the kill: {leftovers}"
             assert not temporary, f"{name}: temporary files left: {temporary}"
-            assert same, f"{name}: killed at {moment:.1f} s ({'group' if whole_group else 'main'}), the rerun differs: " \
-                         f"{again.stderr[-300:]}"
+            assert same, (
+                f"{name}: killed at {moment:.1f} s ({'group' if whole_group else 'main'}), the rerun differs: {again.stderr[-300:]}"
+            )
             held += 1
     finally:  # a failed kill stops the test: the table says how far it got
         record(f"kill {name}", tried, held)

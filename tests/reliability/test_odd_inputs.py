@@ -44,9 +44,13 @@ def _make_inputs(media: Path, folder: Path) -> list[Path]:
             (folder / f"flip{k}_{source.stem}{source.suffix}").write_bytes(bytes(flipped))
             made += [cut, folder / f"flip{k}_{source.stem}{source.suffix}"]
     face = cv2.imread(str(media / "single_face.jpg"))
-    odd = {"gray.png": cv2.cvtColor(face, cv2.COLOR_BGR2GRAY), "rgba.png": cv2.cvtColor(face, cv2.COLOR_BGR2BGRA),
-           "sixteen_bit.png": face.astype(np.uint16) * 257, "one_pixel.png": face[:1, :1],
-           "odd_size_ünïcode.png": face[:301, :299]}
+    odd = {
+        "gray.png": cv2.cvtColor(face, cv2.COLOR_BGR2GRAY),
+        "rgba.png": cv2.cvtColor(face, cv2.COLOR_BGR2BGRA),
+        "sixteen_bit.png": face.astype(np.uint16) * 257,
+        "one_pixel.png": face[:1, :1],
+        "odd_size_ünïcode.png": face[:301, :299],
+    }
     for name, image in odd.items():
         cv2.imwrite(str(folder / name), image)
         made.append(folder / name)
@@ -69,21 +73,23 @@ def _rotated_and_huge(face: np.ndarray, folder: Path) -> list[Path]:
     sideways.save(folder / "exif_rotated.jpg", exif=exif)
     canvas = np.full((4000, 6000, 3), 128, np.uint8)
     large = cv2.resize(face, None, fx=4, fy=4, interpolation=cv2.INTER_CUBIC)
-    canvas[800:800 + large.shape[0], 1800:1800 + large.shape[1]] = large
+    canvas[800 : 800 + large.shape[0], 1800 : 1800 + large.shape[1]] = large
     cv2.imwrite(str(folder / "huge.jpg"), canvas)
     return [folder / "exif_rotated.jpg", folder / "huge.jpg"]
 
 
 @pytest.mark.parametrize("command", ["extract", "predict"])
-def test_every_odd_input_gets_a_result_or_one_line(command: str, shared_media: Path, trained_run: Path,
-                                                   tmp_path: Path, record):
+def test_every_odd_input_gets_a_result_or_one_line(command: str, shared_media: Path, trained_run: Path, tmp_path: Path, record):
     folder = tmp_path / "inputs"
     folder.mkdir()
     inputs = _make_inputs(shared_media, folder)
     out = tmp_path / "out"
     given = [str(folder), f"{folder}/**/*"]
-    arguments = ["extract", *given, "--out", str(out), "--every", "6"] if command == "extract" else \
-        ["predict", *given, "--model", str(trained_run), "--out", str(out), "--every", "6"]
+    arguments = (
+        ["extract", *given, "--out", str(out), "--every", "6"]
+        if command == "extract"
+        else ["predict", *given, "--model", str(trained_run), "--out", str(out), "--every", "6"]
+    )
     done = subprocess.run([*VEMO, *arguments], capture_output=True, text=True, timeout=900)
     assert "Traceback" not in done.stderr, done.stderr[-2000:]
     assert done.returncode in (0, 1)

@@ -54,9 +54,19 @@ OPTIONS = numeric_options()
 
 def test_the_walk_finds_every_numeric_option():
     flags = {(" ".join(path), flag) for path, flag in OPTIONS}
-    for expected in [("train", "--lr"), ("train", "--nproc"), ("extract", "--size"), ("predict", "--smooth"),
-                     ("predict", "--every"), ("label serve", "--port"), ("synth", "--fps"), ("experiment paper", "--seeds"),
-                     ("predict", "--port"), ("demo", "--workers"), ("extract", "--detect-width")]:
+    for expected in [
+        ("train", "--lr"),
+        ("train", "--nproc"),
+        ("extract", "--size"),
+        ("predict", "--smooth"),
+        ("predict", "--every"),
+        ("label serve", "--port"),
+        ("synth", "--fps"),
+        ("experiment paper", "--seeds"),
+        ("predict", "--port"),
+        ("demo", "--workers"),
+        ("extract", "--detect-width"),
+    ]:
         assert expected in flags, expected
     assert len(flags) >= 40
 
@@ -69,6 +79,7 @@ def workspace(split_tiny_workspace: Path, tmp_path_factory: pytest.TempPathFacto
 @pytest.fixture()
 def sentinels(monkeypatch: pytest.MonkeyPatch):
     """The first expensive step of each command raises Accepted instead of working."""
+
     def accepted(*args, **kwargs):
         raise Accepted()
 
@@ -82,9 +93,16 @@ def sentinels(monkeypatch: pytest.MonkeyPatch):
     import vemo.training
     from vemo.live import session
 
-    for module, name in [(vemo.synth.corpus, "run_units"), (vemo.extraction, "extract"), (vemo.training, "train"),
-                         (vemo.prediction.folder, "_load"), (vemo.experiment, "run_study"),
-                         (vemo.demo, "_prepare_workspace"), (session, "load_for_work"), (uvicorn.Server, "run")]:
+    for module, name in [
+        (vemo.synth.corpus, "run_units"),
+        (vemo.extraction, "extract"),
+        (vemo.training, "train"),
+        (vemo.prediction.folder, "_load"),
+        (vemo.experiment, "run_study"),
+        (vemo.demo, "_prepare_workspace"),
+        (session, "load_for_work"),
+        (uvicorn.Server, "run"),
+    ]:
         monkeypatch.setattr(module, name, accepted)
     monkeypatch.setattr("vemo.cli.torchrun.run_under_torchrun", accepted)
 
@@ -133,8 +151,7 @@ def test_live_mode_checks_the_options_it_shares_with_file_mode(flag: str, tmp_pa
 
 
 @pytest.mark.parametrize("path, flag", OPTIONS, ids=[f"{' '.join(p)} {f}" for p, f in OPTIONS])
-def test_every_numeric_option_refuses_what_it_cannot_take(path, flag, workspace: Path, tmp_path: Path, sentinels,
-                                                          capsys, record):
+def test_every_numeric_option_refuses_what_it_cannot_take(path, flag, workspace: Path, tmp_path: Path, sentinels, capsys, record):
     arguments = _arguments(path, workspace, tmp_path)
     if path == ("predict",) and flag in LIVE_ONLY:
         arguments = ["--model", str(tmp_path / "run"), "--live", str(tmp_path / "missing.mp4"), "--serve"]
@@ -164,35 +181,60 @@ def _numbers(template: str) -> list[str]:
 # Every text option of the app that carries numbers or names, with what a hostile caller types
 # there (each refused in one line naming the flag) and one value it takes.
 TEXT_OPTIONS: dict[tuple[tuple[str, ...], str], tuple[list[str], str]] = {
-    (("split",), "--ratios"): ([*_numbers("{},{},{}"), *_numbers("0.5,{},0.2"), "0,0.5,0.5", "1,2", "1,2,3,4",
-                                 ",,", "0.5;0.3;0.2"], "0.5,0.3,0.2"),
-    (("label", "apply"), "--window"): ([*_numbers("apex:{}"), "apex", "apex:", "apex:2:3", "apex:²", "onset"],
-                                       "apex:3"),
-    (("synth",), "--size"): ([*_numbers("{}x240"), *_numbers("320x{}"), "0x0", "320", "320x240x3", "95x95",
-                              "99999x99999"], "320x240"),
-    (("extract",), "--thresholds"): ([*_numbers("{},0.7,0.7"), *_numbers("{},{},{}"), "0,0.7,0.7", "1,1,1", "0.6,0.7"],
-                                     "0.6,0.7,0.7"),
-    (("predict",), "--classes"): (["", ",", "happiness", "happiness,happiness", LONG, f"happiness,{LONG}",
-                                   "../x,y"], "all"),
-    (("label", "apply"), "--classes"): (["", ",", "a", "a,a", "a,rejected", "../x,y", "a/b,c", f"a,{LONG}",
-                                         ",".join(f"c{i}" for i in range(1001))], "a,b,c"),
+    (("split",), "--ratios"): (
+        [*_numbers("{},{},{}"), *_numbers("0.5,{},0.2"), "0,0.5,0.5", "1,2", "1,2,3,4", ",,", "0.5;0.3;0.2"],
+        "0.5,0.3,0.2",
+    ),
+    (("label", "apply"), "--window"): ([*_numbers("apex:{}"), "apex", "apex:", "apex:2:3", "apex:²", "onset"], "apex:3"),
+    (("synth",), "--size"): ([*_numbers("{}x240"), *_numbers("320x{}"), "0x0", "320", "320x240x3", "95x95", "99999x99999"], "320x240"),
+    (("extract",), "--thresholds"): ([*_numbers("{},0.7,0.7"), *_numbers("{},{},{}"), "0,0.7,0.7", "1,1,1", "0.6,0.7"], "0.6,0.7,0.7"),
+    (("predict",), "--classes"): (["", ",", "happiness", "happiness,happiness", LONG, f"happiness,{LONG}", "../x,y"], "all"),
+    (("label", "apply"), "--classes"): (
+        ["", ",", "a", "a,a", "a,rejected", "../x,y", "a/b,c", f"a,{LONG}", ",".join(f"c{i}" for i in range(1001))],
+        "a,b,c",
+    ),
     (("label", "serve"), "--classes"): (["", "a", "a,a", "../x,y", f"a,{LONG}"], "a,b,c"),
-    (("weights", "add"), "--classes"): (["", "a", "a,a", f"a,{LONG}", ",".join(f"c{i}" for i in range(1001))],
-                                        "a,b"),
+    (("weights", "add"), "--classes"): (["", "a", "a,a", f"a,{LONG}", ",".join(f"c{i}" for i in range(1001))], "a,b"),
     (("predict",), "--live"): (["99999999999999999999999", "1024", "²", "-1", "nan"], "0"),
-    (("extract",), "--address"): ([*_numbers("127.0.0.1:{}"), "127.0.0.1:0", "127.0.0.1:65536", ":", "nohost"],
-                                  "auto"),
+    (("extract",), "--address"): ([*_numbers("127.0.0.1:{}"), "127.0.0.1:0", "127.0.0.1:65536", ":", "nohost"], "auto"),
 }
 # Text options that carry neither numbers nor names of many (choices, paths, hosts, free text):
 # a new text option must join one of the two lists, so the fuzz never falls behind the app.
 PLAIN_TEXT_OPTIONS = {
-    "synth --preset", "extract --detector", "extract --engine", "split --by", "train --model", "train --optimizer",
-    "train --name", "train --device", "train --recipe", "train --monitor", "train --weights", "evaluate --split",
-    "evaluate --device", "predict --model", "predict --device", "predict --runtime", "predict --detector",
-    "predict --engine", "predict --address", "predict --host", "view --host", "label serve --host", "weights add --model",
-    "weights add --sha256", "weights add --url", "weights add --format", "weights add --licence",
-    "weights add --trained-on", "weights add --task", "experiment paper --models", "experiment paper --recipe",
-    "experiment paper --protocol", "experiment paper --transfer", "experiment paper --engine",
+    "synth --preset",
+    "extract --detector",
+    "extract --engine",
+    "split --by",
+    "train --model",
+    "train --optimizer",
+    "train --name",
+    "train --device",
+    "train --recipe",
+    "train --monitor",
+    "train --weights",
+    "evaluate --split",
+    "evaluate --device",
+    "predict --model",
+    "predict --device",
+    "predict --runtime",
+    "predict --detector",
+    "predict --engine",
+    "predict --address",
+    "predict --host",
+    "view --host",
+    "label serve --host",
+    "weights add --model",
+    "weights add --sha256",
+    "weights add --url",
+    "weights add --format",
+    "weights add --licence",
+    "weights add --trained-on",
+    "weights add --task",
+    "experiment paper --models",
+    "experiment paper --recipe",
+    "experiment paper --protocol",
+    "experiment paper --transfer",
+    "experiment paper --engine",
     "experiment paper --address",
 }
 
@@ -224,8 +266,7 @@ def _text_arguments(path: tuple[str, ...], flag: str, workspace: Path, tmp: Path
     if path == ("label", "apply"):
         return [str(workspace), "--from-clips"]
     if path == ("weights", "add"):
-        return ["mine", "--model", "lenet", "--sha256", "a" * 64, "--url", "http://127.0.0.1:9/w", "--cache-dir",
-                str(tmp / "cache")]
+        return ["mine", "--model", "lenet", "--sha256", "a" * 64, "--url", "http://127.0.0.1:9/w", "--cache-dir", str(tmp / "cache")]
     if flag == "--live":
         return ["--model", str(tmp / "run")]
     if flag == "--address":
@@ -243,14 +284,17 @@ def text_sentinels(sentinels, monkeypatch: pytest.MonkeyPatch):
     def accepted(*args, **kwargs):
         raise Accepted()
 
-    for module, name in [(vemo.labelling, "apply_labels"), (vemo.labelling.split, "split_workspace"),
-                         (ray_engine, "_start_private"), (ray_engine, "_join")]:
+    for module, name in [
+        (vemo.labelling, "apply_labels"),
+        (vemo.labelling.split, "split_workspace"),
+        (ray_engine, "_start_private"),
+        (ray_engine, "_join"),
+    ]:
         monkeypatch.setattr(module, name, accepted)
 
 
 @pytest.mark.parametrize("option", list(TEXT_OPTIONS), ids=[f"{' '.join(p)} {f}" for p, f in TEXT_OPTIONS])
-def test_every_text_option_refuses_hostile_text_in_one_line(option, workspace: Path, tmp_path: Path, text_sentinels,
-                                                            capsys, record):
+def test_every_text_option_refuses_hostile_text_in_one_line(option, workspace: Path, tmp_path: Path, text_sentinels, capsys, record):
     path, flag = option
     hostile, fine = TEXT_OPTIONS[option]
     if flag == "--address":

@@ -14,8 +14,16 @@ from vemo.classes import PAPER_CLASSES
 from vemo.io.local_page import TOKEN_COOKIE
 from vemo.labelling.app import create_app
 
-TRAVERSALS = ["../faces.csv", "..%2f..%2fetc%2fpasswd", "%2e%2e/%2e%2e/etc/passwd", "faces.csv", "/etc/passwd",
-              "faces/../../x.png", "faces/%00.png", "faces/c0001/../../../../etc/hostname"]
+TRAVERSALS = [
+    "../faces.csv",
+    "..%2f..%2fetc%2fpasswd",
+    "%2e%2e/%2e%2e/etc/passwd",
+    "faces.csv",
+    "/etc/passwd",
+    "faces/../../x.png",
+    "faces/%00.png",
+    "faces/c0001/../../../../etc/hostname",
+]
 
 
 def _attacks(crop: str) -> list[tuple[str, str, dict]]:
@@ -25,8 +33,7 @@ def _attacks(crop: str) -> list[tuple[str, str, dict]]:
         for path in ("/api/meta", "/api/crops", f"/files/{crop}", "/"):
             attacks.append(("GET", path, {"headers": {"Host": host}}))
     for origin in ("http://evil.example", "null", "http://127.0.0.1:1"):
-        attacks.append(("POST", "/api/labels", {"json": {"crops": [crop], "label": "happiness"},
-                                                "headers": {"Origin": origin}}))
+        attacks.append(("POST", "/api/labels", {"json": {"crops": [crop], "label": "happiness"}, "headers": {"Origin": origin}}))
         attacks.append(("POST", "/api/undo", {"json": {}, "headers": {"Origin": origin}}))
     for secret in (None, "", "wrong", "x" * 5000):
         for path in ("/api/meta", f"/thumbs/{crop}", "/static/app.js"):
@@ -35,11 +42,18 @@ def _attacks(crop: str) -> list[tuple[str, str, dict]]:
     for route in ("files", "thumbs", "static"):
         attacks += [("GET", f"/{route}/{path}", {}) for path in TRAVERSALS]
     attacks += [("GET", "/api/frame", {"params": {"crop": path}}) for path in TRAVERSALS]
-    bodies = [b"{", b"[]", b'{"crops": "x"}', b'{"crops": [1], "label": 3}', b'{"label": "../../x", "crops": []}',
-              b'{"source": "c0001", "from_frame": 1e400, "label": "sadness"}', b"{" + b" " * (3 * 2**20) + b"}",
-              b'{"crops": ["faces/../labels.csv"], "label": "sadness"}', b'{"crops": [], "label": "rejected"}']
-    attacks += [("POST", "/api/labels", {"content": body, "headers": {"Content-Type": "application/json"}})
-                for body in bodies]
+    bodies = [
+        b"{",
+        b"[]",
+        b'{"crops": "x"}',
+        b'{"crops": [1], "label": 3}',
+        b'{"label": "../../x", "crops": []}',
+        b'{"source": "c0001", "from_frame": 1e400, "label": "sadness"}',
+        b"{" + b" " * (3 * 2**20) + b"}",
+        b'{"crops": ["faces/../labels.csv"], "label": "sadness"}',
+        b'{"crops": [], "label": "rejected"}',
+    ]
+    attacks += [("POST", "/api/labels", {"content": body, "headers": {"Content-Type": "application/json"}}) for body in bodies]
     return attacks
 
 

@@ -36,9 +36,13 @@ class Page:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        self.process = subprocess.Popen([sys.executable, "-m", "vemo", "-q", "label", "serve", str(workspace),
-                                         "--port", str(self.port)], stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "vemo", "-q", "label", "serve", str(workspace), "--port", str(self.port)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        )
         self.token = self.process.stdout.readline().split("?token=")[1].split()[0]
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -51,9 +55,12 @@ class Page:
 
     def label(self, crop: str, label: str) -> bool:
         """True when the page acknowledged the label."""
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/api/labels", method="POST",
-                                         data=json.dumps({"crops": [crop], "label": label}).encode(),
-                                         headers={"Content-Type": "application/json", "X-Vemo-Token": self.token})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/api/labels",
+            method="POST",
+            data=json.dumps({"crops": [crop], "label": label}).encode(),
+            headers={"Content-Type": "application/json", "X-Vemo-Token": self.token},
+        )
         try:
             with urllib.request.urlopen(request, timeout=10) as answer:
                 return answer.status == 200
@@ -83,8 +90,7 @@ def _labels(workspace: Path) -> dict[str, str]:
     return dict(pd.read_csv(path)[["crop_path", "label"]].itertuples(index=False)) if path.exists() else {}
 
 
-def test_the_page_killed_while_labelling_loses_no_acknowledged_label(tiny_workspace: Path, tmp_path: Path,
-                                                                     record, processes):
+def test_the_page_killed_while_labelling_loses_no_acknowledged_label(tiny_workspace: Path, tmp_path: Path, record, processes):
     crops = list(pd.read_csv(tiny_workspace / "faces.csv")["crop_path"])
     wanted = {crop: PAPER_CLASSES[k % len(PAPER_CLASSES)] for k, crop in enumerate(crops)}
     reference = Path(shutil.copytree(tiny_workspace, tmp_path / "reference"))

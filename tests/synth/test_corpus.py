@@ -19,8 +19,20 @@ from vemo.synth import generate_corpus, plan_corpus
 from vemo.synth.action_units import ACTION_UNITS
 
 CLIP_COLUMNS = ["clip_id", "file", "subject", "sex", "emotion", "n_frames", "fps", "onset", "apex", "offset", "intensity"]
-FRAME_COLUMNS = ["clip_id", "frame", "face_present", "face_x", "face_y", "face_w", "face_h",
-                 "left_eye_x", "left_eye_y", "right_eye_x", "right_eye_y", *ACTION_UNITS]
+FRAME_COLUMNS = [
+    "clip_id",
+    "frame",
+    "face_present",
+    "face_x",
+    "face_y",
+    "face_w",
+    "face_h",
+    "left_eye_x",
+    "left_eye_y",
+    "right_eye_x",
+    "right_eye_y",
+    *ACTION_UNITS,
+]
 
 
 def decoded_frames(path: Path) -> list[np.ndarray]:
@@ -48,8 +60,12 @@ def test_outputs_and_tables_agree_with_the_videos(tiny_corpus: Path):
 def test_action_units_follow_the_emotion(tiny_corpus: Path):
     clips = pd.read_csv(tiny_corpus / "clips.csv").set_index("clip_id")
     frames = pd.read_csv(tiny_corpus / "frames.csv")
-    expected = {"happiness": {"AU6", "AU12"}, "sadness": {"AU1", "AU4", "AU15"},
-                "surprise": {"AU1", "AU2", "AU5", "AU26"}, "disgust": {"AU9", "AU10"}}
+    expected = {
+        "happiness": {"AU6", "AU12"},
+        "sadness": {"AU1", "AU4", "AU15"},
+        "surprise": {"AU1", "AU2", "AU5", "AU26"},
+        "disgust": {"AU9", "AU10"},
+    }
     for clip_id, rows in frames.groupby("clip_id"):
         clip = clips.loc[clip_id]
         apex = rows[rows["frame"] == clip.apex].iloc[0]
@@ -78,8 +94,9 @@ def test_rerun_skips_finished_clips_and_redoes_missing_ones(tmp_path: Path):
     videos = sorted((tmp_path / "videos").glob("*.mp4"))
     stamps = {p.name: p.stat().st_mtime_ns for p in videos}
     videos[0].unlink()
-    gone = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                              text=True).stdout)  # the pid of a writer that was killed
+    gone = int(
+        subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout
+    )  # the pid of a writer that was killed
     (tmp_path / "videos" / f".c9999.{TEMP_TAG}-{gone}-abcd.mp4").write_bytes(b"half a video")
     result = generate_corpus(plan, tmp_path, workers=1)
     assert (result.clips_rendered, result.clips_skipped) == (1, 2)
@@ -92,8 +109,7 @@ def test_rerun_skips_finished_clips_and_redoes_missing_ones(tmp_path: Path):
 @pytest.mark.slow  # a killed render and its rerun
 def test_killed_run_leaves_only_whole_videos_and_resumes(tmp_path: Path, kill_when):
     out = tmp_path / "corpus"
-    command = [sys.executable, "-m", "vemo", "-q", "synth", str(out), "--subjects", "2", "--clips", "6",
-               "--seed", "13", "--workers", "1"]
+    command = [sys.executable, "-m", "vemo", "-q", "synth", str(out), "--subjects", "2", "--clips", "6", "--seed", "13", "--workers", "1"]
     kill_when(command, lambda: len(list((out / "videos").glob("c*.mp4"))) >= 2)
     finished = sorted((out / "videos").glob("c*.mp4"))
     assert 2 <= len(finished) < 6, "the run should have been killed part-way"

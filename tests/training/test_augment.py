@@ -30,9 +30,15 @@ def test_a_shift_moves_whole_pixels_and_fills_with_zeros():
     images = _faces(64)
     out = augment_on_device(images, AugmentConfig(rotation=0, shift=0.2, shear=0, zoom=0, horizontal_flip=False), seed=5)
     for o, i in zip(out, images):
-        found = [(dy, dx) for dy in range(-6, 7) for dx in range(-6, 7)
-                 if torch.equal(o[..., max(dy, 0):28 + min(dy, 0), max(dx, 0):28 + min(dx, 0)],
-                                i.float()[..., max(-dy, 0):28 + min(-dy, 0), max(-dx, 0):28 + min(-dx, 0)])]
+        found = [
+            (dy, dx)
+            for dy in range(-6, 7)
+            for dx in range(-6, 7)
+            if torch.equal(
+                o[..., max(dy, 0) : 28 + min(dy, 0), max(dx, 0) : 28 + min(dx, 0)],
+                i.float()[..., max(-dy, 0) : 28 + min(-dy, 0), max(-dx, 0) : 28 + min(-dx, 0)],
+            )
+        ]
         assert found, "not a whole-pixel shift"
 
 

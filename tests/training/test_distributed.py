@@ -25,8 +25,7 @@ TRAIN = ["train", "--model", "lenet", "--epochs", "3", "--batch-size", "16", "--
 
 
 def _train(private_network, workspace: Path) -> None:
-    done = private_network.run([*VEMO, TRAIN[0], str(workspace), *TRAIN[1:]], capture_output=True, text=True,
-                               timeout=600)
+    done = private_network.run([*VEMO, TRAIN[0], str(workspace), *TRAIN[1:]], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
 
 
@@ -44,19 +43,20 @@ def test_two_processes_train_identical_replicas_into_one_run_folder(uninterrupte
     summary = json.loads((run / "train.json").read_text())
     assert summary["processes"] == 2 and summary["replicas_identical"] is True
     assert len(pd.read_csv(run / "history.csv")) == 3
-    assert sorted(p.name for p in run.iterdir()) == ["config.json", "history.csv", "last.safetensors",
-                                                      "model.safetensors", "train.json"]
+    assert sorted(p.name for p in run.iterdir()) == ["config.json", "history.csv", "last.safetensors", "model.safetensors", "train.json"]
     evaluated = subprocess.run([*VEMO, "evaluate", str(run)], capture_output=True, text=True)
     assert evaluated.returncode == 0, evaluated.stderr
     assert (run / "eval-test.json").exists()
 
 
-def test_a_killed_ddp_run_resumes_to_the_uninterrupted_weights(private_network, split_tiny_workspace: Path,
-                                                              uninterrupted: Path, tmp_path: Path):
+def test_a_killed_ddp_run_resumes_to_the_uninterrupted_weights(
+    private_network, split_tiny_workspace: Path, uninterrupted: Path, tmp_path: Path
+):
     killed = Path(shutil.copytree(split_tiny_workspace, tmp_path / "killed" / "ws"))
     history = killed / "runs" / "d" / "history.csv"
-    process = private_network.popen([*VEMO, TRAIN[0], str(killed), *TRAIN[1:]], stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL, start_new_session=True)
+    process = private_network.popen(
+        [*VEMO, TRAIN[0], str(killed), *TRAIN[1:]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.time() + 300
     while not history.exists() and time.time() < deadline and process.poll() is None:
         time.sleep(0.05)
@@ -86,11 +86,14 @@ def _vemo_processes(marker: str) -> list[int]:
 
 
 def test_options_every_rank_would_refuse_are_refused_once_before_torchrun(split_tiny_workspace: Path):
-    for options, words in [(["--model", "lgbp"], "one process"), (["--batch-size", "0"], "--batch-size"),
-                           (["--nproc", "-1"], "--nproc")] + ([] if torch.cuda.is_available() else
-                                                              [(["--device", "cuda"], "no CUDA GPU")]):
-        done = subprocess.run([*VEMO, "train", str(split_tiny_workspace), "--nproc", "2", *options],
-                              capture_output=True, text=True, timeout=120)
+    for options, words in [
+        (["--model", "lgbp"], "one process"),
+        (["--batch-size", "0"], "--batch-size"),
+        (["--nproc", "-1"], "--nproc"),
+    ] + ([] if torch.cuda.is_available() else [(["--device", "cuda"], "no CUDA GPU")]):
+        done = subprocess.run(
+            [*VEMO, "train", str(split_tiny_workspace), "--nproc", "2", *options], capture_output=True, text=True, timeout=120
+        )
         assert done.returncode in (1, 2) and done.stderr.count("\n") == 1 and words in done.stderr, done.stderr
         assert "torchrun" not in done.stderr and "Traceback" not in done.stderr
 
@@ -98,16 +101,14 @@ def test_options_every_rank_would_refuse_are_refused_once_before_torchrun(split_
 def test_a_failure_in_the_ranks_is_one_line(private_network, split_tiny_workspace: Path, tmp_path: Path):
     workspace = Path(shutil.copytree(split_tiny_workspace, tmp_path / "ws"))
     (workspace / "splits.csv").unlink()
-    done = private_network.run([*VEMO, TRAIN[0], str(workspace), *TRAIN[1:]], capture_output=True, text=True,
-                               timeout=300)
+    done = private_network.run([*VEMO, TRAIN[0], str(workspace), *TRAIN[1:]], capture_output=True, text=True, timeout=300)
     assert done.returncode == 1
     errors = [line for line in done.stderr.splitlines() if "error" in line.lower()]
     assert errors == [f"vemo: error: no splits.csv in {workspace}; run `vemo split` first"], done.stderr[-3000:]
     assert "Traceback" not in done.stderr and "ChildFailedError" not in done.stderr  # (c10d's warnings may stay)
 
 
-def test_killing_vemo_train_nproc_leaves_no_torchrun_and_no_worker(private_network, split_tiny_workspace: Path,
-                                                                   tmp_path: Path):
+def test_killing_vemo_train_nproc_leaves_no_torchrun_and_no_worker(private_network, split_tiny_workspace: Path, tmp_path: Path):
     """SIGKILL of the `vemo train --nproc 2` process alone (not its group): torchrun gets the
     parent-death signal and ends its workers, which watch their parent too; nothing trains on."""
     workspace = Path(shutil.copytree(split_tiny_workspace, tmp_path / "orphans" / "ws"))

@@ -109,20 +109,17 @@ def test_bad_training_input(ws: Path):
 def test_fine_tuning_warms_up_the_new_head_with_the_backbone_frozen(ws: Path, local_weights_entry, monkeypatch):
     cache, pretrained, _ = local_weights_entry
     monkeypatch.setenv("VEMO_CACHE_DIR", str(cache))
-    config = TrainConfig(model="minixception", weights="mine", freeze_epochs=1, epochs=2, optimizer="adam",
-                         batch_size=16)
+    config = TrainConfig(model="minixception", weights="mine", freeze_epochs=1, epochs=2, optimizer="adam", batch_size=16)
     assert config.run_name == "mine-adam-b16-vemo-f1-s0"
     result = train(ws, config, epochs_limit=1)
-    after_warm_up = {k[len("model."):]: v for k, v in load_file(result.run_dir / "last.safetensors").items()
-                     if k.startswith("model.")}
+    after_warm_up = {k[len("model.") :]: v for k, v in load_file(result.run_dir / "last.safetensors").items() if k.startswith("model.")}
     for key, value in pretrained.state_dict().items():
         if key.startswith("head."):
             assert after_warm_up[key].shape[0] == 4  # a new head for the workspace's four classes
         elif not key.endswith("num_batches_tracked"):
             assert torch.equal(after_warm_up[key], value), key  # weights and batch-norm statistics untouched
     result = train(ws, config)  # resumes: epoch 2 fine-tunes everything
-    final = {k[len("model."):]: v for k, v in load_file(result.run_dir / "last.safetensors").items()
-             if k.startswith("model.")}
+    final = {k[len("model.") :]: v for k, v in load_file(result.run_dir / "last.safetensors").items() if k.startswith("model.")}
     assert not torch.equal(final["stem.0.weight"], pretrained.state_dict()["stem.0.weight"])
     model, saved = load_run(result.run_dir)
     assert saved["training"]["weights"] == "mine" and model.head.out_channels == 4
@@ -138,8 +135,7 @@ def test_fine_tuning_settings_are_checked(ws: Path):
 
 
 def test_training_on_cuda_gives_a_run_that_loads_on_the_cpu(cuda_device, ws: Path):
-    result = train(ws, TrainConfig(model="lenet", optimizer="adam", epochs=2, batch_size=16, name="gpu", device="cuda",
-                                   amp=True))
+    result = train(ws, TrainConfig(model="lenet", optimizer="adam", epochs=2, batch_size=16, name="gpu", device="cuda", amp=True))
     model, config = load_run(result.run_dir, "cpu")
     assert config["device"] == "cuda" and result.epochs_run == 2
     assert next(model.parameters()).device.type == "cpu"
@@ -188,11 +184,20 @@ def test_a_loss_that_stops_being_a_number_stops_the_run_naming_epoch_and_step(ws
     assert (ws / "runs" / "nan2" / "model.safetensors").exists()  # epoch 1, the last good one
 
 
-@pytest.mark.parametrize("options, flagged", [
-    ({"lr": float("nan")}, "lr"), ({"lr": float("inf")}, "lr"), ({"momentum": float("nan")}, "momentum"),
-    ({"patience": -1}, "patience"), ({"patience": 0}, "patience"), ({"batch_size": 0}, "batch_size"),
-    ({"name": "../../escape"}, "name"), ({"name": "/abs/path"}, "name"), ({"name": ".hidden"}, "name"),
-])
+@pytest.mark.parametrize(
+    "options, flagged",
+    [
+        ({"lr": float("nan")}, "lr"),
+        ({"lr": float("inf")}, "lr"),
+        ({"momentum": float("nan")}, "momentum"),
+        ({"patience": -1}, "patience"),
+        ({"patience": 0}, "patience"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"name": "../../escape"}, "name"),
+        ({"name": "/abs/path"}, "name"),
+        ({"name": ".hidden"}, "name"),
+    ],
+)
 def test_settings_that_cannot_train_are_refused_naming_the_parameter(options: dict, flagged: str):
     with pytest.raises(ConfigError) as refused:
         TrainConfig(**options)

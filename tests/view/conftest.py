@@ -21,10 +21,12 @@ def predictions(trained_run: Path, shared_media: Path, tiny_corpus: Path, made_o
         clip = sorted((tiny_corpus / "videos").glob("*.mp4"))[0]
         hostile = out.parent / HOSTILE_NAME  # a file name that would run script if put in the page unescaped
         hostile.write_bytes(clip.read_bytes())
-        inputs = [shared_media / "single_face.mp4", shared_media / "multi_face.jpg", shared_media / "no_face.mp4", clip, broken,
-                  hostile]
-        done = subprocess.run([sys.executable, "-m", "vemo", "-q", "predict", "--model", str(trained_run),
-                               *map(str, inputs), "--out", str(out)], capture_output=True, text=True)
+        inputs = [shared_media / "single_face.mp4", shared_media / "multi_face.jpg", shared_media / "no_face.mp4", clip, broken, hostile]
+        done = subprocess.run(
+            [sys.executable, "-m", "vemo", "-q", "predict", "--model", str(trained_run), *map(str, inputs), "--out", str(out)],
+            capture_output=True,
+            text=True,
+        )
         assert done.returncode == 1 and "broken.mp4" in done.stderr  # the broken input fails, the others are predicted
 
     return made_once("view", make) / "predictions"

@@ -27,8 +27,14 @@ def client(predictions: Path) -> TestClient:
 
 def test_every_input_is_listed_with_failures_and_their_error(client: TestClient, hostile_name: str):
     inputs = client.get("/api/inputs").json()["inputs"]
-    assert [Path(row["source"]).name for row in inputs] == ["single_face.mp4", "multi_face.jpg", "no_face.mp4",
-                                                            Path(inputs[3]["source"]).name, "broken.mp4", hostile_name]
+    assert [Path(row["source"]).name for row in inputs] == [
+        "single_face.mp4",
+        "multi_face.jpg",
+        "no_face.mp4",
+        Path(inputs[3]["source"]).name,
+        "broken.mp4",
+        hostile_name,
+    ]
     assert inputs[4]["status"] == "failed" and inputs[4]["error"] and not inputs[4]["playable"]
     assert inputs[2]["status"] == "no_face" and all(row["playable"] for row in inputs[:4])
 
@@ -48,9 +54,18 @@ def test_an_input_has_its_timeline_and_frames_with_their_faces(client: TestClien
     assert photo["kind"] == "image" and client.get("/api/inputs/1/frame/0.jpg").status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/api/inputs/4/frame/0.jpg", "/api/inputs/99", "/api/inputs/0/frame/100000.jpg",
-                                  "/api/inputs/0/frame/..%2F..%2Fetc%2Fpasswd", "/static/..%2Fapp.py",
-                                  "/static/%2Fetc%2Fpasswd", "/files/etc/passwd"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/inputs/4/frame/0.jpg",
+        "/api/inputs/99",
+        "/api/inputs/0/frame/100000.jpg",
+        "/api/inputs/0/frame/..%2F..%2Fetc%2Fpasswd",
+        "/static/..%2Fapp.py",
+        "/static/%2Fetc%2Fpasswd",
+        "/files/etc/passwd",
+    ],
+)
 def test_nothing_but_the_tables_sources_and_the_pages_files(client: TestClient, path: str):
     assert client.get(path).status_code in (404, 422)
 
@@ -88,8 +103,23 @@ def test_with_all_faces_every_track_is_drawn(trained_run: Path, shared_media: Pa
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-m", "vemo", "-q", "predict", "--model", str(trained_run), "--all-faces",
-                           str(shared_media / "multi_face.jpg"), "--out", str(tmp_path)], capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vemo",
+            "-q",
+            "predict",
+            "--model",
+            str(trained_run),
+            "--all-faces",
+            str(shared_media / "multi_face.jpg"),
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     details = PredictionsFolder(tmp_path).details(0)
     tracks = {face[1] for face in details["timeline"]["faces"]}

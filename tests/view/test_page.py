@@ -21,8 +21,9 @@ ARTIFACTS = Path(os.environ.get("VEMO_TEST_ARTIFACTS", Path(__file__).resolve().
 
 
 def test_the_page_plays_seeks_and_answers_the_keys(browser, predictions: Path):
-    process = subprocess.Popen([sys.executable, "-m", "vemo", "view", str(predictions), "--port", "0"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vemo", "view", str(predictions), "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         link = re.search(r"http://127\.0\.0\.1:\d+/\?token=\S+", process.stdout.readline()).group(0)
         page = browser.new_page(viewport={"width": 1400, "height": 900})

@@ -15,8 +15,7 @@ ARTIFACTS = Path(os.environ.get("VEMO_TEST_ARTIFACTS", Path(__file__).resolve().
 @pytest.mark.slow  # a report written and opened in a browser
 def test_the_report_is_one_file_that_shows_every_input_offline(browser, predictions: Path, tmp_path: Path):
     target = tmp_path / "report.html"
-    done = subprocess.run([sys.executable, "-m", "vemo", "report", str(predictions), "--to", str(target)],
-                          capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "vemo", "report", str(predictions), "--to", str(target)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     html = target.read_text()
     assert "http://" not in html and "https://" not in html and "src='/" not in html  # nothing to fetch

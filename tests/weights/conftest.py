@@ -20,8 +20,14 @@ import torch.nn.functional as F
 
 
 def _layer(layers: list, cls: str, name: str, inbound: list[str] | None, **config) -> str:
-    layers.append({"class_name": cls, "name": name, "config": {"name": name, **config},
-                   "inbound_nodes": [[[i, 0, 0, {}] for i in inbound]] if inbound else []})
+    layers.append(
+        {
+            "class_name": cls,
+            "name": name,
+            "config": {"name": name, **config},
+            "inbound_nodes": [[[i, 0, 0, {}] for i in inbound]] if inbound else [],
+        }
+    )
     return name
 
 
@@ -40,13 +46,13 @@ def minixception_config(num_classes: int = 7) -> list[dict]:
         y = _layer(layers, "Activation", f"relu{k}a", [y], activation="relu")
         y = _layer(layers, "SeparableConv2D", f"sep{k}b", [y], filters=filters, padding="same", **conv)
         y = _layer(layers, "BatchNormalization", f"bn{k}b", [y], epsilon=1e-3)
-        skip = _layer(layers, "Conv2D", f"skip{k}", [x], filters=filters, kernel_size=[1, 1], strides=[2, 2],
-                      padding="same", use_bias=False)
+        skip = _layer(
+            layers, "Conv2D", f"skip{k}", [x], filters=filters, kernel_size=[1, 1], strides=[2, 2], padding="same", use_bias=False
+        )
         y = _layer(layers, "MaxPooling2D", f"pool{k}", [y], pool_size=[3, 3], strides=[2, 2], padding="same")
         skip = _layer(layers, "BatchNormalization", f"bnskip{k}", [skip], epsilon=1e-3)
         x = _layer(layers, "Add", f"add{k}", [y, skip])
-    x = _layer(layers, "Conv2D", "head", [x], filters=num_classes, kernel_size=[3, 3], strides=[1, 1], padding="same",
-               use_bias=True)
+    x = _layer(layers, "Conv2D", "head", [x], filters=num_classes, kernel_size=[3, 3], strides=[1, 1], padding="same", use_bias=True)
     x = _layer(layers, "GlobalAveragePooling2D", "gap", [x])
     _layer(layers, "Activation", "predictions", [x], activation="softmax")
     return layers
@@ -75,8 +81,12 @@ def write_keras_minixception(path: Path, seed: int = 0, num_classes: int = 7) ->
                 weights["depthwise_kernel"] = rng.normal(0, 0.3, (3, 3, c_in, 1))
                 weights["pointwise_kernel"] = rng.normal(0, 0.3, (1, 1, c_in, cfg["filters"]))
             elif layer["class_name"] == "BatchNormalization":
-                weights = {"gamma": rng.uniform(0.5, 1.5, c_in), "beta": rng.normal(0, 0.1, c_in),
-                           "moving_mean": rng.normal(0, 0.1, c_in), "moving_variance": rng.uniform(0.5, 2.0, c_in)}
+                weights = {
+                    "gamma": rng.uniform(0.5, 1.5, c_in),
+                    "beta": rng.normal(0, 0.1, c_in),
+                    "moving_mean": rng.normal(0, 0.1, c_in),
+                    "moving_variance": rng.uniform(0.5, 2.0, c_in),
+                }
             channels[name] = cfg.get("filters", c_in)
             inner = group.create_group(name).create_group(name)
             for key, value in weights.items():
@@ -97,8 +107,12 @@ def keras_forward(path: Path, images: np.ndarray) -> np.ndarray:
             found: dict[str, torch.Tensor] = {}
             if layer["config"]["name"] in file["model_weights"]:
                 file["model_weights"][layer["config"]["name"]].visititems(
-                    lambda key, item, found=found: found.__setitem__(key.rsplit("/", 1)[-1].split(":")[0], torch.tensor(item[()]))
-                    if isinstance(item, h5py.Dataset) else None)
+                    lambda key, item, found=found: (
+                        found.__setitem__(key.rsplit("/", 1)[-1].split(":")[0], torch.tensor(item[()]))
+                        if isinstance(item, h5py.Dataset)
+                        else None
+                    )
+                )
             arrays[layer["config"]["name"]] = found
     values: dict[str, torch.Tensor] = {}
     for layer in layers:
@@ -123,8 +137,9 @@ def keras_forward(path: Path, images: np.ndarray) -> np.ndarray:
                 out = F.conv2d(depth, w["pointwise_kernel"].double().permute(3, 2, 0, 1))
         elif cls == "BatchNormalization":
             shape = (1, -1, 1, 1)
-            out = ((inputs[0] - w["moving_mean"].double().view(shape)) / torch.sqrt(w["moving_variance"].double().view(shape)
-                   + cfg["epsilon"]) * w["gamma"].double().view(shape) + w["beta"].double().view(shape))
+            out = (inputs[0] - w["moving_mean"].double().view(shape)) / torch.sqrt(
+                w["moving_variance"].double().view(shape) + cfg["epsilon"]
+            ) * w["gamma"].double().view(shape) + w["beta"].double().view(shape)
         elif cls == "Activation":
             out = torch.relu(inputs[0]) if cfg["activation"] == "relu" else torch.softmax(inputs[0], dim=1)
         elif cls == "MaxPooling2D":

@@ -67,8 +67,14 @@ def test_flat_efficientnet_keys_map_onto_timm_blocks():
     flat = {}
     positions = [(s, i) for s, stage in enumerate(model.blocks) for i in range(len(stage))]
     reference = model.state_dict()
-    names = {"conv_pw": "_expand_conv", "bn1": "_bn0", "conv_dw": "_depthwise_conv", "bn2": "_bn1",
-             "conv_pwl": "_project_conv", "bn3": "_bn2"}
+    names = {
+        "conv_pw": "_expand_conv",
+        "bn1": "_bn0",
+        "conv_dw": "_depthwise_conv",
+        "bn2": "_bn1",
+        "conv_pwl": "_project_conv",
+        "bn3": "_bn2",
+    }
     first = {"conv_dw": "_depthwise_conv", "bn1": "_bn1", "conv_pw": "_project_conv", "bn2": "_bn2"}
     top = {"conv_stem": "_conv_stem", "bn1": "_bn0", "conv_head": "_conv_head", "bn2": "_bn1", "classifier": "_fc"}
     for key, value in reference.items():

@@ -25,7 +25,8 @@ def test_fer_weights_give_keras_outputs_on_a_real_face(pretrained_cache, shared_
     image = cv2.imread(str(shared_media / "single_face.jpg"))
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     x, y, w, h = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml").detectMultiScale(
-        gray, 1.1, 5, minSize=(60, 60))[0]
+        gray, 1.1, 5, minSize=(60, 60)
+    )[0]
     face = cv2.resize(gray[y : y + h, x : x + w], (64, 64), interpolation=cv2.INTER_AREA).astype(np.float64)
     scaled = (face / 255.0 - 0.5) * 2.0  # the fer package's own preprocessing
     expected = keras_reference[1](pretrained_cache / "fer2013-minixception" / "source.hdf5", scaled[None, :, :, None])
@@ -40,8 +41,9 @@ def test_imagenet_weights_recognise_imagenet_objects(pretrained_cache, name):
     model, entry = load_pretrained(name, pretrained_cache)
     preprocess = preprocess_for(model_info(entry.model), "vemo")
     spec = InputSpec(preprocess.size, "rgb", "area")
-    images = np.stack([crop_to_array(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), spec)
-                       for image in (skimage_data.chelsea(), skimage_data.coffee())])
+    images = np.stack(
+        [crop_to_array(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), spec) for image in (skimage_data.chelsea(), skimage_data.coffee())]
+    )
     with torch.no_grad():
         top5 = model(preprocess(torch.from_numpy(images))).topk(5, dim=1).indices
     assert {"tabby", "tiger cat", "Egyptian cat"} & {IMAGENET[i] for i in top5[0]}
@@ -50,13 +52,21 @@ def test_imagenet_weights_recognise_imagenet_objects(pretrained_cache, name):
 
 @pytest.mark.slow  # the weights commands as processes
 def test_weights_cli_lists_and_verifies(pretrained_cache):
-    listing = subprocess.run([sys.executable, "-m", "vemo", "weights", "list", "--cache-dir", str(pretrained_cache)],
-                             capture_output=True, text=True)
+    listing = subprocess.run(
+        [sys.executable, "-m", "vemo", "weights", "list", "--cache-dir", str(pretrained_cache)], capture_output=True, text=True
+    )
     assert listing.returncode == 0
-    for name in ("fer2013-minixception  [fetched]", "mobilenet_v2-imagenet  [fetched]", "sha256 59534287fdfb",
-                 "licence: MIT", "mtcnn-facenet  [fetched]", "facenet_pytorch/data/onet.pt: sha256 165bfbe4"):
+    for name in (
+        "fer2013-minixception  [fetched]",
+        "mobilenet_v2-imagenet  [fetched]",
+        "sha256 59534287fdfb",
+        "licence: MIT",
+        "mtcnn-facenet  [fetched]",
+        "facenet_pytorch/data/onet.pt: sha256 165bfbe4",
+    ):
         assert name in listing.stdout
-    checked = subprocess.run([sys.executable, "-m", "vemo", "weights", "verify", "--cache-dir", str(pretrained_cache)],
-                             capture_output=True, text=True)
+    checked = subprocess.run(
+        [sys.executable, "-m", "vemo", "weights", "verify", "--cache-dir", str(pretrained_cache)], capture_output=True, text=True
+    )
     assert checked.returncode == 0 and checked.stdout.count("safetensors ok") == 4
     assert verify("fer2013-minixception", pretrained_cache)["source"] == "ok"

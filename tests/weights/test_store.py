@@ -57,11 +57,33 @@ def test_unknown_names_and_bad_entries_are_one_line_errors(tmp_path):
     with pytest.raises(ConfigError, match="unknown weights 'nope'; known: .*mobilenet_v2-imagenet"):
         get_entry("nope", tmp_path)
     with pytest.raises(ConfigError, match="sha256"):
-        add_user_entry(tmp_path, name="x", model="lenet", sha256="abc", classes=("a", "b"), source_kind="file",
-                       source="x", format="safetensors", licence="", trained_on="", task="emotion")
+        add_user_entry(
+            tmp_path,
+            name="x",
+            model="lenet",
+            sha256="abc",
+            classes=("a", "b"),
+            source_kind="file",
+            source="x",
+            format="safetensors",
+            licence="",
+            trained_on="",
+            task="emotion",
+        )
     with pytest.raises(ConfigError, match="exist already"):
-        add_user_entry(tmp_path, name="fer2013-minixception", model="lenet", sha256="0" * 64, classes=("a", "b"),
-                       source_kind="file", source="x", format="safetensors", licence="", trained_on="", task="emotion")
+        add_user_entry(
+            tmp_path,
+            name="fer2013-minixception",
+            model="lenet",
+            sha256="0" * 64,
+            classes=("a", "b"),
+            source_kind="file",
+            source="x",
+            format="safetensors",
+            licence="",
+            trained_on="",
+            task="emotion",
+        )
     (tmp_path / "entries.json").write_text(json.dumps([{"name": "broken"}]))
     with pytest.raises(WeightsError, match="entries.json"):
         get_entry("broken", tmp_path)

@@ -31,15 +31,27 @@ app = typer.Typer(
 F = TypeVar("F", bound=Callable)
 
 # library parameter -> flag, where the flag is not the parameter's name with dashes
-FLAGS = {"target_fps": "--fps", "crop_size": "--size", "clips_file": "--clips", "subjects_file": "--subjects",
-         "face_detector": "--detector"}
-CacheOption = Annotated[Optional[Path], typer.Option("--cache-dir", help="Weights cache (default: $VEMO_CACHE_DIR or "
-                                                                        "~/.cache/vemo/weights).")]
-EngineOption = Annotated[Optional[str], typer.Option(
-    "--engine", help="Where units of work run: local (processes here) or ray (a Ray cluster; pip install "
-                     "'vemo\\[ray]'). Default: $VEMO_ENGINE or local.")]  # \\[: Rich markup would eat [ray]
-AddressOption = Annotated[Optional[str], typer.Option(
-    "--address", help="With --engine ray: none starts a private Ray here; 'auto' or HOST:PORT joins a cluster.")]
+FLAGS = {
+    "target_fps": "--fps",
+    "crop_size": "--size",
+    "clips_file": "--clips",
+    "subjects_file": "--subjects",
+    "face_detector": "--detector",
+}
+CacheOption = Annotated[
+    Optional[Path], typer.Option("--cache-dir", help="Weights cache (default: $VEMO_CACHE_DIR or ~/.cache/vemo/weights).")
+]
+EngineOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--engine",
+        help="Where units of work run: local (processes here) or ray (a Ray cluster; pip install "
+        "'vemo\\[ray]'). Default: $VEMO_ENGINE or local.",
+    ),
+]  # \\[: Rich markup would eat [ray]
+AddressOption = Annotated[
+    Optional[str], typer.Option("--address", help="With --engine ray: none starts a private Ray here; 'auto' or HOST:PORT joins a cluster.")
+]
 GpusOption = Annotated[float, typer.Option("--gpus-per-worker", help="With --engine ray: GPUs each unit asks for.")]
 
 
@@ -86,8 +98,11 @@ def expected_errors(command: F) -> F:
             if error.errno not in WRITE_ERRORS:
                 raise
             where = f"{error.filename}: " if error.filename else ""
-            typer.echo(f"vemo: error: cannot write {where}{error.strerror or error} (what was finished is kept; "
-                       "run the command again once there is room)", err=True)
+            typer.echo(
+                f"vemo: error: cannot write {where}{error.strerror or error} (what was finished is kept; "
+                "run the command again once there is room)",
+                err=True,
+            )
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
@@ -129,8 +144,7 @@ def serve_page(application, host: str, port: int, title: str, exposure: str) -> 
 
     listener = bind_page_socket(host, port)
     if not is_loopback(host):
-        typer.echo(f"warning: binding {host}: anyone who can reach this machine and has the link below can {exposure}",
-                   err=True)
+        typer.echo(f"warning: binding {host}: anyone who can reach this machine and has the link below can {exposure}", err=True)
     link = page_link(host, listener.getsockname()[1], application.state.token)
     typer.echo(f"{title}: {link}  (open this link: it carries the session's secret; Ctrl+C to stop)")
     uvicorn.Server(uvicorn.Config(application, log_level="warning")).run(sockets=[listener])

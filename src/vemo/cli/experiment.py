@@ -24,10 +24,20 @@ def experiment_paper(
     recipe: Annotated[str, typer.Option(help="paper (the notebook's) or vemo.")] = "paper",
     protocol: Annotated[str, typer.Option(help="subject (honest), paper (frame-level split, leaks), or both side by side.")] = "subject",
     baseline: Annotated[bool, typer.Option(help="Also fit the LGBP + PCA + LDA baseline (Table IX).")] = True,
-    workers: Annotated[Optional[int], typer.Option(help="Runs trained at once, each with cores/workers torch threads "
-                                                        "(default: 1; with --engine ray, as many as the cluster holds).")] = None,
-    transfer: Annotated[str, typer.Option(help="Comma-separated pretrained weights to fine-tune beside their "
-                                               "architecture from scratch (a transfer table); e.g. fer2013-minixception.")] = "",
+    workers: Annotated[
+        Optional[int],
+        typer.Option(
+            help="Runs trained at once, each with cores/workers torch threads "
+            "(default: 1; with --engine ray, as many as the cluster holds)."
+        ),
+    ] = None,
+    transfer: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated pretrained weights to fine-tune beside their "
+            "architecture from scratch (a transfer table); e.g. fer2013-minixception."
+        ),
+    ] = "",
     transfer_epochs: Annotated[int, typer.Option(help="Epochs of each transfer-table run.")] = 5,
     freeze_epochs: Annotated[int, typer.Option(help="Head-only warm-up epochs of fine-tuned runs.")] = 1,
     engine: EngineOption = None,
@@ -38,18 +48,33 @@ def experiment_paper(
     from vemo.engine import use_engine
     from vemo.experiment import ExperimentConfig, run_study
 
-    config = ExperimentConfig(models=tuple(m.strip() for m in models.split(",") if m.strip()), epochs=epochs,
-                              seeds=seeds, recipe=recipe, protocol=protocol, baseline=baseline,
-                              transfer=tuple(w.strip() for w in transfer.split(",") if w.strip()),
-                              transfer_epochs=transfer_epochs, freeze_epochs=freeze_epochs)
+    config = ExperimentConfig(
+        models=tuple(m.strip() for m in models.split(",") if m.strip()),
+        epochs=epochs,
+        seeds=seeds,
+        recipe=recipe,
+        protocol=protocol,
+        baseline=baseline,
+        transfer=tuple(w.strip() for w in transfer.split(",") if w.strip()),
+        transfer_epochs=transfer_epochs,
+        freeze_epochs=freeze_epochs,
+    )
     with use_engine(engine_settings(engine, address, workers, gpus_per_worker)) as settings:
-        results, report = run_study(workspace, config, out, progress=show_progress(ctx) and not workers and
-                                    settings.name == "local", workers=workers or 1, on_run=_print_run)
+        results, report = run_study(
+            workspace,
+            config,
+            out,
+            progress=show_progress(ctx) and not workers and settings.name == "local",
+            workers=workers or 1,
+            on_run=_print_run,
+        )
     typer.echo(f"{len(results)} runs ({int(results['reused'].sum())} reused) -> {report}")
 
 
 def _print_run(row: dict) -> None:
     weights = row.get("weights", "scratch")
     name = row["model"] + ("+" + weights if isinstance(weights, str) and weights != "scratch" else "")
-    typer.echo(f"  [{row['protocol']}] {name:8} {row['optimizer']:8} batch {row['batch_size']:>3} seed {row['seed']}: "
-               f"test accuracy {100 * row['accuracy']:.1f}%{' (reused)' if row['reused'] else ''}")
+    typer.echo(
+        f"  [{row['protocol']}] {name:8} {row['optimizer']:8} batch {row['batch_size']:>3} seed {row['seed']}: "
+        f"test accuracy {100 * row['accuracy']:.1f}%{' (reused)' if row['reused'] else ''}"
+    )

@@ -14,11 +14,20 @@ from vemo.cli.common import expected_errors
 def export(
     model: Annotated[str, typer.Argument(help="A run folder (WS/runs/NAME) or pretrained:NAME.")],
     to: Annotated[Path, typer.Option("--to", help="The ONNX file to write (.onnx).")],
-    check_with: Annotated[Optional[list[Path]], typer.Option(
-        "--check-with", help="Workspaces, face photos or videos whose crops the export is checked on (and, with "
-                             "--int8, calibrated on). Default: the run's own workspace.")] = None,
-    int8: Annotated[bool, typer.Option("--int8", help="Quantise weights and activations to int8 (calibrated on "
-                                                      "half the face crops, checked on the other half).")] = False,
+    check_with: Annotated[
+        Optional[list[Path]],
+        typer.Option(
+            "--check-with",
+            help="Workspaces, face photos or videos whose crops the export is checked on (and, with "
+            "--int8, calibrated on). Default: the run's own workspace.",
+        ),
+    ] = None,
+    int8: Annotated[
+        bool,
+        typer.Option(
+            "--int8", help="Quantise weights and activations to int8 (calibrated on half the face crops, checked on the other half)."
+        ),
+    ] = False,
 ) -> None:
     """Write MODEL as ONNX (dynamic batch, batch norms folded, classes and recipes in its
     metadata), proven first: ONNX Runtime must give every probability within 1e-4 of PyTorch's."""
@@ -39,8 +48,7 @@ def export(
     for problem in problems:
         typer.echo(f"note: no crops from {problem}", err=True)
     if not len(crops):
-        typer.echo("note: no face crops to check on (random inputs only): give --check-with WORKSPACE or face "
-                   "photos/videos", err=True)
+        typer.echo("note: no face crops to check on (random inputs only): give --check-with WORKSPACE or face photos/videos", err=True)
     report = export_predictor(predictor, to, crops if len(crops) else None, int8=int8)
     for line in report.lines():
         typer.echo(line)

@@ -19,9 +19,12 @@ class _DefaultToApply(typer.core.TyperGroup):
         return super().parse_args(ctx, args)
 
 
-label_app = typer.Typer(cls=_DefaultToApply, no_args_is_help=True,
-                        help="Label the workspace's crops (stage 2 of the paper): `vemo label WS --from-clips|"
-                             "--from-folders|--from-csv`, `vemo label serve WS` (in the browser), `vemo label export`.")
+label_app = typer.Typer(
+    cls=_DefaultToApply,
+    no_args_is_help=True,
+    help="Label the workspace's crops (stage 2 of the paper): `vemo label WS --from-clips|"
+    "--from-folders|--from-csv`, `vemo label serve WS` (in the browser), `vemo label export`.",
+)
 
 
 @label_app.command("apply")
@@ -30,8 +33,9 @@ def label_apply(
     workspace: Annotated[Path, typer.Argument(help="The workspace made by `vemo extract`.")],
     from_clips: Annotated[bool, typer.Option("--from-clips", help="Propagate clip labels to their frames.")] = False,
     window: Annotated[str, typer.Option(help="With --from-clips: all, onset-offset, or apex:K.")] = "onset-offset",
-    clips: Annotated[Optional[Path], typer.Option(help="Clip table (file/clip, emotion, onset, apex, offset); default "
-                                                       "WS/clips.csv.")] = None,
+    clips: Annotated[
+        Optional[Path], typer.Option(help="Clip table (file/clip, emotion, onset, apex, offset); default WS/clips.csv.")
+    ] = None,
     from_folders: Annotated[Optional[Path], typer.Option(help="Folder of <class>/ folders of sorted crops (the paper's way).")] = None,
     from_csv: Annotated[Optional[Path], typer.Option(help="CSV with columns crop, label ('rejected' removes a crop).")] = None,
     classes: Annotated[Optional[str], typer.Option(help="Comma-separated class list (default: the paper's four).")] = None,
@@ -42,8 +46,7 @@ def label_apply(
     from vemo.errors import ConfigError
     from vemo.labelling import apply_labels, labels_from_clips, labels_from_csv, labels_from_folders
 
-    chosen = [name for name, given in (("--from-clips", from_clips), ("--from-folders", from_folders),
-                                       ("--from-csv", from_csv)) if given]
+    chosen = [name for name, given in (("--from-clips", from_clips), ("--from-folders", from_folders), ("--from-csv", from_csv)) if given]
     if len(chosen) != 1:
         raise ConfigError("give exactly one of --from-clips, --from-folders, --from-csv")
     class_list = parse_classes(classes)
@@ -54,8 +57,10 @@ def label_apply(
     elif from_csv:
         rows, source = labels_from_csv(from_csv), "csv"
     result = apply_labels(workspace, rows, source, classes=class_list, overwrite=overwrite)
-    typer.echo(f"labels: {result.added} added, {result.changed} changed, {result.unchanged} unchanged; "
-               f"{result.total_labelled} labelled in {workspace}/labels.csv")
+    typer.echo(
+        f"labels: {result.added} added, {result.changed} changed, {result.unchanged} unchanged; "
+        f"{result.total_labelled} labelled in {workspace}/labels.csv"
+    )
     typer.echo("  " + ", ".join(f"{name} {count}" for name, count in result.per_class.items()))
 
 
@@ -88,5 +93,7 @@ def label_export(
     from vemo.labelling.export import export_folders
 
     result = export_folders(workspace, to, include_rejected=include_rejected)
-    typer.echo(f"exported {result.written} crop(s) ({result.unchanged} already there) to {to}: "
-               + ", ".join(f"{name} {count}" for name, count in result.per_class.items()))
+    typer.echo(
+        f"exported {result.written} crop(s) ({result.unchanged} already there) to {to}: "
+        + ", ".join(f"{name} {count}" for name, count in result.per_class.items())
+    )

@@ -24,29 +24,64 @@ if TYPE_CHECKING:  # imported when a live session starts: torch & co. stay off e
     from vemo.live import LiveSession
 
 PANEL = "Live"
-LiveOption = Annotated[Optional[str], typer.Option(
-    "--live", help="Analyse a live SOURCE as it plays: a camera index (0), a device (/dev/video0), a stream URL "
-                   "(rtsp://, http:// MJPEG) or a video file.", rich_help_panel=PANEL)]
-RealtimeOption = Annotated[bool, typer.Option(
-    help="With --live FILE: play it at its own frame rate, dropping the frames the machine cannot keep up with, as a "
-         "camera would (default: every frame, as fast as it goes).", rich_help_panel=PANEL)]
-DurationOption = Annotated[Optional[float], typer.Option(help="With --live: stop after this many seconds.", min=0,
-                                                         rich_help_panel=PANEL)]
-VerdictSecondsOption = Annotated[float, typer.Option(help="With --live: the current verdict covers this many last "
-                                                          "seconds.", min=0.1, rich_help_panel=PANEL)]
-RetriesOption = Annotated[int, typer.Option(help="With --live: reopen a dropped stream this many times (waiting 0.5, "
-                                                 "1, 2, 4, 4... s) before giving up.", min=0, rich_help_panel=PANEL)]
-ServeOption = Annotated[bool, typer.Option("--serve", help="With --live: show the frame, the emotion bars and the "
-                                                           "last minute on a local page.", rich_help_panel=PANEL)]
+LiveOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--live",
+        help="Analyse a live SOURCE as it plays: a camera index (0), a device (/dev/video0), a stream URL "
+        "(rtsp://, http:// MJPEG) or a video file.",
+        rich_help_panel=PANEL,
+    ),
+]
+RealtimeOption = Annotated[
+    bool,
+    typer.Option(
+        help="With --live FILE: play it at its own frame rate, dropping the frames the machine cannot keep up with, as a "
+        "camera would (default: every frame, as fast as it goes).",
+        rich_help_panel=PANEL,
+    ),
+]
+DurationOption = Annotated[Optional[float], typer.Option(help="With --live: stop after this many seconds.", min=0, rich_help_panel=PANEL)]
+VerdictSecondsOption = Annotated[
+    float, typer.Option(help="With --live: the current verdict covers this many last seconds.", min=0.1, rich_help_panel=PANEL)
+]
+RetriesOption = Annotated[
+    int,
+    typer.Option(
+        help="With --live: reopen a dropped stream this many times (waiting 0.5, 1, 2, 4, 4... s) before giving up.",
+        min=0,
+        rich_help_panel=PANEL,
+    ),
+]
+ServeOption = Annotated[
+    bool,
+    typer.Option(
+        "--serve", help="With --live: show the frame, the emotion bars and the last minute on a local page.", rich_help_panel=PANEL
+    ),
+]
 HostOption = Annotated[str, typer.Option(help="With --serve: the address to bind.", rich_help_panel=PANEL)]
 PortOption = Annotated[int, typer.Option(help="With --serve: the port (0: any free one).", rich_help_panel=PANEL)]
-SaveEveryOption = Annotated[float, typer.Option(help="With --live --out: also save the outputs every this many "
-                                                     "seconds while it runs (0: only at the end).", min=0,
-                                                rich_help_panel=PANEL)]
+SaveEveryOption = Annotated[
+    float,
+    typer.Option(
+        help="With --live --out: also save the outputs every this many seconds while it runs (0: only at the end).",
+        min=0,
+        rich_help_panel=PANEL,
+    ),
+]
 
 
-def predict_live(source: str, model: str, out: Path | None, *, serve: tuple[str, int] | None, retries: int,
-                 inputs: list[str] | None, save_every: float, **options) -> None:
+def predict_live(
+    source: str,
+    model: str,
+    out: Path | None,
+    *,
+    serve: tuple[str, int] | None,
+    retries: int,
+    inputs: list[str] | None,
+    save_every: float,
+    **options,
+) -> None:
     """`vemo predict --live`: check the options, make the session, run it."""
     from vemo.checks import require_number
     from vemo.io.files import ensure_writable_dir
@@ -62,8 +97,7 @@ def predict_live(source: str, model: str, out: Path | None, *, serve: tuple[str,
     if out is not None:
         ensure_writable_dir(out)
     if serve is not None and not is_loopback(serve[0]):
-        typer.echo(f"warning: binding {serve[0]}: anyone who can reach this machine and has the link can watch",
-                   err=True)
+        typer.echo(f"warning: binding {serve[0]}: anyone who can reach this machine and has the link can watch", err=True)
     run_live(LiveSession(source, model, retries=Retries(tries=retries), **options), out, serve, save_every)
 
 
@@ -98,8 +132,7 @@ def run_live(session: LiveSession, out: Path | None, serve: tuple[str, int] | No
 
         page = LivePageServer(session, *serve)
         page.start()
-        typer.echo(f"vemo live page: {page.link}  (open this link: it carries the session's secret; Ctrl+C to stop)",
-                   err=True)
+        typer.echo(f"vemo live page: {page.link}  (open this link: it carries the session's secret; Ctrl+C to stop)", err=True)
     with stopped_by_signals(session):
         for result in session:
             if page is not None:
@@ -114,8 +147,11 @@ def run_live(session: LiveSession, out: Path | None, serve: tuple[str, int] | No
         raise typer.Exit(1)
     if saver is not None:
         verdict, paths = saver.finish()
-        typer.echo(f"{session.source.text}: {verdict.label or 'no face found'} "
-                   f"({verdict.face_frames}/{verdict.frames} frames with a face) -> {paths[0].parent}", err=True)
+        typer.echo(
+            f"{session.source.text}: {verdict.label or 'no face found'} "
+            f"({verdict.face_frames}/{verdict.frames} frames with a face) -> {paths[0].parent}",
+            err=True,
+        )
     _print_summary(session)
     if page is not None:
         page.hold_until_stopped()
@@ -126,6 +162,9 @@ def run_live(session: LiveSession, out: Path | None, serve: tuple[str, int] | No
 
 def _print_summary(session: LiveSession) -> None:
     stats = session.stats
-    typer.echo(f"live: {stats.analysed} frames analysed in {stats.seconds:.1f} s ({stats.analysed_fps:.1f} fps), "
-               f"{stats.dropped} of {stats.captured} captured dropped, latency p50 {stats.latency(50):.0f} ms, "
-               f"p95 {stats.latency(95):.0f} ms, {stats.reconnects} reconnects; ended: {stats.ended}", err=True)
+    typer.echo(
+        f"live: {stats.analysed} frames analysed in {stats.seconds:.1f} s ({stats.analysed_fps:.1f} fps), "
+        f"{stats.dropped} of {stats.captured} captured dropped, latency p50 {stats.latency(50):.0f} ms, "
+        f"p95 {stats.latency(95):.0f} ms, {stats.reconnects} reconnects; ended: {stats.ended}",
+        err=True,
+    )

@@ -25,45 +25,73 @@ from vemo.cli.live import (
 )
 from vemo.errors import VemoError
 
-RuntimeOption = Annotated[str, typer.Option(help="What runs the network on the CPU: auto (ONNX Runtime, from an export "
-                                                 "cached by the weights' hash and checked against PyTorch; PyTorch when "
-                                                 "that fails), onnx, or torch. A .onnx model always runs with ONNX "
-                                                 "Runtime.")]
+RuntimeOption = Annotated[
+    str,
+    typer.Option(
+        help="What runs the network on the CPU: auto (ONNX Runtime, from an export "
+        "cached by the weights' hash and checked against PyTorch; PyTorch when "
+        "that fails), onnx, or torch. A .onnx model always runs with ONNX "
+        "Runtime."
+    ),
+]
 
 
 @expected_errors
 def predict(
     ctx: typer.Context,
-    model: Annotated[str, typer.Option("--model", "-m", help="A run folder (WS/runs/NAME) or pretrained:NAME "
-                                                             "(see `vemo weights list`), or an exported FILE.onnx.")],
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model", "-m", help="A run folder (WS/runs/NAME) or pretrained:NAME (see `vemo weights list`), or an exported FILE.onnx."
+        ),
+    ],
     inputs: Annotated[Optional[list[str]], typer.Argument(help="Videos, images, folders or globs.")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for <name>.frames.csv and <name>.json "
-                                                                   "(with --live: instead of JSON lines on stdout).")] = None,
+    out: Annotated[
+        Optional[Path],
+        typer.Option("--out", "-o", help="Folder for <name>.frames.csv and <name>.json (with --live: instead of JSON lines on stdout)."),
+    ] = None,
     every: Annotated[int, typer.Option(help="Analyse every N-th frame.")] = 1,
     smooth: Annotated[float, typer.Option(help="Smooth per-frame probabilities over this many seconds.")] = 0.5,
     annotate: Annotated[bool, typer.Option(help="Also write <name>.timeline.png and <name>.annotated.mp4.")] = False,
-    classes: Annotated[Optional[str], typer.Option(help="Classes to report, renormalised: 'paper' (the four; default "
-                                                        "for pretrained models), 'all', or a comma list.")] = None,
-    all_faces: Annotated[bool, typer.Option("--all-faces", help="Every face, linked into tracks: one timeline and "
-                                                                "verdict per track (default: the largest face).")] = False,
+    classes: Annotated[
+        Optional[str],
+        typer.Option(help="Classes to report, renormalised: 'paper' (the four; default for pretrained models), 'all', or a comma list."),
+    ] = None,
+    all_faces: Annotated[
+        bool,
+        typer.Option("--all-faces", help="Every face, linked into tracks: one timeline and verdict per track (default: the largest face)."),
+    ] = False,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     runtime: RuntimeOption = "auto",
-    align: Annotated[Optional[bool], typer.Option("--align/--no-align", help="Override the model's crop recipe: "
-                                                  "eye-aligned or box crops (default: as the model was trained; a "
-                                                  "different choice warns).")] = None,
-    detector: Annotated[Optional[str], typer.Option(help="Override the model's face detector: haar or mtcnn "
-                                                         "(default: the model's; a different one warns).")] = None,
-    force: Annotated[bool, typer.Option(help="Predict again inputs already predicted with this model and these "
-                                             "options.")] = False,
+    align: Annotated[
+        Optional[bool],
+        typer.Option(
+            "--align/--no-align",
+            help="Override the model's crop recipe: "
+            "eye-aligned or box crops (default: as the model was trained; a "
+            "different choice warns).",
+        ),
+    ] = None,
+    detector: Annotated[
+        Optional[str], typer.Option(help="Override the model's face detector: haar or mtcnn (default: the model's; a different one warns).")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Predict again inputs already predicted with this model and these options.")] = False,
     engine: EngineOption = None,
     address: AddressOption = None,
-    workers: Annotated[Optional[int], typer.Option(help="With --engine ray: prediction actors, each with the model "
-                                                        "loaded once (default: the cluster's CPUs).")] = None,
+    workers: Annotated[
+        Optional[int],
+        typer.Option(help="With --engine ray: prediction actors, each with the model loaded once (default: the cluster's CPUs)."),
+    ] = None,
     gpus_per_worker: GpusOption = 0.0,
     live: LiveOption = None,
-    realtime: RealtimeOption = False, duration: DurationOption = None,
-    verdict_seconds: VerdictSecondsOption = 3.0, retries: RetriesOption = 5, save_every: SaveEveryOption = 60.0,
-    serve: ServeOption = False, host: HostOption = "127.0.0.1", port: PortOption = 8766,
+    realtime: RealtimeOption = False,
+    duration: DurationOption = None,
+    verdict_seconds: VerdictSecondsOption = 3.0,
+    retries: RetriesOption = 5,
+    save_every: SaveEveryOption = 60.0,
+    serve: ServeOption = False,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8766,
 ) -> None:
     """The emotion of new videos (stage 5 of the paper), with a probability per frame; or of a
     camera or stream as it plays (--live)."""
@@ -77,19 +105,47 @@ def predict(
     settings = engine_settings(engine, address, workers, gpus_per_worker)  # checked in either mode
     check_prediction_options(every, smooth, classes=classes)
     if live is not None:
-        predict_live(live, model, out, smooth=smooth, verdict_seconds=verdict_seconds, all_faces=all_faces,
-                     classes=classes, device=device, align=align, detector=detector, runtime=runtime, realtime=realtime,
-                     duration=duration, retries=retries, serve=(host, port) if serve else None, inputs=inputs,
-                     save_every=save_every)
+        predict_live(
+            live,
+            model,
+            out,
+            smooth=smooth,
+            verdict_seconds=verdict_seconds,
+            all_faces=all_faces,
+            classes=classes,
+            device=device,
+            align=align,
+            detector=detector,
+            runtime=runtime,
+            realtime=realtime,
+            duration=duration,
+            retries=retries,
+            serve=(host, port) if serve else None,
+            inputs=inputs,
+            save_every=save_every,
+        )
         return
     if not inputs or out is None:
         raise VemoError("give the inputs and --out DIR (or --live SOURCE)")
     candidates, unmatched = find_inputs(inputs)
     ensure_writable_dir(out)
     with use_engine(settings):
-        verdicts, failures = predict_to_folder(candidates, model, out, every=every, device=device, smooth=smooth,
-                                               annotate=annotate, classes=classes, all_faces=all_faces, align=align,
-                                               detector=detector, force=force, progress=show_progress(ctx), runtime=runtime)
+        verdicts, failures = predict_to_folder(
+            candidates,
+            model,
+            out,
+            every=every,
+            device=device,
+            smooth=smooth,
+            annotate=annotate,
+            classes=classes,
+            all_faces=all_faces,
+            align=align,
+            detector=detector,
+            force=force,
+            progress=show_progress(ctx),
+            runtime=runtime,
+        )
     failures += [(name, "no such file or folder") for name in unmatched]
     _print_outcome(verdicts, failures, all_faces, out)
 
@@ -113,8 +169,7 @@ def _print_outcome(verdicts: list, failures: list[tuple[str, str]], all_faces: b
             shown = ", ".join(f"{c} {p:.2f}" for c, p in summary["probabilities"].items())
             label = summary["label"] or "no face found"
             track = f" track {summary['track']}" if all_faces else ""
-            typer.echo(f"{verdict.source}{track}: {label} ({shown}; {summary['face_frames']}/{verdict.frames} "
-                       "frames with a face)")
+            typer.echo(f"{verdict.source}{track}: {label} ({shown}; {summary['face_frames']}/{verdict.frames} frames with a face)")
     if verdicts and verdicts[0].corpus_of_model.get("synthetic"):
         typer.echo("note: this model was trained on a SYNTHETIC corpus; its verdicts on real faces mean little")
     typer.echo(f"-> {out}/predictions.csv ({len(verdicts)} predicted, {len(failures)} failed)")
@@ -122,4 +177,3 @@ def _print_outcome(verdicts: list, failures: list[tuple[str, str]], all_faces: b
         typer.echo(f"failed: {path}: {reason}", err=True)
     if failures:
         raise typer.Exit(1)
-

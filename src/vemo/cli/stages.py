@@ -50,8 +50,9 @@ def extract(
     scale_factor: Annotated[float, typer.Option(help="Haar cascade scale factor.")] = 1.1,
     min_neighbors: Annotated[int, typer.Option(help="Haar cascade minimum neighbours (the notebook: 4).")] = 5,
     min_size: Annotated[int, typer.Option(help="Smallest face in frame pixels.")] = 30,
-    detector: Annotated[str, typer.Option(help="haar (Viola-Jones, the paper's) or mtcnn (a CNN with five "
-                                               "landmarks, for real footage).")] = "haar",
+    detector: Annotated[
+        str, typer.Option(help="haar (Viola-Jones, the paper's) or mtcnn (a CNN with five landmarks, for real footage).")
+    ] = "haar",
     thresholds: Annotated[str, typer.Option(help="MTCNN: the score each of its three nets must give a face.")] = "0.6,0.7,0.7",
     detect_width: Annotated[int, typer.Option(help="Detect on frames downscaled to this width (0: full size).")] = 320,
     track: Annotated[bool, typer.Option(help="Search near the last face between full detections.")] = True,
@@ -67,9 +68,20 @@ def extract(
     from vemo.faces.detect import DetectorConfig
 
     config = ExtractConfig(
-        every=every, target_fps=fps, crop_size=size, align=align, all_faces=all_faces, face_detector=detector,
-        detector=DetectorConfig(scale_factor=scale_factor, min_neighbors=min_neighbors, min_size=min_size,
-                                detect_width=detect_width, track=track, thresholds=_three_numbers(thresholds)),
+        every=every,
+        target_fps=fps,
+        crop_size=size,
+        align=align,
+        all_faces=all_faces,
+        face_detector=detector,
+        detector=DetectorConfig(
+            scale_factor=scale_factor,
+            min_neighbors=min_neighbors,
+            min_size=min_size,
+            detect_width=detect_width,
+            track=track,
+            thresholds=_three_numbers(thresholds),
+        ),
     )
     with use_engine(engine_settings(engine, address, workers, gpus_per_worker)):
         result = run_extract(inputs, out, config, workers=workers, progress=show_progress(ctx))
@@ -106,8 +118,10 @@ def split(
 def train(
     ctx: typer.Context,
     workspace: Annotated[Path, typer.Argument(help="A split workspace.")],
-    model: Annotated[str, typer.Option(help="Registered model: lenet, alexnet, minixception, mobilenet_v2, "
-                                            "efficientnet_lite0, lgbp (see `vemo models`).")] = "lenet",
+    model: Annotated[
+        str,
+        typer.Option(help="Registered model: lenet, alexnet, minixception, mobilenet_v2, efficientnet_lite0, lgbp (see `vemo models`)."),
+    ] = "lenet",
     optimizer: Annotated[str, typer.Option(help="sgd, rmsprop or adam.")] = "sgd",
     lr: Annotated[float, typer.Option(help="Learning rate (the paper: 0.001).")] = 1e-3,
     batch_size: Annotated[int, typer.Option(help="Batch size (the paper: 10 and 100).")] = 10,
@@ -117,17 +131,20 @@ def train(
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     patience: Annotated[Optional[int], typer.Option(help="Stop after this many epochs without improvement.")] = None,
     class_weights: Annotated[bool, typer.Option(help="Weight the loss by inverse class frequency.")] = False,
-    recipe: Annotated[str, typer.Option(help="vemo (scaled, augmented) or paper (raw pixels, nearest resize, no "
-                                             "augmentation).")] = "vemo",
+    recipe: Annotated[str, typer.Option(help="vemo (scaled, augmented) or paper (raw pixels, nearest resize, no augmentation).")] = "vemo",
     monitor: Annotated[str, typer.Option(help="Keep the best epoch by val_loss or val_accuracy.")] = "val_loss",
     momentum: Annotated[float, typer.Option(help="Momentum for SGD and RMSprop.")] = 0.0,
     weight_decay: Annotated[float, typer.Option(help="L2 weight decay.")] = 0.0,
     amp: Annotated[bool, typer.Option(help="Mixed precision on CUDA.")] = False,
-    weights: Annotated[Optional[str], typer.Option(help="Start from pretrained weights (see `vemo weights list`); "
-                                                        "the head is replaced for the workspace's classes.")] = None,
+    weights: Annotated[
+        Optional[str],
+        typer.Option(help="Start from pretrained weights (see `vemo weights list`); the head is replaced for the workspace's classes."),
+    ] = None,
     freeze_epochs: Annotated[int, typer.Option(help="Warm-up epochs that train only the new head.")] = 0,
-    nproc: Annotated[int, typer.Option(help="Train on this many processes with DistributedDataParallel (one per "
-                                            "GPU; gloo on CPU): starts torchrun for you.")] = 1,
+    nproc: Annotated[
+        int,
+        typer.Option(help="Train on this many processes with DistributedDataParallel (one per GPU; gloo on CPU): starts torchrun for you."),
+    ] = 1,
 ) -> None:
     """Train a model on the workspace's train split (re-running resumes an unfinished run)."""
     import os
@@ -135,10 +152,25 @@ def train(
     from vemo.training import TrainConfig
     from vemo.training import train as run_train
 
-    config = TrainConfig(model=model, optimizer=optimizer, lr=lr, batch_size=batch_size, epochs=epochs, seed=seed,
-                         name=name, device=device, patience=patience, class_weights=class_weights, recipe=recipe,
-                         monitor=monitor, momentum=momentum, weight_decay=weight_decay, amp=amp, weights=weights,
-                         freeze_epochs=freeze_epochs)
+    config = TrainConfig(
+        model=model,
+        optimizer=optimizer,
+        lr=lr,
+        batch_size=batch_size,
+        epochs=epochs,
+        seed=seed,
+        name=name,
+        device=device,
+        patience=patience,
+        class_weights=class_weights,
+        recipe=recipe,
+        monitor=monitor,
+        momentum=momentum,
+        weight_decay=weight_decay,
+        amp=amp,
+        weights=weights,
+        freeze_epochs=freeze_epochs,
+    )
     if nproc != 1:
         from vemo.cli.torchrun import run_under_torchrun
         from vemo.training.distributed import check_before_launch
@@ -148,9 +180,11 @@ def train(
     result = run_train(workspace, config, progress=show_progress(ctx))
     if os.environ.get("RANK", "0") != "0":
         return  # one process of several: rank 0 reports
-    typer.echo(f"trained {model} ({optimizer}, batch {batch_size}, {recipe} recipe): {result.epochs_run} epochs in "
-               f"{result.seconds:.1f} s ({result.images_per_second:.0f} images/s); best epoch {result.best_epoch}: "
-               f"val loss {result.best_val_loss:.4f}, val accuracy {result.best_val_accuracy:.3f} -> {result.run_dir}")
+    typer.echo(
+        f"trained {model} ({optimizer}, batch {batch_size}, {recipe} recipe): {result.epochs_run} epochs in "
+        f"{result.seconds:.1f} s ({result.images_per_second:.0f} images/s); best epoch {result.best_epoch}: "
+        f"val loss {result.best_val_loss:.4f}, val accuracy {result.best_val_accuracy:.3f} -> {result.run_dir}"
+    )
 
 
 @expected_errors
@@ -175,8 +209,10 @@ def models() -> None:
     for name in list_models():
         info = model_info(name)
         total, trainable = keras_parameter_count(create_model(name))
-        typer.echo(f"{name:18} {info.input_size}x{info.input_size} {info.color:4} {total:>12,} parameters "
-                   f"({trainable:,} trainable)  {info.description}")
+        typer.echo(
+            f"{name:18} {info.input_size}x{info.input_size} {info.color:4} {total:>12,} parameters "
+            f"({trainable:,} trainable)  {info.description}"
+        )
 
 
 @expected_errors
@@ -185,8 +221,9 @@ def demo(
     out: Annotated[Path, typer.Option(help="Folder for everything the demo makes.")] = Path("vemo-demo"),
     workers: Annotated[Optional[int], typer.Option(help="Processes to use (default: all cores).")] = None,
     quick: Annotated[bool, typer.Option(help="The tiny corpus and a smaller grid: every stage in about a minute.")] = False,
-    full: Annotated[bool, typer.Option(help="Also AlexNet (1 epoch), and the corpus at its full frame rate: about "
-                                            "6 minutes on 2 cores.")] = False,
+    full: Annotated[
+        bool, typer.Option(help="Also AlexNet (1 epoch), and the corpus at its full frame rate: about 6 minutes on 2 cores.")
+    ] = False,
 ) -> None:
     """Run every stage on a small synthetic corpus and say what was made where."""
     import logging

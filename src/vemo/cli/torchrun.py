@@ -46,16 +46,16 @@ def command_without_nproc(argv: list[str], nproc: int) -> list[str]:
             skip = True
             continue
         arguments.append(argument)
-    return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(nproc),
-            "-m", "vemo", *arguments]
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(nproc), "-m", "vemo", *arguments]
 
 
 def run_under_torchrun(nproc: int) -> int:
     """Run this command line under torchrun with `nproc` processes; its exit code (1 on failure)."""
     # torchrun sets one OpenMP thread per process anyway; set here, it does so without its banner
     environment = {"OMP_NUM_THREADS": "1", **os.environ}
-    process = subprocess.Popen(command_without_nproc(sys.argv[1:], nproc), stderr=subprocess.PIPE, env=environment,
-                               preexec_fn=_tied_to(os.getpid()))
+    process = subprocess.Popen(
+        command_without_nproc(sys.argv[1:], nproc), stderr=subprocess.PIPE, env=environment, preexec_fn=_tied_to(os.getpid())
+    )
     failed = _relay(process.stderr)
     code = process.wait()
     if code != 0 and not failed:

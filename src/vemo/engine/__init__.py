@@ -110,8 +110,7 @@ def pending(units: Sequence[Unit], is_done: Callable[[Unit], bool]) -> tuple[lis
     return todo, len(units) - len(todo)
 
 
-def run_units(work: Callable[[Unit], Result], units: Sequence[Unit], *, workers: int | None = None) -> Iterator[
-        tuple[Unit, Result]]:
+def run_units(work: Callable[[Unit], Result], units: Sequence[Unit], *, workers: int | None = None) -> Iterator[tuple[Unit, Result]]:
     """Run `work(unit)` for every unit; yield (unit, result) as each finishes.
 
     On Ray each unit is a task asking for one CPU and --gpus-per-worker GPUs, retried when its
@@ -135,15 +134,17 @@ def run_units(work: Callable[[Unit], Result], units: Sequence[Unit], *, workers:
         for unit in units:
             yield unit, _call(work, unit)
         return
-    with ProcessPoolExecutor(max_workers=min(workers, len(units)), mp_context=get_context("spawn"),
-                             initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(units)), mp_context=get_context("spawn"), initializer=die_with_parent, initargs=(os.getpid(),)
+    ) as pool:
         futures = {pool.submit(_call, work, unit): unit for unit in units}
         for future in as_completed(futures):
             yield futures[future], future.result()
 
 
-def run_units_with_state(make_state: Callable[[], State], work: Callable[[State, Unit], Result],
-                         units: Sequence[Unit]) -> Iterator[tuple[Unit, Result]]:
+def run_units_with_state(
+    make_state: Callable[[], State], work: Callable[[State, Unit], Result], units: Sequence[Unit]
+) -> Iterator[tuple[Unit, Result]]:
     """On Ray: `work(state, unit)` for every unit over a pool of actors, each making its `state`
     (a loaded model) once; as many actors as the engine's `workers`, or the cluster's CPUs.
     Locally there is nothing to share across processes: callers keep their own loop (prediction

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 Item = TypeVar("Item")
 Output = TypeVar("Output")
 
+
 class BatchQueue(Generic[Item, Output]):
     """Runs `run_group(key, items) -> outputs` (one output per item, in order) on one thread.
 
@@ -32,8 +33,13 @@ class BatchQueue(Generic[Item, Output]):
         name: the consumer thread's name.
     """
 
-    def __init__(self, run_group: Callable[[Hashable, Sequence[Item]], Sequence[Output]], max_weight: int = 512,
-                 weight: Callable[[Item], int] = lambda item: 1, name: str = "vemo-batch") -> None:
+    def __init__(
+        self,
+        run_group: Callable[[Hashable, Sequence[Item]], Sequence[Output]],
+        max_weight: int = 512,
+        weight: Callable[[Item], int] = lambda item: 1,
+        name: str = "vemo-batch",
+    ) -> None:
         if max_weight < 1:
             raise ValueError("max_weight must be at least 1")
         self._run_group = run_group

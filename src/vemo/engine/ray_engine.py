@@ -42,6 +42,7 @@ class Placement(Protocol):
     @property
     def gpus_per_worker(self) -> float: ...
 
+
 log = logging.getLogger(__name__)
 
 MAX_RETRIES = 3  # a unit whose worker dies (SIGKILL, OOM, a lost node) is tried again this often
@@ -74,11 +75,14 @@ def connect(settings: Placement) -> RayModule:
     ray = require_ray()
     if ray.is_initialized():
         return ray
-    options = {"include_dashboard": False, "logging_level": logging.WARNING, "log_to_driver": False,
-               "runtime_env": {"env_vars": _environment()}}
+    options = {
+        "include_dashboard": False,
+        "logging_level": logging.WARNING,
+        "log_to_driver": False,
+        "runtime_env": {"env_vars": _environment()},
+    }
     if address is None:
-        _start_private(ray, options | {"num_cpus": workers or os.cpu_count() or 1,
-                                       "object_store_memory": LOCAL_OBJECT_STORE_BYTES})
+        _start_private(ray, options | {"num_cpus": workers or os.cpu_count() or 1, "object_store_memory": LOCAL_OBJECT_STORE_BYTES})
     else:
         _join(ray, address, options)
     return ray
@@ -88,8 +92,7 @@ def _start_private(ray: RayModule, options: dict[str, Any]) -> None:
     """Start a Ray of this machine's own, on the calling thread: a Ray started from a helper thread
     answers `ray.init` but its first task never reaches the GCS. Its token stays the user's own."""
     if threading.current_thread() is not threading.main_thread():
-        raise VemoError("a private Ray must be started from the main thread; start one with `ray start --head` "
-                        "and pass --address")
+        raise VemoError("a private Ray must be started from the main thread; start one with `ray start --head` and pass --address")
     token_folder = Path.home() / ".ray"
     token_folder.mkdir(mode=0o700, exist_ok=True)  # the token is written inside, readable by the user only
     ray.init(address="local", **options)  # "local": never a cluster found through $RAY_ADDRESS or `ray start`
@@ -124,11 +127,11 @@ def _join(ray: RayModule, address: str, options: dict[str, Any]) -> None:
     starter.start()
     starter.join(timeout)
     if not outcome:
-        raise ConfigError(f"cannot reach the Ray cluster at {address}: no answer within {timeout:g} s "
-                          "(VEMO_RAY_CONNECT_TIMEOUT sets the wait)", "address")
+        raise ConfigError(
+            f"cannot reach the Ray cluster at {address}: no answer within {timeout:g} s (VEMO_RAY_CONNECT_TIMEOUT sets the wait)", "address"
+        )
     if isinstance(outcome[0], (ConnectionError, RuntimeError, ValueError)):
-        raise ConfigError(f"cannot reach the Ray cluster at {address}: {str(outcome[0]).splitlines()[0]}",
-                          "address") from None
+        raise ConfigError(f"cannot reach the Ray cluster at {address}: {str(outcome[0]).splitlines()[0]}", "address") from None
     if outcome[0] is not None:
         raise outcome[0]
 
@@ -156,8 +159,9 @@ def _probe(address: str, timeout: float) -> None:
 
 
 def _token_at_hand() -> bool:
-    return bool(os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH")
-                or (Path.home() / ".ray" / "auth_token").is_file())
+    return bool(
+        os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH") or (Path.home() / ".ray" / "auth_token").is_file()
+    )
 
 
 def _in_drivers_folder(folder: str) -> None:
@@ -188,18 +192,17 @@ def _unit_errors(ray: RayModule) -> Iterator[None]:
     except ray.exceptions.RayTaskError as error:
         raise error.as_instanceof_cause() from None
     except ray.exceptions.RayError as error:
-        raise VemoError(f"a unit of work failed on Ray after {MAX_RETRIES} retries: {str(error).splitlines()[0]}") \
-            from None
+        raise VemoError(f"a unit of work failed on Ray after {MAX_RETRIES} retries: {str(error).splitlines()[0]}") from None
 
 
-def run_units_on_ray(work: Callable[[Unit], Result], units: Sequence[Unit], settings: Placement) -> Iterator[
-        tuple[Unit, Result]]:
+def run_units_on_ray(work: Callable[[Unit], Result], units: Sequence[Unit], settings: Placement) -> Iterator[tuple[Unit, Result]]:
     """Each unit a task, at most `_at_once` in flight; (unit, result) yielded as each finishes."""
     ray = connect(settings)
     if not units:
         return
-    task = ray.remote(_run_unit).options(num_cpus=CPUS_PER_UNIT, num_gpus=settings.gpus_per_worker,
-                                         max_retries=MAX_RETRIES, retry_exceptions=False)
+    task = ray.remote(_run_unit).options(
+        num_cpus=CPUS_PER_UNIT, num_gpus=settings.gpus_per_worker, max_retries=MAX_RETRIES, retry_exceptions=False
+    )
     cap = _at_once(ray, settings)
     waiting, in_flight = list(units)[::-1], dict[object, Unit]()
     while waiting or in_flight:
@@ -229,9 +232,9 @@ class _Holder:
         return unit, work(self.state, unit), ray.get_runtime_context().get_node_id()
 
 
-def run_on_actors(make_state: Callable[[], State], work: Callable[[State, Unit], Result], units: Sequence[Unit],
-                  settings: Placement) -> Iterator[
-        tuple[Unit, Result]]:
+def run_on_actors(
+    make_state: Callable[[], State], work: Callable[[State, Unit], Result], units: Sequence[Unit], settings: Placement
+) -> Iterator[tuple[Unit, Result]]:
     """`work(state, unit)` over a pool of actors, each making its state once. An actor that dies
     is restarted (its state made again) and its unit tried again, up to MAX_RETRIES times."""
     ray = connect(settings)
@@ -239,8 +242,9 @@ def run_on_actors(make_state: Callable[[], State], work: Callable[[State, Unit],
         return
     from ray.util import ActorPool
 
-    holder = ray.remote(_Holder).options(num_cpus=CPUS_PER_UNIT, num_gpus=settings.gpus_per_worker,
-                                         max_restarts=MAX_RETRIES, max_task_retries=MAX_RETRIES)
+    holder = ray.remote(_Holder).options(
+        num_cpus=CPUS_PER_UNIT, num_gpus=settings.gpus_per_worker, max_restarts=MAX_RETRIES, max_task_retries=MAX_RETRIES
+    )
     pool = ActorPool([holder.remote(make_state, os.getcwd()) for _ in range(min(_at_once(ray, settings), len(units)))])
     with _unit_errors(ray):
         for unit, result, node in pool.map_unordered(lambda actor, unit: actor.run.remote(work, unit), list(units)):
@@ -267,11 +271,18 @@ def check_shared_folder(folder: Path, settings: Placement) -> None:
     try:
         nodes = [node for node in ray.nodes() if node.get("Alive")]
         look = ray.remote(_sees)
-        answers = ray.get([look.options(num_cpus=0, scheduling_strategy=NodeAffinitySchedulingStrategy(
-            node["NodeID"], soft=False)).remote(str(probe)) for node in nodes])
+        answers = ray.get(
+            [
+                look.options(num_cpus=0, scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)).remote(str(probe))
+                for node in nodes
+            ]
+        )
     finally:
         probe.unlink(missing_ok=True)
     for node, (seen, host) in zip(nodes, answers):
         if not seen:
-            raise ConfigError(f"{folder} is not shared with Ray node {node.get('NodeManagerAddress')} ({host}): put the "
-                              "workspace on a filesystem every node mounts at the same path", "engine")
+            raise ConfigError(
+                f"{folder} is not shared with Ray node {node.get('NodeManagerAddress')} ({host}): put the "
+                "workspace on a filesystem every node mounts at the same path",
+                "engine",
+            )

@@ -56,8 +56,17 @@ class EvalReport:
     corpus: dict
 
 
-def compute_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: list[str], *, loss: float = float("nan"),
-                    split: str = "", corpus: dict | None = None, bootstrap: int = 1000, seed: int = 0) -> EvalReport:
+def compute_metrics(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    classes: list[str],
+    *,
+    loss: float = float("nan"),
+    split: str = "",
+    corpus: dict | None = None,
+    bootstrap: int = 1000,
+    seed: int = 0,
+) -> EvalReport:
     """All metrics of a prediction, with 95 % bootstrap intervals for accuracy and balanced accuracy."""
     labels = list(range(len(classes)))
     present = sorted(set(y_true.tolist()))
@@ -66,19 +75,30 @@ def compute_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: list[str], 
     rows = matrix.sum(axis=1, keepdims=True)
     normalized = np.divide(matrix, rows, out=np.zeros_like(matrix, dtype=float), where=rows > 0)
     per_class = {
-        name: {"recall": float(recall[i]) if support[i] else float("nan"), "precision": float(precision[i]),
-               "f1": float(f1[i]), "support": int(support[i])}
+        name: {
+            "recall": float(recall[i]) if support[i] else float("nan"),
+            "precision": float(precision[i]),
+            "f1": float(f1[i]),
+            "support": int(support[i]),
+        }
         for i, name in enumerate(classes)
     }
     accuracies, balanced = bootstrap_scores(y_true, y_pred, len(classes), bootstrap, seed)
     return EvalReport(
-        split=split, classes=classes, samples=int(len(y_true)),
-        accuracy=float(accuracy_score(y_true, y_pred)), balanced_accuracy=_balanced(y_true, y_pred),
-        macro_f1=float(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)), loss=loss,
-        per_class=per_class, confusion=matrix.tolist(), confusion_normalized=normalized.round(4).tolist(),
+        split=split,
+        classes=classes,
+        samples=int(len(y_true)),
+        accuracy=float(accuracy_score(y_true, y_pred)),
+        balanced_accuracy=_balanced(y_true, y_pred),
+        macro_f1=float(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)),
+        loss=loss,
+        per_class=per_class,
+        confusion=matrix.tolist(),
+        confusion_normalized=normalized.round(4).tolist(),
         accuracy_ci95=_interval95(accuracies),
         balanced_accuracy_ci95=_interval95(balanced),
-        classes_without_samples=[c for i, c in enumerate(classes) if support[i] == 0], corpus=corpus or {},
+        classes_without_samples=[c for i, c in enumerate(classes) if support[i] == 0],
+        corpus=corpus or {},
     )
 
 
@@ -91,8 +111,7 @@ def _balanced(y_true: np.ndarray, y_pred: np.ndarray) -> float:
         return float(balanced_accuracy_score(y_true, y_pred))
 
 
-def resampled_scores(y_true: np.ndarray, y_pred: np.ndarray, index: np.ndarray,
-                     classes: int) -> tuple[np.ndarray, np.ndarray]:
+def resampled_scores(y_true: np.ndarray, y_pred: np.ndarray, index: np.ndarray, classes: int) -> tuple[np.ndarray, np.ndarray]:
     """Accuracy and balanced accuracy (scikit-learn's definitions) of each row of `index`, an (R,
     n) array of sample positions, all rows at once: scikit-learn's scorers called per resample
     spent about 5 ms each on input checks, 4.7 s of every evaluation for 1,000 resamples."""
@@ -105,8 +124,7 @@ def resampled_scores(y_true: np.ndarray, y_pred: np.ndarray, index: np.ndarray,
     return correct.mean(axis=1), recall.sum(axis=1) / (support > 0).sum(axis=1)  # mean over the classes present
 
 
-def bootstrap_scores(y_true: np.ndarray, y_pred: np.ndarray, classes: int, resamples: int,
-                     seed: int) -> tuple[np.ndarray, np.ndarray]:
+def bootstrap_scores(y_true: np.ndarray, y_pred: np.ndarray, classes: int, resamples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Accuracy and balanced accuracy of `resamples` resamples with replacement of the samples
     (drawn in blocks of about 4 M positions, so a large test split needs little memory)."""
     rng = np.random.default_rng(seed)
@@ -120,8 +138,7 @@ def bootstrap_scores(y_true: np.ndarray, y_pred: np.ndarray, classes: int, resam
     return np.concatenate(accuracy), np.concatenate(balanced)
 
 
-def evaluate(run_dir: Path | str, split: str = "test", *, workspace: Path | str | None = None,
-             device: str = "auto") -> EvalReport:
+def evaluate(run_dir: Path | str, split: str = "test", *, workspace: Path | str | None = None, device: str = "auto") -> EvalReport:
     """Evaluate a run on a split; write RUN/eval-<split>.json, confusion-<split>.png, curves.png.
 
     Raises:
@@ -138,8 +155,7 @@ def evaluate(run_dir: Path | str, split: str = "test", *, workspace: Path | str 
     logits = batched_logits(model, images, preprocess, torch_device)
     classical = model_info(config["model"]).kind == "classical"  # LDA decision values are no probabilities
     loss = float("nan") if classical else float(torch.nn.functional.cross_entropy(logits, labels))
-    report = compute_metrics(labels.numpy(), logits.argmax(1).numpy(), classes, loss=loss, split=split,
-                             corpus=config.get("corpus", {}))
+    report = compute_metrics(labels.numpy(), logits.argmax(1).numpy(), classes, loss=loss, split=split, corpus=config.get("corpus", {}))
     for name in report.classes_without_samples:
         log.warning("class %r has no samples in the %s split; its recall is undefined", name, split)
     clean_partial_files(run.path)  # what a killed evaluation left
@@ -169,8 +185,11 @@ def format_report(report: EvalReport) -> str:
         recall = "   n/a" if values["support"] == 0 else f"{values['recall']:7.3f}"
         lines.append(f"{name:12} {recall:>7} {values['precision']:9.3f} {values['support']:8d}")
     width = max(len(c) for c in report.classes)
-    lines += ["", "confusion (rows: true, columns: predicted; counts / row %)",
-              " " * (width + 1) + " ".join(f"{c[:8]:>14}" for c in report.classes)]
+    lines += [
+        "",
+        "confusion (rows: true, columns: predicted; counts / row %)",
+        " " * (width + 1) + " ".join(f"{c[:8]:>14}" for c in report.classes),
+    ]
     for name, counts, shares in zip(report.classes, report.confusion, report.confusion_normalized):
         lines.append(f"{name:{width}} " + " ".join(f"{n:7d} {100 * s:5.1f}%" for n, s in zip(counts, shares)))
     if report.classes_without_samples:
@@ -185,8 +204,15 @@ def plot_confusion(report: EvalReport, path: Path, title: str = "") -> None:
     image = axis.imshow(matrix, cmap="Blues", vmin=0, vmax=1)
     for i, row in enumerate(report.confusion):
         for j, count in enumerate(row):
-            axis.text(j, i, f"{count}\n{100 * matrix[i, j]:.0f}%", ha="center", va="center", fontsize=8,
-                      color="white" if matrix[i, j] > 0.6 else "black")
+            axis.text(
+                j,
+                i,
+                f"{count}\n{100 * matrix[i, j]:.0f}%",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if matrix[i, j] > 0.6 else "black",
+            )
     axis.set_xticks(range(len(report.classes)), report.classes, rotation=30, ha="right")
     axis.set_yticks(range(len(report.classes)), report.classes)
     axis.set_xlabel("predicted")

@@ -60,14 +60,12 @@ class ExperimentConfig:
 
     def __post_init__(self) -> None:
         if self.protocol not in (*PROTOCOLS, "both"):
-            raise ConfigError(f"protocol must be one of {', '.join(PROTOCOLS)} or both, not {self.protocol!r}",
-                              "protocol")
+            raise ConfigError(f"protocol must be one of {', '.join(PROTOCOLS)} or both, not {self.protocol!r}", "protocol")
         require_number(self.seeds, "seeds", 1, 1000)
         require_number(self.epochs, "epochs", 1, 1_000_000)
         require_number(self.transfer_epochs, "transfer_epochs", 1, 1_000_000)
         if not 0 <= self.freeze_epochs < self.transfer_epochs:
-            raise ConfigError("freeze_epochs must be at least 0 and less than transfer_epochs", "freeze_epochs",
-                              "transfer_epochs")
+            raise ConfigError("freeze_epochs must be at least 0 and less than transfer_epochs", "freeze_epochs", "transfer_epochs")
 
     @property
     def protocols(self) -> tuple[str, ...]:
@@ -88,12 +86,21 @@ def _result_row(run: RunFolder, **keys) -> dict:
     report = run.read_eval("test")
     trained = run.read_summary()
     history = run.read_history()
-    row = {**keys, "run": str(run.path), "epochs_run": trained["epochs_run"], "best_epoch": trained["best_epoch"],
-           "train_seconds": trained["seconds_total"], "val_accuracy": float(history["val_accuracy"].max()),
-           "accuracy": report["accuracy"], "balanced_accuracy": report["balanced_accuracy"],
-           "balanced_ci_low": (report.get("balanced_accuracy_ci95") or [float("nan")] * 2)[0],
-           "balanced_ci_high": (report.get("balanced_accuracy_ci95") or [float("nan")] * 2)[1],
-           "macro_f1": report["macro_f1"], "loss": report["loss"], "test_samples": report["samples"]}
+    row = {
+        **keys,
+        "run": str(run.path),
+        "epochs_run": trained["epochs_run"],
+        "best_epoch": trained["best_epoch"],
+        "train_seconds": trained["seconds_total"],
+        "val_accuracy": float(history["val_accuracy"].max()),
+        "accuracy": report["accuracy"],
+        "balanced_accuracy": report["balanced_accuracy"],
+        "balanced_ci_low": (report.get("balanced_accuracy_ci95") or [float("nan")] * 2)[0],
+        "balanced_ci_high": (report.get("balanced_accuracy_ci95") or [float("nan")] * 2)[1],
+        "macro_f1": report["macro_f1"],
+        "loss": report["loss"],
+        "test_samples": report["samples"],
+    }
     for name, values in report["per_class"].items():
         row[f"recall_{name}"] = values["recall"]
     return row
@@ -121,8 +128,9 @@ def _run_one(task: tuple[int, TrainConfig, dict], workspace: Path, progress: boo
     return {**_result_row(run, **keys), "reused": done}
 
 
-def _run_batch(workspace: Path, tasks: list[tuple[TrainConfig, dict]], workers: int, progress: bool,
-               on_run: Callable[[dict], None] | None) -> list[dict]:
+def _run_batch(
+    workspace: Path, tasks: list[tuple[TrainConfig, dict]], workers: int, progress: bool, on_run: Callable[[dict], None] | None
+) -> list[dict]:
     """Run independent runs, `workers` at a time; rows come back in task order."""
     rows: list[dict | None] = [None] * len(tasks)
     # with workers > 1 every run gets cores // workers torch threads, a lone run too: a run's
@@ -142,8 +150,14 @@ def _run_batch(workspace: Path, tasks: list[tuple[TrainConfig, dict]], workers: 
     return rows  # type: ignore[return-value]
 
 
-def run_paper_grid(workspace: Path | str, config: ExperimentConfig = ExperimentConfig(), *, progress: bool = False,
-                   on_run: Callable[[dict], None] | None = None, workers: int = 1) -> pd.DataFrame:
+def run_paper_grid(
+    workspace: Path | str,
+    config: ExperimentConfig = ExperimentConfig(),
+    *,
+    progress: bool = False,
+    on_run: Callable[[dict], None] | None = None,
+    workers: int = 1,
+) -> pd.DataFrame:
     """Run (or reuse) every run of the study; returns one row per run.
 
     With protocol "both", the whole grid runs on the paper's frame split, then on the subject
@@ -158,13 +172,13 @@ def run_paper_grid(workspace: Path | str, config: ExperimentConfig = ExperimentC
     """
     workspace = require_workspace(workspace)
     check_shared_workspace(workspace)
-    parts = [_run_protocol(workspace, replace(config, protocol=protocol), progress, on_run, workers)
-             for protocol in config.protocols]
+    parts = [_run_protocol(workspace, replace(config, protocol=protocol), progress, on_run, workers) for protocol in config.protocols]
     return pd.concat(parts, ignore_index=True)
 
 
-def _run_protocol(workspace: Path, config: ExperimentConfig, progress: bool, on_run: Callable[[dict], None] | None,
-                  workers: int) -> pd.DataFrame:
+def _run_protocol(
+    workspace: Path, config: ExperimentConfig, progress: bool, on_run: Callable[[dict], None] | None, workers: int
+) -> pd.DataFrame:
     split_workspace(workspace, by=PROTOCOLS[config.protocol], seed=0, classes=config.classes)
 
     def task(model: str, optimizer: str, batch_size: int, seed: int, table: str) -> tuple[TrainConfig, dict]:
@@ -173,10 +187,26 @@ def _run_protocol(workspace: Path, config: ExperimentConfig, progress: bool, on_
         if model == "lgbp":  # fitted once: no optimizer, batches or epochs
             train_config = TrainConfig(model=model, epochs=1, recipe=config.recipe, name=name, classes=config.classes)
         else:
-            train_config = TrainConfig(model=model, optimizer=optimizer, batch_size=batch_size, epochs=epochs,
-                                       seed=seed, recipe=config.recipe, name=name, classes=config.classes)
-        keys = {"table": table, "protocol": config.protocol, "recipe": config.recipe, "model": model,
-                "optimizer": optimizer, "batch_size": batch_size, "epochs": epochs, "seed": seed}
+            train_config = TrainConfig(
+                model=model,
+                optimizer=optimizer,
+                batch_size=batch_size,
+                epochs=epochs,
+                seed=seed,
+                recipe=config.recipe,
+                name=name,
+                classes=config.classes,
+            )
+        keys = {
+            "table": table,
+            "protocol": config.protocol,
+            "recipe": config.recipe,
+            "model": model,
+            "optimizer": optimizer,
+            "batch_size": batch_size,
+            "epochs": epochs,
+            "seed": seed,
+        }
         return train_config, keys
 
     small, large = config.batch_sizes
@@ -203,14 +233,29 @@ def _transfer_tasks(config: ExperimentConfig) -> list[tuple[TrainConfig, dict]]:
         for start in (weights, None):
             for seed in range(config.seeds):
                 label = f"{weights}-ft{config.freeze_epochs}" if start else f"{model}-scratch"
-                name = run_name(config.protocol, "vemo", label, config.transfer_optimizer, batch_size,
-                                config.transfer_epochs, seed)
-                train_config = TrainConfig(model=model, optimizer=config.transfer_optimizer, batch_size=batch_size,
-                                           epochs=config.transfer_epochs, seed=seed, recipe="vemo", name=name,
-                                           classes=config.classes, weights=start,
-                                           freeze_epochs=config.freeze_epochs if start else 0)
-                keys = {"table": "transfer", "protocol": config.protocol, "recipe": "vemo", "model": model,
-                        "optimizer": config.transfer_optimizer, "batch_size": batch_size,
-                        "epochs": config.transfer_epochs, "seed": seed, "weights": start or "scratch"}
+                name = run_name(config.protocol, "vemo", label, config.transfer_optimizer, batch_size, config.transfer_epochs, seed)
+                train_config = TrainConfig(
+                    model=model,
+                    optimizer=config.transfer_optimizer,
+                    batch_size=batch_size,
+                    epochs=config.transfer_epochs,
+                    seed=seed,
+                    recipe="vemo",
+                    name=name,
+                    classes=config.classes,
+                    weights=start,
+                    freeze_epochs=config.freeze_epochs if start else 0,
+                )
+                keys = {
+                    "table": "transfer",
+                    "protocol": config.protocol,
+                    "recipe": "vemo",
+                    "model": model,
+                    "optimizer": config.transfer_optimizer,
+                    "batch_size": batch_size,
+                    "epochs": config.transfer_epochs,
+                    "seed": seed,
+                    "weights": start or "scratch",
+                }
                 tasks.append((train_config, keys))
     return tasks

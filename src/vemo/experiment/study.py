@@ -13,8 +13,15 @@ from vemo.experiment.report import write_report
 from vemo.io.files import clean_partial_files
 
 
-def run_study(workspace: Path | str, config: ExperimentConfig, out: Path | str, *, progress: bool = False,
-              on_run: Callable[[dict], None] | None = None, workers: int = 1) -> tuple[pd.DataFrame, Path]:
+def run_study(
+    workspace: Path | str,
+    config: ExperimentConfig,
+    out: Path | str,
+    *,
+    progress: bool = False,
+    on_run: Callable[[dict], None] | None = None,
+    workers: int = 1,
+) -> tuple[pd.DataFrame, Path]:
     """Run (or reuse) every run of `config` and write the report into `out`.
 
     Returns:

@@ -68,10 +68,21 @@ def _face_row(task: _Task, frame: Frame, index: int, face: Face, name: str) -> d
     """One row of faces.csv: the box, the eyes (found by Haar's eye cascades, or MTCNN's first two
     landmarks) and MTCNN's other landmarks."""
     box, pair = face.box, face.eyes
-    row = {"source_id": task.source_id, "source_path": task.path, "frame": frame.index,
-           "time_s": round(frame.time_s, 4), "face_index": index, "x": box.x, "y": box.y, "w": box.w, "h": box.h,
-           "left_eye_x": pair.left[0] if pair else np.nan, "left_eye_y": pair.left[1] if pair else np.nan,
-           "right_eye_x": pair.right[0] if pair else np.nan, "right_eye_y": pair.right[1] if pair else np.nan}
+    row = {
+        "source_id": task.source_id,
+        "source_path": task.path,
+        "frame": frame.index,
+        "time_s": round(frame.time_s, 4),
+        "face_index": index,
+        "x": box.x,
+        "y": box.y,
+        "w": box.w,
+        "h": box.h,
+        "left_eye_x": pair.left[0] if pair else np.nan,
+        "left_eye_y": pair.left[1] if pair else np.nan,
+        "right_eye_x": pair.right[0] if pair else np.nan,
+        "right_eye_y": pair.right[1] if pair else np.nan,
+    }
     for part, point in zip(LANDMARKS[2:], (box.landmarks or [])[2:]):
         row[f"{part}_x"], row[f"{part}_y"] = point
     return {**row, "aligned": pair is not None, "crop_path": f"faces/{task.source_id}/{name}"}
@@ -140,8 +151,9 @@ def _plan_tasks(source_id: str, info: MediaInfo, config: ExtractConfig) -> list[
     ]
 
 
-def _plan_sources(inputs: Sequence[str | Path], workspace: Path, config: ExtractConfig) -> tuple[
-        list[_Task], dict[str, dict], int, list[tuple[str, str]]]:
+def _plan_sources(
+    inputs: Sequence[str | Path], workspace: Path, config: ExtractConfig
+) -> tuple[list[_Task], dict[str, dict], int, list[tuple[str, str]]]:
     """(tasks to run, the sources they belong to, sources already done, inputs that failed)."""
     state = workspace / STATE_DIR
     fingerprint = config.fingerprint()
@@ -171,8 +183,15 @@ def _plan_sources(inputs: Sequence[str | Path], workspace: Path, config: Extract
         shutil.rmtree(workspace / "faces" / source_id, ignore_errors=True)
         source_tasks = _plan_tasks(source_id, info, config)
         tasks += source_tasks
-        pending[source_id] = {"info": info, "sha256": digest, "key": str(path.resolve()), "parts": len(source_tasks),
-                              "results": [], "error": None, "reported": 0}
+        pending[source_id] = {
+            "info": info,
+            "sha256": digest,
+            "key": str(path.resolve()),
+            "parts": len(source_tasks),
+            "results": [],
+            "error": None,
+            "reported": 0,
+        }
     return tasks, pending, skipped, failures
 
 
@@ -221,15 +240,31 @@ def extract(
     write_tables(workspace, markers, failures)
     carry_clips(workspace, markers)
     no_face = [m["path"] for m in markers if m["status"] == "no_face"]
-    result = ExtractResult(workspace, len(pending) - sum(1 for s in pending.values() if s["error"]), skipped,
-                           failures, no_face, frames_read, faces, time.perf_counter() - started)
+    result = ExtractResult(
+        workspace,
+        len(pending) - sum(1 for s in pending.values() if s["error"]),
+        skipped,
+        failures,
+        no_face,
+        frames_read,
+        faces,
+        time.perf_counter() - started,
+    )
     write_metadata(workspace, config, result, markers, workers)
     return result
 
 
-def _run_tasks(tasks: list[_Task], pending: dict[str, dict], config: ExtractConfig, workspace: Path,
-               workers: int | None, failures: list[tuple[str, str]], progress: bool) -> tuple[int, int]:
+def _run_tasks(
+    tasks: list[_Task],
+    pending: dict[str, dict],
+    config: ExtractConfig,
+    workspace: Path,
+    workers: int | None,
+    failures: list[tuple[str, str]],
+    progress: bool,
+) -> tuple[int, int]:
     """Run every task; finish each source when its last task is in. Returns (frames read, faces)."""
+
     def frames_of(task: _Task) -> int:
         return (task.stop if task.stop is not None else pending[task.source_id]["info"].frame_count) - task.start
 
@@ -255,8 +290,7 @@ def _run_tasks(tasks: list[_Task], pending: dict[str, dict], config: ExtractConf
 SHORT_READ = 0.9  # fewer decoded frames than this share of what the container announces: a warning
 
 
-def _finish_source(source_id: str, source: dict, workspace: Path, fingerprint: str,
-                   failures: list[tuple[str, str]]) -> tuple[int, int]:
+def _finish_source(source_id: str, source: dict, workspace: Path, fingerprint: str, failures: list[tuple[str, str]]) -> tuple[int, int]:
     info: MediaInfo = source["info"]
     if source["error"] is not None:
         failures.append((str(info.path), source["error"]))
@@ -274,15 +308,23 @@ def _finish_source(source_id: str, source: dict, workspace: Path, fingerprint: s
     announced = -(-info.frame_count // max(step, 1))
     short = info.kind == "video" and read < SHORT_READ * announced
     if short:  # a cut file decodes until the cut without an error: say so
-        log.warning("%s: read %d of the %d frames its container announces; the file may be truncated",
-                    info.path, read, announced)
+        log.warning("%s: read %d of the %d frames its container announces; the file may be truncated", info.path, read, announced)
     marker = {
-        "source_id": source_id, "path": str(info.path), "key": source["key"], "sha256": source["sha256"],
-        "fingerprint": fingerprint, "kind": info.kind, "fps": round(info.fps, 4), "frames_read": read,
-        "frames_with_face": with_face, "frames_without_face": read - with_face, "faces": len(table),
-        "status": status, "reason": "; ".join(
-            [*([] if with_face else ["no face found"]),
-             *([f"read {read} of {announced} announced frames (truncated?)"] if short else [])]),
+        "source_id": source_id,
+        "path": str(info.path),
+        "key": source["key"],
+        "sha256": source["sha256"],
+        "fingerprint": fingerprint,
+        "kind": info.kind,
+        "fps": round(info.fps, 4),
+        "frames_read": read,
+        "frames_with_face": with_face,
+        "frames_without_face": read - with_face,
+        "faces": len(table),
+        "status": status,
+        "reason": "; ".join(
+            [*([] if with_face else ["no face found"]), *([f"read {read} of {announced} announced frames (truncated?)"] if short else [])]
+        ),
         "seconds": round(sum(r["seconds"] for r in source["results"]), 3),
     }
     write_json_atomic(workspace / STATE_DIR / f"{source_id}.json", marker)

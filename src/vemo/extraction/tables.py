@@ -23,11 +23,43 @@ from vemo.io.files import write_csv_atomic, write_json_atomic
 from vemo.io.workspace import CLIPS, EXTRACT, FACES, SOURCES
 
 STATE_DIR = ".extract-state"
-FACE_COLUMNS = ["source_id", "source_path", "frame", "time_s", "face_index", "x", "y", "w", "h",
-                "left_eye_x", "left_eye_y", "right_eye_x", "right_eye_y", "nose_x", "nose_y", "mouth_left_x",
-                "mouth_left_y", "mouth_right_x", "mouth_right_y", "aligned", "crop_path"]
-SOURCE_COLUMNS = ["source_id", "path", "sha256", "kind", "fps", "frames_read", "frames_with_face",
-                  "frames_without_face", "faces", "status", "reason", "seconds"]
+FACE_COLUMNS = [
+    "source_id",
+    "source_path",
+    "frame",
+    "time_s",
+    "face_index",
+    "x",
+    "y",
+    "w",
+    "h",
+    "left_eye_x",
+    "left_eye_y",
+    "right_eye_x",
+    "right_eye_y",
+    "nose_x",
+    "nose_y",
+    "mouth_left_x",
+    "mouth_left_y",
+    "mouth_right_x",
+    "mouth_right_y",
+    "aligned",
+    "crop_path",
+]
+SOURCE_COLUMNS = [
+    "source_id",
+    "path",
+    "sha256",
+    "kind",
+    "fps",
+    "frames_read",
+    "frames_with_face",
+    "frames_without_face",
+    "faces",
+    "status",
+    "reason",
+    "seconds",
+]
 
 
 def read_markers(state: Path) -> list[dict]:
@@ -75,24 +107,32 @@ def carry_clips(workspace: Path, markers: list[dict]) -> None:
         write_csv_atomic(workspace / CLIPS, pd.DataFrame(rows))
 
 
-def write_metadata(workspace: Path, config: ExtractConfig, result: ExtractResult, markers: list[dict],
-                   workers: int | None) -> None:
+def write_metadata(workspace: Path, config: ExtractConfig, result: ExtractResult, markers: list[dict], workers: int | None) -> None:
     """extract.json: parameters, the crop recipe every model trained here carries, versions, totals."""
-    write_json_atomic(workspace / EXTRACT, {
-        "vemo_version": __version__,
-        "versions": {"opencv": cv2.__version__, "numpy": np.__version__, "python": platform.python_version()},
-        "parameters": asdict(config),
-        "crop_recipe": config.recipe.to_json(),
-        "fingerprint": config.fingerprint(),
-        "workers": workers or os.cpu_count(),
-        "this_run": {"sources_done": result.sources_done, "sources_skipped": result.sources_skipped,
-                     "failed": len(result.failures), "frames_read": result.frames_read, "faces": result.faces,
-                     "seconds": round(result.seconds, 3), "frames_per_second": round(result.frames_per_second, 1)},
-        "workspace_totals": {
-            "sources": len(markers),
-            "no_face": sum(m["status"] == "no_face" for m in markers),
-            "frames_read": sum(m["frames_read"] for m in markers),
-            "frames_with_face": sum(m["frames_with_face"] for m in markers),
-            "faces": sum(m["faces"] for m in markers),
+    write_json_atomic(
+        workspace / EXTRACT,
+        {
+            "vemo_version": __version__,
+            "versions": {"opencv": cv2.__version__, "numpy": np.__version__, "python": platform.python_version()},
+            "parameters": asdict(config),
+            "crop_recipe": config.recipe.to_json(),
+            "fingerprint": config.fingerprint(),
+            "workers": workers or os.cpu_count(),
+            "this_run": {
+                "sources_done": result.sources_done,
+                "sources_skipped": result.sources_skipped,
+                "failed": len(result.failures),
+                "frames_read": result.frames_read,
+                "faces": result.faces,
+                "seconds": round(result.seconds, 3),
+                "frames_per_second": round(result.frames_per_second, 1),
+            },
+            "workspace_totals": {
+                "sources": len(markers),
+                "no_face": sum(m["status"] == "no_face" for m in markers),
+                "frames_read": sum(m["frames_read"] for m in markers),
+                "frames_with_face": sum(m["frames_with_face"] for m in markers),
+                "faces": sum(m["faces"] for m in markers),
+            },
         },
-    })
+    )

@@ -59,12 +59,14 @@ class EyeLocator:
         smallest, largest = max(6, int(width / 9)), max(7, int(width / 3))
         for cascade in self._cascades:
             try:
-                found = cascade.detectMultiScale(region, scaleFactor=1.1, minNeighbors=3,
-                                                 minSize=(smallest, smallest), maxSize=(largest, largest))
+                found = cascade.detectMultiScale(
+                    region, scaleFactor=1.1, minNeighbors=3, minSize=(smallest, smallest), maxSize=(largest, largest)
+                )
             except cv2.error as error:
                 raise FaceDetectionError(f"Haar eye detection failed: {error.msg}") from error
-            candidates = [(left + (x + w / 2) / scale, top + (y + h / 2) / scale, w / scale)
-                          for x, y, w, h in (found if len(found) else [])]
+            candidates = [
+                (left + (x + w / 2) / scale, top + (y + h / 2) / scale, w / scale) for x, y, w, h in (found if len(found) else [])
+            ]
             pair = _best_pair(candidates, box)
             if pair is not None:
                 return pair
@@ -81,8 +83,11 @@ def plausible_pair(eyes: EyePair, box: FaceBox) -> bool:
     in the band the cascades search, and about centred (checks eyes carried from another frame)."""
     top, bottom = box.y + 0.12 * box.h, box.y + 0.6 * box.h
     centre_offset = abs((eyes.left[0] + eyes.right[0]) / 2 - (box.x + box.w / 2)) / box.w
-    return (_eye_geometry_fits(eyes.left, eyes.right, box) and centre_offset <= 0.2
-            and all(top <= y <= bottom for _, y in (eyes.left, eyes.right)))
+    return (
+        _eye_geometry_fits(eyes.left, eyes.right, box)
+        and centre_offset <= 0.2
+        and all(top <= y <= bottom for _, y in (eyes.left, eyes.right))
+    )
 
 
 def _best_pair(candidates: list[tuple[float, float, float]], box: FaceBox) -> EyePair | None:
@@ -138,8 +143,7 @@ def warp_crop(image: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
     return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
-def aligned_crop(image: np.ndarray, box: FaceBox, eyes: EyePair | None, size: int,
-                 align: bool = True) -> tuple[np.ndarray, EyePair | None]:
+def aligned_crop(image: np.ndarray, box: FaceBox, eyes: EyePair | None, size: int, align: bool = True) -> tuple[np.ndarray, EyePair | None]:
     """The `size` x `size` crop of the face in `box` from a BGR or grayscale frame. With `align`:
     fitted to the box's five landmarks when the detector gave them (MTCNN), else to `eyes` when
     the caller found them; otherwise (or without a pair) from the box alone. Returns the crop and

@@ -103,8 +103,11 @@ class HaarFaceDetector:
     def _run(self, gray: np.ndarray, min_size: int, max_size: int = 0) -> np.ndarray:
         try:
             found = self._cascade.detectMultiScale(
-                gray, scaleFactor=self.config.scale_factor, minNeighbors=self.config.min_neighbors,
-                minSize=(min_size, min_size), maxSize=(max_size, max_size) if max_size else (0, 0),
+                gray,
+                scaleFactor=self.config.scale_factor,
+                minNeighbors=self.config.min_neighbors,
+                minSize=(min_size, min_size),
+                maxSize=(max_size, max_size) if max_size else (0, 0),
             )
             return np.asarray(found, dtype=np.int32).reshape(-1, 4)
         except cv2.error as error:

@@ -56,11 +56,11 @@ class EyeCarrier:
         ratio = np.linalg.norm(new[1] - new[0]) / max(np.linalg.norm(old[1] - old[0]), 1e-6)
         if abs(ratio - 1) > MAX_SCALE_STEP:
             return None
-        centre = new.mean(axis=0) + (np.array([before_box.x + before_box.w / 2, before_box.y + before_box.h / 2])
-                                     - old.mean(axis=0)) * ratio
+        centre = (
+            new.mean(axis=0) + (np.array([before_box.x + before_box.w / 2, before_box.y + before_box.h / 2]) - old.mean(axis=0)) * ratio
+        )
         width, height = before_box.w * ratio, before_box.h * ratio
-        box = FaceBox(int(round(centre[0] - width / 2)), int(round(centre[1] - height / 2)),
-                      int(round(width)), int(round(height)))
+        box = FaceBox(int(round(centre[0] - width / 2)), int(round(centre[1] - height / 2)), int(round(width)), int(round(height)))
         self._previous = (gray, eyes, box)
         return box, eyes
 
@@ -81,8 +81,10 @@ class EyeCarrier:
         if x1 - x0 < 8 or y1 - y0 < 8:
             return None
         scale = min(1.0, FACE_PX / max(box.w, 1))
-        regions = [cv2.resize(image[y0:y1, x0:x1], None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
-                   if scale < 1 else image[y0:y1, x0:x1] for image in (before, gray)]
+        regions = [
+            cv2.resize(image[y0:y1, x0:x1], None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR) if scale < 1 else image[y0:y1, x0:x1]
+            for image in (before, gray)
+        ]
         points = ((np.array([eyes.left, eyes.right]) - (x0, y0)) * scale).astype(np.float32).reshape(-1, 1, 2)
         moved, found, _ = _lucas_kanade(regions[0], regions[1], points)
         back, returned, _ = _lucas_kanade(regions[1], regions[0], moved)
@@ -96,6 +98,7 @@ class EyeCarrier:
 def _lucas_kanade(before: np.ndarray, after: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`points` of `before` moved into `after` by pyramidal Lucas-Kanade: (moved, found, error).
     The second array only receives the result (no initial-flow flag)."""
-    moved, found, error = cv2.calcOpticalFlowPyrLK(before, after, points, points.copy(), winSize=FLOW_WINDOW,
-                                                   maxLevel=FLOW_LEVELS, criteria=FLOW_CRITERIA)
+    moved, found, error = cv2.calcOpticalFlowPyrLK(
+        before, after, points, points.copy(), winSize=FLOW_WINDOW, maxLevel=FLOW_LEVELS, criteria=FLOW_CRITERIA
+    )
     return moved, found, error

@@ -207,8 +207,7 @@ def _nms_min(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndar
 def _full_precision():
     """No TF32 in cuDNN's convolutions: their 10-bit mantissa moved boxes by up to 3 pixels on an
     H100 (a different window wins the NMS). The nets are small; float32 costs little."""
-    return torch.backends.cudnn.flags(enabled=torch.backends.cudnn.enabled, benchmark=False,
-                                      deterministic=False, allow_tf32=False)
+    return torch.backends.cudnn.flags(enabled=torch.backends.cudnn.enabled, benchmark=False, deterministic=False, allow_tf32=False)
 
 
 class MTCNNCascade:
@@ -237,8 +236,15 @@ class MTCNNCascade:
             hit = probabilities[:, 1] >= settings.thresholds[0]
             where = hit.nonzero()
             cells = where[:, 1:].flip(1).to(offsets.dtype)  # (x, y) of each 12-pixel window, stride 2
-            found = torch.cat([((2 * cells + 1) / scale).floor(), ((2 * cells + 12) / scale).floor(),
-                               probabilities[:, 1][hit].unsqueeze(1), offsets.permute(0, 2, 3, 1)[hit]], dim=1)
+            found = torch.cat(
+                [
+                    ((2 * cells + 1) / scale).floor(),
+                    ((2 * cells + 12) / scale).floor(),
+                    probabilities[:, 1][hit].unsqueeze(1),
+                    offsets.permute(0, 2, 3, 1)[hit],
+                ],
+                dim=1,
+            )
             keep = batched_nms(found[:, :4], found[:, 4], where[:, 0], 0.5)
             found_per_scale.append(found[keep])
             owners_per_scale.append(where[keep, 0])
@@ -251,8 +257,9 @@ class MTCNNCascade:
         corners = boxes[:, :4] + boxes[:, 5:9] * torch.stack([w, h, w, h], dim=1)
         return _square(torch.cat([corners, boxes[:, 4:5]], dim=1)), owners
 
-    def _refine(self, batch: torch.Tensor, boxes: torch.Tensor, owners: torch.Tensor,
-                settings: MTCNNSettings) -> tuple[torch.Tensor, torch.Tensor]:
+    def _refine(
+        self, batch: torch.Tensor, boxes: torch.Tensor, owners: torch.Tensor, settings: MTCNNSettings
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """R-Net: keep the windows it scores above its threshold, NMS, calibrate, square."""
         crops, kept = _crops(batch, boxes, owners, 24)
         boxes, owners = boxes[kept], owners[kept]
@@ -265,8 +272,9 @@ class MTCNNCascade:
         keep = batched_nms(boxes[:, :4], boxes[:, 4], owners, 0.7)
         return _square(_calibrate(boxes[keep], offsets[keep])), owners[keep]
 
-    def _output(self, batch: torch.Tensor, boxes: torch.Tensor, owners: torch.Tensor, settings: MTCNNSettings) -> tuple[
-            torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _output(
+        self, batch: torch.Tensor, boxes: torch.Tensor, owners: torch.Tensor, settings: MTCNNSettings
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """O-Net: keep, calibrate, add landmarks; returns (boxes with scores, landmarks, owners)."""
         crops, kept = _crops(batch, boxes, owners, 48)
         boxes, owners = boxes[kept], owners[kept]
@@ -298,8 +306,7 @@ class MTCNNCascade:
         return self.refine_batch(image[None], [previous])[0]
 
     @torch.inference_mode()
-    def refine_batch(self, images: np.ndarray, previous: list[np.ndarray],
-                     settings: MTCNNSettings | None = None) -> list[Detections]:
+    def refine_batch(self, images: np.ndarray, previous: list[np.ndarray], settings: MTCNNSettings | None = None) -> list[Detections]:
         """`refine` for each of (B, H, W, 3) RGB images of one size, with its own boxes (K_i, 4):
         one R-Net and one O-Net pass over the windows of all of them (NMS stays per image)."""
         settings = settings or self.settings
@@ -308,13 +315,13 @@ class MTCNNCascade:
             corners = [np.asarray(boxes, np.float32).reshape(-1, 4) for boxes in previous]
             boxes = torch.as_tensor(np.concatenate(corners), device=self.device)
             boxes = _square(torch.cat([boxes, boxes.new_ones((len(boxes), 1))], dim=1))
-            owners = torch.repeat_interleave(torch.arange(len(corners)),
-                                             torch.as_tensor([len(c) for c in corners])).to(self.device)
+            owners = torch.repeat_interleave(torch.arange(len(corners)), torch.as_tensor([len(c) for c in corners])).to(self.device)
             boxes, owners = self._refine(batch, boxes, owners, settings)
             return self._finish(batch, boxes, owners, len(images), settings)
 
-    def _finish(self, batch: torch.Tensor, boxes: torch.Tensor, owners: torch.Tensor, count: int,
-                settings: MTCNNSettings) -> list[Detections]:
+    def _finish(
+        self, batch: torch.Tensor, boxes: torch.Tensor, owners: torch.Tensor, count: int, settings: MTCNNSettings
+    ) -> list[Detections]:
         if not len(boxes):
             return [Detections.empty() for _ in range(count)]
         output = self._output(batch, boxes, owners, settings)

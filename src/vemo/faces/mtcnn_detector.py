@@ -23,8 +23,7 @@ class MTCNNFaceDetector:
     """Finds faces with an `MTCNN` module (weights loaded by the caller) under `config`, or
     through a cascade `shared` by every thread (on a GPU: see `vemo.faces.mtcnn_shared`)."""
 
-    def __init__(self, nets: MTCNN | None, config: DetectorConfig = DetectorConfig(),
-                 shared: SharedCascade | None = None) -> None:
+    def __init__(self, nets: MTCNN | None, config: DetectorConfig = DetectorConfig(), shared: SharedCascade | None = None) -> None:
         if (nets is None) == (shared is None):
             raise ValueError("give either the nets or a shared cascade")
         self.config = config
@@ -39,8 +38,7 @@ class MTCNNFaceDetector:
         """(B, H, W, 3) BGR -> RGB at the detection scale, and that scale; sets the pyramid's knobs."""
         scale = self._scale(images.shape[2])
         if scale < 1:
-            images = np.stack([cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-                               for image in images])
+            images = np.stack([cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) for image in images])
         min_size = max(MIN_PYRAMID_FACE, int(round(max(self.config.min_size, min_width) * scale)))
         first, second, third = self.config.thresholds
         self._settings = MTCNNSettings(min_size, self.config.pyramid_factor, (first, second, third))

@@ -25,8 +25,7 @@ class SharedCascade:
 
     def __init__(self, cascade: MTCNNCascade, frames_per_call: int = FRAMES_PER_CALL) -> None:
         self.cascade = cascade
-        self.queue: BatchQueue = BatchQueue(self._run, frames_per_call, weight=lambda item: len(item[0]),
-                                            name="vemo-mtcnn")
+        self.queue: BatchQueue = BatchQueue(self._run, frames_per_call, weight=lambda item: len(item[0]), name="vemo-mtcnn")
 
     def detect_batch(self, images: np.ndarray, settings: MTCNNSettings) -> list[Detections]:
         """As `MTCNNCascade.detect_batch`; blocks until the batch it joined has run."""
@@ -42,6 +41,5 @@ class SharedCascade:
         if kind == "detect":
             found = self.cascade.detect_batch(images, settings)
         else:
-            found = self.cascade.refine_batch(images, [boxes for _, previous in requests for boxes in previous or []],
-                                              settings)
+            found = self.cascade.refine_batch(images, [boxes for _, previous in requests for boxes in previous or []], settings)
         return split_by(found, [own for own, _ in requests])

@@ -44,8 +44,7 @@ class Face:
 class FacePipeline:
     """Detect, track, locate the eyes, align and crop, frame after frame."""
 
-    def __init__(self, recipe: CropRecipe, mode: str = "largest", detector: FaceDetector | None = None,
-                 gray_crops: bool = False) -> None:
+    def __init__(self, recipe: CropRecipe, mode: str = "largest", detector: FaceDetector | None = None, gray_crops: bool = False) -> None:
         """`detector`: the recipe's detector, built by the caller when it needs weights (MTCNN:
         `vemo.weights.face_pipeline` builds both); Haar is built here. `gray_crops`: crops cut
         from the grayscale frame (for grayscale models: a third of the warping, same pixels up to
@@ -53,8 +52,7 @@ class FacePipeline:
         if mode not in MODES:
             raise ConfigError(f"mode must be one of {', '.join(MODES)}, not {mode!r}", "mode")
         if detector is None and recipe.detector != "haar":
-            raise ConfigError(f"the {recipe.detector} detector needs its weights: build the pipeline with "
-                              "vemo.weights.face_pipeline")
+            raise ConfigError(f"the {recipe.detector} detector needs its weights: build the pipeline with vemo.weights.face_pipeline")
         self.recipe = recipe
         self.mode = mode
         self._detector = detector or HaarFaceDetector(recipe.detector_settings)
@@ -87,10 +85,9 @@ class FacePipeline:
         if boxes is None and self._carried_eyes is not None:
             return self._carried_face(image, gray, self._carried_eyes)
         found = []
-        for track, box in (self.boxes(image, gray) if boxes is None else enumerate(boxes)):
+        for track, box in self.boxes(image, gray) if boxes is None else enumerate(boxes):
             eyes = self._eyes.locate(gray, box) if self._eyes is not None and box.landmarks is None else None
-            crop, eyes = aligned_crop(gray if self.gray_crops else image, box, eyes, self.recipe.crop_size,
-                                      self.recipe.align)
+            crop, eyes = aligned_crop(gray if self.gray_crops else image, box, eyes, self.recipe.crop_size, self.recipe.align)
             found.append(Face(track, box, eyes, crop))
         return found
 
@@ -128,8 +125,9 @@ class FacePipeline:
         for frame in frames:
             yield frame, self.faces(frame.image)
 
-    def _run_batched(self, frames: Iterable[Frame], find_batch: Callable[[np.ndarray], list[list[FaceBox]]]) \
-            -> Iterator[tuple[Frame, list[Face]]]:
+    def _run_batched(
+        self, frames: Iterable[Frame], find_batch: Callable[[np.ndarray], list[list[FaceBox]]]
+    ) -> Iterator[tuple[Frame, list[Face]]]:
         batch: list[Frame] = []
         for frame in frames:
             if batch and (len(batch) == BATCH_FRAMES or frame.image.shape != batch[0].image.shape):
@@ -138,8 +136,9 @@ class FacePipeline:
             batch.append(frame)
         yield from self._detect_batch(batch, find_batch)
 
-    def _detect_batch(self, batch: list[Frame], find_batch: Callable[[np.ndarray], list[list[FaceBox]]]) \
-            -> Iterator[tuple[Frame, list[Face]]]:
+    def _detect_batch(
+        self, batch: list[Frame], find_batch: Callable[[np.ndarray], list[list[FaceBox]]]
+    ) -> Iterator[tuple[Frame, list[Face]]]:
         if batch:
             found = find_batch(np.stack([frame.image for frame in batch]))
             for frame, boxes in zip(batch, found):

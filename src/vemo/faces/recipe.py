@@ -39,14 +39,12 @@ class CropRecipe:
         require_number(self.crop_size, "crop_size", 16, 2048)
         require_number(settings.detect_width, "detect_width", 0, 16384)
         if 0 < settings.detect_width < 32:
-            raise ConfigError(f"detect_width must be 0 (full size) or at least 32, not {settings.detect_width}",
-                              "detect_width")
+            raise ConfigError(f"detect_width must be 0 (full size) or at least 32, not {settings.detect_width}", "detect_width")
         require_number(settings.scale_factor, "scale_factor", 1, 4, low_open=True)
         require_number(settings.min_neighbors, "min_neighbors", 0, 1000)
         require_number(settings.min_size, "min_size", 1, 16384)
         if not all(0 < t < 1 for t in settings.thresholds) or not 0 < settings.pyramid_factor < 1:
-            raise ConfigError("thresholds must lie between 0 and 1, and pyramid_factor too", "thresholds",
-                              "pyramid_factor")
+            raise ConfigError("thresholds must lie between 0 and 1, and pyramid_factor too", "thresholds", "pyramid_factor")
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "eyes_at": CANONICAL_EYES.tolist()}
@@ -54,8 +52,9 @@ class CropRecipe:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CropRecipe:
         known = {f.name for f in fields(DetectorConfig)}
-        given: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
-                                 for k, v in data.get("detector_settings", {}).items() if k in known}
+        given: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in data.get("detector_settings", {}).items() if k in known
+        }
         settings = DetectorConfig(**given)
         return cls(data.get("detector", "haar"), settings, bool(data.get("align", True)), int(data.get("crop_size", 227)))
 

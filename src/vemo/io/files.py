@@ -50,7 +50,8 @@ def atomic_path(path: Path | str, suffix: str | None = None) -> Iterator[Path]:
     require_file_destination(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{path.stem}.{TEMP_TAG}-{os.getpid()}-", suffix=path.suffix if suffix is None else suffix,
+        prefix=f".{path.stem}.{TEMP_TAG}-{os.getpid()}-",
+        suffix=path.suffix if suffix is None else suffix,
         dir=path.parent,
     )
     os.close(fd)

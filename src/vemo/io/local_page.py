@@ -83,8 +83,7 @@ def bind_page_socket(host: str, port: int) -> socket.socket:
     except OSError as error:
         listener.close()
         if error.errno == errno.EADDRINUSE:
-            raise ConfigError(f"port {port} on {host} is already in use: choose another (0: any free one)",
-                              "port") from None
+            raise ConfigError(f"port {port} on {host} is already in use: choose another (0: any free one)", "port") from None
         raise ConfigError(f"cannot serve on {host}:{port}: {error.strerror or error}", "host", "port") from None
     return listener
 
@@ -116,8 +115,7 @@ def _add_validation_answers(app: FastAPI) -> None:
     async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
         """422 with what is wrong, without echoing the input back (an echoed 1e400 is infinity,
         which is not JSON: the answer was a 500)."""
-        problems = [f"{'.'.join(str(p) for p in item.get('loc', ()))}: {item.get('msg', 'invalid')}"
-                    for item in error.errors()]
+        problems = [f"{'.'.join(str(p) for p in item.get('loc', ()))}: {item.get('msg', 'invalid')}" for item in error.errors()]
         return JSONResponse({"detail": problems}, status_code=422)
 
 
@@ -141,8 +139,9 @@ def _add_session_checks(app: FastAPI, token: str, command: str) -> None:
             return response
         presented = request.cookies.get(TOKEN_COOKIE) or request.headers.get("x-vemo-token") or ""
         if not secrets.compare_digest(presented, token):
-            return JSONResponse({"detail": f"this page needs the link that `{command}` printed "
-                                           "(it carries the session's secret)"}, status_code=403)
+            return JSONResponse(
+                {"detail": f"this page needs the link that `{command}` printed (it carries the session's secret)"}, status_code=403
+            )
         origin = request.headers.get("origin")
         if request.method not in ("GET", "HEAD") and origin is not None and origin != f"http://{request.headers.get('host')}":
             return JSONResponse({"detail": f"cross-origin request from {origin} refused"}, status_code=403)

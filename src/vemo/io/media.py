@@ -29,8 +29,13 @@ log = logging.getLogger(__name__)
 os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", os.environ.get("VEMO_MAX_IMAGE_PIXELS", "100000000"))
 
 MAX_IMAGE_PIXELS = 100_000_000  # images larger than this are refused from their header (VEMO_MAX_IMAGE_PIXELS raises it)
-KINDS = {stat.S_ISFIFO: "a FIFO (named pipe)", stat.S_ISCHR: "a character device", stat.S_ISBLK: "a block device",
-         stat.S_ISSOCK: "a socket", stat.S_ISDIR: "a folder"}
+KINDS = {
+    stat.S_ISFIFO: "a FIFO (named pipe)",
+    stat.S_ISCHR: "a character device",
+    stat.S_ISBLK: "a block device",
+    stat.S_ISSOCK: "a socket",
+    stat.S_ISDIR: "a folder",
+}
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp"}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
@@ -181,8 +186,10 @@ def image_size(path: Path) -> tuple[int, int]:
     except (UnidentifiedImageError, OSError, ValueError):
         width = height = 0
     if width * height > limit:
-        raise VideoOpenError(f"image too large: {path} is {width}x{height} ({width * height / 1e6:.0f} megapixels; "
-                             f"the limit is {limit / 1e6:.0f}, raise it with VEMO_MAX_IMAGE_PIXELS)")
+        raise VideoOpenError(
+            f"image too large: {path} is {width}x{height} ({width * height / 1e6:.0f} megapixels; "
+            f"the limit is {limit / 1e6:.0f}, raise it with VEMO_MAX_IMAGE_PIXELS)"
+        )
     try:
         decoded = cv2.imread(str(path), cv2.IMREAD_COLOR)
     except cv2.error:
@@ -257,8 +264,11 @@ def expand_pattern(pattern: str) -> list[Path]:
     fixed = next(i for i, part in enumerate(parts) if glob.has_magic(part))
     base = Path(*parts[:fixed]) if fixed else Path()
     names_hidden = any(part.startswith(".") for part in parts[fixed:])
-    return sorted(path for path in base.glob(str(Path(*parts[fixed:])))
-                  if names_hidden or not any(part.startswith(".") for part in path.relative_to(base).parts))
+    return sorted(
+        path
+        for path in base.glob(str(Path(*parts[fixed:])))
+        if names_hidden or not any(part.startswith(".") for part in path.relative_to(base).parts)
+    )
 
 
 def _is_synth_corpus(folder: Path) -> bool:

@@ -94,8 +94,7 @@ class RunFolder:
         except json.JSONDecodeError as error:
             raise CheckpointError(f"unreadable {self.config_file}: {error}") from error
         if config.get("format") != FORMAT:
-            raise CheckpointError(f"{self.config_file} is format {config.get('format')!r}; "
-                                  f"this vemo {__version__} reads {FORMAT}")
+            raise CheckpointError(f"{self.config_file} is format {config.get('format')!r}; this vemo {__version__} reads {FORMAT}")
         return config
 
     def write_config(self, config: dict[str, Any]) -> None:
@@ -103,7 +102,7 @@ class RunFolder:
         write_json_atomic(self.config_file, {"format": FORMAT, "vemo_version": __version__, **config})
 
     def status(self) -> str | None:
-        """"running", "interrupted", "finished", or None when there is no config yet."""
+        """ "running", "interrupted", "finished", or None when there is no config yet."""
         return self.read_config().get("status") if self.has_config() else None
 
     # -- weights -----------------------------------------------------------------------

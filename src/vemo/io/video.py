@@ -21,8 +21,7 @@ class Frame:
     image: np.ndarray
 
 
-def iter_video_frames(path: Path | str, fps: float, *, every: int = 1, start: int = 0,
-                      stop: int | None = None) -> Iterator[Frame]:
+def iter_video_frames(path: Path | str, fps: float, *, every: int = 1, start: int = 0, stop: int | None = None) -> Iterator[Frame]:
     """Yield every `every`-th frame of a video in [start, stop), counted from frame 0.
 
     Skipped frames are grabbed but not converted, which costs far less than reading them.

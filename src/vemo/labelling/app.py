@@ -47,8 +47,7 @@ class UndoRequest(BaseModel):
     client: str = Field(default="", max_length=64)
 
 
-def create_app(workspace: Path | str, classes: tuple[str, ...], *, host: str = "127.0.0.1",
-               token: str | None = None) -> FastAPI:
+def create_app(workspace: Path | str, classes: tuple[str, ...], *, host: str = "127.0.0.1", token: str | None = None) -> FastAPI:
     """The labelling app for one workspace, bound to `host`, with the session secret `token`
     (a new random one when None; `app.state.token` has it, `page_link` makes the link).
 
@@ -86,24 +85,35 @@ def _add_label_api(app: FastAPI, store: LabelStore, classes: tuple[str, ...]) ->
     @app.get("/api/meta")
     def meta() -> dict:
         sources = faces.groupby("source_id", sort=True).size()
-        return {"workspace": str(store.workspace), "classes": list(classes), "rejected": REJECTED,
-                "sources": [{"id": s, "crops": int(n)} for s, n in sources.items()], "version": store.version,
-                "filters": list(FILTERS) + [f"class:{c}" for c in classes]}
+        return {
+            "workspace": str(store.workspace),
+            "classes": list(classes),
+            "rejected": REJECTED,
+            "sources": [{"id": s, "crops": int(n)} for s, n in sources.items()],
+            "version": store.version,
+            "filters": list(FILTERS) + [f"class:{c}" for c in classes],
+        }
 
     @app.get("/api/progress")
     def progress() -> dict:
         return {**store.progress(), "version": store.version}
 
     @app.get("/api/crops")
-    def crops(filter: str = "all", source: str | None = None, offset: int = Query(0, ge=0),
-              limit: int = Query(300, ge=1, le=2000)) -> dict:
+    def crops(filter: str = "all", source: str | None = None, offset: int = Query(0, ge=0), limit: int = Query(300, ge=1, le=2000)) -> dict:
         labels = store.snapshot()
         rows = faces if source is None else faces[faces["source_id"] == source]
         rows = _filter_rows(rows, rows["crop_path"].map(labels), filter, classes)
         page = rows.iloc[offset : offset + limit]
-        items = [{"crop": row.crop_path, "source": row.source_id, "frame": int(row.frame),
-                  "time_s": float(row.time_s) if "time_s" in rows else None, "label": labels.get(row.crop_path)}
-                 for row in page.itertuples()]
+        items = [
+            {
+                "crop": row.crop_path,
+                "source": row.source_id,
+                "frame": int(row.frame),
+                "time_s": float(row.time_s) if "time_s" in rows else None,
+                "label": labels.get(row.crop_path),
+            }
+            for row in page.itertuples()
+        ]
         return {"total": len(rows), "offset": offset, "items": items, "version": store.version}
 
     @app.get("/api/changes")

@@ -39,8 +39,7 @@ def check_labels(labels: Iterable[str], classes: tuple[str, ...]) -> None:
     """Raises ConfigError unless every label is one of `classes` or 'rejected'."""
     unknown = sorted(set(map(str, labels)) - set(classes) - {REJECTED})
     if unknown:
-        raise ConfigError(f"unknown label(s) {', '.join(repr(u) for u in unknown)}; classes are {', '.join(classes)} "
-                          f"(+ {REJECTED})")
+        raise ConfigError(f"unknown label(s) {', '.join(repr(u) for u in unknown)}; classes are {', '.join(classes)} (+ {REJECTED})")
 
 
 def check_crops(crops: Iterable[str], known: set[str]) -> None:
@@ -55,8 +54,9 @@ def write_labels(workspace: Path, table: pd.DataFrame) -> None:
     write_csv_atomic(workspace / LABELS, table[LABEL_COLUMNS].sort_values("crop_path"))
 
 
-def apply_labels(workspace: Path | str, new: pd.DataFrame, source: str, *, classes: tuple[str, ...] = PAPER_CLASSES,
-                 overwrite: bool = False) -> LabelResult:
+def apply_labels(
+    workspace: Path | str, new: pd.DataFrame, source: str, *, classes: tuple[str, ...] = PAPER_CLASSES, overwrite: bool = False
+) -> LabelResult:
     """Merge (crop_path, label) rows into labels.csv, all or nothing.
 
     Raises:
@@ -76,22 +76,26 @@ def apply_labels(workspace: Path | str, new: pd.DataFrame, source: str, *, class
         return _merge_labels(workspace, new, source, classes, overwrite)
 
 
-def _merge_labels(workspace: Path, new: pd.DataFrame, source: str, classes: tuple[str, ...],
-                  overwrite: bool) -> LabelResult:
+def _merge_labels(workspace: Path, new: pd.DataFrame, source: str, classes: tuple[str, ...], overwrite: bool) -> LabelResult:
     current = read_labels(workspace).set_index("crop_path")
     joined = new.join(current["label"].rename("old"), on="crop_path")
     conflicts = joined[joined["old"].notna() & (joined["old"] != joined["label"])]
     if len(conflicts) and not overwrite:
         first = conflicts.iloc[0]
-        raise ConfigError(f"{len(conflicts)} crop(s) already have another label (e.g. {first['crop_path']}: "
-                          f"{first['old']} -> {first['label']}); set overwrite to replace them", "overwrite")
+        raise ConfigError(
+            f"{len(conflicts)} crop(s) already have another label (e.g. {first['crop_path']}: "
+            f"{first['old']} -> {first['label']}); set overwrite to replace them",
+            "overwrite",
+        )
     changed = joined[joined["old"] != joined["label"]]
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
     update = pd.DataFrame({"crop_path": changed["crop_path"], "label": changed["label"], "source": source, "time": stamp})
     merged = pd.concat([current.drop(index=update["crop_path"], errors="ignore").reset_index(), update], ignore_index=True)
     write_labels(workspace, merged)
     return LabelResult(
-        added=int(changed["old"].isna().sum()), changed=int(changed["old"].notna().sum()),
-        unchanged=len(joined) - len(changed), total_labelled=len(merged),
+        added=int(changed["old"].isna().sum()),
+        changed=int(changed["old"].notna().sum()),
+        unchanged=len(joined) - len(changed),
+        total_labelled=len(merged),
         per_class={c: int((merged["label"] == c).sum()) for c in (*classes, REJECTED)},
     )

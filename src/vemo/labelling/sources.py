@@ -66,8 +66,7 @@ def _window_columns(window: str) -> tuple[str | None, str | None, int | None]:
             k = -1
         if 0 <= k <= MAX_APEX_FRAMES:
             return "apex", "apex", k
-    raise ConfigError(f"window must be all, onset-offset or apex:K (K from 0 to {MAX_APEX_FRAMES:,} frames), not "
-                      f"{window[:80]!r}", "window")
+    raise ConfigError(f"window must be all, onset-offset or apex:K (K from 0 to {MAX_APEX_FRAMES:,} frames), not {window[:80]!r}", "window")
 
 
 def _clip_keys(clips: pd.DataFrame, faces: pd.DataFrame) -> pd.DataFrame:
@@ -125,8 +124,9 @@ def labels_from_csv(path: Path | str) -> pd.DataFrame:
         with open(path, "rb") as handle:
             data = handle.read(MAX_LABEL_CSV_BYTES + 1)
         if len(data) > MAX_LABEL_CSV_BYTES:
-            raise WorkspaceError(f"cannot read labels from {path}: over {MAX_LABEL_CSV_BYTES // 2**20} MB, "
-                                 "more than any workspace's labels")
+            raise WorkspaceError(
+                f"cannot read labels from {path}: over {MAX_LABEL_CSV_BYTES // 2**20} MB, more than any workspace's labels"
+            )
         table = pd.read_csv(io.StringIO(data.decode("utf-8-sig")), keep_default_na=False)
     except UnicodeDecodeError as error:
         raise WorkspaceError(f"cannot read labels from {path}: not UTF-8 text (byte {error.start})") from None

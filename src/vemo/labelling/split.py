@@ -53,8 +53,7 @@ def parse_ratios(text: str) -> tuple[float, float, float]:
     except ValueError as error:
         raise ConfigError(f"ratios must be three numbers TRAIN,VAL,TEST, not {text[:80]!r}", "ratios") from error
     if len(values) != 3 or not all(math.isfinite(v) and 0 <= v <= MAX_RATIO for v in values) or values[0] <= 0:
-        raise ConfigError(f"ratios must be three finite numbers from 0 to {MAX_RATIO:g} with TRAIN > 0, not "
-                          f"{text[:80]!r}", "ratios")
+        raise ConfigError(f"ratios must be three finite numbers from 0 to {MAX_RATIO:g} with TRAIN > 0, not {text[:80]!r}", "ratios")
     total = sum(values)
     return tuple(v / total for v in values)  # type: ignore[return-value]
 
@@ -65,8 +64,12 @@ def labelled_crops(workspace: Path, subjects_file: Path | None = None) -> pd.Dat
     labels = read_labels(workspace)
     unknown = ~labels["crop_path"].isin(faces["crop_path"])
     if unknown.any():
-        log.warning("%s: %d labelled crop(s) not in faces.csv (e.g. %s): left out of the split",
-                    workspace / "labels.csv", int(unknown.sum()), labels.loc[unknown, "crop_path"].iloc[0])
+        log.warning(
+            "%s: %d labelled crop(s) not in faces.csv (e.g. %s): left out of the split",
+            workspace / "labels.csv",
+            int(unknown.sum()),
+            labels.loc[unknown, "crop_path"].iloc[0],
+        )
     rows = faces[["crop_path", "source_id", "frame"]].merge(labels[["crop_path", "label"]], on="crop_path")
     rows = rows[rows["label"] != REJECTED]
     if subjects_file is not None:
@@ -79,8 +82,9 @@ def labelled_crops(workspace: Path, subjects_file: Path | None = None) -> pd.Dat
     return rows.reset_index(drop=True)
 
 
-def assign_groups(groups: pd.Series, labels: pd.Series, ratios: tuple[float, float, float], classes: list[str],
-                  rng: np.random.Generator) -> pd.Series:
+def assign_groups(
+    groups: pd.Series, labels: pd.Series, ratios: tuple[float, float, float], classes: list[str], rng: np.random.Generator
+) -> pd.Series:
     """Assign whole groups to splits so that each split's class counts approach its ratio.
 
     Greedy: groups in random order, largest first, each to the split whose per-class counts
@@ -121,9 +125,15 @@ def _fill_empty_splits(assignment: dict, counts: pd.DataFrame, ratios: tuple[flo
         assignment[smallest] = name
 
 
-def split_workspace(workspace: Path | str, *, by: str = "subject", ratios: tuple[float, float, float] = PAPER_RATIOS,
-                    seed: int = 0, subjects_file: Path | None = None,
-                    classes: tuple[str, ...] = PAPER_CLASSES) -> SplitResult:
+def split_workspace(
+    workspace: Path | str,
+    *,
+    by: str = "subject",
+    ratios: tuple[float, float, float] = PAPER_RATIOS,
+    seed: int = 0,
+    subjects_file: Path | None = None,
+    classes: tuple[str, ...] = PAPER_CLASSES,
+) -> SplitResult:
     """Write WS/splits.csv (crop_path, split, label, source_id, subject, strategy, ratios, seed).
 
     Raises:
@@ -142,8 +152,9 @@ def split_workspace(workspace: Path | str, *, by: str = "subject", ratios: tuple
     present = [c for c in classes if c in set(rows["label"])] + sorted(set(rows["label"]) - set(classes))
     if by == "subject":
         if "subject" not in rows.columns or rows["subject"].isna().any():
-            raise WorkspaceError("splitting by subject needs subjects: a clips.csv with a subject column, or a "
-                                 "subjects_file", "subjects_file")
+            raise WorkspaceError(
+                "splitting by subject needs subjects: a clips.csv with a subject column, or a subjects_file", "subjects_file"
+            )
         rows["split"] = assign_groups(rows["subject"], rows["label"], ratios, present, rng)
     elif by == "clip":
         rows["split"] = assign_groups(rows["source_id"], rows["label"], ratios, present, rng)
@@ -152,14 +163,24 @@ def split_workspace(workspace: Path | str, *, by: str = "subject", ratios: tuple
     rows["strategy"] = by
     rows["ratios"] = ",".join(f"{r:.4f}" for r in ratios)
     rows["seed"] = seed
-    columns = ["crop_path", "split", "label", "source_id", *(["subject"] if "subject" in rows.columns else []),
-               "strategy", "ratios", "seed"]
+    columns = [
+        "crop_path",
+        "split",
+        "label",
+        "source_id",
+        *(["subject"] if "subject" in rows.columns else []),
+        "strategy",
+        "ratios",
+        "seed",
+    ]
     write_csv_atomic(workspace / SPLITS, rows[columns].sort_values("crop_path"))
     result = _summarise(rows, by, ratios, seed, present)
     if by == "frame" and (result.shared_clips.get("train-test") or result.shared_subjects.get("train-test")):
-        log.warning("frame split leaks: %d clip(s) and %d subject(s) appear in both train and test; test figures will be "
-                    "optimistic",
-                    result.shared_clips.get("train-test", 0), result.shared_subjects.get("train-test", 0))
+        log.warning(
+            "frame split leaks: %d clip(s) and %d subject(s) appear in both train and test; test figures will be optimistic",
+            result.shared_clips.get("train-test", 0),
+            result.shared_subjects.get("train-test", 0),
+        )
     return result
 
 
@@ -194,14 +215,12 @@ def format_split_table(result: SplitResult) -> str:
     table = result.counts.rename(columns={"train": "Train", "val": "Validation", "test": "Test"})
     table.index = [str(i).capitalize() for i in table.index]
     table.columns.name = None
-    lines = [f"split by {result.strategy}, ratios {'/'.join(f'{r:.2f}' for r in result.ratios)}, seed {result.seed}",
-             table.to_string()]
+    lines = [f"split by {result.strategy}, ratios {'/'.join(f'{r:.2f}' for r in result.ratios)}, seed {result.seed}", table.to_string()]
     shared = [f"{k}: {v} subjects" for k, v in result.shared_subjects.items()]
     shared += [f"{k}: {v} clips" for k, v in result.shared_clips.items()]
     lines.append("shared between splits: " + ", ".join(shared))
     if result.strategy == "frame" and any(result.shared_clips.values()):
-        lines.append("WARNING: a frame split puts frames of the same clips and subjects in train and test; "
-                     "test figures are optimistic")
+        lines.append("WARNING: a frame split puts frames of the same clips and subjects in train and test; test figures are optimistic")
     return "\n".join(lines)
 
 

@@ -67,8 +67,9 @@ def _cache_key(workspace: Path, rows: pd.DataFrame, spec: InputSpec, classes: tu
     return digest.hexdigest()[:16]
 
 
-def split_tensors(workspace: Path | str, split: str, spec: InputSpec, *, classes: tuple[str, ...] = PAPER_CLASSES,
-                  progress: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+def split_tensors(
+    workspace: Path | str, split: str, spec: InputSpec, *, classes: tuple[str, ...] = PAPER_CLASSES, progress: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Images (N, C, size, size) uint8 and labels (N,) int64 (index into `classes`) of a split.
 
     Raises:
@@ -112,8 +113,9 @@ class FaceDataset(Dataset):
         return self.images[index], int(self.labels[index])
 
 
-def iterate_batches(images: torch.Tensor, labels: torch.Tensor, batch_size: int, *, shuffle: bool,
-                    generator: torch.Generator | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def iterate_batches(
+    images: torch.Tensor, labels: torch.Tensor, batch_size: int, *, shuffle: bool, generator: torch.Generator | None = None
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Batches of (uint8 images, labels) from in-memory tensors, in a seeded random order."""
     order = torch.randperm(len(labels), generator=generator) if shuffle else torch.arange(len(labels))
     for start in range(0, len(order), batch_size):

@@ -156,8 +156,9 @@ def open_capture(source: LiveSource, open_timeout: float) -> cv2.VideoCapture | 
         capture = cv2.VideoCapture(source.target)
     else:
         milliseconds = int(open_timeout * 1000)
-        capture = cv2.VideoCapture(source.text, cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, milliseconds,
-                                                                 cv2.CAP_PROP_READ_TIMEOUT_MSEC, milliseconds])
+        capture = cv2.VideoCapture(
+            source.text, cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, milliseconds, cv2.CAP_PROP_READ_TIMEOUT_MSEC, milliseconds]
+        )
     if capture.isOpened():
         return capture
     capture.release()
@@ -181,8 +182,9 @@ def stream_has_ended(url: str, timeout: float = 2.0) -> bool:
 class CaptureThread(threading.Thread):
     """Reads `source` into `mailbox` until it ends, fails for good, or `mailbox` is closed."""
 
-    def __init__(self, source: LiveSource, mailbox: NewestFrame, realtime: bool, retries: Retries,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, source: LiveSource, mailbox: NewestFrame, realtime: bool, retries: Retries, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         super().__init__(name="vemo-capture", daemon=True)
         self.source, self.mailbox, self.realtime, self.retries, self.clock = source, mailbox, realtime, retries, clock
         self.reconnects = 0
@@ -241,8 +243,14 @@ class CaptureThread(threading.Thread):
             return None
         waits = self.retries.waits()
         for attempt, wait in enumerate(waits, 1):
-            log.warning("%s: stream %s; reopening (try %d of %d in %.1f s)", self.source.text,
-                        "not answering" if first else "dropped", attempt, len(waits), wait)
+            log.warning(
+                "%s: stream %s; reopening (try %d of %d in %.1f s)",
+                self.source.text,
+                "not answering" if first else "dropped",
+                attempt,
+                len(waits),
+                wait,
+            )
             time.sleep(wait)
             if self.mailbox.ended is not None:
                 return None

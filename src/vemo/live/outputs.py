@@ -24,9 +24,15 @@ def write_live_outputs(session: LiveSession, out: Path) -> tuple[VideoPrediction
     paths = [Path(f"{stem}.frames.csv"), Path(f"{stem}.json"), Path(f"{stem}.live.json")]
     write_csv_atomic(paths[0], table)
     write_json_atomic(paths[1], asdict(verdict))
-    write_json_atomic(paths[2], {"source": session.source.text, "kind": session.source.kind,
-                                 "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                                 **session.stats.to_json()})
+    write_json_atomic(
+        paths[2],
+        {
+            "source": session.source.text,
+            "kind": session.source.kind,
+            "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            **session.stats.to_json(),
+        },
+    )
     return verdict, paths
 
 

@@ -63,8 +63,12 @@ class LiveBoard:
         latest = self.session.latest
         stats = self.session.stats
         running = not stats.ended
-        return {"version": self.version, "running": running, "result": latest[1].to_json() if latest else None,
-                "summary": None if running else stats.to_json()}
+        return {
+            "version": self.version,
+            "running": running,
+            "result": latest[1].to_json() if latest else None,
+            "summary": None if running else stats.to_json(),
+        }
 
     def frame_jpeg(self) -> bytes | None:
         """The newest analysed frame with its faces drawn, encoded once per frame."""
@@ -98,11 +102,16 @@ def create_live_app(board: LiveBoard, host: str = "127.0.0.1", token: str | None
 
     @app.get("/api/meta")
     def meta() -> dict:
-        return {"source": session.source.text, "model": session.predictor.description,
-                "classes": list(session.predictor.classes), "colours": COLOURS,
-                "synthetic_model": bool(session.predictor.corpus.get("synthetic")),
-                "smooth_seconds": session.smooth, "verdict_seconds": session.verdict_seconds,
-                "history_seconds": HISTORY_SECONDS}
+        return {
+            "source": session.source.text,
+            "model": session.predictor.description,
+            "classes": list(session.predictor.classes),
+            "colours": COLOURS,
+            "synthetic_model": bool(session.predictor.corpus.get("synthetic")),
+            "smooth_seconds": session.smooth,
+            "verdict_seconds": session.verdict_seconds,
+            "history_seconds": HISTORY_SECONDS,
+        }
 
     @app.get("/api/history")
     def history() -> dict:
@@ -117,8 +126,7 @@ def create_live_app(board: LiveBoard, host: str = "127.0.0.1", token: str | None
 
     @app.get("/api/events")
     async def events() -> StreamingResponse:
-        return StreamingResponse(_event_stream(board, app), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-store"})
+        return StreamingResponse(_event_stream(board, app), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
 
     return app
 
@@ -146,8 +154,7 @@ class LivePageServer:
         self.host = host
         self._listener = bind_page_socket(host, port)  # a bad or taken port fails here, before any link
         self._server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning", timeout_graceful_shutdown=2))
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._listener]},
-                                        name="vemo-live-page", daemon=True)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._listener]}, name="vemo-live-page", daemon=True)
 
     def start(self) -> None:
         """Serve; returns once it listens. Raises VemoError: the port is taken."""

@@ -36,8 +36,10 @@ from vemo.weights import face_pipeline
 
 log = logging.getLogger(__name__)
 
-LIVE_AGGREGATION = ("mean over the frames with a face of the softmax probabilities (restricted to the reported "
-                    "classes and renormalised), after a trailing moving average over {smooth} s (live: past frames only)")
+LIVE_AGGREGATION = (
+    "mean over the frames with a face of the softmax probabilities (restricted to the reported "
+    "classes and renormalised), after a trailing moving average over {smooth} s (live: past frames only)"
+)
 
 
 @dataclass(frozen=True)
@@ -80,11 +82,19 @@ class LiveStats:
         return float(np.percentile(self.latencies_ms, percent)) if self.latencies_ms else float("nan")
 
     def to_json(self) -> dict:
-        return {"started_unix": self.started_unix, "captured": self.captured, "analysed": self.analysed, "dropped": self.dropped,
-                "reconnects": self.reconnects, "seconds": round(self.seconds, 3),
-                "analysed_fps": round(self.analysed_fps, 2), "latency_p50_ms": round(self.latency(50), 1),
-                "latency_p95_ms": round(self.latency(95), 1), "ended": self.ended or "running",
-                "failure": self.failure}
+        return {
+            "started_unix": self.started_unix,
+            "captured": self.captured,
+            "analysed": self.analysed,
+            "dropped": self.dropped,
+            "reconnects": self.reconnects,
+            "seconds": round(self.seconds, 3),
+            "analysed_fps": round(self.analysed_fps, 2),
+            "latency_p50_ms": round(self.latency(50), 1),
+            "latency_p95_ms": round(self.latency(95), 1),
+            "ended": self.ended or "running",
+            "failure": self.failure,
+        }
 
 
 class LiveSession:
@@ -93,10 +103,23 @@ class LiveSession:
     Iterate over it for the results; then `stats` and `outcome()` (verdict and frames table).
     """
 
-    def __init__(self, source: str, model: str | Path | Predictor, *, smooth: float = 0.5,
-                 verdict_seconds: float = 3.0, all_faces: bool = False, classes: str | None = None,
-                 device: str = "auto", align: bool | None = None, detector: str | None = None,
-                 runtime: str = "auto", realtime: bool = False, duration: float | None = None, retries: Retries = Retries()) -> None:
+    def __init__(
+        self,
+        source: str,
+        model: str | Path | Predictor,
+        *,
+        smooth: float = 0.5,
+        verdict_seconds: float = 3.0,
+        all_faces: bool = False,
+        classes: str | None = None,
+        device: str = "auto",
+        align: bool | None = None,
+        detector: str | None = None,
+        runtime: str = "auto",
+        realtime: bool = False,
+        duration: float | None = None,
+        retries: Retries = Retries(),
+    ) -> None:
         """Raises VideoOpenError (not a source), and the errors of `load_predictor`."""
         check_prediction_options(1, smooth)
         require_number(verdict_seconds, "verdict_seconds", 0.1, 3600)
@@ -150,8 +173,7 @@ class LiveSession:
                     continue
                 result = self._analyse(item, pipeline, smoothers, recent)
                 if not self._frames[:-1]:
-                    log.info("%s: first frame analysed %.1f s after the start", self.source.text,
-                             time.monotonic() - started)
+                    log.info("%s: first frame analysed %.1f s after the start", self.source.text, time.monotonic() - started)
                 self.latest = (item, result)
                 self._count(started)
                 yield result
@@ -169,8 +191,7 @@ class LiveSession:
         pipeline.faces(np.zeros((360, 640, 3), np.uint8))
         pipeline.reset()
 
-    def _analyse(self, item: Captured, pipeline, smoothers: dict[int, TrailingMean],
-                 recent: dict[int, TrailingMean]) -> LiveResult:
+    def _analyse(self, item: Captured, pipeline, smoothers: dict[int, TrailingMean], recent: dict[int, TrailingMean]) -> LiveResult:
         frame = item.frame
         faces = pipeline.faces(frame.image)
         spec = self.predictor.preprocess.spec
@@ -184,8 +205,14 @@ class LiveSession:
             box = face.box
             rows.append(face_row(len(self._frames), face))
             smoothed_rows.append(smoothed)
-            shown.append({"track": int(face.track), "box": [int(box.x), int(box.y), int(box.w), int(box.h)],
-                          "probabilities": _rounded(names, p), "smoothed": _rounded(names, smoothed)})
+            shown.append(
+                {
+                    "track": int(face.track),
+                    "box": [int(box.x), int(box.y), int(box.w), int(box.h)],
+                    "probabilities": _rounded(names, p),
+                    "smoothed": _rounded(names, smoothed),
+                }
+            )
         # one step, after all the work: a stop in between never leaves a frame half recorded
         self._faces.extend(rows)
         self._probabilities.extend(probabilities)
@@ -193,8 +220,15 @@ class LiveSession:
         self._frames.append((frame.index, frame.time_s))
         latency = (time.monotonic() - item.captured_at) * 1000
         self.stats.latencies_ms.append(latency)
-        return LiveResult(frame.time_s, frame.index, shown, self._verdict(recent, frame.time_s), round(latency, 1),
-                          self.mailbox.captured, self.mailbox.dropped)
+        return LiveResult(
+            frame.time_s,
+            frame.index,
+            shown,
+            self._verdict(recent, frame.time_s),
+            round(latency, 1),
+            self.mailbox.captured,
+            self.mailbox.dropped,
+        )
 
     def _verdict(self, recent: dict[int, TrailingMean], now_s: float) -> dict:
         """The main face's mean smoothed probabilities over the last `verdict_seconds`."""
@@ -206,8 +240,12 @@ class LiveSession:
         mean = means[track]
         assert mean is not None  # `seen` holds only tracks with a mean
         names = self.predictor.classes
-        return {"label": names[int(np.argmax(mean))], "probabilities": _rounded(names, mean), "track": int(track),
-                "seconds": self.verdict_seconds}
+        return {
+            "label": names[int(np.argmax(mean))],
+            "probabilities": _rounded(names, mean),
+            "track": int(track),
+            "seconds": self.verdict_seconds,
+        }
 
     def _count(self, started: float) -> None:
         """The figures so far (saved while the session runs, and at its end)."""
@@ -227,15 +265,18 @@ class LiveSession:
         while kept and faces[kept - 1][0] >= count:
             kept -= 1
         width = len(self.predictor.classes)
-        return Scan(np.array(self._frames[:count], np.float64).reshape(-1, 2),
-                    np.array(faces[:kept], np.float64).reshape(-1, len(FACE_FIELDS)),
-                    np.array(self._probabilities[:kept], np.float64).reshape(-1, width), 0.0, "live",
-                    np.array(self._smoothed[:kept], np.float64).reshape(-1, width))
+        return Scan(
+            np.array(self._frames[:count], np.float64).reshape(-1, 2),
+            np.array(faces[:kept], np.float64).reshape(-1, len(FACE_FIELDS)),
+            np.array(self._probabilities[:kept], np.float64).reshape(-1, width),
+            0.0,
+            "live",
+            np.array(self._smoothed[:kept], np.float64).reshape(-1, width),
+        )
 
     def outcome(self) -> tuple[VideoPrediction, pd.DataFrame]:
         """The verdict and frames table of the session, as file mode writes them."""
-        return summarise_scan(self.scan(), self.predictor, self.recipe, self.source.text, self.smooth, 1,
-                              LIVE_AGGREGATION)
+        return summarise_scan(self.scan(), self.predictor, self.recipe, self.source.text, self.smooth, 1, LIVE_AGGREGATION)
 
 
 def _rounded(classes: tuple[str, ...], values: np.ndarray) -> dict[str, float]:

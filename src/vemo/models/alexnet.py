@@ -19,24 +19,34 @@ from vemo.models.registry import register_model
 
 def _conv(in_channels: int, out_channels: int, kernel: int, stride: int = 1, padding: int | str = 0) -> list[nn.Module]:
     # Keras' BatchNormalization after the activation-free conv, then ReLU, as the notebook's layer order.
-    return [nn.Conv2d(in_channels, out_channels, kernel, stride=stride, padding=padding), nn.ReLU(inplace=True),
-            nn.BatchNorm2d(out_channels, eps=1e-3, momentum=0.01)]
+    return [
+        nn.Conv2d(in_channels, out_channels, kernel, stride=stride, padding=padding),
+        nn.ReLU(inplace=True),
+        nn.BatchNorm2d(out_channels, eps=1e-3, momentum=0.01),
+    ]
 
 
 class AlexNet(nn.Module):
     def __init__(self, num_classes: int = 4, in_channels: int = 3) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            *_conv(in_channels, 96, 11, stride=4), nn.MaxPool2d(3, 2),
-            *_conv(96, 256, 5, padding=2), nn.MaxPool2d(3, 2),
+            *_conv(in_channels, 96, 11, stride=4),
+            nn.MaxPool2d(3, 2),
+            *_conv(96, 256, 5, padding=2),
+            nn.MaxPool2d(3, 2),
             *_conv(256, 384, 3, padding=1),
             *_conv(384, 384, 1),
-            *_conv(384, 256, 1), nn.MaxPool2d(3, 2),
+            *_conv(384, 256, 1),
+            nn.MaxPool2d(3, 2),
         )
         self.classifier = nn.Sequential(
             nn.Flatten(),
-            nn.Linear(256 * 6 * 6, 4096), nn.ReLU(inplace=True), nn.Dropout(0.5),
-            nn.Linear(4096, 4096), nn.ReLU(inplace=True), nn.Dropout(0.5),
+            nn.Linear(256 * 6 * 6, 4096),
+            nn.ReLU(inplace=True),
+            nn.Dropout(0.5),
+            nn.Linear(4096, 4096),
+            nn.ReLU(inplace=True),
+            nn.Dropout(0.5),
             nn.Linear(4096, num_classes),
         )
 

@@ -77,8 +77,11 @@ class Preprocess:
     def __post_init__(self) -> None:
         require_number(self.size, "size", 8, MAX_INPUT_SIZE)
         if self.color not in ("rgb", "gray") or self.resize not in RESIZE_METHODS:
-            raise ConfigError(f"color must be rgb or gray and resize one of {', '.join(RESIZE_METHODS)}, not "
-                              f"{self.color!r} and {self.resize!r}", "color", "resize")
+            raise ConfigError(
+                f"color must be rgb or gray and resize one of {', '.join(RESIZE_METHODS)}, not {self.color!r} and {self.resize!r}",
+                "color",
+                "resize",
+            )
         require_number(self.scale, "scale", 0, 1, low_open=True)
         channels = 3 if self.color == "rgb" else 1
         for name, values, low in (("mean", self.mean, -MAX_PIXEL_VALUE), ("std", self.std, 0)):
@@ -113,7 +116,7 @@ class Preprocess:
     @classmethod
     def from_json(cls, data: dict) -> Preprocess:
         """Raises:
-            ConfigError: a field missing, of the wrong type or out of its range, named.
+        ConfigError: a field missing, of the wrong type or out of its range, named.
         """
         if not isinstance(data, dict):
             raise ConfigError(f"an input recipe must be an object, not {type(data).__name__}")
@@ -142,7 +145,7 @@ def preprocess_for(info: ModelInfo, recipe: str) -> Preprocess:
 
 
 def resolve_device(name: str) -> torch.device:
-    """"auto" -> cuda when available, else cpu.
+    """ "auto" -> cuda when available, else cpu.
 
     Raises:
         ConfigError: cuda asked for but not available, or an unknown name.
@@ -159,7 +162,7 @@ def resolve_device(name: str) -> torch.device:
 
 
 def cpu_until_placed(name: str) -> str:
-    """"cpu", after checking that `name` is a device this machine has: a model is loaded there
+    """ "cpu", after checking that `name` is a device this machine has: a model is loaded there
     and moved once the work it will do (and so the device that suits it) is known. Only "cuda"
     loads torch, to ask it.
 
@@ -171,8 +174,14 @@ def cpu_until_placed(name: str) -> str:
     return "cpu"
 
 
-def batched_logits(model: nn.Module, images: torch.Tensor, preprocess: Preprocess, device: str | torch.device,
-                   batch_size: int = 100, channels_last: bool = False) -> torch.Tensor:
+def batched_logits(
+    model: nn.Module,
+    images: torch.Tensor,
+    preprocess: Preprocess,
+    device: str | torch.device,
+    batch_size: int = 100,
+    channels_last: bool = False,
+) -> torch.Tensor:
     """Logits (N, C) as float32 on the CPU for uint8 images (N, C, H, W), in eval mode, in batches;
     on a GPU the batches queue up and the host waits once, at the end.
 

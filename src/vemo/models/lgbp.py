@@ -111,7 +111,14 @@ class LGBPClassifier(nn.Module):
         return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
 
-@register_model("lgbp", input_size=64, color="gray", mean=(0.0,), std=(1 / 255,), kind="classical",
-                description="LGBP + PCA + LDA, 64x64 grey (the ISED paper's benchmark)")
+@register_model(
+    "lgbp",
+    input_size=64,
+    color="gray",
+    mean=(0.0,),
+    std=(1 / 255,),
+    kind="classical",
+    description="LGBP + PCA + LDA, 64x64 grey (the ISED paper's benchmark)",
+)
 def lgbp(num_classes: int = 4) -> nn.Module:
     return LGBPClassifier(num_classes)

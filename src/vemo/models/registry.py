@@ -37,9 +37,14 @@ class ModelInfo:
 
 _REGISTRY: dict[str, ModelInfo] = {}
 # where the built-in models live: imported on first use, so a process pays only for the models it uses
-BUILTIN_MODULES = {"lenet": "vemo.models.lenet", "alexnet": "vemo.models.alexnet",
-                   "minixception": "vemo.models.minixception", "mobilenet_v2": "vemo.models.mobilenet",
-                   "efficientnet_lite0": "vemo.models.efficientnet", "lgbp": "vemo.models.lgbp"}
+BUILTIN_MODULES = {
+    "lenet": "vemo.models.lenet",
+    "alexnet": "vemo.models.alexnet",
+    "minixception": "vemo.models.minixception",
+    "mobilenet_v2": "vemo.models.mobilenet",
+    "efficientnet_lite0": "vemo.models.efficientnet",
+    "lgbp": "vemo.models.lgbp",
+}
 
 
 def _load(name: str) -> None:
@@ -48,9 +53,17 @@ def _load(name: str) -> None:
         importlib.import_module(BUILTIN_MODULES[name])
 
 
-def register_model(name: str, *, input_size: int, color: str = "rgb", mean: tuple[float, ...] = (0.5, 0.5, 0.5),
-                   std: tuple[float, ...] = (0.5, 0.5, 0.5), description: str = "",
-                   kind: str = "neural", head: str | None = None) -> Callable:
+def register_model(
+    name: str,
+    *,
+    input_size: int,
+    color: str = "rgb",
+    mean: tuple[float, ...] = (0.5, 0.5, 0.5),
+    std: tuple[float, ...] = (0.5, 0.5, 0.5),
+    description: str = "",
+    kind: str = "neural",
+    head: str | None = None,
+) -> Callable:
     """Decorator registering `builder(num_classes) -> nn.Module` under `name`.
 
     Raises:
@@ -135,7 +148,9 @@ def keras_parameter_count(model: nn.Module) -> tuple[int, int]:
 
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
-    running = sum(m.running_mean.numel() + m.running_var.numel() for m in model.modules()
-                  if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.running_mean is not None
-                  and m.running_var is not None)
+    running = sum(
+        m.running_mean.numel() + m.running_var.numel()
+        for m in model.modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.running_mean is not None and m.running_var is not None
+    )
     return trainable + frozen + running, trainable

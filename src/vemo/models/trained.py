@@ -26,6 +26,5 @@ def load_run(run_dir: Path | str | RunFolder, device: str | torch.device = "cpu"
     try:
         model.load_state_dict(tensors)
     except RuntimeError as error:
-        raise CheckpointError(f"{run.model_file} does not fit model {config['model']!r}: "
-                              f"{str(error).splitlines()[0]}") from error
+        raise CheckpointError(f"{run.model_file} does not fit model {config['model']!r}: {str(error).splitlines()[0]}") from error
     return model.to(device).eval(), config

@@ -40,8 +40,7 @@ def plot_timeline(table: pd.DataFrame, classes: list[str], segments: list[dict],
     plt.close(figure)
 
 
-def write_annotated_image(source: MediaSource, table: pd.DataFrame, classes: list[str], path: Path,
-                          main_track: int = 0) -> None:
+def write_annotated_image(source: MediaSource, table: pd.DataFrame, classes: list[str], path: Path, main_track: int = 0) -> None:
     """The photo with each face's box and label, and the probability bars of the main face."""
     image = next(source.frames()).image.copy()
     faces = table[table["face_found"]]
@@ -56,6 +55,3 @@ def write_annotated_image(source: MediaSource, table: pd.DataFrame, classes: lis
     if not main.empty:
         draw_bars(image, main.iloc[0][smoothed].to_numpy(float), classes)
     write_image_atomic(path, image)
-
-
-

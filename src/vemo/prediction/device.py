@@ -34,8 +34,10 @@ def auto_device(cuda_available: bool, detector: str, parameters: int) -> tuple[s
         return "cuda", "auto: MTCNN's nets run faster on the GPU"
     if parameters > LARGE_NETWORK:
         return "cuda", f"auto: a network of {parameters:,} weights runs faster on the GPU"
-    return "cpu", (f"auto: a network of {parameters:,} weights with {detector} faces is faster on the CPU "
-                   "(the GPU's copies cost more than the network)")
+    return "cpu", (
+        f"auto: a network of {parameters:,} weights with {detector} faces is faster on the CPU "
+        "(the GPU's copies cost more than the network)"
+    )
 
 
 def place_for_work(predictor: Predictor, requested: str, detector: str, runtime: str = "auto") -> Predictor:
@@ -66,14 +68,19 @@ def place_for_work(predictor: Predictor, requested: str, detector: str, runtime:
         return predictor
     swapped = with_onnx_runtime(predictor)
     if swapped is None and runtime == "onnx":
-        raise ConfigError(f"{predictor.description}: cannot run with ONNX Runtime (see -v); use --runtime torch",
-                          "runtime")
+        raise ConfigError(f"{predictor.description}: cannot run with ONNX Runtime (see -v); use --runtime torch", "runtime")
     log.debug("network run by %s", "ONNX Runtime" if swapped else "PyTorch")
     return swapped or predictor
 
 
-def load_for_work(model: str | Path, device: str, classes: str | None = None, runtime: str = "auto",
-                  align: bool | None = None, detector: str | None = None) -> tuple[Predictor, CropRecipe]:
+def load_for_work(
+    model: str | Path,
+    device: str,
+    classes: str | None = None,
+    runtime: str = "auto",
+    align: bool | None = None,
+    detector: str | None = None,
+) -> tuple[Predictor, CropRecipe]:
     """The predictor for `model` placed as `place_for_work` places it, and its crop recipe with
     the caller's overrides (`crop_recipe_for`). On the CPU with the network's ONNX export
     already cached, nothing loads torch.
@@ -84,8 +91,11 @@ def load_for_work(model: str | Path, device: str, classes: str | None = None, ru
     cpu_until_placed(device)  # an unknown device, or CUDA asked for on a machine without it, fails here
     cached = cached_onnx_predictor(model, device, classes, runtime)  # checks the runtime
     if cached is not None:
-        log.debug("prediction on cpu: %s; network run by ONNX Runtime from the cached export %s (torch not loaded)",
-                  cached.device_reason, cached.model.description)
+        log.debug(
+            "prediction on cpu: %s; network run by ONNX Runtime from the cached export %s (torch not loaded)",
+            cached.device_reason,
+            cached.model.description,
+        )
         return cached, crop_recipe_for(cached, align, detector)
     predictor = load_predictor(model, "cpu", classes)
     recipe = crop_recipe_for(predictor, align, detector)

@@ -43,11 +43,23 @@ SHORT_FRAMES = 300
 LOCK = "lock"  # in STATE_DIR: held by the one run writing the folder
 
 
-def predict_to_folder(inputs: list[Path], model: str | Path, out: Path, *, every: int = 1, device: str = "auto",
-                      smooth: float = 0.5, annotate: bool = False, classes: str | None = None,
-                      all_faces: bool = False, align: bool | None = None, detector: str | None = None,
-                      force: bool = False, progress: bool = False, runtime: str = "auto") -> tuple[
-                          list[VideoPrediction], list[tuple[str, str]]]:
+def predict_to_folder(
+    inputs: list[Path],
+    model: str | Path,
+    out: Path,
+    *,
+    every: int = 1,
+    device: str = "auto",
+    smooth: float = 0.5,
+    annotate: bool = False,
+    classes: str | None = None,
+    all_faces: bool = False,
+    align: bool | None = None,
+    detector: str | None = None,
+    force: bool = False,
+    progress: bool = False,
+    runtime: str = "auto",
+) -> tuple[list[VideoPrediction], list[tuple[str, str]]]:
     """Predict several inputs; write OUT/<name>.frames.csv and OUT/<name>.json for each, with
     `annotate` a timeline PNG per track and OUT/<name>.annotated.mp4 (videos) or .annotated.png
     (images), and OUT/predictions.csv over all of them. Inputs already predicted with the same
@@ -67,15 +79,45 @@ def predict_to_folder(inputs: list[Path], model: str | Path, out: Path, *, every
     with sole_writer(out / STATE_DIR / LOCK, busy):
         for folder in (out, out / STATE_DIR):
             clean_partial_files(folder)  # temporary files of a killed run
-        return _predict_all(inputs, model, out, predictor, options, every=every, device=device, smooth=smooth,
-                            annotate=annotate, classes=classes, all_faces=all_faces, align=align, detector=detector,
-                            force=force, progress=progress, runtime=runtime)
+        return _predict_all(
+            inputs,
+            model,
+            out,
+            predictor,
+            options,
+            every=every,
+            device=device,
+            smooth=smooth,
+            annotate=annotate,
+            classes=classes,
+            all_faces=all_faces,
+            align=align,
+            detector=detector,
+            force=force,
+            progress=progress,
+            runtime=runtime,
+        )
 
 
-def _predict_all(inputs: list[Path], model: str | Path, out: Path, predictor: Predictor, options: str, *, every: int,
-                 device: str, smooth: float, annotate: bool, classes: str | None, all_faces: bool, align: bool | None,
-                 detector: str | None, force: bool, progress: bool, runtime: str) -> tuple[
-                     list[VideoPrediction], list[tuple[str, str]]]:
+def _predict_all(
+    inputs: list[Path],
+    model: str | Path,
+    out: Path,
+    predictor: Predictor,
+    options: str,
+    *,
+    every: int,
+    device: str,
+    smooth: float,
+    annotate: bool,
+    classes: str | None,
+    all_faces: bool,
+    align: bool | None,
+    detector: str | None,
+    force: bool,
+    progress: bool,
+    runtime: str,
+) -> tuple[list[VideoPrediction], list[tuple[str, str]]]:
     """`predict_to_folder` once it is the folder's only writer."""
     outcomes, names, short, long = _plan(inputs, out, options, every, force)
     bar = tqdm(total=len(inputs), initial=len(outcomes), desc="predicting", unit="file", disable=not progress)
@@ -104,16 +146,18 @@ def _predict_all(inputs: list[Path], model: str | Path, out: Path, predictor: Pr
     return _write_summary(inputs, outcomes, names, out, predictor.classes)
 
 
-def _load(model: str | Path, device: str, classes: str | None, align: bool | None, detector: str | None,
-          runtime: str = "auto") -> Predictor:
+def _load(
+    model: str | Path, device: str, classes: str | None, align: bool | None, detector: str | None, runtime: str = "auto"
+) -> Predictor:
     """The model with the crop recipe asked for (once here, once in each Ray worker)."""
     predictor, recipe = load_for_work(model, device, classes, runtime, align, detector)
     predictor.recipe = recipe
     return predictor
 
 
-def _predict_job(predictor: Predictor, job: tuple, *, out: Path, every: int, smooth: float, all_faces: bool,
-                 annotate: bool, workers: int = 1) -> VideoPrediction | str:
+def _predict_job(
+    predictor: Predictor, job: tuple, *, out: Path, every: int, smooth: float, all_faces: bool, annotate: bool, workers: int = 1
+) -> VideoPrediction | str:
     """One input (position, media, name, marker) predicted and marked done, or why it failed."""
     _, media, name, marker = job
     try:
@@ -124,8 +168,9 @@ def _predict_job(predictor: Predictor, job: tuple, *, out: Path, every: int, smo
         return str(error)
 
 
-def _plan(inputs: list[Path], out: Path, options: str, every: int, force: bool) -> tuple[
-        dict[int, VideoPrediction | str], dict[int, str], list[tuple], list[tuple]]:
+def _plan(
+    inputs: list[Path], out: Path, options: str, every: int, force: bool
+) -> tuple[dict[int, VideoPrediction | str], dict[int, str], list[tuple], list[tuple]]:
     """Per input (by position): its saved verdict when it is finished, or why it cannot be read;
     its output name; and the jobs (position, opened media, name, marker) to run, short and long."""
     outcomes: dict[int, VideoPrediction | str] = {}
@@ -155,8 +200,9 @@ def _plan(inputs: list[Path], out: Path, options: str, every: int, force: bool) 
     return outcomes, names, short, long
 
 
-def _write_summary(inputs: list[Path], outcomes: dict, names: dict[int, str], out: Path,
-                   classes: tuple[str, ...]) -> tuple[list[VideoPrediction], list[tuple[str, str]]]:
+def _write_summary(
+    inputs: list[Path], outcomes: dict, names: dict[int, str], out: Path, classes: tuple[str, ...]
+) -> tuple[list[VideoPrediction], list[tuple[str, str]]]:
     """OUT/predictions.csv, a row per input in the order given; returns (verdicts, failures)."""
     verdicts, failures, rows = [], [], []
     for number, path in enumerate(inputs):
@@ -205,11 +251,19 @@ def _finished(out: Path, name: str, marker: dict) -> VideoPrediction | None:
     return VideoPrediction(**json.loads(saved.read_text()))
 
 
-def _predict_one(media: MediaSource, stem: Path, predictor: Predictor, every: int, smooth: float, all_faces: bool,
-                 annotate: bool, workers: int) -> VideoPrediction:
+def _predict_one(
+    media: MediaSource, stem: Path, predictor: Predictor, every: int, smooth: float, all_faces: bool, annotate: bool, workers: int
+) -> VideoPrediction:
     """Predict one input into STEM.frames.csv, STEM.json (and the annotations)."""
-    verdict, table = predict_media(media, predictor, every=every, smooth=smooth, all_faces=all_faces, workers=workers,
-                                   annotated_video=Path(f"{stem}.annotated.mp4") if annotate else None)
+    verdict, table = predict_media(
+        media,
+        predictor,
+        every=every,
+        smooth=smooth,
+        all_faces=all_faces,
+        workers=workers,
+        annotated_video=Path(f"{stem}.annotated.mp4") if annotate else None,
+    )
     write_csv_atomic(Path(f"{stem}.frames.csv"), table)
     write_json_atomic(Path(f"{stem}.json"), asdict(verdict))
     if annotate:
@@ -218,9 +272,16 @@ def _predict_one(media: MediaSource, stem: Path, predictor: Predictor, every: in
 
 
 def _summary_row(verdict: VideoPrediction) -> dict:
-    return {"source": verdict.source, "status": "ok" if verdict.label else "no_face", "label": verdict.label or "",
-            **verdict.probabilities, "face_share": verdict.face_share, "face_frames": verdict.face_frames,
-            "frames": verdict.frames, "error": ""}
+    return {
+        "source": verdict.source,
+        "status": "ok" if verdict.label else "no_face",
+        "label": verdict.label or "",
+        **verdict.probabilities,
+        "face_share": verdict.face_share,
+        "face_frames": verdict.face_frames,
+        "frames": verdict.frames,
+        "error": "",
+    }
 
 
 def _annotate(media: MediaSource, verdict: VideoPrediction, table: pd.DataFrame, stem: Path) -> None:
@@ -232,7 +293,12 @@ def _annotate(media: MediaSource, verdict: VideoPrediction, table: pd.DataFrame,
     for summary in verdict.tracks:
         track_table = table[table["track"] == summary["track"]]
         suffix = "" if len(verdict.tracks) == 1 else f".track{summary['track']}"
-        plot_timeline(track_table, classes, summary["segments"], Path(f"{stem}{suffix}.timeline.png"),
-                      title=f"{media.path.name}{' track ' + str(summary['track']) if suffix else ''}: {summary['label']}")
+        plot_timeline(
+            track_table,
+            classes,
+            summary["segments"],
+            Path(f"{stem}{suffix}.timeline.png"),
+            title=f"{media.path.name}{' track ' + str(summary['track']) if suffix else ''}: {summary['label']}",
+        )
     if not media.is_video:
         write_annotated_image(media, table, classes, Path(f"{stem}.annotated.png"), main_track=verdict.track)

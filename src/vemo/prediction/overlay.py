@@ -72,8 +72,9 @@ class AnnotatedVideoWriter:
         frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
         capture.release()
         if frames != self._written:
-            raise OutputError(f"cannot write {self.path}: the video came out incomplete ({frames} of {self._written} "
-                              "frames readable; is the disk full?)")
+            raise OutputError(
+                f"cannot write {self.path}: the video came out incomplete ({frames} of {self._written} frames readable; is the disk full?)"
+            )
 
     def __call__(self, frames: list[Frame], part: Part) -> None:
         for position, frame in enumerate(frames):
@@ -90,8 +91,7 @@ class AnnotatedVideoWriter:
         assert entry.image is not None  # dropped only once drawn
         image = entry.image.copy()
         if self._writer is None:
-            self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter.fourcc(*"mp4v"), self.fps,
-                                           (image.shape[1], image.shape[0]))
+            self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter.fourcc(*"mp4v"), self.fps, (image.shape[1], image.shape[0]))
         if not entry.faces:
             draw_no_face(image)
         largest = None
@@ -135,16 +135,25 @@ def draw_no_face(image: np.ndarray) -> None:
     cv2.putText(image, "no face", (10, int(24 * scale)), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, (0, 0, 255), 1, cv2.LINE_AA)
 
 
-def draw_face(image: np.ndarray, box: tuple[int, int, int, int], track: int, probabilities: np.ndarray,
-              classes: list[str], label_track: bool) -> None:
+def draw_face(
+    image: np.ndarray, box: tuple[int, int, int, int], track: int, probabilities: np.ndarray, classes: list[str], label_track: bool
+) -> None:
     """The face's box and its most likely emotion, in that emotion's colour."""
     best = int(np.nanargmax(probabilities))
     colour = _bgr(best)
     x, y, w, h = box
     cv2.rectangle(image, (x, y), (x + w, y + h), colour, 2)
     prefix = f"#{track} " if label_track else ""
-    cv2.putText(image, f"{prefix}{classes[best]} {probabilities[best]:.2f}", (x, max(12, y - 6)),
-                cv2.FONT_HERSHEY_SIMPLEX, 0.55 * _scale(image), colour, 1, cv2.LINE_AA)
+    cv2.putText(
+        image,
+        f"{prefix}{classes[best]} {probabilities[best]:.2f}",
+        (x, max(12, y - 6)),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.55 * _scale(image),
+        colour,
+        1,
+        cv2.LINE_AA,
+    )
 
 
 def draw_bars(image: np.ndarray, probabilities: np.ndarray, classes: list[str]) -> None:
@@ -157,5 +166,4 @@ def draw_bars(image: np.ndarray, probabilities: np.ndarray, classes: list[str]) 
         top = 6 + i * line
         cv2.rectangle(image, (6, top), (6 + bar_width, top + line - 4), (40, 40, 40), -1)
         cv2.rectangle(image, (6, top), (6 + int(bar_width * p), top + line - 4), _bgr(i), -1)
-        cv2.putText(image, name, (10 + bar_width, top + line - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.4 * scale,
-                    (255, 255, 255), 1, cv2.LINE_AA)
+        cv2.putText(image, name, (10 + bar_width, top + line - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.4 * scale, (255, 255, 255), 1, cv2.LINE_AA)

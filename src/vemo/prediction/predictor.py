@@ -90,8 +90,11 @@ class Predictor:
         device = str(device)
         if isinstance(self.model, OnnxNetwork):
             if device != "cpu":
-                raise ConfigError(f"{self.description}: ONNX files run on the CPU (ONNX Runtime's CPU provider); "
-                                  "predict with the run folder or pretrained:NAME for a GPU", "device")
+                raise ConfigError(
+                    f"{self.description}: ONNX files run on the CPU (ONNX Runtime's CPU provider); "
+                    "predict with the run folder or pretrained:NAME for a GPU",
+                    "device",
+                )
         else:
             self.model = self.model.to(device)
         self.device, self.device_reason = device, reason
@@ -129,16 +132,16 @@ class Predictor:
     def _logits(self, crops: np.ndarray, batch_size: int) -> np.ndarray:
         """(N, model classes) float32 logits of uint8 crops, by whichever runtime runs the network."""
         if isinstance(self.model, OnnxNetwork):
-            return np.concatenate([self.model.logits(self.preprocess.array(crops[start : start + batch_size]))
-                                   for start in range(0, len(crops), batch_size)])
+            return np.concatenate(
+                [self.model.logits(self.preprocess.array(crops[start : start + batch_size])) for start in range(0, len(crops), batch_size)]
+            )
         import torch
 
         with torch.inference_mode():
             images = torch.from_numpy(np.ascontiguousarray(crops))
             if self.on_gpu:
                 images = images.pin_memory()
-            return batched_logits(self.model, images, self.preprocess, self.device, batch_size,
-                                  channels_last=True).numpy()
+            return batched_logits(self.model, images, self.preprocess, self.device, batch_size, channels_last=True).numpy()
 
 
 def choose_classes(model_classes: tuple[str, ...], wanted: str | None, pretrained: bool) -> tuple[str, ...]:
@@ -156,8 +159,9 @@ def choose_classes(model_classes: tuple[str, ...], wanted: str | None, pretraine
     chosen = PAPER_CLASSES if wanted == "paper" else tuple(c.strip() for c in wanted.split(",") if c.strip())
     missing = [c for c in chosen if c not in model_classes]
     if missing or len(set(chosen)) < 2:
-        raise ConfigError(f"classes {wanted!r}: the model predicts {', '.join(model_classes)}; "
-                          "choose two or more of them, 'paper' or 'all'", "classes")
+        raise ConfigError(
+            f"classes {wanted!r}: the model predicts {', '.join(model_classes)}; choose two or more of them, 'paper' or 'all'", "classes"
+        )
     return chosen
 
 
@@ -165,9 +169,13 @@ def crop_recipe_for(predictor: Predictor, align: bool | None, detector: str | No
     """The model's crop recipe, with the caller's overrides (and a warning when they change it)."""
     recipe = predictor.recipe.with_align(align).with_detector(detector)
     if recipe != predictor.recipe:
-        log.warning("%s is meant for %s, but the override (%s) gives it %s, unlike anything it saw in training",
-                    predictor.description, predictor.recipe.describe(),
-                    ", ".join(predictor.recipe.differences(recipe)), recipe.describe())
+        log.warning(
+            "%s is meant for %s, but the override (%s) gives it %s, unlike anything it saw in training",
+            predictor.description,
+            predictor.recipe.describe(),
+            ", ".join(predictor.recipe.differences(recipe)),
+            recipe.describe(),
+        )
     return recipe
 
 
@@ -197,10 +205,22 @@ class ModelSource:
     input: Preprocess | None
     pretrained: str = ""  # the weights' name, for pretrained:NAME
 
-    def predictor(self, network: nn.Module | OnnxNetwork, preprocess: Preprocess, device: str | torch.device,
-                  device_reason: str = "asked for") -> Predictor:
-        return Predictor(network, preprocess, self.model_classes, self.classes, self.description, self.corpus,
-                         str(device), self.recipe, device_reason, self.architecture, self.weights_file)
+    def predictor(
+        self, network: nn.Module | OnnxNetwork, preprocess: Preprocess, device: str | torch.device, device_reason: str = "asked for"
+    ) -> Predictor:
+        return Predictor(
+            network,
+            preprocess,
+            self.model_classes,
+            self.classes,
+            self.description,
+            self.corpus,
+            str(device),
+            self.recipe,
+            device_reason,
+            self.architecture,
+            self.weights_file,
+        )
 
 
 def model_source(model: str | Path, classes: str | None = None, cache: Path | None = None) -> ModelSource:
@@ -212,24 +232,43 @@ def model_source(model: str | Path, classes: str | None = None, cache: Path | No
     """
     text = str(model)
     if text.startswith(PRETRAINED_PREFIX):
-        name = text[len(PRETRAINED_PREFIX):]
+        name = text[len(PRETRAINED_PREFIX) :]
         entry = get_entry(name, cache_dir(cache))
         if entry.task != "emotion":
-            raise ConfigError(f"weights {name!r} are {entry.trained_on} features, not an emotion classifier; fine-tune "
-                              f"them first: vemo train WS --model {entry.model} --weights {name}")
+            raise ConfigError(
+                f"weights {name!r} are {entry.trained_on} features, not an emotion classifier; fine-tune "
+                f"them first: vemo train WS --model {entry.model} --weights {name}"
+            )
         recipe = CropRecipe.from_json(entry.crop_recipe) if entry.crop_recipe else DEFAULT_RECIPE
-        return ModelSource(entry.classes, choose_classes(entry.classes, classes, True), text,
-                           {"synthetic": False, "statement": f"pretrained on {entry.trained_on}"}, recipe, entry.model,
-                           cache_dir(cache) / name / "weights.safetensors", None, name)
+        return ModelSource(
+            entry.classes,
+            choose_classes(entry.classes, classes, True),
+            text,
+            {"synthetic": False, "statement": f"pretrained on {entry.trained_on}"},
+            recipe,
+            entry.model,
+            cache_dir(cache) / name / "weights.safetensors",
+            None,
+            name,
+        )
     run = RunFolder(model)
     config = run.read_config()
     model_classes = tuple(config["classes"])
-    return ModelSource(model_classes, choose_classes(model_classes, classes, False), text, config.get("corpus", {}),
-                       run_crop_recipe(config), config["model"], run.model_file, Preprocess.from_json(config["input"]))
+    return ModelSource(
+        model_classes,
+        choose_classes(model_classes, classes, False),
+        text,
+        config.get("corpus", {}),
+        run_crop_recipe(config),
+        config["model"],
+        run.model_file,
+        Preprocess.from_json(config["input"]),
+    )
 
 
-def load_predictor(model: str | Path, device: str | torch.device = "cpu", classes: str | None = None,
-                   cache: Path | None = None) -> Predictor:
+def load_predictor(
+    model: str | Path, device: str | torch.device = "cpu", classes: str | None = None, cache: Path | None = None
+) -> Predictor:
     """A run folder, "pretrained:NAME" for weights from `vemo weights list`, or an exported
     FILE.onnx; the network loaded on `device`.
 
@@ -259,7 +298,16 @@ def _onnx_predictor(path: Path, classes: str | None) -> Predictor:
     file = open_model_file(path)
     if classes is None and file.reported_classes:  # as the model it came from reports by default
         classes = ",".join(file.reported_classes)
-    return Predictor(file.network, file.preprocess, file.model_classes,
-                     choose_classes(file.model_classes, classes, False), str(path), file.corpus, "cpu",
-                     file.crop_recipe, "ONNX Runtime runs ONNX files on the CPU", architecture=file.model,
-                     weights_file=path)
+    return Predictor(
+        file.network,
+        file.preprocess,
+        file.model_classes,
+        choose_classes(file.model_classes, classes, False),
+        str(path),
+        file.corpus,
+        "cpu",
+        file.crop_recipe,
+        "ONNX Runtime runs ONNX files on the CPU",
+        architecture=file.model,
+        weights_file=path,
+    )

@@ -109,8 +109,11 @@ def classify_run(pipeline: FacePipeline, frames: Iterable[Frame], predictor: Pre
     if crops:
         pending.append(predictor.submit(np.stack(crops), batch_size))
     probabilities = [future.result() for future in pending]
-    return Part(np.array(rows, np.float64).reshape(-1, 2), np.array(faces, np.float64).reshape(-1, len(FACE_FIELDS)),
-                np.concatenate(probabilities) if probabilities else np.zeros((0, len(predictor.classes))))
+    return Part(
+        np.array(rows, np.float64).reshape(-1, 2),
+        np.array(faces, np.float64).reshape(-1, len(FACE_FIELDS)),
+        np.concatenate(probabilities) if probabilities else np.zeros((0, len(predictor.classes))),
+    )
 
 
 _THREAD_STATE = threading.local()
@@ -174,14 +177,16 @@ def one_thread_per_worker(recipe: CropRecipe | None = None) -> Iterator[None]:
             torch.set_num_threads(previous[1])
 
 
-def _threaded_parts(frames: Iterable[Frame], predictor: Predictor, recipe: CropRecipe, gray: bool, workers: int,
-                    batch_size: int) -> Iterator[tuple[list[Frame], Part]]:
+def _threaded_parts(
+    frames: Iterable[Frame], predictor: Predictor, recipe: CropRecipe, gray: bool, workers: int, batch_size: int
+) -> Iterator[tuple[list[Frame], Part]]:
     with one_thread_per_worker(recipe):
         pool = _pool(workers)
         pending: deque = deque()
         for run in frame_runs(frames):
-            pending.append((run, pool.submit(
-                lambda f: classify_run(_thread_pipeline(recipe, predictor.device, gray), f, predictor, batch_size), run)))
+            pending.append(
+                (run, pool.submit(lambda f: classify_run(_thread_pipeline(recipe, predictor.device, gray), f, predictor, batch_size), run))
+            )
             if len(pending) > workers:  # bounded: decoded frames never pile up in memory
                 run, future = pending.popleft()
                 yield run, future.result()
@@ -190,8 +195,9 @@ def _threaded_parts(frames: Iterable[Frame], predictor: Predictor, recipe: CropR
             yield run, future.result()
 
 
-def _parts(media: MediaSource, predictor: Predictor, recipe: CropRecipe, every: int, all_faces: bool, workers: int,
-           batch_size: int) -> Iterator[tuple[list[Frame], Part]]:
+def _parts(
+    media: MediaSource, predictor: Predictor, recipe: CropRecipe, every: int, all_faces: bool, workers: int, batch_size: int
+) -> Iterator[tuple[list[Frame], Part]]:
     """Each run of frames with its results, in video order. Every face (`all_faces`) keeps one
     pipeline over the whole input, so tracks are never cut; the single-face runs each start
     with a full detection, so one thread or many give the same result."""
@@ -200,16 +206,25 @@ def _parts(media: MediaSource, predictor: Predictor, recipe: CropRecipe, every: 
     if all_faces or workers <= 1 or not media.is_video:
         # a new pipeline for tracks (never carried over from another input); this thread's own for the
         # largest face (each run starts afresh): files predicted side by side load their detectors once
-        pipeline = (face_pipeline(recipe, "tracks", predictor.device, gray) if all_faces
-                    else _thread_pipeline(recipe, predictor.device, gray))
+        pipeline = (
+            face_pipeline(recipe, "tracks", predictor.device, gray) if all_faces else _thread_pipeline(recipe, predictor.device, gray)
+        )
         for run in frame_runs(frames):
             yield run, classify_run(pipeline, run, predictor, batch_size)  # "tracks" mode never resets its tracks
     else:
         yield from _threaded_parts(frames, predictor, recipe, gray, workers, batch_size)
 
 
-def scan(source: Path | str | MediaSource, predictor: Predictor, recipe: CropRecipe, every: int, all_faces: bool,
-         workers: int, batch_size: int, sink: FrameSink | None = None) -> Scan:
+def scan(
+    source: Path | str | MediaSource,
+    predictor: Predictor,
+    recipe: CropRecipe,
+    every: int,
+    all_faces: bool,
+    workers: int,
+    batch_size: int,
+    sink: FrameSink | None = None,
+) -> Scan:
     """Decode once and classify every face; `sink` gets each run's decoded frames and results
     as they come (`vemo predict --annotate` draws the video there, without decoding it again)."""
     media = source if isinstance(source, MediaSource) else open_media(source)
@@ -224,7 +239,10 @@ def scan(source: Path | str | MediaSource, predictor: Predictor, recipe: CropRec
         faces.append(shifted)
         probabilities.append(part.probabilities)
     _report_frame("last")
-    return Scan(np.concatenate(frames) if frames else np.zeros((0, 2)),
-                np.concatenate(faces) if faces else np.zeros((0, len(FACE_FIELDS))),
-                np.concatenate(probabilities) if probabilities else np.zeros((0, len(predictor.classes))),
-                media.fps, media.kind)
+    return Scan(
+        np.concatenate(frames) if frames else np.zeros((0, 2)),
+        np.concatenate(faces) if faces else np.zeros((0, len(FACE_FIELDS))),
+        np.concatenate(probabilities) if probabilities else np.zeros((0, len(predictor.classes))),
+        media.fps,
+        media.kind,
+    )

@@ -34,8 +34,10 @@ from vemo.prediction.smoothing import smooth_probabilities
 
 log = logging.getLogger(__name__)
 
-AGGREGATION = ("mean over the frames with a face of the softmax probabilities (restricted to the reported classes "
-               "and renormalised), after a centred moving average over {smooth} s")
+AGGREGATION = (
+    "mean over the frames with a face of the softmax probabilities (restricted to the reported classes "
+    "and renormalised), after a centred moving average over {smooth} s"
+)
 
 
 @dataclass(frozen=True)
@@ -73,12 +75,22 @@ def find_segments(times: np.ndarray, probabilities: np.ndarray, classes: list[st
             continue
         if current is not None:
             segments.append(current)
-        current = None if label is None else {"start_s": float(time_s), "end_s": float(time_s), "emotion": label,
-                                              "_p": [float(p[classes.index(label)])]}
+        current = (
+            None
+            if label is None
+            else {"start_s": float(time_s), "end_s": float(time_s), "emotion": label, "_p": [float(p[classes.index(label)])]}
+        )
     if current is not None:
         segments.append(current)
-    return [{"start_s": round(s["start_s"], 3), "end_s": round(s["end_s"], 3), "emotion": s["emotion"],
-             "mean_probability": round(float(np.mean(s["_p"])), 4)} for s in segments]
+    return [
+        {
+            "start_s": round(s["start_s"], 3),
+            "end_s": round(s["end_s"], 3),
+            "emotion": s["emotion"],
+            "mean_probability": round(float(np.mean(s["_p"])), 4),
+        }
+        for s in segments
+    ]
 
 
 def _window(smooth: float, analysed_fps: float) -> int:
@@ -102,8 +114,12 @@ def _track_table(result: Scan, track: int, classes: list[str], window: int) -> p
     else:  # smoothed as the frames came (live): kept as shown
         smoothed = np.full((count, len(classes)), np.nan)
         smoothed[positions] = result.smoothed[mine]
-    columns: dict[str, object] = {"track": np.full(count, track), "frame": result.frames[:, 0].astype(np.int64),
-                                  "time_s": result.frames[:, 1], "face_found": found}
+    columns: dict[str, object] = {
+        "track": np.full(count, track),
+        "frame": result.frames[:, 0].astype(np.int64),
+        "time_s": result.frames[:, 1],
+        "face_found": found,
+    }
     columns.update({name: boxes[:, i] for i, name in enumerate(("x", "y", "w", "h"))})
     if not np.isnan(result.faces[:, 6:]).all():  # MTCNN's five points, as in faces.csv
         landmarks = np.full((count, 2 * len(LANDMARKS)), np.nan)
@@ -145,12 +161,22 @@ def check_prediction_options(every: int, smooth: float, workers: int | None = No
     require_number(workers, "workers", 1, 4096)
 
 
-def predict_media(path: Path | str | MediaSource, model: str | Path | Predictor, *, every: int = 1,
-                  device: str = "auto",
-                  smooth: float = 0.5, classes: str | None = None, all_faces: bool = False,
-                  batch_size: int = 64, workers: int | None = None, align: bool | None = None,
-                  detector: str | None = None, annotated_video: Path | None = None,
-                  runtime: str = "auto") -> tuple[VideoPrediction, pd.DataFrame]:
+def predict_media(
+    path: Path | str | MediaSource,
+    model: str | Path | Predictor,
+    *,
+    every: int = 1,
+    device: str = "auto",
+    smooth: float = 0.5,
+    classes: str | None = None,
+    all_faces: bool = False,
+    batch_size: int = 64,
+    workers: int | None = None,
+    align: bool | None = None,
+    detector: str | None = None,
+    annotated_video: Path | None = None,
+    runtime: str = "auto",
+) -> tuple[VideoPrediction, pd.DataFrame]:
     """Per-frame probabilities and the overall label of a video or image.
 
     Args:
@@ -195,8 +221,9 @@ def predict_media(path: Path | str | MediaSource, model: str | Path | Predictor,
     return summarise_scan(found, predictor, recipe, str(media.path), smooth, window)
 
 
-def summarise_scan(found: Scan, predictor: Predictor, recipe: CropRecipe, source: str, smooth: float, window: int,
-                   aggregation: str = AGGREGATION) -> tuple[VideoPrediction, pd.DataFrame]:
+def summarise_scan(
+    found: Scan, predictor: Predictor, recipe: CropRecipe, source: str, smooth: float, window: int, aggregation: str = AGGREGATION
+) -> tuple[VideoPrediction, pd.DataFrame]:
     """The verdict and frames table of what a scan found (see `predict_media`); `window`: the
     centred smoothing window in analysed frames, for scans not smoothed as they streamed."""
     names = list(predictor.classes)
@@ -205,11 +232,23 @@ def summarise_scan(found: Scan, predictor: Predictor, recipe: CropRecipe, source
     summaries = [_track_summary(table, names) for table in tables]
     main = max(summaries, key=lambda s: (s["face_frames"], -s["track"]))
     verdict = VideoPrediction(
-        source=source, label=main["label"], probabilities=main["probabilities"], frames=len(found.frames),
-        face_frames=main["face_frames"], aggregation=aggregation.format(smooth=smooth), model=predictor.description,
-        corpus_of_model=predictor.corpus, face_share=main["face_share"], smooth_seconds=smooth,
-        segments=tuple(main["segments"]), track=main["track"], tracks=tuple(summaries), crop_recipe=recipe.to_json(),
-        device=str(predictor.device), device_reason=predictor.device_reason, runtime=predictor.runtime,
+        source=source,
+        label=main["label"],
+        probabilities=main["probabilities"],
+        frames=len(found.frames),
+        face_frames=main["face_frames"],
+        aggregation=aggregation.format(smooth=smooth),
+        model=predictor.description,
+        corpus_of_model=predictor.corpus,
+        face_share=main["face_share"],
+        smooth_seconds=smooth,
+        segments=tuple(main["segments"]),
+        track=main["track"],
+        tracks=tuple(summaries),
+        crop_recipe=recipe.to_json(),
+        device=str(predictor.device),
+        device_reason=predictor.device_reason,
+        runtime=predictor.runtime,
     )
     if not len(found.faces):
         log.warning("no face found in %s", source)

@@ -43,9 +43,11 @@ SYNTHETIC_STATEMENT = (
     "No figure measured on it is a real-world result."
 )
 DETECTION_EVERY = 8  # the render-time detection check looks at every 8th frame with a face
-MTCNN_CHECK = ("vemo's MTCNN (facenet-pytorch weights), thresholds 0.6/0.7/0.7, min size 30, full frames, on "
-               "the same frames as Haar's check; found = a detection centred in the true box with a width "
-               "within 0.5x-2x")
+MTCNN_CHECK = (
+    "vemo's MTCNN (facenet-pytorch weights), thresholds 0.6/0.7/0.7, min size 30, full frames, on "
+    "the same frames as Haar's check; found = a detection centred in the true box with a width "
+    "within 0.5x-2x"
+)
 STATE_DIR = ".synth-state"
 
 
@@ -70,10 +72,7 @@ def face_found(detections: Sequence[Sequence[float]] | np.ndarray, box: tuple[fl
     """True when one detection is centred inside the true box and of a similar size."""
     x, y, w, h = box
     cx, cy = x + w / 2, y + h / 2
-    return any(
-        abs(dx + dw / 2 - cx) < w / 2 and abs(dy + dh / 2 - cy) < h / 2 and 0.5 < dw / w < 2.0
-        for dx, dy, dw, dh in detections
-    )
+    return any(abs(dx + dw / 2 - cx) < w / 2 and abs(dy + dh / 2 - cy) < h / 2 and 0.5 < dw / w < 2.0 for dx, dy, dw, dh in detections)
 
 
 def _mtcnn_check() -> MTCNNFaceDetector:
@@ -126,10 +125,20 @@ def clips_table(plan: CorpusPlan) -> pd.DataFrame:
     """One row per clip: the labels and timing every later stage reads."""
     return pd.DataFrame(
         [
-            {"clip_id": c.clip_id, "file": f"videos/{c.clip_id}.mp4", "subject": c.subject.subject_id,
-             "sex": c.subject.sex, "skin_group": c.subject.skin_group, "emotion": c.emotion,
-             "n_frames": c.n_frames, "fps": c.fps, "onset": c.onset, "apex": c.apex, "offset": c.offset,
-             "intensity": round(c.intensity, 3)}
+            {
+                "clip_id": c.clip_id,
+                "file": f"videos/{c.clip_id}.mp4",
+                "subject": c.subject.subject_id,
+                "sex": c.subject.sex,
+                "skin_group": c.subject.skin_group,
+                "emotion": c.emotion,
+                "n_frames": c.n_frames,
+                "fps": c.fps,
+                "onset": c.onset,
+                "apex": c.apex,
+                "offset": c.offset,
+                "intensity": round(c.intensity, 3),
+            }
             for c in plan.clips
         ]
     )
@@ -173,12 +182,16 @@ def generate_corpus(plan: CorpusPlan, out: Path | str, *, workers: int | None = 
     detection = _detection_by_group(plan, states, "found")
     mtcnn = _detection_by_group(plan, states, "found_mtcnn")
     metadata = _corpus_metadata(plan, clips, frames, detection, seconds, len(todo), workers)
-    metadata["mtcnn_detection"] = {"how": MTCNN_CHECK, "by_group": mtcnn} if mtcnn else {
-        "how": MTCNN_CHECK, "not_measured": mtcnn_absent or "clips rendered before MTCNN was checked"}
+    metadata["mtcnn_detection"] = (
+        {"how": MTCNN_CHECK, "by_group": mtcnn}
+        if mtcnn
+        else {"how": MTCNN_CHECK, "not_measured": mtcnn_absent or "clips rendered before MTCNN was checked"}
+    )
     write_json_atomic(out / "corpus.json", metadata)
     contact_sheet(plan, out / "preview.png")
-    return CorpusResult(out, len(todo), skipped, int(len(frames)), seconds, detection["overall"]["rate"],
-                        mtcnn["overall"]["rate"] if mtcnn else None)
+    return CorpusResult(
+        out, len(todo), skipped, int(len(frames)), seconds, detection["overall"]["rate"], mtcnn["overall"]["rate"] if mtcnn else None
+    )
 
 
 def _mtcnn_unavailable() -> str | None:
@@ -211,26 +224,41 @@ def _corpus_metadata(plan, clips, frames, detection, seconds, rendered, workers)
         "statement": SYNTHETIC_STATEMENT,
         "generator": "vemo.synth",
         "generator_version": __version__,
-        "parameters": {"preset": plan.preset, "seed": plan.seed, "fps": plan.fps, "width": plan.width,
-                       "height": plan.height, "subjects": len(plan.subjects), "clips": len(plan.clips),
-                       "class_balance": plan.class_balance},
+        "parameters": {
+            "preset": plan.preset,
+            "seed": plan.seed,
+            "fps": plan.fps,
+            "width": plan.width,
+            "height": plan.height,
+            "subjects": len(plan.subjects),
+            "clips": len(plan.clips),
+            "class_balance": plan.class_balance,
+        },
         "counts": {
             "clips": len(clips),
             "clips_per_emotion": {e: int((clips["emotion"] == e).sum()) for e in EMOTIONS},
             "subjects_by_sex": {s: int(n) for s, n in pd.Series([x.sex for x in plan.subjects]).value_counts().items()},
-            "subjects_by_skin_group": {int(g): int(n) for g, n in
-                                       pd.Series([x.skin_group for x in plan.subjects]).value_counts().sort_index().items()},
+            "subjects_by_skin_group": {
+                int(g): int(n) for g, n in pd.Series([x.skin_group for x in plan.subjects]).value_counts().sort_index().items()
+            },
             "frames": int(len(frames)),
             "frames_with_face": int(frames["face_present"].sum()),
         },
         "action_units": {e: list(u) for e, u in EMOTION_ACTION_UNITS.items()},
         "haar_detection": {
-            "how": (f"OpenCV haarcascade_frontalface_default, scale 1.1, 5 neighbours, min size 30, on every "
-                    f"{DETECTION_EVERY}th rendered frame with a face; found = a detection centred in the true box "
-                    "with a width within 0.5x-2x"),
+            "how": (
+                f"OpenCV haarcascade_frontalface_default, scale 1.1, 5 neighbours, min size 30, on every "
+                f"{DETECTION_EVERY}th rendered frame with a face; found = a detection centred in the true box "
+                "with a width within 0.5x-2x"
+            ),
             "by_group": detection,
         },
-        "render": {"seconds": round(seconds, 2), "clips_rendered": rendered, "workers": workers,
-                   "machine": platform.machine(), "opencv": cv2.__version__},
+        "render": {
+            "seconds": round(seconds, 2),
+            "clips_rendered": rendered,
+            "workers": workers,
+            "machine": platform.machine(),
+            "opencv": cv2.__version__,
+        },
         "subjects": [asdict(s) for s in plan.subjects],
     }

@@ -58,8 +58,7 @@ def _draw_brows(img: np.ndarray, s: SubjectSpec, g: FaceGeometry, u: Callable[[s
         cv2.polylines(img, [curve(inner, peak, outer)], False, brow_colour, thickness, aa, SHIFT)
 
 
-def _draw_eyes(img: np.ndarray, s: SubjectSpec, g: FaceGeometry, u: Callable[[str], float],
-               skin: np.ndarray, eye_shift: float) -> None:
+def _draw_eyes(img: np.ndarray, s: SubjectSpec, g: FaceGeometry, u: Callable[[str], float], skin: np.ndarray, eye_shift: float) -> None:
     a = g.a
     aa = cv2.LINE_AA
     # eyes: wider with AU5, narrowed by AU6, AU4 and AU9, closed by a blink (AU45)
@@ -85,18 +84,37 @@ def _draw_eyes(img: np.ndarray, s: SubjectSpec, g: FaceGeometry, u: Callable[[st
                 cv2.line(img, pt(*start), pt(*end), fold, 1, aa, SHIFT)
 
 
-def _draw_nose(img: np.ndarray, g: FaceGeometry, u: Callable[[str], float],
-               skin: np.ndarray, nose_shift: float) -> tuple[float, float]:
+def _draw_nose(img: np.ndarray, g: FaceGeometry, u: Callable[[str], float], skin: np.ndarray, nose_shift: float) -> tuple[float, float]:
     a, b = g.a, g.b
     aa = cv2.LINE_AA
     # nose: nostrils, wrinkles with AU9
     nx, ny = FACE_CX + nose_shift, g.nose_y - 0.05 * a * u("AU9") - 0.02 * a * u("AU10")
     nostril = tuple(skin * 0.35)
     for side in (-1, 1):
-        cv2.ellipse(img, pt(nx + side * 0.09 * a * (1 + 0.2 * u("AU9")), ny + 0.03 * b), pt(0.05 * a, 0.025 * a), side * 20,
-                    0, 360, nostril, -1, aa, SHIFT)
-        cv2.ellipse(img, pt(nx + side * 0.14 * a, ny), pt(0.06 * a, 0.08 * a), 0, -60 if side > 0 else 60,
-                    90 if side > 0 else 270, tuple(skin * 0.7), 1, aa, SHIFT)
+        cv2.ellipse(
+            img,
+            pt(nx + side * 0.09 * a * (1 + 0.2 * u("AU9")), ny + 0.03 * b),
+            pt(0.05 * a, 0.025 * a),
+            side * 20,
+            0,
+            360,
+            nostril,
+            -1,
+            aa,
+            SHIFT,
+        )
+        cv2.ellipse(
+            img,
+            pt(nx + side * 0.14 * a, ny),
+            pt(0.06 * a, 0.08 * a),
+            0,
+            -60 if side > 0 else 60,
+            90 if side > 0 else 270,
+            tuple(skin * 0.7),
+            1,
+            aa,
+            SHIFT,
+        )
     if u("AU9") > 0.05:
         wrinkle = tuple(skin * (1 - 0.45 * u("AU9")))
         for k in range(3):
@@ -105,8 +123,9 @@ def _draw_nose(img: np.ndarray, g: FaceGeometry, u: Callable[[str], float],
     return nx, ny
 
 
-def _draw_mouth(img: np.ndarray, s: SubjectSpec, g: FaceGeometry, u: Callable[[str], float],
-                skin: np.ndarray, mouth_shift: float) -> tuple[float, float, float]:
+def _draw_mouth(
+    img: np.ndarray, s: SubjectSpec, g: FaceGeometry, u: Callable[[str], float], skin: np.ndarray, mouth_shift: float
+) -> tuple[float, float, float]:
     a, b = g.a, g.b
     aa = cv2.LINE_AA
     # mouth
@@ -127,16 +146,25 @@ def _draw_mouth(img: np.ndarray, s: SubjectSpec, g: FaceGeometry, u: Callable[[s
     if opening > 0.03 * a:
         cv2.fillPoly(img, [np.vstack([upper_inner, lower_inner])], (30, 22, 40), aa, SHIFT)
         teeth_h = min(0.45 * opening, 0.09 * a)
-        teeth = curve((left[0] + 0.15 * half_w, corner_y + 0.2 * teeth_h), (mx, mid_y - 0.6 * opening + 2 * teeth_h),
-                       (right[0] - 0.15 * half_w, corner_y + 0.2 * teeth_h))
+        teeth = curve(
+            (left[0] + 0.15 * half_w, corner_y + 0.2 * teeth_h),
+            (mx, mid_y - 0.6 * opening + 2 * teeth_h),
+            (right[0] - 0.15 * half_w, corner_y + 0.2 * teeth_h),
+        )
         cv2.fillPoly(img, [np.vstack([upper_inner[2:-2], teeth[::-1]])], (215, 222, 228), aa, SHIFT)
     else:
         cv2.polylines(img, [upper_inner], False, tuple(skin * 0.3), 2, aa, SHIFT)
     return mx, half_w, corner_y
 
 
-def _draw_folds(img: np.ndarray, g: FaceGeometry, u: Callable[[str], float],
-                skin: np.ndarray, nose: tuple[float, float], mouth: tuple[float, float, float]) -> None:
+def _draw_folds(
+    img: np.ndarray,
+    g: FaceGeometry,
+    u: Callable[[str], float],
+    skin: np.ndarray,
+    nose: tuple[float, float],
+    mouth: tuple[float, float, float],
+) -> None:
     a, b = g.a, g.b
     aa = cv2.LINE_AA
     nx, ny = nose
@@ -150,8 +178,15 @@ def _draw_folds(img: np.ndarray, g: FaceGeometry, u: Callable[[str], float],
         control = (nx + side * 0.3 * a, (start[1] + end[1]) / 2)
         cv2.polylines(img, [curve(start, control, end)], False, tuple(skin * (1 - fold_depth)), 1, aa, SHIFT)
         if frown > 0.05:
-            cv2.line(img, pt(mx + side * half_w, corner_y + 0.02 * a),
-                     pt(mx + side * (half_w + 0.03 * a), corner_y + 0.16 * a), tuple(skin * (1 - 0.4 * frown)), 1, aa, SHIFT)
+            cv2.line(
+                img,
+                pt(mx + side * half_w, corner_y + 0.02 * a),
+                pt(mx + side * (half_w + 0.03 * a), corner_y + 0.16 * a),
+                tuple(skin * (1 - 0.4 * frown)),
+                1,
+                aa,
+                SHIFT,
+            )
 
 
 def _draw_glasses(img: np.ndarray, g: FaceGeometry, eye_shift: float) -> None:
@@ -161,5 +196,12 @@ def _draw_glasses(img: np.ndarray, g: FaceGeometry, eye_shift: float) -> None:
     for side in (-1, 1):
         ex = FACE_CX + side * g.eye_dx + eye_shift
         cv2.ellipse(img, pt(ex, g.eye_y + 0.02 * b), pt(0.27 * a, 0.19 * a), 0, 0, 360, frame_colour, 2, aa, SHIFT)
-    cv2.line(img, pt(FACE_CX + eye_shift - g.eye_dx + 0.27 * a, g.eye_y), pt(FACE_CX + eye_shift + g.eye_dx - 0.27 * a, g.eye_y),
-             frame_colour, 2, aa, SHIFT)
+    cv2.line(
+        img,
+        pt(FACE_CX + eye_shift - g.eye_dx + 0.27 * a, g.eye_y),
+        pt(FACE_CX + eye_shift + g.eye_dx - 0.27 * a, g.eye_y),
+        frame_colour,
+        2,
+        aa,
+        SHIFT,
+    )

@@ -37,7 +37,8 @@ def face_geometry(subject: SubjectSpec) -> FaceGeometry:
     a = 56.0 * subject.face_width
     b = 74.0 * subject.face_height
     return FaceGeometry(
-        a=a, b=b,
+        a=a,
+        b=b,
         eye_y=FACE_CY - 0.02 * b,
         eye_dx=0.40 * a * subject.eye_spacing,
         brow_y=FACE_CY - 0.22 * b * subject.brow_height,
@@ -138,24 +139,39 @@ def _draw_hair_behind(fill: _Filler, subject: SubjectSpec, g: FaceGeometry, hair
     a, b = g.a, g.b
     if subject.hair_style in ("long", "bob"):
         bottom = FACE_CY + (1.25 * b if subject.hair_style == "long" else 0.55 * b)
-        pts = np.array([pt(FACE_CX - 1.18 * a, FACE_CY - 0.2 * b), pt(FACE_CX - 1.22 * a, bottom),
-                        pt(FACE_CX + 1.22 * a, bottom), pt(FACE_CX + 1.18 * a, FACE_CY - 0.2 * b)], np.int32)
+        pts = np.array(
+            [
+                pt(FACE_CX - 1.18 * a, FACE_CY - 0.2 * b),
+                pt(FACE_CX - 1.22 * a, bottom),
+                pt(FACE_CX + 1.22 * a, bottom),
+                pt(FACE_CX + 1.18 * a, FACE_CY - 0.2 * b),
+            ],
+            np.int32,
+        )
         fill.polygon(pts, tuple(hair))
         fill.ellipse((FACE_CX, FACE_CY - 0.2 * b), (1.18 * a, 0.9 * b), tuple(hair))
 
 
 def _draw_neck_and_ears(fill: _Filler, subject: SubjectSpec, g: FaceGeometry, skin: np.ndarray) -> None:
     a, b = g.a, g.b
-    neck = np.array([pt(FACE_CX - 0.42 * a, FACE_CY + 0.5 * b), pt(FACE_CX - 0.46 * a, FACE_CY + 1.5 * b),
-                     pt(FACE_CX + 0.46 * a, FACE_CY + 1.5 * b), pt(FACE_CX + 0.42 * a, FACE_CY + 0.5 * b)], np.int32)
+    neck = np.array(
+        [
+            pt(FACE_CX - 0.42 * a, FACE_CY + 0.5 * b),
+            pt(FACE_CX - 0.46 * a, FACE_CY + 1.5 * b),
+            pt(FACE_CX + 0.46 * a, FACE_CY + 1.5 * b),
+            pt(FACE_CX + 0.42 * a, FACE_CY + 0.5 * b),
+        ],
+        np.int32,
+    )
     fill.polygon(neck, tuple(skin * 0.95))
     fill.ellipse((FACE_CX, FACE_CY + 2.0 * b), (1.9 * a, 0.62 * b), bgr(subject.clothes_rgb))  # shoulders
     for side in (-1, 1):
         fill.ellipse((FACE_CX + side * 0.97 * a, g.eye_y + 0.08 * b), (0.13 * a, 0.24 * a), tuple(skin * 0.93))
 
 
-def _add_beard(albedo: np.ndarray, mask: np.ndarray, head: np.ndarray, g: FaceGeometry, skin: np.ndarray,
-               hair: np.ndarray, rng: np.random.Generator) -> None:
+def _add_beard(
+    albedo: np.ndarray, mask: np.ndarray, head: np.ndarray, g: FaceGeometry, skin: np.ndarray, hair: np.ndarray, rng: np.random.Generator
+) -> None:
     """A darker, textured lower face."""
     b = g.b
     head_mask = np.zeros_like(mask)
@@ -174,8 +190,14 @@ def _draw_hair_cap(fill: _Filler, subject: SubjectSpec, g: FaceGeometry, hair: n
     hairline = FACE_CY - 0.5 * b
     fill.ellipse((FACE_CX, hairline), (1.05 * a, depth * b), tuple(hair), 180, 360)
     for side in (-1, 1):  # temples (colour only: the head is in the mask already)
-        tri = np.array([pt(FACE_CX + side * 1.04 * a, hairline), pt(FACE_CX + side * 0.72 * a, hairline),
-                        pt(FACE_CX + side * 0.98 * a, g.eye_y - 0.1 * b)], np.int32)
+        tri = np.array(
+            [
+                pt(FACE_CX + side * 1.04 * a, hairline),
+                pt(FACE_CX + side * 0.72 * a, hairline),
+                pt(FACE_CX + side * 0.98 * a, g.eye_y - 0.1 * b),
+            ],
+            np.int32,
+        )
         cv2.fillPoly(fill.albedo, [tri], tuple(hair), cv2.LINE_AA, SHIFT)
     if subject.hair_style == "bun":
         fill.ellipse((FACE_CX, FACE_CY - 1.12 * b), (0.38 * a, 0.3 * a), tuple(hair))

@@ -20,11 +20,21 @@ SKIN_TONES_RGB: tuple[tuple[int, int, int], ...] = (
     (82, 54, 38),
 )
 HAIR_COLOURS_RGB: tuple[tuple[int, int, int], ...] = (
-    (20, 16, 14), (45, 32, 24), (80, 56, 36), (120, 88, 56), (170, 140, 90), (110, 110, 110),
+    (20, 16, 14),
+    (45, 32, 24),
+    (80, 56, 36),
+    (120, 88, 56),
+    (170, 140, 90),
+    (110, 110, 110),
 )
 IRIS_COLOURS_RGB: tuple[tuple[int, int, int], ...] = ((60, 40, 25), (90, 60, 35), (70, 100, 130), (80, 110, 70))
 CLOTHES_COLOURS_RGB: tuple[tuple[int, int, int], ...] = (
-    (40, 60, 120), (150, 30, 40), (60, 60, 60), (200, 200, 190), (40, 110, 70), (180, 140, 40),
+    (40, 60, 120),
+    (150, 30, 40),
+    (60, 60, 60),
+    (200, 200, 190),
+    (40, 110, 70),
+    (180, 140, 40),
 )
 
 
@@ -77,8 +87,9 @@ def sample_subject(subject_id: str, sex: str, skin_group: int, rng: np.random.Ge
         nose_length=float(rng.uniform(0.9, 1.12)),
         mouth_width=float(rng.uniform(0.88, 1.12)),
         lip_thickness=float(rng.uniform(0.8, 1.25)),
-        hair_style=str(rng.choice(["short", "crop", "bald"], p=[0.6, 0.3, 0.1]) if male
-                       else rng.choice(["long", "bob", "bun"], p=[0.5, 0.3, 0.2])),
+        hair_style=str(
+            rng.choice(["short", "crop", "bald"], p=[0.6, 0.3, 0.1]) if male else rng.choice(["long", "bob", "bun"], p=[0.5, 0.3, 0.2])
+        ),
         glasses=bool(rng.random() < 0.25),
         beard=bool(male and rng.random() < 0.35),
     )
@@ -93,6 +104,5 @@ def subject_roster(n_subjects: int, n_male: int, rng: np.random.Generator) -> li
     rng.shuffle(sexes)
     groups = [i % len(SKIN_TONES_RGB) for i in range(n_subjects)]
     return [
-        sample_subject(f"S{i + 1:03d}", str(sexes[i]), groups[i], np.random.default_rng(rng.integers(2**63)))
-        for i in range(n_subjects)
+        sample_subject(f"S{i + 1:03d}", str(sexes[i]), groups[i], np.random.default_rng(rng.integers(2**63))) for i in range(n_subjects)
     ]

@@ -158,8 +158,7 @@ def plan_corpus(
     if n_subjects < 1:
         raise ConfigError(f"subjects must be at least 1, not {n_subjects}", "subjects")
     if n_clips < n_subjects:
-        raise ConfigError(f"clips ({n_clips}) must be at least subjects ({n_subjects}): every subject needs a clip",
-                          "clips", "subjects")
+        raise ConfigError(f"clips ({n_clips}) must be at least subjects ({n_subjects}): every subject needs a clip", "clips", "subjects")
     require_number(fps, "fps", 0, 240, low_open=True)
     require_number(seed, "seed", 0, 2**32 - 1)
     require_number(n_subjects, "subjects", 1, 100_000)
@@ -176,15 +175,19 @@ def plan_corpus(
     order = np.random.default_rng(rng.integers(2**63)).permutation(n_clips)
     clip_seeds = rng.integers(2**63, size=n_clips)
     clip_specs = tuple(
-        _plan_clip(f"c{k + 1:04d}", owners[i], emotions[i], fps, size, roster, int(clip_seeds[k]))
-        for k, i in enumerate(order)
+        _plan_clip(f"c{k + 1:04d}", owners[i], emotions[i], fps, size, roster, int(clip_seeds[k])) for k, i in enumerate(order)
     )
     return CorpusPlan(seed, fps, size[0], size[1], preset, base.class_balance, tuple(roster), clip_specs)
 
 
 def _plan_clip(
-    clip_id: str, subject: SubjectSpec, emotion: str, fps: float, size: tuple[int, int],
-    roster: list[SubjectSpec], seed: int,
+    clip_id: str,
+    subject: SubjectSpec,
+    emotion: str,
+    fps: float,
+    size: tuple[int, int],
+    roster: list[SubjectSpec],
+    seed: int,
 ) -> ClipSpec:
     # Separate streams: the nuisance stream never sees the emotion, so nuisances are
     # identically distributed for every class.
@@ -211,12 +214,25 @@ def _plan_clip(
         side = nuisance.choice([0.12, 0.88])
         second_at = (float(side * width), float(nuisance.uniform(0.2, 0.35) * height), float(face_px * nuisance.uniform(0.35, 0.5)))
     return ClipSpec(
-        clip_id=clip_id, subject=subject, emotion=emotion, n_frames=n_frames, fps=fps,
-        width=width, height=height, onset=onset, apex=apex, offset=offset, intensity=intensity,
-        au_peaks=clip_action_unit_peaks(emotion, intensity, expression), seed=seed,
-        roll_base=float(nuisance.uniform(-10, 10)), roll_swing=float(nuisance.uniform(0, 5)),
-        yaw_base=float(nuisance.uniform(-8, 8)), yaw_swing=float(nuisance.uniform(0, 4)),
-        face_px=face_px, scale_swing=float(nuisance.uniform(0.0, 0.08)),
+        clip_id=clip_id,
+        subject=subject,
+        emotion=emotion,
+        n_frames=n_frames,
+        fps=fps,
+        width=width,
+        height=height,
+        onset=onset,
+        apex=apex,
+        offset=offset,
+        intensity=intensity,
+        au_peaks=clip_action_unit_peaks(emotion, intensity, expression),
+        seed=seed,
+        roll_base=float(nuisance.uniform(-10, 10)),
+        roll_swing=float(nuisance.uniform(0, 5)),
+        yaw_base=float(nuisance.uniform(-8, 8)),
+        yaw_swing=float(nuisance.uniform(0, 4)),
+        face_px=face_px,
+        scale_swing=float(nuisance.uniform(0.0, 0.08)),
         centre=(float(width * nuisance.uniform(0.42, 0.58)), float(height * nuisance.uniform(0.44, 0.54))),
         drift=(float(width * nuisance.uniform(0, 0.05)), float(height * nuisance.uniform(0, 0.04))),
         motion_phase=_four(nuisance.uniform(0, 2 * np.pi, size=4)),
@@ -229,7 +245,9 @@ def _plan_clip(
         jpeg_quality=int(nuisance.choice([0, 0, 60, 40])),
         background_style=str(nuisance.choice(["gradient", "noise", "room"])),
         background_seed=int(nuisance.integers(2**31)),
-        absences=tuple(absences), second_face=second, second_face_at=second_at,
+        absences=tuple(absences),
+        second_face=second,
+        second_face_at=second_at,
     )
 
 

@@ -29,8 +29,9 @@ def contact_sheet(plan: CorpusPlan, path: Path | str) -> np.ndarray:
     for subject in plan.subjects[:MAX_SUBJECTS]:
         row = [np.full((CELL, 64, 3), 255, np.uint8)]
         cv2.putText(row[0], subject.subject_id, (4, CELL // 2), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
-        cv2.putText(row[0], f"{subject.sex} s{subject.skin_group}", (4, CELL // 2 + 18), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
-                    (80, 80, 80), 1, cv2.LINE_AA)
+        cv2.putText(
+            row[0], f"{subject.sex} s{subject.skin_group}", (4, CELL // 2 + 18), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (80, 80, 80), 1, cv2.LINE_AA
+        )
         for emotion in EMOTIONS:
             clip = next((c for c in plan.clips if c.subject is subject and c.emotion == emotion), None)
             row.append(_apex_cell(clip) if clip else np.full((CELL, CELL, 3), 200, np.uint8))

@@ -54,8 +54,7 @@ def clip_frame_table(clip: ClipSpec) -> pd.DataFrame:
     absence = np.array([""] * n, dtype=object)
     for stretch in clip.absences:
         absence[stretch.start : stretch.end] = stretch.kind
-    rows = {"clip_id": clip.clip_id, "frame": np.arange(n), "face_present": absence == "", "absence": absence,
-            "roll": roll, "yaw": yaw}
+    rows = {"clip_id": clip.clip_id, "frame": np.arange(n), "face_present": absence == "", "absence": absence, "roll": roll, "yaw": yaw}
     eyes = np.zeros((n, 2, 2))
     box = np.zeros((n, 4))
     for i in range(n):
@@ -65,13 +64,32 @@ def clip_frame_table(clip: ClipSpec) -> pd.DataFrame:
         centre = matrix @ np.array([FACE_CX, FACE_CY + BOX_CENTRE_DOWN * geometry.b, 1.0])
         side = BOX_SIDE * geometry.a * face_px[i] / (2 * geometry.a)
         box[i] = (centre[0] - side / 2, centre[1] - side / 2, side, side)
-    rows.update(face_x=box[:, 0], face_y=box[:, 1], face_w=box[:, 2], face_h=box[:, 3],
-                left_eye_x=eyes[:, 0, 0], left_eye_y=eyes[:, 0, 1], right_eye_x=eyes[:, 1, 0], right_eye_y=eyes[:, 1, 1])
+    rows.update(
+        face_x=box[:, 0],
+        face_y=box[:, 1],
+        face_w=box[:, 2],
+        face_h=box[:, 3],
+        left_eye_x=eyes[:, 0, 0],
+        left_eye_y=eyes[:, 0, 1],
+        right_eye_x=eyes[:, 1, 0],
+        right_eye_y=eyes[:, 1, 1],
+    )
     for unit in ACTION_UNITS:
         rows[unit] = blinks if unit == "AU45" else clip.au_peaks[unit] * envelope
     table = pd.DataFrame(rows)
-    geometry_columns = ["roll", "yaw", "face_x", "face_y", "face_w", "face_h",
-                        "left_eye_x", "left_eye_y", "right_eye_x", "right_eye_y", *ACTION_UNITS]
+    geometry_columns = [
+        "roll",
+        "yaw",
+        "face_x",
+        "face_y",
+        "face_w",
+        "face_h",
+        "left_eye_x",
+        "left_eye_y",
+        "right_eye_x",
+        "right_eye_y",
+        *ACTION_UNITS,
+    ]
     table[geometry_columns] = table[geometry_columns].round(3)
     table["_face_px"] = face_px
     table["_cx"], table["_cy"] = cx, cy
@@ -150,8 +168,9 @@ class ClipRenderer:
             self._composite(frame, face, self._static.alpha, matrix)
         if row["absence"] == "occluded":
             x, y, w, h = row["face_x"], row["face_y"], row["face_w"], row["face_h"]
-            cv2.ellipse(frame, (int(x + w / 2), int(y + h / 2)), (int(w * 0.75), int(h * 0.8)), 0, 0, 360,
-                        self._occluder_colour, -1, cv2.LINE_AA)
+            cv2.ellipse(
+                frame, (int(x + w / 2), int(y + h / 2)), (int(w * 0.75), int(h * 0.8)), 0, 0, 360, self._occluder_colour, -1, cv2.LINE_AA
+            )
         frame *= self._light
         if clip.blur_sigma > 0:
             frame = cv2.GaussianBlur(frame, (0, 0), clip.blur_sigma)

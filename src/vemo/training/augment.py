@@ -33,9 +33,11 @@ def build_augmentation(config: AugmentConfig) -> v2.Compose:
     module: it costs about 2 s of CPU a process (its ops load torch._dynamo), and the paper's
     recipe, the grids of `vemo experiment` and every run that fails its checks never need it."""
     from torchvision.transforms import v2
+
     steps: list[v2.Transform] = [
-        v2.RandomAffine(degrees=config.rotation, translate=(config.shift, config.shift),
-                        scale=(1 - config.zoom, 1 + config.zoom), shear=config.shear),
+        v2.RandomAffine(
+            degrees=config.rotation, translate=(config.shift, config.shift), scale=(1 - config.zoom, 1 + config.zoom), shear=config.shear
+        ),
     ]
     if config.horizontal_flip:
         steps.append(v2.RandomHorizontalFlip())
@@ -77,5 +79,4 @@ def augment_on_device(images: torch.Tensor, config: AugmentConfig, seed: int) ->
     theta = torch.cat([inverse, -(inverse @ offset.unsqueeze(2))], 2)
     theta[flip, :, 0] *= -1  # a mirrored output samples the mirrored place
     grid = torch.nn.functional.affine_grid(theta.float().to(images.device), list(images.shape), align_corners=False)
-    return torch.nn.functional.grid_sample(images.float(), grid, mode="nearest", padding_mode="zeros",
-                                           align_corners=False)
+    return torch.nn.functional.grid_sample(images.float(), grid, mode="nearest", padding_mode="zeros", align_corners=False)

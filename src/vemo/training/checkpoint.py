@@ -37,17 +37,20 @@ def optimizer_from_flat(optimizer: torch.optim.Optimizer, tensors: dict[str, tor
     optimizer.load_state_dict({"state": state, "param_groups": plain["param_groups"]})
 
 
-def save_last(run: RunFolder, model: nn.Module, optimizer: torch.optim.Optimizer, history: list[dict], best: dict,
-              stale_epochs: int) -> None:
+def save_last(
+    run: RunFolder, model: nn.Module, optimizer: torch.optim.Optimizer, history: list[dict], best: dict, stale_epochs: int
+) -> None:
     """The state after a finished epoch: model, optimizer, history, best epoch, patience count."""
     tensors, plain = optimizer_to_flat(optimizer)
-    run.save_last({**{f"model.{k}": v for k, v in model.state_dict().items()}, **tensors},
-                  {"history": history, "best": best, "stale_epochs": stale_epochs, "optimizer": plain})
+    run.save_last(
+        {**{f"model.{k}": v for k, v in model.state_dict().items()}, **tensors},
+        {"history": history, "best": best, "stale_epochs": stale_epochs, "optimizer": plain},
+    )
 
 
 def load_last(run: RunFolder, model: nn.Module, optimizer: torch.optim.Optimizer) -> tuple[list[dict], dict, int]:
     """Put the saved state back into `model` and `optimizer`; returns (history, best, stale epochs)."""
     tensors, last = run.load_last()
-    model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+    model.load_state_dict({k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")})
     optimizer_from_flat(optimizer, {k: v for k, v in tensors.items() if k.startswith("optimizer.")}, last["optimizer"])
     return last["history"], last["best"], last["stale_epochs"]

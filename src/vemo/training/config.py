@@ -61,13 +61,13 @@ class TrainConfig:
         require_plain_name(self.name, "name")
         info = model_info(self.model)  # raises UnknownModelError
         if self.freeze_epochs < 0 or self.freeze_epochs >= self.epochs:
-            raise ConfigError(f"freeze_epochs must be between 0 and epochs - 1 ({self.epochs - 1}), "
-                              f"not {self.freeze_epochs}", "freeze_epochs")
+            raise ConfigError(
+                f"freeze_epochs must be between 0 and epochs - 1 ({self.epochs - 1}), not {self.freeze_epochs}", "freeze_epochs"
+            )
         if self.freeze_epochs and info.head is None:
             raise ConfigError(f"model {self.model!r} has no separate head, so it cannot be trained frozen")
         if self.weights is not None and self.recipe != "vemo":
-            raise ConfigError("pretrained weights expect the normalisation they were trained with: use recipe vemo",
-                              "recipe")
+            raise ConfigError("pretrained weights expect the normalisation they were trained with: use recipe vemo", "recipe")
 
     @property
     def run_name(self) -> str:

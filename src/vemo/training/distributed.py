@@ -71,8 +71,10 @@ def replicate(model: nn.Module, processes: Processes, freeze_epochs: int) -> nn.
     if not processes.distributed:
         return model
     if freeze_epochs:
-        raise ConfigError("head-only warm-up epochs cannot change which layers learn under DDP: use "
-                          "--freeze-epochs 0 with --nproc/torchrun", "freeze_epochs")
+        raise ConfigError(
+            "head-only warm-up epochs cannot change which layers learn under DDP: use --freeze-epochs 0 with --nproc/torchrun",
+            "freeze_epochs",
+        )
     device_ids = [processes.local_rank] if next(model.parameters()).is_cuda else None
     return nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
 
@@ -81,8 +83,7 @@ def shard(count: int, processes: Processes, seed: int) -> torch.Tensor:
     """This process's share of a shuffled epoch of `count` samples; every share has the same
     length (the sampler repeats a few samples), so every process takes the same number of steps."""
     indexes = cast(Dataset, range(count))  # the sampler needs only a length
-    sampler: DistributedSampler = DistributedSampler(indexes, num_replicas=processes.world, rank=processes.rank,
-                                                     shuffle=True, seed=seed)
+    sampler: DistributedSampler = DistributedSampler(indexes, num_replicas=processes.world, rank=processes.rank, shuffle=True, seed=seed)
     return torch.tensor(list(sampler), dtype=torch.long)
 
 
@@ -144,5 +145,4 @@ def check_before_launch(workspace: Path, config: TrainConfig, nproc: int) -> Non
         raise ConfigError(f"{config.model} is fitted in one process: drop --nproc", "model")
     device = resolve_device(config.device)
     if device.type == "cuda" and nproc > torch.cuda.device_count():
-        raise ConfigError(f"nproc {nproc} asks for more GPUs than this machine has ({torch.cuda.device_count()})",
-                          "nproc")
+        raise ConfigError(f"nproc {nproc} asks for more GPUs than this machine has ({torch.cuda.device_count()})", "nproc")

@@ -62,8 +62,9 @@ def build_optimizer(config: TrainConfig, parameters) -> torch.optim.Optimizer:
     if config.optimizer == "sgd":
         return torch.optim.SGD(parameters, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
     if config.optimizer == "rmsprop":
-        return torch.optim.RMSprop(parameters, lr=config.lr, alpha=config.rho, eps=config.eps,
-                                   momentum=config.momentum, weight_decay=config.weight_decay)
+        return torch.optim.RMSprop(
+            parameters, lr=config.lr, alpha=config.rho, eps=config.eps, momentum=config.momentum, weight_decay=config.weight_decay
+        )
     return torch.optim.Adam(parameters, lr=config.lr, betas=config.betas, eps=config.eps, weight_decay=config.weight_decay)
 
 
@@ -142,13 +143,13 @@ def train_one_epoch(t: _Trainer, data: Splits, epoch: int) -> dict:
         batches = iterate_batches(data.train_x, data.train_y, config.batch_size, shuffle=True, generator=generator)
         samples = len(data.train_y)
     n_batches = (samples + config.batch_size - 1) // config.batch_size
-    for index, (images, labels) in enumerate(tqdm(batches, total=n_batches, desc=f"epoch {epoch + 1}/{config.epochs}",
-                                                  disable=not t.progress, leave=False)):
+    for index, (images, labels) in enumerate(
+        tqdm(batches, total=n_batches, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not t.progress, leave=False)
+    ):
         images, y = images.to(t.device, non_blocking=True), labels.to(t.device, non_blocking=True)
         if t.transform is not None:
             batch_seed = epoch_seed(config.seed, epoch) + index + 1
-            images = (augment_on_device(images, config.augment, batch_seed) if t.on_gpu
-                      else augment_batch(images, t.transform, batch_seed))
+            images = augment_on_device(images, config.augment, batch_seed) if t.on_gpu else augment_batch(images, t.transform, batch_seed)
         x = t.preprocess(images)
         if t.on_gpu:
             x = x.contiguous(memory_format=torch.channels_last)
@@ -166,12 +167,20 @@ def train_one_epoch(t: _Trainer, data: Splits, epoch: int) -> dict:
         first_nonfinite = torch.where((first_nonfinite < 0) & ~torch.isfinite(loss.detach()), index, first_nonfinite)
         count += len(y)
     if (step := int(first_nonfinite)) >= 0:
-        raise TrainingError(f"training diverged: the loss stopped being a number at epoch {epoch + 1}, step "
-                            f"{step + 1} of {n_batches}; the learning rate ({config.lr:g}) is the likely cause: "
-                            "lower it", "lr")
+        raise TrainingError(
+            f"training diverged: the loss stopped being a number at epoch {epoch + 1}, step "
+            f"{step + 1} of {n_batches}; the learning rate ({config.lr:g}) is the likely cause: "
+            "lower it",
+            "lr",
+        )
     loss_sum, right, seen = summed([float(total_loss), int(correct), count], t.processes)
-    return {"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_accuracy": right / seen,
-            "started": started, "train_seconds": time.perf_counter() - started}
+    return {
+        "epoch": epoch + 1,
+        "train_loss": loss_sum / seen,
+        "train_accuracy": right / seen,
+        "started": started,
+        "train_seconds": time.perf_counter() - started,
+    }
 
 
 def estimate_validation(t: _Trainer, data: Splits) -> tuple[float, float]:
@@ -180,8 +189,9 @@ def estimate_validation(t: _Trainer, data: Splits) -> tuple[float, float]:
     weights = t.class_weights.cpu() if t.class_weights is not None else None
     loss = float(nn.functional.cross_entropy(logits, data.val_y, weight=weights))
     if not math.isfinite(loss):
-        raise TrainingError(f"training diverged: the validation loss is {loss}; the learning rate "
-                            f"({t.config.lr:g}) is the likely cause: lower it", "lr")
+        raise TrainingError(
+            f"training diverged: the validation loss is {loss}; the learning rate ({t.config.lr:g}) is the likely cause: lower it", "lr"
+        )
     return loss, float((logits.argmax(1) == data.val_y).float().mean())
 
 
@@ -199,9 +209,16 @@ def validated_epoch(t: _Trainer, data: Splits, epoch: int, run: RunFolder, setti
 
 def history_row(row: dict, optimizer: torch.optim.Optimizer) -> dict:
     """An epoch as history.csv (and the checkpoint) record it."""
-    return {"epoch": row["epoch"], "train_loss": row["train_loss"], "train_accuracy": row["train_accuracy"],
-            "val_loss": row["val_loss"], "val_accuracy": row["val_accuracy"], "lr": optimizer.param_groups[0]["lr"],
-            "seconds": round(time.perf_counter() - row["started"], 3), "train_seconds": round(row["train_seconds"], 3)}
+    return {
+        "epoch": row["epoch"],
+        "train_loss": row["train_loss"],
+        "train_accuracy": row["train_accuracy"],
+        "val_loss": row["val_loss"],
+        "val_accuracy": row["val_accuracy"],
+        "lr": optimizer.param_groups[0]["lr"],
+        "seconds": round(time.perf_counter() - row["started"], 3),
+        "train_seconds": round(row["train_seconds"], 3),
+    }
 
 
 def keep_best(run: RunFolder, model: nn.Module, monitor: str, row: dict, best: dict, stale_epochs: int) -> tuple[dict, int]:
@@ -229,8 +246,7 @@ def run_settings(config: TrainConfig, preprocess: Preprocess, workspace: Path) -
         "workspace": str(workspace.resolve()),
         "split_fingerprint": read_split_fingerprint(workspace),
         "corpus": corpus_statement(workspace),
-        "versions": {"vemo": __version__, "torch": torch.__version__, "numpy": np.__version__,
-                     "python": platform.python_version()},
+        "versions": {"vemo": __version__, "torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version()},
         "device": str(resolve_device(config.device)),
     }
 
@@ -240,12 +256,12 @@ def check_same(run: RunFolder, settings: dict) -> None:
     previous = run.read_config()
     for key in ("training", "split_fingerprint", "model"):
         if json.loads(json.dumps(previous.get(key))) != json.loads(json.dumps(settings[key])):
-            raise CheckpointError(f"{run.path} holds a run with other {key.replace('_', ' ')}; "
-                                  "use another name or delete the folder", "name")
+            raise CheckpointError(
+                f"{run.path} holds a run with other {key.replace('_', ' ')}; use another name or delete the folder", "name"
+            )
 
 
-def start_or_resume(run: RunFolder, settings: dict, model: nn.Module,
-                    optimizer: torch.optim.Optimizer) -> tuple[list[dict], dict, int]:
+def start_or_resume(run: RunFolder, settings: dict, model: nn.Module, optimizer: torch.optim.Optimizer) -> tuple[list[dict], dict, int]:
     """(history, best epoch, epochs without improvement): empty for a new run, else the saved ones."""
     if run.has_last():
         check_same(run, settings)
@@ -257,8 +273,17 @@ def start_or_resume(run: RunFolder, settings: dict, model: nn.Module,
     return [], {"epoch": -1, "val_loss": float("inf"), "val_accuracy": -1.0}, 0
 
 
-def finish_run(run: RunFolder, settings: dict, config: TrainConfig, history: list[dict], best: dict,
-               stale_epochs: int, data: Splits, device: torch.device, processes: dict | None = None) -> TrainResult:
+def finish_run(
+    run: RunFolder,
+    settings: dict,
+    config: TrainConfig,
+    history: list[dict],
+    best: dict,
+    stale_epochs: int,
+    data: Splits,
+    device: torch.device,
+    processes: dict | None = None,
+) -> TrainResult:
     """Mark the run finished (or interrupted) and write its summary."""
     finished = len(history) >= config.epochs or (config.patience is not None and stale_epochs >= config.patience)
     frame = pd.DataFrame(history)
@@ -266,19 +291,27 @@ def finish_run(run: RunFolder, settings: dict, config: TrainConfig, history: lis
     all_train_seconds = float(frame["train_seconds"].sum()) if len(frame) else 0.0
     images_per_second = len(data.train_y) * len(frame) / all_train_seconds if all_train_seconds else 0.0
     run.write_config({**settings, "status": "finished" if finished else "interrupted", "best_epoch": best["epoch"]})
-    run.write_summary({
-        "epochs_run": len(frame), "best_epoch": best["epoch"], "best_val_loss": best["val_loss"],
-        "best_val_accuracy": best["val_accuracy"], "seconds_total": round(total_seconds, 3),
-        "seconds_per_epoch": round(total_seconds / max(len(frame), 1), 3), "images_per_second": round(images_per_second, 1),
-        "train_samples": len(data.train_y), "val_samples": len(data.val_y), "device": str(device),
-        **(processes or {}),
-    })
-    return TrainResult(run.path, best["epoch"], best["val_loss"], best["val_accuracy"], len(frame), total_seconds,
-                       images_per_second, frame)
+    run.write_summary(
+        {
+            "epochs_run": len(frame),
+            "best_epoch": best["epoch"],
+            "best_val_loss": best["val_loss"],
+            "best_val_accuracy": best["val_accuracy"],
+            "seconds_total": round(total_seconds, 3),
+            "seconds_per_epoch": round(total_seconds / max(len(frame), 1), 3),
+            "images_per_second": round(images_per_second, 1),
+            "train_samples": len(data.train_y),
+            "val_samples": len(data.val_y),
+            "device": str(device),
+            **(processes or {}),
+        }
+    )
+    return TrainResult(run.path, best["epoch"], best["val_loss"], best["val_accuracy"], len(frame), total_seconds, images_per_second, frame)
 
 
-def train(workspace: Path | str, config: TrainConfig = TrainConfig(), *, progress: bool = False,
-          epochs_limit: int | None = None) -> TrainResult:
+def train(
+    workspace: Path | str, config: TrainConfig = TrainConfig(), *, progress: bool = False, epochs_limit: int | None = None
+) -> TrainResult:
     """Train `config.model` on WS's train split; write WS/runs/<name>/.
 
     Re-running with the same settings resumes an unfinished run from its last epoch (and
@@ -310,29 +343,44 @@ def train(workspace: Path | str, config: TrainConfig = TrainConfig(), *, progres
             raise ConfigError(f"{config.model} is fitted in one process: drop --nproc / torchrun", "model")
         if run.has_config():
             check_same(run, settings)
-        return fit_classical(model, run, settings, preprocess, data.train_x, data.train_y, data.val_x, data.val_y,
-                             device)
+        return fit_classical(model, run, settings, preprocess, data.train_x, data.train_y, data.val_x, data.val_y, device)
     data = on_device(data, device)
     optimizer = build_optimizer(config, model.parameters())
     history, best, stale_epochs = start_or_resume(run, settings, model, optimizer)
     run.write_config({**settings, "status": "running"})
     weights = class_weight_vector(data.train_y, config.classes).to(device) if config.class_weights else None
-    trainer = _Trainer(config, info, model, optimizer, preprocess, device, weights, progress and processes.main,
-                       replicate(model, processes, config.freeze_epochs), processes)
+    trainer = _Trainer(
+        config,
+        info,
+        model,
+        optimizer,
+        preprocess,
+        device,
+        weights,
+        progress and processes.main,
+        replicate(model, processes, config.freeze_epochs),
+        processes,
+    )
     first_epoch = len(history)
     for epoch in range(first_epoch, config.epochs):
-        if (config.patience is not None and stale_epochs >= config.patience) or \
-                (epochs_limit is not None and epoch - first_epoch >= epochs_limit):
+        if (config.patience is not None and stale_epochs >= config.patience) or (
+            epochs_limit is not None and epoch - first_epoch >= epochs_limit
+        ):
             break
         row = validated_epoch(trainer, data, epoch, run, settings)
         history.append(history_row(row, optimizer))
         best, stale_epochs = keep_best(run, model, config.monitor, row, best, stale_epochs)
         save_last(run, model, optimizer, history, best, stale_epochs)
         run.write_history(pd.DataFrame(history))
-        log.info("epoch %d: train loss %.4f acc %.3f | val loss %.4f acc %.3f", epoch + 1, row["train_loss"],
-                 row["train_accuracy"], row["val_loss"], row["val_accuracy"])
-    replicas = {"processes": processes.world, "replicas_identical": replicas_identical(model, processes)} \
-        if processes.distributed else None
+        log.info(
+            "epoch %d: train loss %.4f acc %.3f | val loss %.4f acc %.3f",
+            epoch + 1,
+            row["train_loss"],
+            row["train_accuracy"],
+            row["val_loss"],
+            row["val_accuracy"],
+        )
+    replicas = {"processes": processes.world, "replicas_identical": replicas_identical(model, processes)} if processes.distributed else None
     result = finish_run(run, settings, config, history, best, stale_epochs, data, device, replicas)
     leave_processes(processes)
     return result

@@ -32,8 +32,7 @@ def create_view_app(folder: PredictionsFolder, host: str = "127.0.0.1", token: s
 
     @app.get("/api/inputs")
     def inputs() -> dict:
-        return {"folder": str(folder.out), "classes": folder.classes, "colours": COLOURS,
-                "inputs": [row.to_json() for row in folder.rows]}
+        return {"folder": str(folder.out), "classes": folder.classes, "colours": COLOURS, "inputs": [row.to_json() for row in folder.rows]}
 
     @app.get("/api/inputs/{number}")
     def details(number: int) -> dict:

@@ -36,9 +36,18 @@ class InputRow:
     path: Path | None
 
     def to_json(self) -> dict:
-        return {"number": self.number, "source": self.source, "name": self.name, "status": self.status,
-                "label": self.label, "probabilities": self.probabilities, "face_share": self.face_share,
-                "frames": self.frames, "error": self.error, "playable": self.path is not None}
+        return {
+            "number": self.number,
+            "source": self.source,
+            "name": self.name,
+            "status": self.status,
+            "label": self.label,
+            "probabilities": self.probabilities,
+            "face_share": self.face_share,
+            "frames": self.frames,
+            "error": self.error,
+            "playable": self.path is not None,
+        }
 
 
 class PredictionsFolder:
@@ -51,8 +60,10 @@ class PredictionsFolder:
         try:
             table = pd.read_csv(table_path, keep_default_na=False, dtype={"name": str, "label": str, "error": str})
         except (OSError, ValueError) as error:
-            raise VemoError(f"{self.out}: not a predictions folder ({SUMMARY} missing or unreadable: "
-                            f"{getattr(error, 'strerror', None) or error}); make one with vemo predict --out") from None
+            raise VemoError(
+                f"{self.out}: not a predictions folder ({SUMMARY} missing or unreadable: "
+                f"{getattr(error, 'strerror', None) or error}); make one with vemo predict --out"
+            ) from None
         missing = [c for c in ("source", "name", "status") if c not in table.columns]
         if missing:
             raise VemoError(f"{table_path}: columns {', '.join(missing)} missing: not written by vemo predict")
@@ -75,10 +86,18 @@ class PredictionsFolder:
     def _row(self, number: int, record: dict) -> InputRow:
         probabilities = {c: _number(record.get(c)) for c in self.classes}
         name = str(record.get("name", ""))
-        return InputRow(number, str(record["source"]), name, str(record["status"]), str(record.get("label", "")),
-                        probabilities, _number(record.get("face_share")), int(_number(record.get("frames")) or 0),
-                        str(record.get("error", "")),
-                        None if record["status"] == "failed" else self._source_path(name, str(record["source"])))
+        return InputRow(
+            number,
+            str(record["source"]),
+            name,
+            str(record["status"]),
+            str(record.get("label", "")),
+            probabilities,
+            _number(record.get("face_share")),
+            int(_number(record.get("frames")) or 0),
+            str(record.get("error", "")),
+            None if record["status"] == "failed" else self._source_path(name, str(record["source"])),
+        )
 
     def _source_path(self, name: str, source: str) -> Path | None:
         marker = self.out / STATE_DIR / f"{name}.json"
@@ -107,11 +126,20 @@ class PredictionsFolder:
         columns: dict[str, list] = {}
         if frames is not None:
             kept = frames[frames["face_found"].astype(str) == "True"] if "face_found" in frames else frames
-            columns = {"time_s": frames["time_s"].round(4).tolist(), "frame": frames["frame"].astype(int).tolist(),
-                       "faces": _faces(kept, self.classes)}
-        return {**row.to_json(), "verdict": verdict, "classes": self.classes, "timeline": columns,
-                "fps": media.fps if media else None, "kind": media.kind if media else None,
-                "width": media.info.width if media else None}
+            columns = {
+                "time_s": frames["time_s"].round(4).tolist(),
+                "frame": frames["frame"].astype(int).tolist(),
+                "faces": _faces(kept, self.classes),
+            }
+        return {
+            **row.to_json(),
+            "verdict": verdict,
+            "classes": self.classes,
+            "timeline": columns,
+            "fps": media.fps if media else None,
+            "kind": media.kind if media else None,
+            "width": media.info.width if media else None,
+        }
 
     def verdict(self, row: InputRow) -> dict | None:
         """The input's verdict JSON; None when it has none (failed, or not written).
@@ -160,8 +188,10 @@ def _faces(table: pd.DataFrame, classes: list[str]) -> list[list]:
     """[frame, track, x, y, w, h, label, [smoothed probability per class]] per face of the table."""
     smoothed = [f"{c}_smoothed" if f"{c}_smoothed" in table else c for c in classes]
     values = table[smoothed].to_numpy(dtype=float).round(4)
-    return [[int(r.frame), int(r.track), int(r.x), int(r.y), int(r.w), int(r.h), str(r.label), list(p)]
-            for r, p in zip(table.itertuples(index=False), values.tolist())]
+    return [
+        [int(r.frame), int(r.track), int(r.x), int(r.y), int(r.w), int(r.h), str(r.label), list(p)]
+        for r, p in zip(table.itertuples(index=False), values.tolist())
+    ]
 
 
 def _number(value) -> float | None:

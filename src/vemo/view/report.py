@@ -23,9 +23,11 @@ from vemo.view.frames import FrameServer
 THUMB_WIDTH = 200
 THUMB_QUALITY = 60
 TIMELINE_POINTS = 240  # per class: enough for the eye, small for the file
-EXTRA_STYLE = (".input{border-top:1px solid #ccd;margin-top:1.5em}.thumbs img{width:200px;margin:2px}"
-               ".failed{color:#a33}table.t td:nth-child(2){text-align:left}.dot{display:inline-block;width:9px;"
-               "height:9px;border-radius:50%;margin-right:4px}svg{background:#f6f7fa;max-width:100%}")
+EXTRA_STYLE = (
+    ".input{border-top:1px solid #ccd;margin-top:1.5em}.thumbs img{width:200px;margin:2px}"
+    ".failed{color:#a33}table.t td:nth-child(2){text-align:left}.dot{display:inline-block;width:9px;"
+    "height:9px;border-radius:50%;margin-right:4px}svg{background:#f6f7fa;max-width:100%}"
+)
 
 
 def write_report(folder: PredictionsFolder, target: Path, thumbnails: int = 4) -> int:
@@ -38,10 +40,12 @@ def write_report(folder: PredictionsFolder, target: Path, thumbnails: int = 4) -
     failed = sum(row.status == "failed" for row in folder.rows)
     damaged = sum(row.status == "damaged" for row in folder.rows)
     counts = f"{len(folder.rows)} inputs, {failed} failed" + (f", {damaged} damaged" if damaged else "")
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>vemo predictions: {html.escape(str(folder.out))}"
-            f"</title><style>{REPORT_STYLE}{EXTRA_STYLE}</style></head><body>"
-            f"<h1>Predictions of {html.escape(str(folder.out))}</h1>{_provenance(folder)}"
-            f"<p>{counts}.</p>{_table(folder)}{''.join(sections)}</body></html>")
+    page = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>vemo predictions: {html.escape(str(folder.out))}"
+        f"</title><style>{REPORT_STYLE}{EXTRA_STYLE}</style></head><body>"
+        f"<h1>Predictions of {html.escape(str(folder.out))}</h1>{_provenance(folder)}"
+        f"<p>{counts}.</p>{_table(folder)}{''.join(sections)}</body></html>"
+    )
     write_text_atomic(target, page)
     return len(page.encode())
 
@@ -52,10 +56,13 @@ def _provenance(folder: PredictionsFolder) -> str:
     if not verdict:
         return ""
     corpus = verdict.get("corpus_of_model", {})
-    statement = ("SYNTHETIC corpus: verdicts on real faces mean little. " if corpus.get("synthetic") else "") \
-        + str(corpus.get("statement", ""))
-    return (f"<p class='prov'>Model: {html.escape(str(verdict.get('model')))}. Trained on: {html.escape(statement)} "
-            f"Aggregation: {html.escape(str(verdict.get('aggregation', '')))}.</p>")
+    statement = ("SYNTHETIC corpus: verdicts on real faces mean little. " if corpus.get("synthetic") else "") + str(
+        corpus.get("statement", "")
+    )
+    return (
+        f"<p class='prov'>Model: {html.escape(str(verdict.get('model')))}. Trained on: {html.escape(statement)} "
+        f"Aggregation: {html.escape(str(verdict.get('aggregation', '')))}.</p>"
+    )
 
 
 def _table(folder: PredictionsFolder) -> str:
@@ -63,13 +70,14 @@ def _table(folder: PredictionsFolder) -> str:
     for row in folder.rows:
         probabilities = "".join(f"<td>{'' if p is None else f'{p:.2f}'}</td>" for p in row.probabilities.values())
         status = html.escape(row.status + (f": {row.error}" if row.error else ""))
-        rows.append(f"<tr class='{'failed' if row.status in ('failed', 'damaged') else ''}'><td>{row.number + 1}</td>"
-                    f"<td><a href='#input-{row.number}'>{html.escape(row.name or row.source)}</a></td>"
-                    f"<td>{_dot(folder, row.label)}{html.escape(row.label)}</td>{probabilities}"
-                    f"<td>{'' if row.face_share is None else f'{row.face_share:.0%}'}</td><td>{row.frames}</td>"
-                    f"<td>{status}</td></tr>")
-    heads = "".join(f"<th>{html.escape(c)}</th>" for c in ["#", "input", "label", *folder.classes, "faces", "frames",
-                                                           "status"])
+        rows.append(
+            f"<tr class='{'failed' if row.status in ('failed', 'damaged') else ''}'><td>{row.number + 1}</td>"
+            f"<td><a href='#input-{row.number}'>{html.escape(row.name or row.source)}</a></td>"
+            f"<td>{_dot(folder, row.label)}{html.escape(row.label)}</td>{probabilities}"
+            f"<td>{'' if row.face_share is None else f'{row.face_share:.0%}'}</td><td>{row.frames}</td>"
+            f"<td>{status}</td></tr>"
+        )
+    heads = "".join(f"<th>{html.escape(c)}</th>" for c in ["#", "input", "label", *folder.classes, "faces", "frames", "status"])
     return f"<table class='t'><tr>{heads}</tr>{''.join(rows)}</table>"
 
 
@@ -86,14 +94,19 @@ def _section(folder: PredictionsFolder, row: InputRow, frames: FrameServer, thum
     verdict = folder.verdict(row) or {}
     shown = ", ".join(f"{c} {p:.2f}" for c, p in row.probabilities.items() if p is not None)
     shown = f"{shown}; " if shown else ""
-    segments = "".join(f"<li>{s['start_s']:.2f}–{s['end_s']:.2f} s: {_dot(folder, s['emotion'])}"
-                       f"{html.escape(s['emotion'])} ({s['mean_probability']:.2f})</li>" for s in verdict.get("segments", []))
+    segments = "".join(
+        f"<li>{s['start_s']:.2f}–{s['end_s']:.2f} s: {_dot(folder, s['emotion'])}"
+        f"{html.escape(s['emotion'])} ({s['mean_probability']:.2f})</li>"
+        for s in verdict.get("segments", [])
+    )
     table = folder.frames_table(row)
     track = verdict.get("track", 0)
     main = table[table["track"] == track] if table is not None else None
-    return (f"{head}<p><b>{html.escape(row.label or 'no face found')}</b> ({shown}faces in {row.face_share or 0:.0%} "
-            f"of {row.frames} analysed frames)</p>{_timeline_svg(main, folder.classes)}{_legend(folder)}<ol>{segments}</ol>"
-            f"<div class='thumbs'>{_thumbnails(row, table, folder.classes, frames, thumbnails)}</div></div>")
+    return (
+        f"{head}<p><b>{html.escape(row.label or 'no face found')}</b> ({shown}faces in {row.face_share or 0:.0%} "
+        f"of {row.frames} analysed frames)</p>{_timeline_svg(main, folder.classes)}{_legend(folder)}<ol>{segments}</ol>"
+        f"<div class='thumbs'>{_thumbnails(row, table, folder.classes, frames, thumbnails)}</div></div>"
+    )
 
 
 def _legend(folder: PredictionsFolder) -> str:
@@ -110,12 +123,19 @@ def _timeline_svg(table: pd.DataFrame | None, classes: list[str], width: int = 9
     lines = []
     for index, name in enumerate(classes):
         column = f"{name}_smoothed" if f"{name}_smoothed" in sampled else name
-        points = " ".join(f"{t / end * (width - 4) + 2:.1f},{4 + (1 - p) * (height - 24):.1f}"
-                          for t, p in zip(sampled["time_s"], sampled[column]) if np.isfinite(p))
-        lines.append(f"<polyline fill='none' stroke='{COLOURS[index % len(COLOURS)]}' stroke-width='1.6' "
-                     f"points='{points}'><title>{html.escape(name)}</title></polyline>")
-    axis = (f"<text x='2' y='{height - 4}' font-size='11' fill='#667'>0 s</text><text x='{width - 50}' y='{height - 4}' "
-            f"font-size='11' fill='#667'>{end:.1f} s</text>")
+        points = " ".join(
+            f"{t / end * (width - 4) + 2:.1f},{4 + (1 - p) * (height - 24):.1f}"
+            for t, p in zip(sampled["time_s"], sampled[column])
+            if np.isfinite(p)
+        )
+        lines.append(
+            f"<polyline fill='none' stroke='{COLOURS[index % len(COLOURS)]}' stroke-width='1.6' "
+            f"points='{points}'><title>{html.escape(name)}</title></polyline>"
+        )
+    axis = (
+        f"<text x='2' y='{height - 4}' font-size='11' fill='#667'>0 s</text><text x='{width - 50}' y='{height - 4}' "
+        f"font-size='11' fill='#667'>{end:.1f} s</text>"
+    )
     return f"<svg width='{width}' height='{height}' viewBox='0 0 {width} {height}'>{''.join(lines)}{axis}</svg>"
 
 
@@ -146,4 +166,3 @@ def _spread(values: list[int], count: int) -> list[int]:
     if len(values) <= count:
         return values
     return [values[round(i * (len(values) - 1) / max(1, count - 1))] for i in range(count)]
-

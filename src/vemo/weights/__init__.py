@@ -6,6 +6,20 @@ from vemo.weights.detectors import build_detector, face_pipeline, prepare_detect
 from vemo.weights.pretrained import build_model
 from vemo.weights.store import cache_dir, fetch, file_sha256, load_mtcnn, load_pretrained, verify
 
-__all__ = ["FER2013_CLASSES", "MTCNN_WEIGHTS", "WeightsEntry", "all_entries", "build_detector", "build_model",
-           "cache_dir", "face_pipeline", "fetch", "file_sha256", "get_entry", "load_mtcnn", "load_pretrained",
-           "prepare_detector", "verify"]
+__all__ = [
+    "FER2013_CLASSES",
+    "MTCNN_WEIGHTS",
+    "WeightsEntry",
+    "all_entries",
+    "build_detector",
+    "build_model",
+    "cache_dir",
+    "face_pipeline",
+    "fetch",
+    "file_sha256",
+    "get_entry",
+    "load_mtcnn",
+    "load_pretrained",
+    "prepare_detector",
+    "verify",
+]

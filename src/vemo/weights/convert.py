@@ -41,8 +41,11 @@ def keras_layers(path: Path) -> list[tuple[str, str, dict[str, np.ndarray]]]:
                     continue
                 name = layer["config"]["name"]
                 arrays: dict[str, np.ndarray] = {}
-                group[name].visititems(lambda key, item, into=arrays: into.__setitem__(
-                    key.rsplit("/", 1)[-1].split(":")[0], item[()]) if isinstance(item, h5py.Dataset) else None)
+                group[name].visititems(
+                    lambda key, item, into=arrays: (
+                        into.__setitem__(key.rsplit("/", 1)[-1].split(":")[0], item[()]) if isinstance(item, h5py.Dataset) else None
+                    )
+                )
                 layers.append((layer["class_name"], name, arrays))
             return layers
     except (OSError, KeyError, json.JSONDecodeError, TypeError) as error:
@@ -72,11 +75,17 @@ def _keras_to_torch(class_name: str, arrays: dict[str, np.ndarray], module: nn.M
             out["bias"] = arrays["bias"]
         return out
     if class_name == "SeparableConv2D":
-        return {"depthwise.weight": arrays["depthwise_kernel"].transpose(2, 3, 0, 1),  # (kh, kw, in, 1) -> (in, 1, kh, kw)
-                "pointwise.weight": arrays["pointwise_kernel"].transpose(3, 2, 0, 1)}
+        return {
+            "depthwise.weight": arrays["depthwise_kernel"].transpose(2, 3, 0, 1),  # (kh, kw, in, 1) -> (in, 1, kh, kw)
+            "pointwise.weight": arrays["pointwise_kernel"].transpose(3, 2, 0, 1),
+        }
     if class_name == "BatchNormalization":
-        return {"weight": arrays["gamma"], "bias": arrays["beta"], "running_mean": arrays["moving_mean"],
-                "running_var": arrays["moving_variance"]}
+        return {
+            "weight": arrays["gamma"],
+            "bias": arrays["beta"],
+            "running_mean": arrays["moving_mean"],
+            "running_var": arrays["moving_variance"],
+        }
     return {"weight": arrays["kernel"].T, "bias": arrays["bias"]}  # Dense
 
 
@@ -90,20 +99,17 @@ def keras_state_dict(path: Path, model: nn.Module) -> tuple[dict[str, torch.Tens
     modules = _torch_weighted_modules(model)
     if len(layers) != len(modules):
         raise WeightsError(f"{path}: {len(layers)} Keras layers with weights, the PyTorch model has {len(modules)}")
-    expected = {"Conv2D": nn.Conv2d, "SeparableConv2D": SeparableConv2d, "BatchNormalization": nn.BatchNorm2d,
-                "Dense": nn.Linear}
+    expected = {"Conv2D": nn.Conv2d, "SeparableConv2D": SeparableConv2d, "BatchNormalization": nn.BatchNorm2d, "Dense": nn.Linear}
     reference = model.state_dict()
     state: dict[str, torch.Tensor] = {}
     report = []
     for (class_name, keras_name, arrays), (torch_name, module) in zip(layers, modules):
         if not isinstance(module, expected[class_name]):
-            raise WeightsError(f"{path}: Keras layer {keras_name} ({class_name}) meets {torch_name} "
-                               f"({type(module).__name__})")
+            raise WeightsError(f"{path}: Keras layer {keras_name} ({class_name}) meets {torch_name} ({type(module).__name__})")
         for key, array in _keras_to_torch(class_name, arrays, module).items():
             full = f"{torch_name}.{key}"
             if tuple(reference[full].shape) != array.shape:
-                raise WeightsError(f"{path}: {keras_name} gives {full} shape {array.shape}, "
-                                   f"the model wants {tuple(reference[full].shape)}")
+                raise WeightsError(f"{path}: {keras_name} gives {full} shape {array.shape}, the model wants {tuple(reference[full].shape)}")
             state[full] = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
             report.append({"keras": f"{keras_name}/{key}", "torch": full, "shape": list(array.shape)})
     for key, value in reference.items():  # batch-norm counters: not in Keras files
@@ -128,8 +134,14 @@ def torch_state_dict(path: Path) -> dict[str, torch.Tensor]:
 
 _FLAT_BLOCK = re.compile(r"_blocks\.(\d+)\.(\w+)\.(.+)")
 _FLAT_TOP = {"_conv_stem": "conv_stem", "_bn0": "bn1", "_conv_head": "conv_head", "_bn1": "bn2", "_fc": "classifier"}
-_FLAT_EXPANDED = {"_expand_conv": "conv_pw", "_bn0": "bn1", "_depthwise_conv": "conv_dw", "_bn1": "bn2",
-                  "_project_conv": "conv_pwl", "_bn2": "bn3"}
+_FLAT_EXPANDED = {
+    "_expand_conv": "conv_pw",
+    "_bn0": "bn1",
+    "_depthwise_conv": "conv_dw",
+    "_bn1": "bn2",
+    "_project_conv": "conv_pwl",
+    "_bn2": "bn3",
+}
 _FLAT_UNEXPANDED = {"_depthwise_conv": "conv_dw", "_bn1": "bn1", "_project_conv": "conv_pw", "_bn2": "bn2"}
 
 

@@ -62,7 +62,6 @@ def build_detector(recipe: CropRecipe, device: str | torch.device = "cpu") -> Fa
     return HaarFaceDetector(recipe.detector_settings)
 
 
-def face_pipeline(recipe: CropRecipe, mode: str = "largest", device: str | torch.device = "cpu",
-                  gray_crops: bool = False) -> FacePipeline:
+def face_pipeline(recipe: CropRecipe, mode: str = "largest", device: str | torch.device = "cpu", gray_crops: bool = False) -> FacePipeline:
     """The face pipeline of `recipe` (see `vemo.faces.pipeline`)."""
     return FacePipeline(recipe, mode, build_detector(recipe, device), gray_crops)

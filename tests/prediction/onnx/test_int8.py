@@ -20,8 +20,9 @@ from vemo.prediction.onnx.file import read_metadata
 @pytest.fixture(scope="module")
 def fer_and_crops(shared_media: Path, cached_weights: Path):
     predictor = load_predictor("pretrained:fer2013-minixception", torch.device("cpu"))
-    crops, problems = check_crops(predictor, [shared_media / "single_face.mp4", shared_media / "multi_face.jpg",
-                                              shared_media / "no_face.mp4"])
+    crops, problems = check_crops(
+        predictor, [shared_media / "single_face.mp4", shared_media / "multi_face.jpg", shared_media / "no_face.mp4"]
+    )
     assert problems == [f"{shared_media / 'no_face.mp4'}: no face found"]
     return predictor, crops
 
@@ -36,8 +37,7 @@ def test_int8_keeps_the_labels_of_real_faces(fer_and_crops, tmp_path: Path):
     assert (tmp_path / "int8.onnx").stat().st_size < (tmp_path / "float.onnx").stat().st_size
 
 
-def test_int8_that_loses_labels_or_has_too_few_crops_writes_nothing(fer_and_crops, tmp_path: Path,
-                                                                      monkeypatch: pytest.MonkeyPatch):
+def test_int8_that_loses_labels_or_has_too_few_crops_writes_nothing(fer_and_crops, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     predictor, crops = fer_and_crops
     with pytest.raises(ExportError, match="needs at least 20 face crops"):
         export_predictor(predictor, tmp_path / "few.onnx", crops[:5], int8=True)
@@ -47,8 +47,9 @@ def test_int8_that_loses_labels_or_has_too_few_crops_writes_nothing(fer_and_crop
     assert list(tmp_path.iterdir()) == [] and np.all(crops >= 0)
 
 
-def test_the_agreement_comes_with_its_interval_and_one_unlucky_crop_is_no_refusal(fer_and_crops, tmp_path: Path,
-                                                                                  monkeypatch: pytest.MonkeyPatch):
+def test_the_agreement_comes_with_its_interval_and_one_unlucky_crop_is_no_refusal(
+    fer_and_crops, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     from vemo.prediction.onnx.export import agreement_interval
 
     low, high = agreement_interval(33, 34)  # one label of 34 lost: the 97.1 %

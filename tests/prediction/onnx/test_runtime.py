@@ -45,7 +45,8 @@ def test_auto_runs_onnx_runtime_on_the_cpu_with_the_same_probabilities(trained_r
 
 
 def test_a_failed_export_falls_back_to_pytorch_once_and_refuses_when_onnx_is_asked_for(
-        trained_run: Path, private_cache: Path, monkeypatch: pytest.MonkeyPatch):
+    trained_run: Path, private_cache: Path, monkeypatch: pytest.MonkeyPatch
+):
     def failing(*_, **__):
         raise ExportError("differs by 1e-2")
 
@@ -57,28 +58,36 @@ def test_a_failed_export_falls_back_to_pytorch_once_and_refuses_when_onnx_is_ask
         place_for_work(load_predictor(trained_run, torch.device("cpu")), "cpu", "haar", "onnx")
 
 
-def test_a_cache_that_cannot_be_written_leaves_pytorch_running(trained_run: Path, tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch):
+def test_a_cache_that_cannot_be_written_leaves_pytorch_running(trained_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     blocked = tmp_path / "file-not-folder"
     blocked.write_text("")
     monkeypatch.setenv("VEMO_CACHE_DIR", str(blocked))
     assert place_for_work(load_predictor(trained_run, torch.device("cpu")), "auto", "haar").runtime == "torch"
 
 
-def test_a_read_only_cache_without_its_onnx_folder_falls_back_to_pytorch(trained_run: Path, shared_media: Path,
-                                                                         tmp_path: Path):
+def test_a_read_only_cache_without_its_onnx_folder_falls_back_to_pytorch(trained_run: Path, shared_media: Path, tmp_path: Path):
     """As the docs promise: the cache is mounted read-only (a private mount namespace, which
     needs root as CI has), so the onnx/ folder cannot be made, and PyTorch runs the model."""
     cache = tmp_path / "cache"
     cache.mkdir()
-    if shutil.which("unshare") is None or subprocess.run(
-            ["unshare", "-m", "true"], capture_output=True).returncode != 0:
+    if shutil.which("unshare") is None or subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode != 0:
         pytest.skip("cannot make a private mount namespace here (needs root and unshare)")
-    command = [sys.executable, "-m", "vemo", "-q", "predict", str(shared_media / "single_face.jpg"), "--model",
-               str(trained_run), "--out", str(tmp_path / "out")]
+    command = [
+        sys.executable,
+        "-m",
+        "vemo",
+        "-q",
+        "predict",
+        str(shared_media / "single_face.jpg"),
+        "--model",
+        str(trained_run),
+        "--out",
+        str(tmp_path / "out"),
+    ]
     script = f"mount --bind -o ro {shlex.quote(str(cache))} {shlex.quote(str(cache))} && exec {shlex.join(command)}"
-    done = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True,
-                          env={**os.environ, "VEMO_CACHE_DIR": str(cache)})
+    done = subprocess.run(
+        ["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, env={**os.environ, "VEMO_CACHE_DIR": str(cache)}
+    )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "out" / "predictions.csv").exists() and not list(cache.iterdir())
 

@@ -55,23 +55,27 @@ class ExportReport:
 
     def lines(self) -> list[str]:
         checked = f"{self.real_crops} face crops and {self.random_inputs} random inputs"
-        lines = [f"exported {self.path} ({self.size_bytes / 2**20:.1f} MB, opset {self.opset}, {self.exporter} "
-                 f"exporter, {self.seconds:.1f} s)",
-                 f"checked with ONNX Runtime on {checked}: largest probability difference from PyTorch "
-                 f"{self.max_difference:.1e} (limit {TOLERANCE:.0e})"]
+        lines = [
+            f"exported {self.path} ({self.size_bytes / 2**20:.1f} MB, opset {self.opset}, {self.exporter} exporter, {self.seconds:.1f} s)",
+            f"checked with ONNX Runtime on {checked}: largest probability difference from PyTorch "
+            f"{self.max_difference:.1e} (limit {TOLERANCE:.0e})",
+        ]
         if self.int8_agreement is not None and self.int8_interval is not None:
             low, high = self.int8_interval
-            lines.append(f"int8 ({self.quantization}): labels agree with the float model on "
-                         f"{self.int8_agreement:.1%} (95 % interval {low:.1%}-{high:.1%}) of {self.int8_checked} "
-                         f"held-out face crops, largest probability difference {self.int8_max_difference:.3f}")
+            lines.append(
+                f"int8 ({self.quantization}): labels agree with the float model on "
+                f"{self.int8_agreement:.1%} (95 % interval {low:.1%}-{high:.1%}) of {self.int8_checked} "
+                f"held-out face crops, largest probability difference {self.int8_max_difference:.3f}"
+            )
             if low < INT8_AGREEMENT:
-                lines.append(f"note: too few crops to show at least {INT8_AGREEMENT:.0%} agreement; give more faces "
-                             "with --check-with for a surer check")
+                lines.append(
+                    f"note: too few crops to show at least {INT8_AGREEMENT:.0%} agreement; give more faces "
+                    "with --check-with for a surer check"
+                )
         return lines
 
 
-def export_predictor(predictor: Predictor, target: Path, crops: np.ndarray | None = None, *,
-                     int8: bool = False) -> ExportReport:
+def export_predictor(predictor: Predictor, target: Path, crops: np.ndarray | None = None, *, int8: bool = False) -> ExportReport:
     """Write `predictor`'s network to `target` as ONNX, with its metadata, after the checks.
 
     `crops`: (N, C, H, W) uint8 face crops in the model's input shape to check on (and, with
@@ -92,8 +96,9 @@ def export_predictor(predictor: Predictor, target: Path, crops: np.ndarray | Non
     float_probabilities = _run(graph, inputs)
     difference = float(np.abs(float_probabilities - expected).max())
     if not difference <= TOLERANCE:
-        raise ExportError(f"{target}: ONNX Runtime's probabilities differ from PyTorch's by {difference:.1e} "
-                          f"(limit {TOLERANCE:.0e}); nothing written")
+        raise ExportError(
+            f"{target}: ONNX Runtime's probabilities differ from PyTorch's by {difference:.1e} (limit {TOLERANCE:.0e}); nothing written"
+        )
     report = ExportReport(Path(target), 0, exporter, OPSET, len(real), RANDOM_INPUTS, difference)
     if int8:
         graph = _quantised(graph, predictor, inputs[: len(real)], float_probabilities[: len(real)], report)
@@ -117,8 +122,9 @@ def _exportable(predictor: Predictor) -> torch.nn.Module:
     if isinstance(predictor.model, OnnxNetwork):
         raise ExportError(f"{predictor.description} is already an ONNX file")
     if predictor.architecture and model_info(predictor.architecture).kind != "neural":
-        raise ExportError(f"{predictor.description}: {predictor.architecture} is a classical model (fitted, not a "
-                          "network): it has no ONNX export")
+        raise ExportError(
+            f"{predictor.description}: {predictor.architecture} is a classical model (fitted, not a network): it has no ONNX export"
+        )
     return copy.deepcopy(predictor.model).cpu().to(memory_format=torch.contiguous_format).eval()
 
 
@@ -130,20 +136,36 @@ def _export_graph(network: torch.nn.Module, predictor: Predictor) -> tuple[bytes
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the tracer's notes on constants: the input side is fixed
-                torch.onnx.export(network, example, str(path), dynamo=False, opset_version=OPSET,
-                                  input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                                  dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}})
+                torch.onnx.export(
+                    network,
+                    example,
+                    str(path),
+                    dynamo=False,
+                    opset_version=OPSET,
+                    input_names=[INPUT_NAME],
+                    output_names=[OUTPUT_NAME],
+                    dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+                )
             return path.read_bytes(), "torchscript"
         except Exception as traced_error:  # the tracer's failures have no common type
             try:
-                program = torch.onnx.export(network, example, dynamo=True, opset_version=max(OPSET, 18),
-                                            input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], verbose=False,
-                                            dynamic_shapes=({0: torch.export.Dim("batch")},))
+                program = torch.onnx.export(
+                    network,
+                    example,
+                    dynamo=True,
+                    opset_version=max(OPSET, 18),
+                    input_names=[INPUT_NAME],
+                    output_names=[OUTPUT_NAME],
+                    verbose=False,
+                    dynamic_shapes=({0: torch.export.Dim("batch")},),
+                )
                 assert program is not None
                 return program.model_proto.SerializeToString(), "dynamo"
             except Exception as error:
-                raise ExportError(f"{predictor.description}: cannot export to ONNX ({type(traced_error).__name__}: "
-                                  f"{str(traced_error).splitlines()[0][:150]}; dynamo: {type(error).__name__})") from error
+                raise ExportError(
+                    f"{predictor.description}: cannot export to ONNX ({type(traced_error).__name__}: "
+                    f"{str(traced_error).splitlines()[0][:150]}; dynamo: {type(error).__name__})"
+                ) from error
 
 
 def _with_metadata(graph: bytes, predictor: Predictor, quantization: str) -> bytes:
@@ -151,15 +173,26 @@ def _with_metadata(graph: bytes, predictor: Predictor, quantization: str) -> byt
 
     model = onnx.load_from_string(graph)
     weights = predictor.weights_file
-    values = {"classes": list(predictor.model_classes), "reported_classes": list(predictor.classes),
-              "input": {**predictor.preprocess.to_json(), "layout": "NCHW", "channel_order": "RGB",
-                        "dtype": "float32", "formula": "(pixel * scale - mean) / std"},
-              "output": "logits; softmax gives the probabilities of `classes`",
-              "crop_recipe": predictor.recipe.to_json(), "corpus": predictor.corpus,
-              "model": predictor.architecture, "source": predictor.description, "version": __version__,
-              "weights_sha256": file_sha256(weights) if weights else None,
-              "opset": next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), OPSET),
-              "quantization": quantization}
+    values = {
+        "classes": list(predictor.model_classes),
+        "reported_classes": list(predictor.classes),
+        "input": {
+            **predictor.preprocess.to_json(),
+            "layout": "NCHW",
+            "channel_order": "RGB",
+            "dtype": "float32",
+            "formula": "(pixel * scale - mean) / std",
+        },
+        "output": "logits; softmax gives the probabilities of `classes`",
+        "crop_recipe": predictor.recipe.to_json(),
+        "corpus": predictor.corpus,
+        "model": predictor.architecture,
+        "source": predictor.description,
+        "version": __version__,
+        "weights_sha256": file_sha256(weights) if weights else None,
+        "opset": next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), OPSET),
+        "quantization": quantization,
+    }
     del model.metadata_props[:]
     for key, value in metadata_props(values).items():
         model.metadata_props.add(key=key, value=value)
@@ -171,20 +204,20 @@ def _with_metadata(graph: bytes, predictor: Predictor, quantization: str) -> byt
 def _run(graph: bytes, inputs: np.ndarray) -> np.ndarray:
     """Softmax probabilities of the graph on float inputs, with ONNX Runtime."""
     session = inference_session(graph, threads=0)
-    logits = np.concatenate([session.run([OUTPUT_NAME], {INPUT_NAME: inputs[i : i + 64]})[0]
-                             for i in range(0, len(inputs), 64)])
+    logits = np.concatenate([session.run([OUTPUT_NAME], {INPUT_NAME: inputs[i : i + 64]})[0] for i in range(0, len(inputs), 64)])
     shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
     return shifted / shifted.sum(axis=1, keepdims=True)
 
 
-def _quantised(graph: bytes, predictor: Predictor, real_inputs: np.ndarray, reference: np.ndarray,
-               report: ExportReport) -> bytes:
+def _quantised(graph: bytes, predictor: Predictor, real_inputs: np.ndarray, reference: np.ndarray, report: ExportReport) -> bytes:
     """The int8 graph (static, calibrated on the real crops), after its agreement check."""
     from vemo.prediction.onnx.int8 import quantize_static_int8
 
     if len(real_inputs) < 2 * MIN_INT8_CHECKS:
-        raise ExportError(f"--int8 needs at least {2 * MIN_INT8_CHECKS} face crops (half to calibrate, half to check "
-                          f"on), found {len(real_inputs)}: give a workspace or face videos/photos with --check-with")
+        raise ExportError(
+            f"--int8 needs at least {2 * MIN_INT8_CHECKS} face crops (half to calibrate, half to check "
+            f"on), found {len(real_inputs)}: give a workspace or face videos/photos with --check-with"
+        )
     calibration, held_out = real_inputs[0::2], slice(1, None, 2)  # agreement is measured on crops it never saw
     quantised = _with_metadata(quantize_static_int8(graph, calibration), predictor, "int8-static-qdq")
     probabilities = _run(quantised, real_inputs[held_out])
@@ -194,9 +227,11 @@ def _quantised(graph: bytes, predictor: Predictor, real_inputs: np.ndarray, refe
     report.int8_agreement, report.int8_interval = agreeing / len(probabilities), (low, high)
     report.int8_max_difference = float(np.abs(probabilities - reference[held_out]).max())
     if high < INT8_AGREEMENT:  # sure it loses labels, not one unlucky crop of a few dozen
-        raise ExportError(f"int8 labels agree with the float model on only {report.int8_agreement:.1%} of "
-                          f"{len(probabilities)} held-out face crops (95 % interval {low:.1%}-{high:.1%}, all below "
-                          f"the {INT8_AGREEMENT:.0%} needed); nothing written")
+        raise ExportError(
+            f"int8 labels agree with the float model on only {report.int8_agreement:.1%} of "
+            f"{len(probabilities)} held-out face crops (95 % interval {low:.1%}-{high:.1%}, all below "
+            f"the {INT8_AGREEMENT:.0%} needed); nothing written"
+        )
     return quantised
 
 

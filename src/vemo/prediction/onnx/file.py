@@ -52,12 +52,11 @@ def read_metadata(path: Path | str) -> dict[str, Any]:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as error:  # onnx raises DecodeError, OSError, ValueError... for a file it cannot read
         raise CheckpointError(f"{path}: not a readable ONNX file ({type(error).__name__})") from error
-    props = {p.key[len(PREFIX):]: p.value for p in model.metadata_props if p.key.startswith(PREFIX)}
+    props = {p.key[len(PREFIX) :]: p.value for p in model.metadata_props if p.key.startswith(PREFIX)}
     missing = [key for key in REQUIRED if key not in props]
     if missing:
         named = ", ".join(PREFIX + key for key in missing)
-        raise CheckpointError(f"{path}: an ONNX file without vemo's metadata ({named} missing); "
-                              "export it with `vemo export`")
+        raise CheckpointError(f"{path}: an ONNX file without vemo's metadata ({named} missing); export it with `vemo export`")
     try:
         return {key: json.loads(value) for key, value in props.items()}
     except json.JSONDecodeError as error:
@@ -127,8 +126,10 @@ def open_model_file(path: Path) -> ModelFile:
     _check_graph(path, network, preprocess, len(model_classes))
     reported = _field(path, meta, "reported_classes", _class_names) if meta.get("reported_classes") else None
     if reported and not set(reported) <= set(model_classes):
-        raise CheckpointError(f"{path}: metadata vemo.reported_classes names classes the model lacks "
-                              f"({', '.join(sorted(set(reported) - set(model_classes)))})")
+        raise CheckpointError(
+            f"{path}: metadata vemo.reported_classes names classes the model lacks "
+            f"({', '.join(sorted(set(reported) - set(model_classes)))})"
+        )
     return ModelFile(path, network, model_classes, reported, preprocess, recipe, corpus, model)
 
 
@@ -146,8 +147,7 @@ def _class_names(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(name, str) and 0 < len(name) <= MAX_NAME for name in value):
         raise ConfigError(f"must be a list of names (1 to {MAX_NAME} characters each)")
     if not 2 <= len(value) <= MAX_CLASSES or len(set(value)) != len(value):
-        raise ConfigError(f"must name 2 to {MAX_CLASSES} distinct classes, not {len(value)} names "
-                          f"({len(set(value))} distinct)")
+        raise ConfigError(f"must name 2 to {MAX_CLASSES} distinct classes, not {len(value)} names ({len(set(value))} distinct)")
     return tuple(value)
 
 
@@ -175,20 +175,21 @@ def _check_graph(path: Path, network: OnnxNetwork, preprocess: Preprocess, class
     inputs = {node.name: node.shape for node in network.session.get_inputs()}
     outputs = {node.name: node.shape for node in network.session.get_outputs()}
     if INPUT_NAME not in inputs or OUTPUT_NAME not in outputs:
-        raise CheckpointError(f"{path}: the graph must take {INPUT_NAME!r} and give {OUTPUT_NAME!r}, not "
-                              f"{', '.join(inputs)} -> {', '.join(outputs)}")
+        raise CheckpointError(
+            f"{path}: the graph must take {INPUT_NAME!r} and give {OUTPUT_NAME!r}, not {', '.join(inputs)} -> {', '.join(outputs)}"
+        )
     expected = (None, 3 if preprocess.color == "rgb" else 1, preprocess.size, preprocess.size)
     shape = inputs[INPUT_NAME]
-    if len(shape) != 4 or any(isinstance(got, int) and want is not None and got != want
-                              for got, want in zip(shape, expected)):
-        raise CheckpointError(f"{path}: the graph's input is {list(shape)}, but metadata vemo.input says "
-                              f"(N, {expected[1]}, {preprocess.size}, {preprocess.size})")
+    if len(shape) != 4 or any(isinstance(got, int) and want is not None and got != want for got, want in zip(shape, expected)):
+        raise CheckpointError(
+            f"{path}: the graph's input is {list(shape)}, but metadata vemo.input says "
+            f"(N, {expected[1]}, {preprocess.size}, {preprocess.size})"
+        )
     width = outputs[OUTPUT_NAME][-1] if len(outputs[OUTPUT_NAME]) == 2 else None
     if not isinstance(width, int):
         try:
             width = network.logits(np.zeros((1, *expected[1:]), np.float32)).shape[-1]
         except Exception as error:  # onnxruntime's own exception types
-            raise CheckpointError(f"{path}: ONNX Runtime cannot run it on one image: "
-                                  f"{str(error).splitlines()[0][:200]}") from None
+            raise CheckpointError(f"{path}: ONNX Runtime cannot run it on one image: {str(error).splitlines()[0][:200]}") from None
     if width != classes:
         raise CheckpointError(f"{path}: the graph gives {width} outputs, but metadata vemo.classes names {classes}")

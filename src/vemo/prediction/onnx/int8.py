@@ -37,8 +37,15 @@ def quantize_static_int8(graph: bytes, calibration: np.ndarray) -> bytes:
         logging.root.addFilter(quiet)
         try:
             quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
-            quantize_static(str(prepared), str(target), Crops(), quant_format=QuantFormat.QDQ, per_channel=True,
-                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+            quantize_static(
+                str(prepared),
+                str(target),
+                Crops(),
+                quant_format=QuantFormat.QDQ,
+                per_channel=True,
+                activation_type=QuantType.QUInt8,
+                weight_type=QuantType.QInt8,
+            )
         finally:
             logging.root.removeFilter(quiet)
         return target.read_bytes()

@@ -35,8 +35,7 @@ def with_onnx_runtime(predictor: Predictor, cache: Path | None = None) -> Predic
     weights (made now, checked against PyTorch, when there is none); None when the network
     cannot be exported or differs (the reason is logged once and remembered)."""
     weights = predictor.weights_file
-    if weights is None or not weights.is_file() or not predictor.architecture \
-            or model_info(predictor.architecture).kind != "neural":
+    if weights is None or not weights.is_file() or not predictor.architecture or model_info(predictor.architecture).kind != "neural":
         return None
     try:
         target = _cached_path(predictor.architecture, predictor.model_classes, weights, cache)
@@ -49,8 +48,7 @@ def with_onnx_runtime(predictor: Predictor, cache: Path | None = None) -> Predic
     return None if network is None else dataclasses.replace(predictor, model=network)
 
 
-def cached_onnx_predictor(model: str | Path, device: str, classes: str | None, runtime: str,
-                          cache: Path | None = None) -> Predictor | None:
+def cached_onnx_predictor(model: str | Path, device: str, classes: str | None, runtime: str, cache: Path | None = None) -> Predictor | None:
     """What `place_for_work` would give for a run folder or pretrained:NAME on the CPU with ONNX
     Runtime, built from an export already cached, without loading torch; None when that is not
     certain (torch asked for, a GPU driver present under "auto", no export cached yet).
@@ -59,8 +57,7 @@ def cached_onnx_predictor(model: str | Path, device: str, classes: str | None, r
         CheckpointError, ConfigError, WeightsError: as `load_predictor` (an unusable model).
     """
     check_runtime(runtime)
-    if runtime == "torch" or device not in ("auto", "cpu") or str(model).endswith(".onnx") \
-            or (device == "auto" and gpu_driver_present()):
+    if runtime == "torch" or device not in ("auto", "cpu") or str(model).endswith(".onnx") or (device == "auto" and gpu_driver_present()):
         return None
     source = model_source(model, classes, cache)
     if source.pretrained:
@@ -108,8 +105,7 @@ def _network(target: Path, description: str) -> OnnxNetwork | None:
 def _cached_path(architecture: str, model_classes: tuple[str, ...], weights: Path, cache: Path | None) -> Path:
     """CACHE/onnx/<key>.onnx, the key a hash of the weights' hash, what the graph depends on and
     vemo's version (whose code decides a pretrained architecture's input recipe)."""
-    identity = {"weights": file_sha256(weights), "model": architecture, "classes": list(model_classes),
-                "vemo": __version__}
+    identity = {"weights": file_sha256(weights), "model": architecture, "classes": list(model_classes), "vemo": __version__}
     key = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:32]
     return cache_dir(cache) / "onnx" / f"{key}.onnx"
 
