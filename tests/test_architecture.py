@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import io
+import re
 import tokenize
 from pathlib import Path
 
@@ -171,3 +172,11 @@ def test_modules_and_functions_stay_small():
                 if length > MAX_FUNCTION_LINES and LONG_OK not in body:
                     too_long.append(f"{name}.{node.name}: {length} logical lines")
     assert not too_long, "\n".join(too_long)
+
+
+def test_the_model_string_is_read_in_one_module():
+    """`--model` (a run folder, pretrained:NAME or FILE.onnx) is parsed by vemo.prediction.reference
+    alone: no other module tells the kinds apart by the text."""
+    telling = re.compile(r"""startswith\(\s*["']pretrained:|endswith\(\s*["']\.onnx["']\s*\)|["']pretrained:["']""")
+    found = [name for name, path in MODULES.items() if name != "vemo.prediction.reference" and telling.search(path.read_text())]
+    assert not found, found

@@ -57,8 +57,9 @@ def export(
 def _run_workspace(model: str) -> list[Path]:
     """A run folder's workspace (WS/runs/NAME -> WS), when it is still there."""
     from vemo.io.runs import RunFolder
+    from vemo.prediction.reference import parse_model
 
-    if model.startswith("pretrained:"):
+    if parse_model(model).kind != "run":
         return []
     workspace = Path(RunFolder(model).read_config().get("workspace", ""))
     return [workspace] if str(workspace) not in ("", ".") and (workspace / "faces.csv").is_file() else []

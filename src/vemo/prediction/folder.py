@@ -30,7 +30,8 @@ from vemo.io.media import MediaSource, content_hash, open_media, source_name
 from vemo.io.predictions import STATE_DIR, SUMMARY, summary_columns
 from vemo.io.runs import RunFolder
 from vemo.prediction.device import load_for_work
-from vemo.prediction.predictor import PRETRAINED_PREFIX, Predictor
+from vemo.prediction.predictor import Predictor
+from vemo.prediction.reference import parse_model
 from vemo.prediction.scan import one_thread_per_worker
 from vemo.prediction.timeline import VideoPrediction, check_prediction_options, predict_media
 
@@ -223,7 +224,7 @@ def _options_key(predictor: Predictor, **options) -> str:
     if predictor.runtime != "torch" and predictor.weights_file is not None:  # an ONNX file: its bytes say it all
         stat = predictor.weights_file.stat()
         model += f"|{stat.st_size}|{stat.st_mtime_ns}"
-    elif not model.startswith(PRETRAINED_PREFIX):
+    elif parse_model(model).kind == "run":
         run = RunFolder(model)
         stat = run.model_file.stat()
         model += f"|{stat.st_size}|{stat.st_mtime_ns}|{hashlib.sha256(run.config_file.read_bytes()).hexdigest()}"

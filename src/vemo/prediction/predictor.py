@@ -27,6 +27,7 @@ from vemo.io.workspace import read_crop_recipe
 from vemo.models import model_info
 from vemo.models.inputs import Preprocess, batched_logits, preprocess_for
 from vemo.prediction.onnx.file import OnnxNetwork, open_model_file
+from vemo.prediction.reference import parse_model
 from vemo.weights import get_entry
 from vemo.weights.store import cache_dir
 
@@ -36,7 +37,6 @@ if TYPE_CHECKING:  # a predictor run by ONNX Runtime never loads torch (a second
 
 log = logging.getLogger(__name__)
 
-PRETRAINED_PREFIX = "pretrained:"
 GPU_QUEUE_CROPS = 1024  # crops one GPU call may take from the queue (all threads' runs together)
 GPU_CHUNK = 512  # crops per forward pass within such a call: bounded memory for AlexNet-sized inputs
 
@@ -230,9 +230,10 @@ def model_source(model: str | Path, classes: str | None = None, cache: Path | No
         CheckpointError: a run folder without a readable config.
         ConfigError: unknown weights, weights that are not an emotion classifier, bad classes.
     """
+    reference = parse_model(model)
     text = str(model)
-    if text.startswith(PRETRAINED_PREFIX):
-        name = text[len(PRETRAINED_PREFIX) :]
+    if reference.kind == "pretrained":
+        name = reference.target
         entry = get_entry(name, cache_dir(cache))
         if entry.task != "emotion":
             raise ConfigError(
@@ -277,8 +278,8 @@ def load_predictor(
         ConfigError: unknown weights, weights that are not an emotion classifier, bad classes.
         WeightsError: weights that cannot be fetched or fail their checksum.
     """
-    if str(model).endswith(".onnx"):
-        return _onnx_predictor(Path(str(model)), classes)
+    if parse_model(model).kind == "onnx":
+        return _onnx_predictor(parse_model(model).path, classes)
     source = model_source(model, classes, cache)
     preprocess = source.input or preprocess_for(model_info(source.architecture), "vemo")
     if source.pretrained:

@@ -21,6 +21,7 @@ from vemo.models import model_info
 from vemo.models.inputs import Preprocess
 from vemo.prediction.onnx.file import PREFIX, OnnxNetwork, inference_session
 from vemo.prediction.predictor import ModelSource, Predictor, model_source
+from vemo.prediction.reference import parse_model
 from vemo.weights.store import cache_dir, fetch, file_sha256
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,12 @@ def cached_onnx_predictor(model: str | Path, device: str, classes: str | None, r
         CheckpointError, ConfigError, WeightsError: as `load_predictor` (an unusable model).
     """
     check_runtime(runtime)
-    if runtime == "torch" or device not in ("auto", "cpu") or str(model).endswith(".onnx") or (device == "auto" and gpu_driver_present()):
+    if (
+        runtime == "torch"
+        or device not in ("auto", "cpu")
+        or parse_model(model).kind == "onnx"
+        or (device == "auto" and gpu_driver_present())
+    ):
         return None
     source = model_source(model, classes, cache)
     if source.pretrained:

@@ -1,0 +1,36 @@
+"""What `--model` names, read in this one place: a trained run folder, `pretrained:NAME` weights
+from the catalogue (`vemo weights list`), or an exported `FILE.onnx`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+PRETRAINED_PREFIX = "pretrained:"
+KINDS = ("run", "pretrained", "onnx")
+
+
+@dataclass(frozen=True)
+class ModelReference:
+    """`kind` ("run", "pretrained" or "onnx") and `target`: the folder or file, or the weights' name."""
+
+    kind: str
+    target: str
+
+    @property
+    def path(self) -> Path:
+        """The run folder or the ONNX file (pretrained weights live in the weights cache)."""
+        return Path(self.target)
+
+    def __str__(self) -> str:
+        return PRETRAINED_PREFIX + self.target if self.kind == "pretrained" else self.target
+
+
+def parse_model(model: str | Path | ModelReference) -> ModelReference:
+    """The reference a `--model` value (or a path) stands for."""
+    if isinstance(model, ModelReference):
+        return model
+    text = str(model)
+    if text.startswith(PRETRAINED_PREFIX):
+        return ModelReference("pretrained", text[len(PRETRAINED_PREFIX) :])
+    return ModelReference("onnx" if text.endswith(".onnx") else "run", text)
