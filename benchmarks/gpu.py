@@ -33,7 +33,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cv2  # noqa: E402
-from predict import CLIP, looped  # noqa: E402  (the looped clip of the peer benchmark)
+from predict import CLIP, frame_moments, looped  # noqa: E402  (the looped clip of the peer benchmark)
 
 NO_GPU = "no GPU"
 
@@ -48,7 +48,7 @@ def decode_fps(video: Path) -> float:
 
 def predict_process(video: Path, model: str, device: str, detector: str, out: Path) -> dict:
     """A whole `vemo predict` process: wall seconds, steady frames/s and where auto put the network."""
-    env = {**os.environ, "VEMO_REPORT_FRAMES": "1"}
+    env = dict(os.environ)
     started = time.time()
     done = subprocess.run(
         [
@@ -56,6 +56,7 @@ def predict_process(video: Path, model: str, device: str, detector: str, out: Pa
             "-m",
             "vemo",
             "-q",
+            "-v",  # no progress bars, DEBUG lines: the first and last frames' moments
             "predict",
             str(video),
             "--model",
@@ -75,11 +76,7 @@ def predict_process(video: Path, model: str, device: str, detector: str, out: Pa
     wall = time.time() - started
     if done.returncode != 0:
         return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"}
-    moments = {
-        line.split()[1]: float(line.split()[-1])
-        for line in done.stderr.splitlines()
-        if line.startswith("vemo: ") and " frame analysed at " in line
-    }
+    moments = frame_moments(done.stderr)
     verdict = json.loads((out / f"{video.stem}.json").read_text())
     frames = verdict["frames"]
     steady = frames / (moments["last"] - moments["first"]) if {"first", "last"} <= moments.keys() else float("nan")

@@ -9,8 +9,7 @@ whole processes on the same machine, one after the other:
   - fer 25.10.3 (`run_fer.py`, its default Haar + TFLite model, every frame): wall time of the
     process, and its frames/s after a warm-up call (fer's steady state);
   - `vemo predict --model pretrained:fer2013-minixception`: wall time of the process, and frames/s
-    from its first to its last analysed frame (steady state; vemo reports both moments when
-    VEMO_REPORT_FRAMES is set).
+    from its first to its last analysed frame (steady state; vemo logs both moments at DEBUG, `-v`).
 It prints the ratios, and both tools' labels in the first and last third of the un-looped clips
 (a man going from neutral to a broad smile; a title card, then the same man smiling). fer's venv is built by ../shared/peers/fer/setup.sh
 (~8 GB, once per machine); without it the fer rows say how to build it.
@@ -25,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -74,12 +74,13 @@ def decode_fps(video: Path) -> float:
 
 
 def run_vemo(video: Path, out: Path, workers: int, detector: str, runtime: str = "auto") -> dict:
-    env = {**os.environ, "VEMO_REPORT_FRAMES": "1"}
+    env = dict(os.environ)
     command = [
         sys.executable,
         "-m",
         "vemo",
         "-q",
+        "-v",  # no progress bars, DEBUG lines: the first and last frames' moments
         "predict",
         str(video),
         "--model",
@@ -97,11 +98,7 @@ def run_vemo(video: Path, out: Path, workers: int, detector: str, runtime: str =
     wall = time.time() - started
     if done.returncode != 0:
         raise SystemExit(f"vemo failed: {done.stderr[-400:]}")
-    stamps = {
-        line.split()[1]: float(line.split()[-1])
-        for line in done.stderr.splitlines()
-        if line.startswith("vemo: ") and "frame analysed at" in line
-    }
+    stamps = frame_moments(done.stderr)
     frames = len(pd.read_csv(out / f"{video.stem}.frames.csv"))
     return {
         "wall": wall,
@@ -230,3 +227,12 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def frame_moments(stderr: str) -> dict[str, float]:
+    """The earliest "first frame analysed" and the latest "last frame analysed" moments of a
+    `vemo -v` run (each run of frames logs its own)."""
+    found: dict[str, list[float]] = {"first": [], "last": []}
+    for which, moment in re.findall(r"(first|last) frame analysed at ([0-9.]+)", stderr):
+        found[which].append(float(moment))
+    return {which: (min if which == "first" else max)(moments) for which, moments in found.items() if moments}

@@ -6,7 +6,7 @@ Prints, each the best of `--repeat` whole processes:
   1. `python -c "import torch"`: the floor every PyTorch tool pays, from process start until the
      import has returned (the process' exit, slow with torch loaded, is not counted);
   2. `vemo predict VIDEO --model pretrained:fer2013-minixception`: from process start to the first
-     analysed frame (vemo writes that moment to stderr when VEMO_REPORT_FRAMES is set), and
+     analysed frame (vemo logs that moment at DEBUG, `-v`), and
      the whole process; by default (ONNX Runtime from the export cached by the warm-up run, which
      never loads torch) and with `--runtime torch`;
   3. `vemo --help` and `vemo --version`;
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -44,12 +45,13 @@ def torch_imported() -> float:
 
 def first_frame(video: Path, out: Path, runtime: str = "auto") -> tuple[float, float]:
     """(seconds from process start to the first analysed frame, seconds of the whole process)."""
-    env = {**os.environ, "VEMO_REPORT_FRAMES": "1"}
+    env = dict(os.environ)
     started = time.time()
     seconds, stderr = wall(
         [
             *VEMO,
             "-q",
+            "-v",  # no progress bars, DEBUG lines: the first and last frames' moments
             "predict",
             str(video),
             "--model",
@@ -62,7 +64,7 @@ def first_frame(video: Path, out: Path, runtime: str = "auto") -> tuple[float, f
         ],
         env,
     )
-    stamps = [float(line.split()[-1]) for line in stderr.splitlines() if line.startswith("vemo: first frame analysed")]
+    stamps = [float(found) for found in re.findall(r"first frame analysed at ([0-9.]+)", stderr)]
     if not stamps:
         raise SystemExit("vemo did not report its first analysed frame")
     return stamps[0] - started, seconds

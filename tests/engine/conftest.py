@@ -26,6 +26,9 @@ def private_ray(private_network, tmp_path_factory: pytest.TempPathFactory) -> It
     pytest.importorskip("ray", reason="Ray is not installed: pip install 'vemo[ray]'")
     ray = str(Path(sys.executable).with_name("ray"))
     port, temp = _free_port(), f"/tmp/vr{os.getpid()}"  # short: Ray's Unix sockets live under it
+    # the head's workers load the retry tests' fault injection (tests/hooks/sitecustomize.py)
+    hooks = str(Path(__file__).resolve().parents[1] / "hooks")
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [hooks, os.environ.get("PYTHONPATH")]))}
     started = private_network.run(
         [
             ray,
@@ -47,6 +50,7 @@ def private_ray(private_network, tmp_path_factory: pytest.TempPathFactory) -> It
         ],
         capture_output=True,
         text=True,
+        env=environment,
         timeout=120,
     )
     if started.returncode != 0:

@@ -18,13 +18,11 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
 from typing import TypeVar
 
 from vemo.checks import host_and_port, require_number
-from vemo.engine.hooks import kill_once_for_tests
 from vemo.errors import ConfigError
 
 Unit = TypeVar("Unit")
@@ -77,11 +75,6 @@ def use_engine(settings: EngineSettings) -> Iterator[EngineSettings]:
         _current = before
 
 
-def _call(work: Callable[[Unit], Result], unit: Unit) -> Result:
-    kill_once_for_tests()
-    return work(unit)
-
-
 def die_with_parent(parent: int) -> None:
     """In each worker: end this process as soon as its parent is gone (killed, even with SIGKILL),
     so no orphan keeps writing into a workspace that a rerun is already cleaning up."""
@@ -127,17 +120,17 @@ def run_units(work: Callable[[Unit], Result], units: Sequence[Unit], *, workers:
     if _current.name == "ray":
         from vemo.engine.ray_engine import run_units_on_ray
 
-        yield from run_units_on_ray(partial(_call, work), units, _current)
+        yield from run_units_on_ray(work, units, _current)
         return
     workers = default_workers(workers)
     if workers == 1 or len(units) <= 1:
         for unit in units:
-            yield unit, _call(work, unit)
+            yield unit, work(unit)
         return
     with ProcessPoolExecutor(
         max_workers=min(workers, len(units)), mp_context=get_context("spawn"), initializer=die_with_parent, initargs=(os.getpid(),)
     ) as pool:
-        futures = {pool.submit(_call, work, unit): unit for unit in units}
+        futures = {pool.submit(work, unit): unit for unit in units}
         for future in as_completed(futures):
             yield futures[future], future.result()
 

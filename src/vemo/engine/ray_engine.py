@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from vemo.checks import host_and_port
-from vemo.engine.hooks import kill_once_for_tests
 from vemo.errors import ConfigError, VemoError
 
 Unit = TypeVar("Unit")
@@ -65,7 +64,7 @@ def require_ray() -> RayModule:
 
 
 def _environment() -> dict[str, str]:
-    """vemo's own variables (caches, test hooks) travel with every task, to every node."""
+    """vemo's own variables (the weights cache, the engine) travel with every task, to every node."""
     return {name: value for name, value in os.environ.items() if name.startswith("VEMO_")}
 
 
@@ -228,7 +227,6 @@ class _Holder:
     def run(self, work: Callable[[Any, Any], Any], unit: Any) -> tuple[Any, Any, str]:
         import ray
 
-        kill_once_for_tests()
         return unit, work(self.state, unit), ray.get_runtime_context().get_node_id()
 
 

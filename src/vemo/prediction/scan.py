@@ -8,7 +8,7 @@ crop recipe. OpenCV and torch release the GIL, so the threads use the cores.
 from __future__ import annotations
 
 import importlib
-import os
+import logging
 import sys
 import threading
 import time
@@ -30,6 +30,8 @@ from vemo.io.video import Frame
 from vemo.models.inputs import crop_to_array
 from vemo.prediction.predictor import Predictor
 from vemo.weights import face_pipeline
+
+log = logging.getLogger(__name__)
 
 # Frames per unit of work for the threads. Each run starts with a full detection (its cost shared by
 # the run's frames), and the decoded frames of the runs in flight are held in memory, so a run holds
@@ -67,17 +69,10 @@ class Scan:
 FrameSink = Callable[[list[Frame], Part], None]  # gets each run's frames and results, in video order
 
 
-def _report_frame(which: str) -> None:
-    """With VEMO_REPORT_FRAMES set, say on stderr when the first (once per process) and the last
-    frame of an input were analysed (wall clock): benchmarks/startup.py and predict.py time
-    start-up and steady state with it."""
-    global _FIRST_FRAME_REPORTED
-    if os.environ.get("VEMO_REPORT_FRAMES") and not (which == "first" and _FIRST_FRAME_REPORTED):
-        _FIRST_FRAME_REPORTED = _FIRST_FRAME_REPORTED or which == "first"
-        print(f"vemo: {which} frame analysed at {time.time():.3f}", file=sys.stderr, flush=True)
-
-
-_FIRST_FRAME_REPORTED = False
+def _log_frame_moment(which: str) -> None:
+    """The wall-clock moment a run of frames had its first frame analysed, or an input its last,
+    at DEBUG (`vemo -v`): the benchmarks time start-up and steady state from these lines."""
+    log.debug("%s frame analysed at %.3f", which, time.time())
 
 
 def face_row(position: int, face: Face) -> tuple:
@@ -98,7 +93,7 @@ def classify_run(pipeline: FacePipeline, frames: Iterable[Frame], predictor: Pre
     pending: list[Future] = []
     for frame, found in pipeline.run(frames):
         if not rows:
-            _report_frame("first")
+            _log_frame_moment("first")
         for face in found:
             crops.append(crop_to_array(face.crop, spec))
             faces.append(face_row(len(rows), face))
@@ -238,7 +233,7 @@ def scan(
         frames.append(part.frames)
         faces.append(shifted)
         probabilities.append(part.probabilities)
-    _report_frame("last")
+    _log_frame_moment("last")
     return Scan(
         np.concatenate(frames) if frames else np.zeros((0, 2)),
         np.concatenate(faces) if faces else np.zeros((0, len(FACE_FIELDS))),

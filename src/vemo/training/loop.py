@@ -26,7 +26,6 @@ from torch import nn
 from tqdm import tqdm
 
 from vemo import __version__
-from vemo.engine.hooks import kill_once_for_tests
 from vemo.errors import CheckpointError, ConfigError, TrainingError
 from vemo.faces.recipe import DEFAULT_RECIPE
 from vemo.io.files import clean_partial_files
@@ -160,8 +159,6 @@ def train_one_epoch(t: _Trainer, data: Splits, epoch: int) -> dict:
         t.scaler.scale(loss).backward()
         t.scaler.step(t.optimizer)
         t.scaler.update()
-        if epoch and index == 1:
-            kill_once_for_tests("mid-epoch")  # the retry tests: a worker lost in the middle of an epoch
         total_loss += loss.detach().double() * len(y)
         correct += (logits.argmax(1) == y).sum()
         first_nonfinite = torch.where((first_nonfinite < 0) & ~torch.isfinite(loss.detach()), index, first_nonfinite)
