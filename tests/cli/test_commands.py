@@ -28,6 +28,7 @@ def test_help_on_every_command():
     assert {
         "synth",
         "demo",
+        "live",
         "extract",
         "split",
         "train",

@@ -245,3 +245,22 @@ def test_a_killed_session_keeps_what_was_saved_while_it_ran(trained_run, synthet
     table = pd.read_csv(next(out.glob("*.frames.csv")))
     assert figures["analysed"] > 10 and len(table) >= figures["analysed"] - 30  # saved within the last second
     assert json.loads(next(p for p in out.glob("*.json") if not p.name.endswith(".live.json")).read_text())["frames"] > 10
+
+
+def test_vemo_live_is_vemo_predict_live(trained_run, synthetic_clip, tmp_path):
+    """`vemo live SOURCE` (its own command, its defaults) gives what `vemo predict --live SOURCE`
+    gives: a file played as fast as it goes, every frame analysed, the same lines."""
+    own = subprocess.run([*VEMO, "live", str(synthetic_clip), "-m", str(trained_run)], capture_output=True, text=True, timeout=300)
+    assert own.returncode == 0, own.stderr
+    through_predict = subprocess.run(
+        [*VEMO, "predict", "--live", str(synthetic_clip), "-m", str(trained_run)], capture_output=True, text=True, timeout=300
+    )
+    assert through_predict.returncode == 0, through_predict.stderr
+
+    def results(stdout: str) -> list:
+        return [
+            (r["frame"], [(f["track"], f["box"], f["smoothed"]) for f in r["faces"]], r["verdict"]["label"])
+            for r in map(json.loads, stdout.splitlines())
+        ]
+
+    assert len(results(own.stdout)) > 20 and results(own.stdout) == results(through_predict.stdout)

@@ -116,6 +116,7 @@ def _arguments(path: tuple[str, ...], workspace: Path, tmp: Path) -> list[str]:
         ("split",): [str(workspace)],
         ("train",): [str(workspace)],
         ("predict",): ["--model", str(tmp / "run"), missing, "--out", str(tmp / "out")],
+        ("live",): [missing, "--model", str(tmp / "run")],
         ("label", "serve"): [str(workspace)],
         ("experiment", "paper"): [str(workspace), "--out", str(tmp / "report")],
         ("demo",): ["--out", str(tmp / "demo")],
@@ -155,6 +156,8 @@ def test_every_numeric_option_refuses_what_it_cannot_take(path, flag, workspace:
     arguments = _arguments(path, workspace, tmp_path)
     if path == ("predict",) and flag in LIVE_ONLY:
         arguments = ["--model", str(tmp_path / "run"), "--live", str(tmp_path / "missing.mp4"), "--serve"]
+    if path == ("live",) and flag in LIVE_ONLY:
+        arguments = [*arguments, "--serve"]  # the page's port is checked when there is a page
     outcomes = {}
     for value in VALUES:
         code, errors = _call([*path, *arguments, flag, value], capsys)
@@ -189,6 +192,7 @@ TEXT_OPTIONS: dict[tuple[tuple[str, ...], str], tuple[list[str], str]] = {
     (("synth",), "--size"): ([*_numbers("{}x240"), *_numbers("320x{}"), "0x0", "320", "320x240x3", "95x95", "99999x99999"], "320x240"),
     (("extract",), "--thresholds"): ([*_numbers("{},0.7,0.7"), *_numbers("{},{},{}"), "0,0.7,0.7", "1,1,1", "0.6,0.7"], "0.6,0.7,0.7"),
     (("predict",), "--classes"): (["", ",", "happiness", "happiness,happiness", LONG, f"happiness,{LONG}", "../x,y"], "all"),
+    (("live",), "--classes"): (["", ",", "happiness", "happiness,happiness", LONG, f"happiness,{LONG}", "../x,y"], "all"),
     (("label", "apply"), "--classes"): (
         ["", ",", "a", "a,a", "a,rejected", "../x,y", "a/b,c", f"a,{LONG}", ",".join(f"c{i}" for i in range(1001))],
         "a,b,c",
@@ -236,6 +240,11 @@ PLAIN_TEXT_OPTIONS = {
     "experiment paper --transfer",
     "experiment paper --engine",
     "experiment paper --address",
+    "live --model",
+    "live --device",
+    "live --runtime",
+    "live --detector",
+    "live --host",
 }
 
 
@@ -269,6 +278,8 @@ def _text_arguments(path: tuple[str, ...], flag: str, workspace: Path, tmp: Path
         return ["mine", "--model", "lenet", "--sha256", "a" * 64, "--url", "http://127.0.0.1:9/w", "--cache-dir", str(tmp / "cache")]
     if flag == "--live":
         return ["--model", str(tmp / "run")]
+    if path == ("live",):  # a file that exists, so the session gets as far as loading the model
+        return [str(workspace / "faces.csv"), "--model", str(tmp / "run")]
     if flag == "--address":
         return [*_arguments(path, workspace, tmp), "--engine", "ray"]
     return _arguments(path, workspace, tmp)

@@ -14,7 +14,7 @@ from vemo.cli.common import app
 from vemo.cli.experiment import experiment_app
 from vemo.cli.export import export
 from vemo.cli.label import label_app
-from vemo.cli.predict import predict
+from vemo.cli.predict import live, predict
 from vemo.cli.stages import demo, evaluate, extract, models, split, synth, train
 from vemo.cli.view import report, view
 from vemo.cli.weights import weights_app
@@ -31,6 +31,7 @@ app.command()(train)
 app.command()(evaluate)
 app.command()(models)
 app.command()(predict)
+app.command()(live)
 app.command()(export)
 app.command()(view)
 app.command()(report)

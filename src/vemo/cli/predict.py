@@ -36,45 +36,52 @@ RuntimeOption = Annotated[
 ]
 
 
+ModelOption = Annotated[
+    str,
+    typer.Option(
+        "--model", "-m", help="A run folder (WS/runs/NAME) or pretrained:NAME (see `vemo weights list`), or an exported FILE.onnx."
+    ),
+]
+SmoothOption = Annotated[float, typer.Option(help="Smooth per-frame probabilities over this many seconds.")]
+ClassesOption = Annotated[
+    Optional[str],
+    typer.Option(help="Classes to report, renormalised: 'paper' (the four; default for pretrained models), 'all', or a comma list."),
+]
+AllFacesOption = Annotated[
+    bool,
+    typer.Option("--all-faces", help="Every face, linked into tracks: one timeline and verdict per track (default: the largest face)."),
+]
+DeviceOption = Annotated[str, typer.Option(help="auto, cpu or cuda.")]
+AlignOption = Annotated[
+    Optional[bool],
+    typer.Option(
+        "--align/--no-align",
+        help="Override the model's crop recipe: eye-aligned or box crops (default: as the model was trained; a different choice warns).",
+    ),
+]
+DetectorOption = Annotated[
+    Optional[str], typer.Option(help="Override the model's face detector: haar or mtcnn (default: the model's; a different one warns).")
+]
+
+
 @expected_errors
 def predict(
     ctx: typer.Context,
-    model: Annotated[
-        str,
-        typer.Option(
-            "--model", "-m", help="A run folder (WS/runs/NAME) or pretrained:NAME (see `vemo weights list`), or an exported FILE.onnx."
-        ),
-    ],
+    model: ModelOption,
     inputs: Annotated[Optional[list[str]], typer.Argument(help="Videos, images, folders or globs.")] = None,
     out: Annotated[
         Optional[Path],
         typer.Option("--out", "-o", help="Folder for <name>.frames.csv and <name>.json (with --live: instead of JSON lines on stdout)."),
     ] = None,
     every: Annotated[int, typer.Option(help="Analyse every N-th frame.")] = 1,
-    smooth: Annotated[float, typer.Option(help="Smooth per-frame probabilities over this many seconds.")] = 0.5,
+    smooth: SmoothOption = 0.5,
     annotate: Annotated[bool, typer.Option(help="Also write <name>.timeline.png and <name>.annotated.mp4.")] = False,
-    classes: Annotated[
-        Optional[str],
-        typer.Option(help="Classes to report, renormalised: 'paper' (the four; default for pretrained models), 'all', or a comma list."),
-    ] = None,
-    all_faces: Annotated[
-        bool,
-        typer.Option("--all-faces", help="Every face, linked into tracks: one timeline and verdict per track (default: the largest face)."),
-    ] = False,
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    classes: ClassesOption = None,
+    all_faces: AllFacesOption = False,
+    device: DeviceOption = "auto",
     runtime: RuntimeOption = "auto",
-    align: Annotated[
-        Optional[bool],
-        typer.Option(
-            "--align/--no-align",
-            help="Override the model's crop recipe: "
-            "eye-aligned or box crops (default: as the model was trained; a "
-            "different choice warns).",
-        ),
-    ] = None,
-    detector: Annotated[
-        Optional[str], typer.Option(help="Override the model's face detector: haar or mtcnn (default: the model's; a different one warns).")
-    ] = None,
+    align: AlignOption = None,
+    detector: DetectorOption = None,
     force: Annotated[bool, typer.Option(help="Predict again inputs already predicted with this model and these options.")] = False,
     engine: EngineOption = None,
     address: AddressOption = None,
@@ -148,6 +155,57 @@ def predict(
         )
     failures += [(name, "no such file or folder") for name in unmatched]
     _print_outcome(verdicts, failures, all_faces, out)
+
+
+@expected_errors
+def live(
+    source: Annotated[
+        str, typer.Argument(help="A camera index (0), a device (/dev/video0), a stream URL (rtsp://, http:// MJPEG) or a video file.")
+    ],
+    model: ModelOption,
+    out: Annotated[
+        Optional[Path], typer.Option("--out", "-o", help="Folder for the session's tables and verdicts (default: JSON lines on stdout).")
+    ] = None,
+    smooth: SmoothOption = 0.5,
+    classes: ClassesOption = None,
+    all_faces: AllFacesOption = False,
+    device: DeviceOption = "auto",
+    runtime: RuntimeOption = "auto",
+    align: AlignOption = None,
+    detector: DetectorOption = None,
+    realtime: RealtimeOption = False,
+    duration: DurationOption = None,
+    verdict_seconds: VerdictSecondsOption = 3.0,
+    retries: RetriesOption = 5,
+    save_every: SaveEveryOption = 60.0,
+    serve: ServeOption = False,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8766,
+) -> None:
+    """The emotion of a camera, a stream or a file as it plays, with a verdict over the last
+    seconds; the same as `vemo predict --live SOURCE`."""
+    from vemo.prediction.timeline import check_prediction_options
+
+    check_prediction_options(1, smooth, classes=classes)
+    predict_live(
+        source,
+        model,
+        out,
+        smooth=smooth,
+        verdict_seconds=verdict_seconds,
+        all_faces=all_faces,
+        classes=classes,
+        device=device,
+        align=align,
+        detector=detector,
+        runtime=runtime,
+        realtime=realtime,
+        duration=duration,
+        retries=retries,
+        serve=(host, port) if serve else None,
+        inputs=None,
+        save_every=save_every,
+    )
 
 
 @contextmanager
