@@ -164,24 +164,11 @@ def ensure_writable_dir(path: Path | str) -> Path:
 
 
 @contextlib.contextmanager
-def exclusive_lock(path: Path | str) -> Iterator[None]:
+def exclusive_lock(path: Path | str, busy: str | None = None) -> Iterator[None]:
     """Hold an exclusive advisory lock on `path` (created if missing) across processes: the
-    writers of one table take it around read-modify-write, so none overwrites another."""
-    import fcntl
-
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-@contextlib.contextmanager
-def sole_writer(path: Path | str, busy: str) -> Iterator[None]:
-    """Hold an exclusive advisory lock on `path` (created if missing) for a whole run, or refuse
-    at once: a second run into the same folder would overwrite the first's tables. The kernel
-    drops the lock when its process dies, so a killed run never blocks the next.
+    writers of one table take it around read-modify-write, so none overwrites another. With
+    `busy`, refuse at once instead of waiting (a run that holds a folder for its whole length).
+    The kernel drops the lock when its process dies, so a killed writer never blocks the next.
 
     Raises:
         OutputError: `busy`, when another process holds the lock.
@@ -190,9 +177,9 @@ def sole_writer(path: Path | str, busy: str) -> Iterator[None]:
 
     with open(path, "a") as handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, fcntl.LOCK_EX if busy is None else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise OutputError(busy) from None
+            raise OutputError(str(busy)) from None
         try:
             yield
         finally:

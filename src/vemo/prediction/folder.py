@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from functools import partial
@@ -25,7 +26,7 @@ from tqdm import tqdm
 
 from vemo.engine import check_shared_workspace, current_engine, run_units_with_state
 from vemo.errors import VemoError
-from vemo.io.files import clean_partial_files, sole_writer, write_csv_atomic, write_json_atomic
+from vemo.io.files import clean_partial_files, exclusive_lock, write_csv_atomic, write_json_atomic
 from vemo.io.media import MediaSource, content_hash, open_media, source_name
 from vemo.io.predictions import STATE_DIR, SUMMARY, summary_columns
 from vemo.io.runs import RunFolder
@@ -73,60 +74,34 @@ def predict_to_folder(
         CheckpointError, ConfigError, WeightsError: an unusable model (before any input is read).
     """
     check_prediction_options(every, smooth, classes=classes)
-    predictor = _load(model, device, classes, align, detector, runtime)
+    load = partial(_load, model, device, classes, align, detector, runtime)  # here, and in each Ray worker
+    predictor = load()
     options = _options_key(predictor, every=every, smooth=smooth, all_faces=all_faces, annotate=annotate)
+    job_of = partial(_predict_job, out=out.resolve(), every=every, smooth=smooth, all_faces=all_faces, annotate=annotate)
     (out / STATE_DIR).mkdir(parents=True, exist_ok=True)
     busy = f"{out} is being written by another vemo predict: wait for it to end, or give another --out"
-    with sole_writer(out / STATE_DIR / LOCK, busy):
+    with exclusive_lock(out / STATE_DIR / LOCK, busy=busy):
         for folder in (out, out / STATE_DIR):
             clean_partial_files(folder)  # temporary files of a killed run
-        return _predict_all(
-            inputs,
-            model,
-            out,
-            predictor,
-            options,
-            every=every,
-            device=device,
-            smooth=smooth,
-            annotate=annotate,
-            classes=classes,
-            all_faces=all_faces,
-            align=align,
-            detector=detector,
-            force=force,
-            progress=progress,
-            runtime=runtime,
-        )
+        plan = _plan(inputs, out, options, every, force)
+        return _predict_all(inputs, out, predictor, load, job_of, plan, progress)
 
 
 def _predict_all(
     inputs: list[Path],
-    model: str | Path,
     out: Path,
     predictor: Predictor,
-    options: str,
-    *,
-    every: int,
-    device: str,
-    smooth: float,
-    annotate: bool,
-    classes: str | None,
-    all_faces: bool,
-    align: bool | None,
-    detector: str | None,
-    force: bool,
+    load: Callable[[], Predictor],
+    job_of: Callable[..., VideoPrediction | str],
+    plan: tuple[dict[int, VideoPrediction | str], dict[int, str], list[tuple], list[tuple]],
     progress: bool,
-    runtime: str,
 ) -> tuple[list[VideoPrediction], list[tuple[str, str]]]:
-    """`predict_to_folder` once it is the folder's only writer."""
-    outcomes, names, short, long = _plan(inputs, out, options, every, force)
+    """`predict_to_folder` once it is the folder's only writer: the planned jobs, on Ray actors or
+    here (short inputs side by side, long ones each with every core)."""
+    outcomes, names, short, long = plan
     bar = tqdm(total=len(inputs), initial=len(outcomes), desc="predicting", unit="file", disable=not progress)
-
-    job_of = partial(_predict_job, out=out.resolve(), every=every, smooth=smooth, all_faces=all_faces, annotate=annotate)
     if current_engine().name == "ray":  # a pool of Ray actors, each with the model loaded once
         check_shared_workspace(out)
-        load = partial(_load, model, device, classes, align, detector, runtime)
         for job, outcome in run_units_with_state(load, job_of, short + long):
             outcomes[job[0]] = outcome
             bar.update()

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PRETRAINED_PREFIX = "pretrained:"
-KINDS = ("run", "pretrained", "onnx")
 
 
 @dataclass(frozen=True)
@@ -21,9 +20,6 @@ class ModelReference:
     def path(self) -> Path:
         """The run folder or the ONNX file (pretrained weights live in the weights cache)."""
         return Path(self.target)
-
-    def __str__(self) -> str:
-        return PRETRAINED_PREFIX + self.target if self.kind == "pretrained" else self.target
 
 
 def parse_model(model: str | Path | ModelReference) -> ModelReference:
