@@ -27,7 +27,6 @@ from vemo.extraction import ExtractConfig, extract
 from vemo.faces.detect import DetectorConfig
 from vemo.faces.recipe import CropRecipe
 from vemo.io.media import open_media
-from vemo.models.inputs import resolve_device
 from vemo.prediction import load_predictor, predict_media
 from vemo.synth import generate_corpus, plan_corpus
 from vemo.synth.corpus import face_found
@@ -97,7 +96,7 @@ def speed(media: Path, workers: int) -> None:
             writer.write(image)
         writer.release()
         rates, predicted = {}, {}
-        predictor = load_predictor("pretrained:fer2013-minixception", resolve_device("cpu"))
+        predictor = load_predictor("pretrained:fer2013-minixception", device="cpu", runtime="torch")
         for detector in ("haar", "mtcnn"):
             started = time.perf_counter()
             result = extract([video], Path(folder) / detector, ExtractConfig(face_detector=detector), workers=workers)

@@ -33,27 +33,26 @@ from vemo.faces.recipe import DEFAULT_RECIPE  # noqa: E402
 from vemo.models import create_model, model_info  # noqa: E402
 from vemo.models.inputs import preprocess_for  # noqa: E402
 from vemo.prediction import Predictor, load_predictor  # noqa: E402
+from vemo.prediction.loader import prepare_network  # noqa: E402
 from vemo.prediction.onnx.crops import check_crops  # noqa: E402
 from vemo.prediction.onnx.export import export_predictor  # noqa: E402
-from vemo.prediction.onnx.file import OnnxNetwork, inference_session  # noqa: E402
 
 
 def predictor_for(name: str) -> Predictor:
     if name == "minixception":
         try:
-            return load_predictor("pretrained:fer2013-minixception", torch.device("cpu"))
+            return load_predictor("pretrained:fer2013-minixception", device="cpu", runtime="torch")
         except Exception as error:  # no weights at hand: the same network, random weights
             print(f"(FER2013 weights not at hand: {error}; random weights)")
     classes = ("disgust", "happiness", "sadness", "surprise")
     return Predictor(
-        create_model(name, 4),
-        preprocess_for(model_info(name), "vemo"),
-        classes,
-        classes,
-        name,
-        {},
-        torch.device("cpu"),
-        DEFAULT_RECIPE,
+        network=prepare_network(create_model(name, 4), "cpu"),
+        preprocess=preprocess_for(model_info(name), "vemo"),
+        model_classes=classes,
+        classes=classes,
+        description=name,
+        corpus={},
+        crop_recipe=DEFAULT_RECIPE,
         architecture=name,
     )
 
@@ -80,15 +79,12 @@ def network_rows(folder: Path, seconds: float) -> dict[str, float]:
         crops, _ = check_crops(predictor, [CLIP, CLIP.parent / "multi_face.jpg"])
         export_predictor(predictor, folder / f"{name}.onnx", crops)
         report = export_predictor(predictor, folder / f"{name}.int8.onnx", crops, int8=True)
-        sessions = {kind: OnnxNetwork(inference_session(folder / f"{name}{kind}.onnx"), kind) for kind in ("", ".int8")}
+        exported = {kind: load_predictor(folder / f"{name}{kind}.onnx", classes=",".join(predictor.classes)) for kind in ("", ".int8")}
         for size in (1, 64):
             batch = np.resize(crops, (size, *crops.shape[1:]))
             figures = [images_per_second(lambda b, p=predictor: p._compute(b, 64), batch, seconds)]
             for kind in ("", ".int8"):
-                predictor_onnx = Predictor(
-                    sessions[kind], predictor.preprocess, predictor.model_classes, predictor.classes, kind, {}, "cpu"
-                )
-                figures.append(images_per_second(lambda b, p=predictor_onnx: p._compute(b, 64), batch, seconds))
+                figures.append(images_per_second(lambda b, p=exported[kind]: p._compute(b, 64), batch, seconds))
             if name == "minixception" and size == 64:
                 per_image = {"torch": 1000 / figures[0], "onnx": 1000 / figures[1]}
             print(

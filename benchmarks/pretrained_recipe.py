@@ -13,6 +13,7 @@ For each recipe (Haar or MTCNN faces; aligned or box crops; 227 px) it predicts,
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import tempfile
 import time
 from pathlib import Path
@@ -20,7 +21,6 @@ from pathlib import Path
 import pandas as pd
 
 from vemo.faces.recipe import CropRecipe
-from vemo.models.inputs import resolve_device
 from vemo.prediction import load_predictor, predict_media
 from vemo.synth import generate_corpus, plan_corpus
 
@@ -43,10 +43,10 @@ def main() -> None:
     if not (args.corpus / "corpus.json").is_file():
         generate_corpus(plan_corpus("demo", seed=0), args.corpus)
     clips = pd.read_csv(args.corpus / "clips.csv")
-    predictor = load_predictor("pretrained:fer2013-minixception", resolve_device("cpu"))
+    loaded = load_predictor("pretrained:fer2013-minixception", device="cpu", runtime="torch")
     print(f"{'recipe':14} {'real: happiness verdicts':>25} {'mean p(happiness)':>18} {'synthetic: accuracy':>20} {'seconds':>8}")
     for name, recipe in RECIPES.items():
-        predictor.recipe = recipe
+        predictor = dataclasses.replace(loaded, crop_recipe=recipe)
         started = time.perf_counter()
         real = [predict_media(args.media / f, predictor)[0] for f in HAPPY if (args.media / f).exists()]
         synthetic = [

@@ -4,7 +4,8 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
-    """`vemo.train`, `vemo.evaluate`, `vemo.extract`, `vemo.predict`, ... without importing torch at
+    """`vemo.train`, `vemo.evaluate`, `vemo.extract`, `vemo.predict`, ... (each named after the
+    command it does: `vemo.predict` writes a folder as `vemo predict` does) without importing torch at
     `import vemo` (the stage packages are named extraction, labelling, training, evaluation,
     experiment and prediction so that they never shadow these functions)."""
     lazy = {
@@ -18,11 +19,15 @@ def __getattr__(name: str):
         "evaluate": ("vemo.evaluation", "evaluate"),
         "run_study": ("vemo.experiment", "run_study"),
         "ExperimentConfig": ("vemo.experiment", "ExperimentConfig"),
-        "predict": ("vemo.prediction", "predict_media"),
+        "predict": ("vemo.prediction", "predict_to_folder"),
+        "predict_media": ("vemo.prediction", "predict_media"),
         "predict_to_folder": ("vemo.prediction", "predict_to_folder"),
+        "PredictConfig": ("vemo.prediction", "PredictConfig"),
+        "load_predictor": ("vemo.prediction", "load_predictor"),
         "watch": ("vemo.live", "watch"),
         "LiveSession": ("vemo.live", "LiveSession"),
-        "create_model": ("vemo.weights", "build_model"),
+        "create_model": ("vemo.models", "create_model"),
+        "build_model": ("vemo.weights", "build_model"),
         "list_models": ("vemo.models", "list_models"),
     }
     if name not in lazy:

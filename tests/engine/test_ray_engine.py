@@ -167,7 +167,7 @@ TWO_NODES = textwrap.dedent("""
     import json, sys, threading, time
     import ray
     from ray.cluster_utils import Cluster
-    from vemo.engine import EngineSettings, use_engine
+    from vemo.engine import EngineSettings
     from vemo.engine import ray_engine
     from vemo.extraction import extract
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "node_ip_address": "127.0.0.1",
@@ -184,8 +184,7 @@ TWO_NODES = textwrap.dedent("""
 
     watcher = threading.Thread(target=remove_the_worker_node_mid_run, daemon=True)
     watcher.start()
-    with use_engine(EngineSettings("ray", address=cluster.address)):
-        result = extract([sys.argv[1]], sys.argv[2], workers=2)
+    result = extract([sys.argv[1]], sys.argv[2], workers=2, engine=EngineSettings("ray", address=cluster.address))
     print(json.dumps({"nodes": len(ray_engine.units_per_node), "faces": result.faces, "failed": len(result.failures),
                       "removed_after_units": removed}))
     ray.shutdown()

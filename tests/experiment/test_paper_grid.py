@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from vemo.engine import EngineSettings
 from vemo.experiment import ExperimentConfig, run_paper_grid
 from vemo.experiment import paper_figures as paper
 from vemo.experiment.report import write_report
@@ -37,7 +38,7 @@ def test_recomputed_paper_accuracies_match_the_issue():
 def test_grid_report_and_rerun(split_tiny_workspace: Path, tmp_path: Path):
     ws = Path(shutil.copytree(split_tiny_workspace, tmp_path / "ws"))
     config = ExperimentConfig(models=("lenet",), epochs=1, seeds=1, recipe="paper", protocol="subject")
-    results = run_paper_grid(ws, config, workers=2)  # two runs at a time, in worker processes
+    results = run_paper_grid(ws, config, engine=EngineSettings(workers=2))  # two runs at a time, in worker processes
     assert len(results) == 3 + 1 + 1  # three optimizers at batch 10, the best at batch 100, the baseline
     assert set(results["table"]) == {"IV-VI", "VII-VIII", "IX"} and not results["reused"].any()
     chosen = results[results["table"] == "VII-VIII"]["optimizer"].iloc[0]
@@ -54,7 +55,7 @@ def test_grid_report_and_rerun(split_tiny_workspace: Path, tmp_path: Path):
     saved = pd.read_csv(tmp_path / "report" / "results.csv")
     assert len(saved) == len(results) and len(json.loads((tmp_path / "report" / "results.json").read_text())) == len(results)
     stamps = {p: p.stat().st_mtime_ns for p in (ws / "runs").rglob("model.safetensors")}
-    again = run_paper_grid(ws, config, workers=1)
+    again = run_paper_grid(ws, config, engine=EngineSettings(workers=1))
     assert again["reused"].all()
     assert {p: p.stat().st_mtime_ns for p in (ws / "runs").rglob("model.safetensors")} == stamps  # no training
     crop = pd.read_csv(ws / "labels.csv")["crop_path"].iloc[0]  # new labels: every run is stale

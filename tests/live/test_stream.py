@@ -3,6 +3,7 @@ mode, frames dropped rather than queued behind a slow model, reconnects, signals
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import subprocess
@@ -104,15 +105,15 @@ def test_a_file_played_in_real_time_gets_the_verdict_of_file_mode(trained_run, s
 def test_a_slow_model_drops_frames_and_never_falls_behind(trained_run, synthetic_clip, mjpeg_stream):
     from vemo.live import LiveSession
     from vemo.prediction import load_predictor
+    from vemo.prediction.predictor import Predictor
 
-    predictor = load_predictor(trained_run, __import__("torch").device("cpu"))
-    fast = predictor.probabilities
+    class SlowPredictor(Predictor):
+        def probabilities(self, crops, batch_size=64):
+            time.sleep(0.15)  # ~6 fps of analysis for a 25-fps stream
+            return super().probabilities(crops, batch_size)
 
-    def slow(crops, batch_size=64):
-        time.sleep(0.15)  # ~6 fps of analysis for a 25-fps stream
-        return fast(crops, batch_size)
-
-    predictor.probabilities = slow
+    loaded = load_predictor(trained_run, device="cpu", runtime="torch")
+    predictor = SlowPredictor(**{f.name: getattr(loaded, f.name) for f in dataclasses.fields(loaded) if f.init})
     stream = mjpeg_stream(synthetic_clip, "--loop", "4")
     session = LiveSession(stream.url, predictor)
     behind, latencies = [], []

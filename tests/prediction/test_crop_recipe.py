@@ -16,7 +16,7 @@ import pytest
 from vemo.extraction import ExtractConfig, extract
 from vemo.faces.recipe import CropRecipe
 from vemo.labelling import apply_labels, labels_from_clips, split_workspace
-from vemo.models.inputs import crop_to_array, resolve_device
+from vemo.models.inputs import crop_to_array
 from vemo.prediction import load_predictor, predict_media
 from vemo.training import TrainConfig, train
 
@@ -53,7 +53,7 @@ def test_prediction_feeds_a_box_crop_model_the_box_crops_it_was_trained_on(box_c
     stored = faces[faces["source_id"] == source]
     same = table.merge(stored, on=["frame", "x", "y", "w", "h"], suffixes=("", "_stored"))
     assert len(same) >= 0.5 * len(stored)
-    predictor = load_predictor(box_crop_run, resolve_device("cpu"))
+    predictor = load_predictor(box_crop_run, device="cpu", runtime="torch")
     crops = np.stack([crop_to_array(cv2.imread(str(workspace / p)), predictor.preprocess.spec) for p in same["crop_path"]])
     np.testing.assert_allclose(predictor.probabilities(crops), same[CLASSES].to_numpy(), atol=1e-4)
     # with the eye-aligned crops of the default recipe, the same frames give other probabilities

@@ -12,7 +12,7 @@ import torch
 from vemo.engine.batching import BatchQueue
 from vemo.errors import ConfigError
 from vemo.prediction import load_predictor, predict_media
-from vemo.prediction.device import LARGE_NETWORK, auto_device, place_for_work
+from vemo.prediction.device import LARGE_NETWORK, auto_device
 
 
 @pytest.mark.parametrize(
@@ -48,7 +48,7 @@ def test_cuda_on_a_machine_without_one_is_refused_before_loading(trained_run: Pa
 def test_crops_queued_from_many_threads_get_the_probabilities_of_a_direct_call(trained_run: Path):
     """The GPU consumer's batching (`Predictor._run_queued` behind a `BatchQueue`), run on the CPU:
     every thread's runs come back as its own rows, equal to computing them alone."""
-    predictor = place_for_work(load_predictor(trained_run, torch.device("cpu")), "cpu", "haar")
+    predictor = load_predictor(trained_run, device="cpu")
     spec = predictor.preprocess.spec
     rng = np.random.default_rng(0)
     runs = [rng.integers(0, 256, (n % 9 + 1, spec.channels, spec.size, spec.size), dtype=np.uint8) for n in range(40)]
@@ -61,7 +61,7 @@ def test_crops_queued_from_many_threads_get_the_probabilities_of_a_direct_call(t
 
 
 def test_on_the_cpu_a_submitted_run_is_computed_at_once(trained_run: Path):
-    predictor = load_predictor(trained_run, torch.device("cpu"))
+    predictor = load_predictor(trained_run, device="cpu", runtime="torch")
     spec = predictor.preprocess.spec
     future = predictor.submit(np.zeros((3, spec.channels, spec.size, spec.size), np.uint8))
     assert future.done() and future.result().shape == (3, len(predictor.classes))

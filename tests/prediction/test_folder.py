@@ -173,3 +173,25 @@ def test_a_run_started_while_another_writes_the_folder_is_refused(trained_run: P
         assert second.stderr.count("\n") == 1
     assert set(pd.read_csv(out / "predictions.csv")["source"]) == {str(clip) for clip in clips} or not overlapped
     record("concurrent writers and destinations", 1, 1)
+
+
+def test_the_folder_records_its_config_and_no_input_takes_the_record_name(run_dir: Path, tiny_corpus: Path, tmp_path: Path):
+    """OUT/predict.json holds the model and the PredictConfig, as a workspace's extract.json holds
+    its extraction; an input named predict.mp4 gets a suffixed name instead of overwriting it."""
+    import json
+
+    import vemo
+    from vemo.prediction import PredictConfig
+
+    video = tmp_path / "predict.mp4"
+    shutil.copy(sorted((tiny_corpus / "videos").glob("*.mp4"))[0], video)
+    config = PredictConfig(every=4, smooth=0.25)
+    verdicts, failures = vemo.predict([video], run_dir, tmp_path / "out", config)  # vemo.predict is `vemo predict`
+    record = json.loads((tmp_path / "out" / "predict.json").read_text())
+    assert not failures and record["model"] == str(run_dir) and record["config"]["every"] == 4 and record["config"]["smooth"] == 0.25
+    assert record["config"]["engine"]["name"] == "local"
+    name = pd.read_csv(tmp_path / "out" / "predictions.csv").loc[0, "name"]
+    assert name.startswith("predict-")
+    per_input = json.loads((tmp_path / "out" / f"{name}.json").read_text())["config"]
+    assert per_input == {**record["config"], "workers": 1}  # a short input runs on one thread, beside the others
+    assert verdicts[0].config == per_input

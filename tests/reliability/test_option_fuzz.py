@@ -88,19 +88,17 @@ def sentinels(monkeypatch: pytest.MonkeyPatch):
     import vemo.demo
     import vemo.experiment
     import vemo.extraction
-    import vemo.prediction.folder
+    import vemo.prediction.loader
     import vemo.synth.corpus
     import vemo.training
-    from vemo.live import session
 
     for module, name in [
         (vemo.synth.corpus, "run_units"),
         (vemo.extraction, "extract"),
         (vemo.training, "train"),
-        (vemo.prediction.folder, "_load"),
+        (vemo.prediction.loader, "load_predictor"),
         (vemo.experiment, "run_study"),
         (vemo.demo, "_prepare_workspace"),
-        (session, "load_for_work"),
         (uvicorn.Server, "run"),
     ]:
         monkeypatch.setattr(module, name, accepted)

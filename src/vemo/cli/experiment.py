@@ -45,7 +45,6 @@ def experiment_paper(
     gpus_per_worker: GpusOption = 0.0,
 ) -> None:
     """Tables IV to IX of the paper on this workspace, beside the paper's figures (resumable)."""
-    from vemo.engine import use_engine
     from vemo.experiment import ExperimentConfig, run_study
 
     config = ExperimentConfig(
@@ -59,15 +58,10 @@ def experiment_paper(
         transfer_epochs=transfer_epochs,
         freeze_epochs=freeze_epochs,
     )
-    with use_engine(engine_settings(engine, address, workers, gpus_per_worker)) as settings:
-        results, report = run_study(
-            workspace,
-            config,
-            out,
-            progress=show_progress(ctx) and not workers and settings.name == "local",
-            workers=workers or 1,
-            on_run=_print_run,
-        )
+    settings = engine_settings(engine, address, workers, gpus_per_worker)
+    results, report = run_study(
+        workspace, config, out, progress=show_progress(ctx) and not workers and not settings.on_ray, engine=settings, on_run=_print_run
+    )
     typer.echo(f"{len(results)} runs ({int(results['reused'].sum())} reused) -> {report}")
 
 

@@ -31,18 +31,19 @@ def export(
 ) -> None:
     """Write MODEL as ONNX (dynamic batch, batch norms folded, classes and recipes in its
     metadata), proven first: ONNX Runtime must give every probability within 1e-4 of PyTorch's."""
-    import torch
-
     from vemo.errors import ConfigError
     from vemo.io.files import require_file_destination
+    from vemo.prediction import load_predictor
     from vemo.prediction.onnx.crops import check_crops
     from vemo.prediction.onnx.export import export_predictor
-    from vemo.prediction.predictor import load_predictor
+    from vemo.prediction.reference import parse_model
 
     if to.suffix != ".onnx":
         raise ConfigError(f"--to {to}: the file name must end in .onnx", "to")
     require_file_destination(to, "to")
-    predictor = load_predictor(model, torch.device("cpu"))
+    if parse_model(model).kind == "onnx":
+        raise ConfigError(f"{model} is already an ONNX file: export its run folder or pretrained:NAME", "model")
+    predictor = load_predictor(model, device="cpu", runtime="torch")  # the PyTorch network is what gets exported
     sources = check_with if check_with is not None else _run_workspace(model)
     crops, problems = check_crops(predictor, sources)
     for problem in problems:

@@ -1,4 +1,4 @@
-"""`vemo predict --live SOURCE`: results as they happen, as JSON lines, files, or a local page.
+"""`vemo live SOURCE` (`vemo predict --live SOURCE`): results as they happen, as JSON lines, files, or a local page.
 
 Ctrl-C and SIGTERM end the session after the frame in analysis; the outputs are then written
 whole. The summary (analysed fps, dropped frames, latency) goes to stderr, so stdout carries
@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -22,6 +22,7 @@ from vemo.errors import VemoError
 
 if TYPE_CHECKING:  # imported when a live session starts: torch & co. stay off every other command's start-up
     from vemo.live import LiveSession
+    from vemo.prediction.config import PredictConfig
 
 PANEL = "Live"
 LiveOption = Annotated[
@@ -75,14 +76,15 @@ def predict_live(
     source: str,
     model: str,
     out: Path | None,
+    config: PredictConfig,
     *,
     serve: tuple[str, int] | None,
     retries: int,
     inputs: list[str] | None,
     save_every: float,
-    **options,
+    **session: Any,
 ) -> None:
-    """`vemo predict --live`: check the options, make the session, run it."""
+    """`vemo live` (`vemo predict --live`): check the options, make the session, run it."""
     from vemo.checks import require_number
     from vemo.io.files import ensure_writable_dir
     from vemo.io.local_page import is_loopback
@@ -98,7 +100,7 @@ def predict_live(
         ensure_writable_dir(out)
     if serve is not None and not is_loopback(serve[0]):
         typer.echo(f"warning: binding {serve[0]}: anyone who can reach this machine and has the link can watch", err=True)
-    run_live(LiveSession(source, model, retries=Retries(tries=retries), **options), out, serve, save_every)
+    run_live(LiveSession(source, model, config, retries=Retries(tries=retries), **session), out, serve, save_every)
 
 
 @contextmanager

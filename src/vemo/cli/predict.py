@@ -103,27 +103,30 @@ def predict(
     """The emotion of new videos (stage 5 of the paper), with a probability per frame; or of a
     camera or stream as it plays (--live)."""
     with collections_paused():
-        from vemo.engine import use_engine
         from vemo.io.files import ensure_writable_dir
         from vemo.io.media import find_inputs
-        from vemo.prediction import predict_to_folder
-        from vemo.prediction.timeline import check_prediction_options
+        from vemo.prediction import PredictConfig, predict_to_folder
 
     settings = engine_settings(engine, address, workers, gpus_per_worker)  # checked in either mode
-    check_prediction_options(every, smooth, classes=classes)
+    config = PredictConfig(
+        device=device,
+        runtime=runtime,
+        classes=classes,
+        align=align,
+        detector=detector,
+        every=every,
+        smooth=smooth,
+        all_faces=all_faces,
+        annotate=annotate,
+        engine=settings,
+    )
     if live is not None:
         predict_live(
             live,
             model,
             out,
-            smooth=smooth,
+            config,
             verdict_seconds=verdict_seconds,
-            all_faces=all_faces,
-            classes=classes,
-            device=device,
-            align=align,
-            detector=detector,
-            runtime=runtime,
             realtime=realtime,
             duration=duration,
             retries=retries,
@@ -136,23 +139,7 @@ def predict(
         raise VemoError("give the inputs and --out DIR (or --live SOURCE)")
     candidates, unmatched = find_inputs(inputs)
     ensure_writable_dir(out)
-    with use_engine(settings):
-        verdicts, failures = predict_to_folder(
-            candidates,
-            model,
-            out,
-            every=every,
-            device=device,
-            smooth=smooth,
-            annotate=annotate,
-            classes=classes,
-            all_faces=all_faces,
-            align=align,
-            detector=detector,
-            force=force,
-            progress=show_progress(ctx),
-            runtime=runtime,
-        )
+    verdicts, failures = predict_to_folder(candidates, model, out, config, force=force, progress=show_progress(ctx))
     failures += [(name, "no such file or folder") for name in unmatched]
     _print_outcome(verdicts, failures, all_faces, out)
 
@@ -184,21 +171,17 @@ def live(
 ) -> None:
     """The emotion of a camera, a stream or a file as it plays, with a verdict over the last
     seconds; the same as `vemo predict --live SOURCE`."""
-    from vemo.prediction.timeline import check_prediction_options
+    from vemo.prediction import PredictConfig
 
-    check_prediction_options(1, smooth, classes=classes)
+    config = PredictConfig(
+        device=device, runtime=runtime, classes=classes, align=align, detector=detector, smooth=smooth, all_faces=all_faces
+    )
     predict_live(
         source,
         model,
         out,
-        smooth=smooth,
+        config,
         verdict_seconds=verdict_seconds,
-        all_faces=all_faces,
-        classes=classes,
-        device=device,
-        align=align,
-        detector=detector,
-        runtime=runtime,
         realtime=realtime,
         duration=duration,
         retries=retries,

@@ -62,7 +62,6 @@ def extract(
     gpus_per_worker: GpusOption = 0.0,
 ) -> None:
     """Find, align and crop the faces of videos and images into a workspace (stage 1 of the paper)."""
-    from vemo.engine import use_engine
     from vemo.extraction import ExtractConfig
     from vemo.extraction import extract as run_extract
     from vemo.faces.detect import DetectorConfig
@@ -83,8 +82,8 @@ def extract(
             thresholds=_three_numbers(thresholds),
         ),
     )
-    with use_engine(engine_settings(engine, address, workers, gpus_per_worker)):
-        result = run_extract(inputs, out, config, workers=workers, progress=show_progress(ctx))
+    settings = engine_settings(engine, address, workers, gpus_per_worker)
+    result = run_extract(inputs, out, config, workers=workers, engine=settings, progress=show_progress(ctx))
     typer.echo(
         f"extracted {result.faces} faces from {result.frames_read} frames of {result.sources_done} source(s) "
         f"in {result.seconds:.1f} s ({result.frames_per_second:.0f} frames/s); "

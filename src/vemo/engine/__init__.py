@@ -3,10 +3,11 @@
 Rendering clips (`vemo synth`), extracting ranges of frames (`vemo extract`) and training the
 runs of a study (`vemo experiment`) are all "independent units, each finished when its marker
 exists". Callers keep their markers; they drop finished units with `pending` and hand the
-rest to `run_units`, which runs them on the engine in force: local processes (the default) or
-a Ray cluster (`vemo.engine.ray_engine`, the only module that imports Ray), chosen once by the
-command line with `use_engine`. Results always come back to this process, which alone writes
-the workspace's tables.
+rest to `run_units`, which runs them on the engine each call names (`EngineSettings`): local
+processes (the default) or a Ray cluster (`vemo.engine.ray_engine`, the only module that imports
+Ray). Results always come back to this process, which alone writes the workspace's tables.
+Work that shares one loaded model in this process (prediction) takes its threads from
+`thread_pool`, and its Ray actors from `run_units_with_state`.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import contextmanager
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -45,34 +45,36 @@ class EngineSettings:
     gpus_per_worker: float = 0.0
 
     def __post_init__(self) -> None:
+        """Raises ConfigError: an unknown engine, bad numbers or address, Ray asked for but not installed."""
         if self.name not in ENGINES:
             raise ConfigError(f"--engine must be one of {', '.join(ENGINES)}, not {self.name!r}", "engine")
         require_number(self.workers, "workers", 1, 100_000)
         require_number(self.gpus_per_worker, "gpus_per_worker", 0, 1024)
         if self.address not in (None, "auto"):
             host_and_port(self.address)
+        if self.name == "ray":
+            from vemo.engine.ray_engine import require_ray
+
+            require_ray()
+
+    @property
+    def on_ray(self) -> bool:
+        return self.name == "ray"
 
 
-_current = EngineSettings()  # the command line sets another with use_engine (--engine, $VEMO_ENGINE)
+LOCAL = EngineSettings()
+_THREAD_POOLS: dict[tuple[str, int], ThreadPoolExecutor] = {}
+_THREAD_POOLS_LOCK = threading.Lock()
 
 
-def current_engine() -> EngineSettings:
-    return _current
-
-
-@contextmanager
-def use_engine(settings: EngineSettings) -> Iterator[EngineSettings]:
-    """Run the units of everything inside on `settings`' engine (the CLI's --engine options)."""
-    global _current
-    before, _current = _current, settings
-    if settings.name == "ray":
-        from vemo.engine.ray_engine import require_ray
-
-        require_ray()
-    try:
-        yield settings
-    finally:
-        _current = before
+def thread_pool(workers: int, name: str) -> ThreadPoolExecutor:
+    """A pool of `workers` threads that lasts as long as the process, one per (name, size):
+    work that keeps per-thread state (prediction's face detectors) loads it once per thread,
+    not once per call. The threads share this process's memory, so one loaded model serves them."""
+    with _THREAD_POOLS_LOCK:
+        if (name, workers) not in _THREAD_POOLS:
+            _THREAD_POOLS[name, workers] = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+        return _THREAD_POOLS[name, workers]
 
 
 def die_with_parent(parent: int) -> None:
@@ -103,8 +105,10 @@ def pending(units: Sequence[Unit], is_done: Callable[[Unit], bool]) -> tuple[lis
     return todo, len(units) - len(todo)
 
 
-def run_units(work: Callable[[Unit], Result], units: Sequence[Unit], *, workers: int | None = None) -> Iterator[tuple[Unit, Result]]:
-    """Run `work(unit)` for every unit; yield (unit, result) as each finishes.
+def run_units(
+    work: Callable[[Unit], Result], units: Sequence[Unit], *, workers: int | None = None, engine: EngineSettings = LOCAL
+) -> Iterator[tuple[Unit, Result]]:
+    """Run `work(unit)` for every unit on `engine`; yield (unit, result) as each finishes.
 
     On Ray each unit is a task asking for one CPU and --gpus-per-worker GPUs, retried when its
     worker dies, as many at once as the cluster holds or the engine's `workers`; `workers` here
@@ -117,10 +121,10 @@ def run_units(work: Callable[[Unit], Result], units: Sequence[Unit], *, workers:
     without stopping the others catch their own expected errors and return them. The worker
     processes end within a fraction of a second when this process dies, however it dies.
     """
-    if _current.name == "ray":
+    if engine.on_ray:
         from vemo.engine.ray_engine import run_units_on_ray
 
-        yield from run_units_on_ray(work, units, _current)
+        yield from run_units_on_ray(work, units, engine)
         return
     workers = default_workers(workers)
     if workers == 1 or len(units) <= 1:
@@ -136,21 +140,27 @@ def run_units(work: Callable[[Unit], Result], units: Sequence[Unit], *, workers:
 
 
 def run_units_with_state(
-    make_state: Callable[[], State], work: Callable[[State, Unit], Result], units: Sequence[Unit]
+    make_state: Callable[[], State], work: Callable[[State, Unit], Result], units: Sequence[Unit], engine: EngineSettings
 ) -> Iterator[tuple[Unit, Result]]:
     """On Ray: `work(state, unit)` for every unit over a pool of actors, each making its `state`
     (a loaded model) once; as many actors as the engine's `workers`, or the cluster's CPUs.
-    Locally there is nothing to share across processes: callers keep their own loop (prediction
-    runs threads over one loaded model)."""
+    Locally there is nothing to share across processes: callers run threads over one state
+    (`thread_pool`).
+
+    Raises:
+        ConfigError: a local engine (nothing to spread over).
+    """
+    if not engine.on_ray:
+        raise ConfigError("run_units_with_state spreads units over Ray actors: give it a Ray engine", "engine")
     from vemo.engine.ray_engine import run_on_actors
 
-    yield from run_on_actors(make_state, work, units, _current)
+    yield from run_on_actors(make_state, work, units, engine)
 
 
-def check_shared_workspace(folder: Path) -> None:
+def check_shared_workspace(folder: Path, engine: EngineSettings) -> None:
     """On a cluster every node must see `folder` at the same path (a shared filesystem): checked
     with a probe file before any work starts. Nothing to check locally."""
-    if _current.name == "ray":
+    if engine.on_ray:
         from vemo.engine.ray_engine import check_shared_folder
 
-        check_shared_folder(folder, _current)
+        check_shared_folder(folder, engine)

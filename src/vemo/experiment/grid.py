@@ -22,7 +22,7 @@ import torch
 
 from vemo.checks import require_number
 from vemo.classes import PAPER_CLASSES
-from vemo.engine import check_shared_workspace, run_units
+from vemo.engine import LOCAL, EngineSettings, check_shared_workspace, run_units
 from vemo.errors import ConfigError
 from vemo.evaluation import evaluate
 from vemo.io.files import clean_partial_files
@@ -129,10 +129,11 @@ def _run_one(task: tuple[int, TrainConfig, dict], workspace: Path, progress: boo
 
 
 def _run_batch(
-    workspace: Path, tasks: list[tuple[TrainConfig, dict]], workers: int, progress: bool, on_run: Callable[[dict], None] | None
+    workspace: Path, tasks: list[tuple[TrainConfig, dict]], engine: EngineSettings, progress: bool, on_run: Callable[[dict], None] | None
 ) -> list[dict]:
     """Run independent runs, `workers` at a time; rows come back in task order."""
     rows: list[dict | None] = [None] * len(tasks)
+    workers = engine.workers or 1
     # with workers > 1 every run gets cores // workers torch threads, a lone run too: a run's
     # weights then do not depend on how many others ran beside it (nor on the engine: a Ray
     # task of one CPU has one thread)
@@ -141,7 +142,7 @@ def _run_batch(
     units = [(i, config, keys) for i, (config, keys) in enumerate(tasks)]
     threads_here = torch.get_num_threads()  # a lone unit runs in this process
     try:
-        for (i, _, _), row in run_units(work, units, workers=workers):
+        for (i, _, _), row in run_units(work, units, workers=workers, engine=engine):
             rows[i] = row
             if on_run:
                 on_run(row)
@@ -156,7 +157,7 @@ def run_paper_grid(
     *,
     progress: bool = False,
     on_run: Callable[[dict], None] | None = None,
-    workers: int = 1,
+    engine: EngineSettings = LOCAL,
 ) -> pd.DataFrame:
     """Run (or reuse) every run of the study; returns one row per run.
 
@@ -164,20 +165,21 @@ def run_paper_grid(
     split, so the report can show what the leaky split adds.
 
     Args:
-        workers: runs trained at the same time, each in its own process with its share of the
-            cores (torch threads = cores // workers). 1 (default): one run at a time on all cores.
+        engine: where the runs train, and how many at once (`workers`): each in its own process
+            with its share of the cores (torch threads = cores // workers). The default: one run
+            at a time here, on all cores.
 
     Raises:
         WorkspaceError: the workspace has no labels or subjects for the protocol.
     """
     workspace = require_workspace(workspace)
-    check_shared_workspace(workspace)
-    parts = [_run_protocol(workspace, replace(config, protocol=protocol), progress, on_run, workers) for protocol in config.protocols]
+    check_shared_workspace(workspace, engine)
+    parts = [_run_protocol(workspace, replace(config, protocol=protocol), progress, on_run, engine) for protocol in config.protocols]
     return pd.concat(parts, ignore_index=True)
 
 
 def _run_protocol(
-    workspace: Path, config: ExperimentConfig, progress: bool, on_run: Callable[[dict], None] | None, workers: int
+    workspace: Path, config: ExperimentConfig, progress: bool, on_run: Callable[[dict], None] | None, engine: EngineSettings
 ) -> pd.DataFrame:
     split_workspace(workspace, by=PROTOCOLS[config.protocol], seed=0, classes=config.classes)
 
@@ -213,14 +215,14 @@ def _run_protocol(
     first = [task(m, o, small, s, "IV-VI") for m in config.models for o in OPTIMIZERS for s in range(config.seeds)]
     if config.baseline:
         first.append(task("lgbp", "fit", 0, 0, "IX"))
-    rows = _run_batch(workspace, first, workers, progress, on_run)
+    rows = _run_batch(workspace, first, engine, progress, on_run)
     frame = pd.DataFrame(rows)
     second = []
     for model in config.models:  # each model's best optimizer, chosen on validation accuracy, at the large batch
         chosen = frame[frame["model"] == model].groupby("optimizer")["val_accuracy"].mean().idxmax()
         second += [task(model, chosen, large, s, "VII-VIII") for s in range(config.seeds)]
-    rows += _run_batch(workspace, second, workers, progress, on_run)
-    rows += _run_batch(workspace, _transfer_tasks(config), workers, progress, on_run)
+    rows += _run_batch(workspace, second, engine, progress, on_run)
+    rows += _run_batch(workspace, _transfer_tasks(config), engine, progress, on_run)
     return pd.DataFrame(rows)
 
 

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from vemo.engine import check_shared_workspace, run_units
+from vemo.engine import LOCAL, EngineSettings, check_shared_workspace, run_units
 from vemo.errors import VemoError
 from vemo.extraction.config import ExtractConfig, ExtractResult
 from vemo.extraction.tables import (
@@ -201,6 +201,7 @@ def extract(
     config: ExtractConfig = ExtractConfig(),
     *,
     workers: int | None = None,
+    engine: EngineSettings = LOCAL,
     progress: bool = False,
 ) -> ExtractResult:
     """Extract aligned face crops from videos and images into a workspace.
@@ -209,7 +210,8 @@ def extract(
         inputs: files, folders (searched recursively) and glob patterns.
         workspace: folder to create or extend.
         config: extraction parameters.
-        workers: processes (default: all cores).
+        workers: processes (default: all cores), or Ray tasks at once.
+        engine: where the ranges of frames are extracted (default: processes here).
         progress: show a progress bar on stderr.
 
     Returns:
@@ -223,7 +225,7 @@ def extract(
     workspace = ensure_writable_dir(workspace)
     state = workspace / STATE_DIR
     state.mkdir(exist_ok=True)
-    check_shared_workspace(workspace)
+    check_shared_workspace(workspace, engine)
     for folder in (workspace, state):  # temp files of a killed run
         clean_partial_files(folder)
     if config.recipe.detector != "haar":
@@ -233,7 +235,7 @@ def extract(
     tasks, pending, skipped, failures = _plan_sources(inputs, workspace, config)
     if skipped:
         log.info("%d source(s) already extracted with these parameters; skipping them", skipped)
-    frames_read, faces = _run_tasks(tasks, pending, config, workspace, workers, failures, progress)
+    frames_read, faces = _run_tasks(tasks, pending, config, workspace, (workers, engine), failures, progress)
     for source_id in pending:  # what attempts killed and retried (by Ray) left in the crop folders
         clean_partial_files(workspace / "faces" / source_id)
     markers = read_markers(state)
@@ -259,7 +261,7 @@ def _run_tasks(
     pending: dict[str, dict],
     config: ExtractConfig,
     workspace: Path,
-    workers: int | None,
+    where: tuple[int | None, EngineSettings],
     failures: list[tuple[str, str]],
     progress: bool,
 ) -> tuple[int, int]:
@@ -271,7 +273,7 @@ def _run_tasks(
     frames_read = faces = 0
     bar = tqdm(total=sum(frames_of(t) for t in tasks), desc="extracting faces", unit="frame", disable=not progress)
     work = partial(_guarded, config=config, workspace=str(workspace.resolve()))  # workers may start elsewhere
-    for task, (result, error) in run_units(work, tasks, workers=workers):
+    for task, (result, error) in run_units(work, tasks, workers=where[0], engine=where[1]):
         source = pending[task.source_id]
         bar.update(frames_of(task))
         if error is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 SUMMARY = "predictions.csv"  # a row per input of the last call
 STATE_DIR = ".predict-state"  # a marker per finished input, written last
+RECORD = "predict.json"  # the model and PredictConfig of the last call (no input is named "predict": see folder.py)
 SUMMARY_FIELDS = ("source", "name", "status", "label", "face_share", "face_frames", "frames", "error")
 
 

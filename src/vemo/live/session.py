@@ -1,4 +1,4 @@
-"""Emotions of a camera or stream as they happen: `vemo predict --live`, and its Python API.
+"""Emotions of a camera or stream as they happen: `vemo live` (`vemo predict --live`), and its Python API.
 
 Analysis takes the newest captured frame whenever it is ready (`vemo.live.capture`), puts it
 through the same face pipeline, crop recipe and model as file prediction, and smooths each face's
@@ -19,19 +19,21 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from vemo.checks import require_number
-from vemo.errors import VideoOpenError
+from vemo.errors import ConfigError, VideoOpenError
 from vemo.live.capture import Captured, CaptureThread, NewestFrame, Retries, parse_source
 from vemo.models.inputs import crop_to_array
-from vemo.prediction.device import load_for_work
-from vemo.prediction.predictor import Predictor, crop_recipe_for
+from vemo.prediction.config import PredictConfig
+from vemo.prediction.loader import predictor_for
+from vemo.prediction.predictor import Predictor
 from vemo.prediction.scan import FACE_FIELDS, Scan, face_row, one_thread_per_worker
 from vemo.prediction.smoothing import TrailingMean
-from vemo.prediction.timeline import VideoPrediction, check_prediction_options, summarise_scan
+from vemo.prediction.timeline import VideoPrediction, summarise_scan
 from vemo.weights import face_pipeline
 
 log = logging.getLogger(__name__)
@@ -107,29 +109,31 @@ class LiveSession:
         self,
         source: str,
         model: str | Path | Predictor,
+        config: PredictConfig | None = None,
         *,
-        smooth: float = 0.5,
         verdict_seconds: float = 3.0,
-        all_faces: bool = False,
-        classes: str | None = None,
-        device: str = "auto",
-        align: bool | None = None,
-        detector: str | None = None,
-        runtime: str = "auto",
         realtime: bool = False,
         duration: float | None = None,
         retries: Retries = Retries(),
+        **options: Any,
     ) -> None:
-        """Raises VideoOpenError (not a source), and the errors of `load_predictor`."""
-        check_prediction_options(1, smooth)
+        """`config` (or `options`, fields of `PredictConfig` replacing its): the model's loading,
+        `smooth` (a trailing window here) and `all_faces`; live analyses every frame it can, so
+        `every` stays 1.
+
+        Raises:
+            VideoOpenError: not a source.
+            ConfigError: `every` other than 1; and the errors of `load_predictor`.
+        """
+        config = PredictConfig.with_options(config, options)
+        if config.every != 1:
+            raise ConfigError("live analyses the newest frame whenever it is ready: every must be 1", "every")
         require_number(verdict_seconds, "verdict_seconds", 0.1, 3600)
         require_number(duration, "duration", 0, 10**7, low_open=True)
         self.source = parse_source(source)
-        if isinstance(model, Predictor):
-            self.predictor, self.recipe = model, crop_recipe_for(model, align, detector)
-        else:
-            self.predictor, self.recipe = load_for_work(model, device, classes, runtime, align, detector)
-        self.smooth, self.verdict_seconds, self.all_faces, self.duration = smooth, verdict_seconds, all_faces, duration
+        self.config = config
+        self.predictor = predictor_for(model, config)
+        self.smooth, self.verdict_seconds, self.all_faces, self.duration = config.smooth, verdict_seconds, config.all_faces, duration
         lossless = self.source.kind == "file" and not realtime  # a file not played in real time: every frame
         self.mailbox = NewestFrame(lossless)
         self._capture = CaptureThread(self.source, self.mailbox, realtime, retries)
@@ -149,12 +153,12 @@ class LiveSession:
 
     def __iter__(self) -> Iterator[LiveResult]:
         # one frame at a time on one thread, decoding on the other core: no fight over the cores (fewer drops)
-        with one_thread_per_worker(self.recipe):
+        with one_thread_per_worker(self.predictor.crop_recipe):
             yield from self._results()
 
     def _results(self) -> Iterator[LiveResult]:
         gray = self.predictor.preprocess.color == "gray"
-        pipeline = face_pipeline(self.recipe, "tracks" if self.all_faces else "largest", self.predictor.device, gray)
+        pipeline = face_pipeline(self.predictor.crop_recipe, "tracks" if self.all_faces else "largest", self.predictor.device, gray)
         pipeline.reset()
         self._warm_up(pipeline)
         smoothers: dict[int, TrailingMean] = {}
@@ -276,7 +280,7 @@ class LiveSession:
 
     def outcome(self) -> tuple[VideoPrediction, pd.DataFrame]:
         """The verdict and frames table of the session, as file mode writes them."""
-        return summarise_scan(self.scan(), self.predictor, self.recipe, self.source.text, self.smooth, 1, LIVE_AGGREGATION)
+        return summarise_scan(self.scan(), self.predictor, self.source.text, self.smooth, 1, LIVE_AGGREGATION, self.config)
 
 
 def _rounded(classes: tuple[str, ...], values: np.ndarray) -> dict[str, float]:
@@ -284,7 +288,8 @@ def _rounded(classes: tuple[str, ...], values: np.ndarray) -> dict[str, float]:
 
 
 def watch(source: str, model: str | Path | Predictor, **options) -> Iterator[LiveResult]:
-    """The results of a live source as they come (options: those of `LiveSession`).
+    """The results of a live source as they come (what `vemo live` prints; options: those of
+    `LiveSession`).
 
     Raises:
         VideoOpenError: after the last result, when the source failed (no such camera, a stream

@@ -15,26 +15,28 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, replace
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from tqdm import tqdm
 
-from vemo.engine import check_shared_workspace, current_engine, run_units_with_state
-from vemo.errors import VemoError
+from vemo import __version__
+from vemo.engine import check_shared_workspace, run_units_with_state, thread_pool
+from vemo.errors import ConfigError, VemoError
 from vemo.io.files import clean_partial_files, exclusive_lock, write_csv_atomic, write_json_atomic
 from vemo.io.media import MediaSource, content_hash, open_media, source_name
-from vemo.io.predictions import STATE_DIR, SUMMARY, summary_columns
+from vemo.io.predictions import RECORD, STATE_DIR, SUMMARY, summary_columns
 from vemo.io.runs import RunFolder
-from vemo.prediction.device import load_for_work
+from vemo.prediction.config import PredictConfig
+from vemo.prediction.loader import predictor_for
 from vemo.prediction.predictor import Predictor
 from vemo.prediction.reference import parse_model
 from vemo.prediction.scan import one_thread_per_worker
-from vemo.prediction.timeline import VideoPrediction, check_prediction_options, predict_media
+from vemo.prediction.timeline import VideoPrediction, predict_loaded
 
 log = logging.getLogger(__name__)
 
@@ -46,45 +48,47 @@ LOCK = "lock"  # in STATE_DIR: held by the one run writing the folder
 
 
 def predict_to_folder(
-    inputs: list[Path],
-    model: str | Path,
-    out: Path,
+    inputs: Sequence[Path | str] | Path | str,
+    model: str | Path | Predictor,
+    out: Path | str,
+    config: PredictConfig | None = None,
     *,
-    every: int = 1,
-    device: str = "auto",
-    smooth: float = 0.5,
-    annotate: bool = False,
-    classes: str | None = None,
-    all_faces: bool = False,
-    align: bool | None = None,
-    detector: str | None = None,
     force: bool = False,
     progress: bool = False,
-    runtime: str = "auto",
+    **options: Any,
 ) -> tuple[list[VideoPrediction], list[tuple[str, str]]]:
-    """Predict several inputs; write OUT/<name>.frames.csv and OUT/<name>.json for each, with
-    `annotate` a timeline PNG per track and OUT/<name>.annotated.mp4 (videos) or .annotated.png
-    (images), and OUT/predictions.csv over all of them. Inputs already predicted with the same
-    content, model and options are reused unless `force`.
+    """What `vemo predict` does (the library's `vemo.predict`): predict several inputs; write
+    OUT/<name>.frames.csv and OUT/<name>.json for each, with `config.annotate` a timeline PNG per
+    track and OUT/<name>.annotated.mp4 (videos) or .annotated.png (images), OUT/predictions.csv
+    over all of them and OUT/predict.json (the model and config). Inputs already predicted with
+    the same content, model and options are reused unless `force`.
+
+    Args:
+        config: how to predict (`PredictConfig`); `options`: fields of it replacing the config's.
 
     Returns the verdicts and the (path, reason) of inputs that failed; one bad input never
     stops the others.
 
     Raises:
-        CheckpointError, ConfigError, WeightsError: an unusable model (before any input is read).
+        CheckpointError, ConfigError, WeightsError: an unusable model or config (before any input is read).
     """
-    check_prediction_options(every, smooth, classes=classes)
-    load = partial(_load, model, device, classes, align, detector, runtime)  # here, and in each Ray worker
+    config = PredictConfig.with_options(config, options)
+    paths = [Path(inputs)] if isinstance(inputs, (str, Path)) else [Path(path) for path in inputs]
+    out = Path(out)
+    if config.engine.on_ray and isinstance(model, Predictor):
+        raise ConfigError("on Ray each actor loads the model itself: give the model's name, not a loaded predictor", "engine")
+    load = partial(predictor_for, model, config)  # here, and in each Ray actor
     predictor = load()
-    options = _options_key(predictor, every=every, smooth=smooth, all_faces=all_faces, annotate=annotate)
-    job_of = partial(_predict_job, out=out.resolve(), every=every, smooth=smooth, all_faces=all_faces, annotate=annotate)
+    options_key = _options_key(predictor, config)
     (out / STATE_DIR).mkdir(parents=True, exist_ok=True)
     busy = f"{out} is being written by another vemo predict: wait for it to end, or give another --out"
     with exclusive_lock(out / STATE_DIR / LOCK, busy=busy):
         for folder in (out, out / STATE_DIR):
             clean_partial_files(folder)  # temporary files of a killed run
-        plan = _plan(inputs, out, options, every, force)
-        return _predict_all(inputs, out, predictor, load, job_of, plan, progress)
+        plan = _plan(paths, out, options_key, config.every, force)
+        verdicts, failures = _predict_all(paths, out, predictor, load, config, plan, progress)
+        write_json_atomic(out / RECORD, {"model": predictor.description, "config": config.to_json(), "vemo": __version__})
+        return verdicts, failures
 
 
 def _predict_all(
@@ -92,17 +96,18 @@ def _predict_all(
     out: Path,
     predictor: Predictor,
     load: Callable[[], Predictor],
-    job_of: Callable[..., VideoPrediction | str],
+    config: PredictConfig,
     plan: tuple[dict[int, VideoPrediction | str], dict[int, str], list[tuple], list[tuple]],
     progress: bool,
 ) -> tuple[list[VideoPrediction], list[tuple[str, str]]]:
     """`predict_to_folder` once it is the folder's only writer: the planned jobs, on Ray actors or
     here (short inputs side by side, long ones each with every core)."""
     outcomes, names, short, long = plan
+    job_of = partial(_predict_job, out=out.resolve(), config=config)
     bar = tqdm(total=len(inputs), initial=len(outcomes), desc="predicting", unit="file", disable=not progress)
-    if current_engine().name == "ray":  # a pool of Ray actors, each with the model loaded once
-        check_shared_workspace(out)
-        for job, outcome in run_units_with_state(load, job_of, short + long):
+    if config.engine.on_ray:  # a pool of Ray actors, each with the model loaded once
+        check_shared_workspace(out, config.engine)
+        for job, outcome in run_units_with_state(load, job_of, short + long, config.engine):
             outcomes[job[0]] = outcome
             bar.update()
         bar.close()
@@ -112,8 +117,9 @@ def _predict_all(
         outcomes[job[0]] = job_of(predictor, job, workers=workers)
         bar.update()
 
-    cores = os.cpu_count() or 1
-    with one_thread_per_worker(predictor.recipe), ThreadPoolExecutor(cores, thread_name_prefix="vemo-files") as pool:
+    cores = config.workers or os.cpu_count() or 1
+    with one_thread_per_worker(predictor.crop_recipe):
+        pool = thread_pool(cores, "vemo-files")
         for future in [pool.submit(predict_one, *job, workers=1) for job in short]:  # short inputs side by side
             future.result()
     for job in long:  # a long input gets every core to itself
@@ -122,22 +128,11 @@ def _predict_all(
     return _write_summary(inputs, outcomes, names, out, predictor.classes)
 
 
-def _load(
-    model: str | Path, device: str, classes: str | None, align: bool | None, detector: str | None, runtime: str = "auto"
-) -> Predictor:
-    """The model with the crop recipe asked for (once here, once in each Ray worker)."""
-    predictor, recipe = load_for_work(model, device, classes, runtime, align, detector)
-    predictor.recipe = recipe
-    return predictor
-
-
-def _predict_job(
-    predictor: Predictor, job: tuple, *, out: Path, every: int, smooth: float, all_faces: bool, annotate: bool, workers: int = 1
-) -> VideoPrediction | str:
+def _predict_job(predictor: Predictor, job: tuple, *, out: Path, config: PredictConfig, workers: int = 1) -> VideoPrediction | str:
     """One input (position, media, name, marker) predicted and marked done, or why it failed."""
     _, media, name, marker = job
     try:
-        verdict = _predict_one(media, out / name, predictor, every, smooth, all_faces, annotate, workers)
+        verdict = _predict_one(media, out / name, predictor, replace(config, workers=workers))
         write_json_atomic(out / STATE_DIR / f"{name}.json", marker)  # last: the input is done
         return verdict
     except (VemoError, OSError) as error:
@@ -193,7 +188,7 @@ def _write_summary(
     return verdicts, failures
 
 
-def _options_key(predictor: Predictor, **options) -> str:
+def _options_key(predictor: Predictor, config: PredictConfig) -> str:
     """What makes an input's outputs: the model (its files), reported classes, crop recipe, options."""
     model = predictor.description
     if predictor.runtime != "torch" and predictor.weights_file is not None:  # an ONNX file: its bytes say it all
@@ -203,13 +198,15 @@ def _options_key(predictor: Predictor, **options) -> str:
         run = RunFolder(model)
         stat = run.model_file.stat()
         model += f"|{stat.st_size}|{stat.st_mtime_ns}|{hashlib.sha256(run.config_file.read_bytes()).hexdigest()}"
-    key = {"model": model, "classes": list(predictor.classes), "recipe": predictor.recipe.to_json(), **options}
+    options = {"every": config.every, "smooth": config.smooth, "all_faces": config.all_faces, "annotate": config.annotate}
+    key = {"model": model, "classes": list(predictor.classes), "recipe": predictor.crop_recipe.to_json(), **options}
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _names_taken(out: Path) -> dict[str, str]:
-    """Output name -> the resolved path of the input that has it, from earlier runs' markers."""
-    taken = {}
+    """Output name -> the resolved path of the input that has it, from earlier runs' markers; the
+    record's name is taken by no input (an input `predict.mp4` gets `predict-<hash>`)."""
+    taken = {Path(RECORD).stem: ""}
     for marker in (out / STATE_DIR).glob("*.json"):
         try:
             saved = json.loads(marker.read_text())
@@ -227,22 +224,13 @@ def _finished(out: Path, name: str, marker: dict) -> VideoPrediction | None:
     return VideoPrediction(**json.loads(saved.read_text()))
 
 
-def _predict_one(
-    media: MediaSource, stem: Path, predictor: Predictor, every: int, smooth: float, all_faces: bool, annotate: bool, workers: int
-) -> VideoPrediction:
+def _predict_one(media: MediaSource, stem: Path, predictor: Predictor, config: PredictConfig) -> VideoPrediction:
     """Predict one input into STEM.frames.csv, STEM.json (and the annotations)."""
-    verdict, table = predict_media(
-        media,
-        predictor,
-        every=every,
-        smooth=smooth,
-        all_faces=all_faces,
-        workers=workers,
-        annotated_video=Path(f"{stem}.annotated.mp4") if annotate else None,
-    )
+    video = Path(f"{stem}.annotated.mp4") if config.annotate else None
+    verdict, table = predict_loaded(media, predictor, config, annotated_video=video)
     write_csv_atomic(Path(f"{stem}.frames.csv"), table)
     write_json_atomic(Path(f"{stem}.json"), asdict(verdict))
-    if annotate:
+    if config.annotate:
         _annotate(media, verdict, table, stem)
     return verdict
 

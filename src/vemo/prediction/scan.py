@@ -14,7 +14,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from vemo.engine import thread_pool
 from vemo.faces.detect import LANDMARKS
 from vemo.faces.pipeline import Face, FacePipeline
 from vemo.faces.recipe import CropRecipe
@@ -112,7 +113,6 @@ def classify_run(pipeline: FacePipeline, frames: Iterable[Frame], predictor: Pre
 
 
 _THREAD_STATE = threading.local()
-_POOLS: dict[int, ThreadPoolExecutor] = {}
 
 
 def _thread_pipeline(recipe: CropRecipe, device: str, gray: bool) -> FacePipeline:
@@ -125,12 +125,6 @@ def _thread_pipeline(recipe: CropRecipe, device: str, gray: bool) -> FacePipelin
     if key not in pipelines:
         pipelines[key] = face_pipeline(recipe, "largest", device, gray)
     return pipelines[key]
-
-
-def _pool(workers: int) -> ThreadPoolExecutor:
-    if workers not in _POOLS:
-        _POOLS[workers] = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vemo-predict")
-    return _POOLS[workers]
 
 
 def run_length(frame: Frame) -> int:
@@ -173,10 +167,11 @@ def one_thread_per_worker(recipe: CropRecipe | None = None) -> Iterator[None]:
 
 
 def _threaded_parts(
-    frames: Iterable[Frame], predictor: Predictor, recipe: CropRecipe, gray: bool, workers: int, batch_size: int
+    frames: Iterable[Frame], predictor: Predictor, gray: bool, workers: int, batch_size: int
 ) -> Iterator[tuple[list[Frame], Part]]:
+    recipe = predictor.crop_recipe
     with one_thread_per_worker(recipe):
-        pool = _pool(workers)
+        pool = thread_pool(workers, "vemo-predict")  # lasting threads: each loads its detectors once
         pending: deque = deque()
         for run in frame_runs(frames):
             pending.append(
@@ -191,12 +186,13 @@ def _threaded_parts(
 
 
 def _parts(
-    media: MediaSource, predictor: Predictor, recipe: CropRecipe, every: int, all_faces: bool, workers: int, batch_size: int
+    media: MediaSource, predictor: Predictor, every: int, all_faces: bool, workers: int, batch_size: int
 ) -> Iterator[tuple[list[Frame], Part]]:
     """Each run of frames with its results, in video order. Every face (`all_faces`) keeps one
     pipeline over the whole input, so tracks are never cut; the single-face runs each start
     with a full detection, so one thread or many give the same result."""
     frames = media.frames(every=every)
+    recipe = predictor.crop_recipe
     gray = predictor.preprocess.color == "gray"  # grayscale crops: a third of the warping
     if all_faces or workers <= 1 or not media.is_video:
         # a new pipeline for tracks (never carried over from another input); this thread's own for the
@@ -207,13 +203,12 @@ def _parts(
         for run in frame_runs(frames):
             yield run, classify_run(pipeline, run, predictor, batch_size)  # "tracks" mode never resets its tracks
     else:
-        yield from _threaded_parts(frames, predictor, recipe, gray, workers, batch_size)
+        yield from _threaded_parts(frames, predictor, gray, workers, batch_size)
 
 
 def scan(
     source: Path | str | MediaSource,
     predictor: Predictor,
-    recipe: CropRecipe,
     every: int,
     all_faces: bool,
     workers: int,
@@ -224,7 +219,7 @@ def scan(
     as they come (`vemo predict --annotate` draws the video there, without decoding it again)."""
     media = source if isinstance(source, MediaSource) else open_media(source)
     frames, faces, probabilities, count = [], [], [], 0
-    for run, part in _parts(media, predictor, recipe, every, all_faces, workers, batch_size):
+    for run, part in _parts(media, predictor, every, all_faces, workers, batch_size):
         if sink is not None:
             sink(run, part)
         shifted = part.faces.copy()

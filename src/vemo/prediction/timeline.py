@@ -17,18 +17,17 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from vemo.checks import require_number
-from vemo.classes import check_class_choice
 from vemo.faces.detect import LANDMARKS
-from vemo.faces.recipe import CropRecipe
 from vemo.io.media import MediaSource, open_media
-from vemo.prediction.device import load_for_work
+from vemo.prediction.config import PredictConfig
+from vemo.prediction.loader import predictor_for
 from vemo.prediction.overlay import AnnotatedVideoWriter
-from vemo.prediction.predictor import Predictor, crop_recipe_for
+from vemo.prediction.predictor import Predictor
 from vemo.prediction.scan import Scan, scan
 from vemo.prediction.smoothing import smooth_probabilities
 
@@ -61,6 +60,7 @@ class VideoPrediction:
     device: str = ""  # where the network ran
     device_reason: str = ""  # why there (`--device auto` chooses by the work)
     runtime: str = ""  # what ran the network: "torch" or "onnxruntime"
+    config: dict = field(default_factory=dict)  # the PredictConfig it was made with
 
 
 def find_segments(times: np.ndarray, probabilities: np.ndarray, classes: list[str]) -> list[dict]:
@@ -152,46 +152,24 @@ def _track_summary(table: pd.DataFrame, classes: list[str]) -> dict:
     }
 
 
-def check_prediction_options(every: int, smooth: float, workers: int | None = None, classes: str | None = None) -> None:
-    """Raises ConfigError for a sampling step, smoothing window or thread count out of range, or
-    classes asked for that no model could report."""
-    check_class_choice(classes)
-    require_number(every, "every", 1, 1_000_000)
-    require_number(smooth, "smooth", 0, 3600)
-    require_number(workers, "workers", 1, 4096)
-
-
 def predict_media(
     path: Path | str | MediaSource,
     model: str | Path | Predictor,
+    config: PredictConfig | None = None,
     *,
-    every: int = 1,
-    device: str = "auto",
-    smooth: float = 0.5,
-    classes: str | None = None,
-    all_faces: bool = False,
-    batch_size: int = 64,
-    workers: int | None = None,
-    align: bool | None = None,
-    detector: str | None = None,
     annotated_video: Path | None = None,
-    runtime: str = "auto",
+    **options: Any,
 ) -> tuple[VideoPrediction, pd.DataFrame]:
-    """Per-frame probabilities and the overall label of a video or image.
+    """Per-frame probabilities and the overall label of one video or image, in memory (the
+    library's `vemo.predict_media`; `vemo.predict` writes a folder as `vemo predict` does).
 
     Args:
         path: a video or image file, or one already opened (`vemo.io.media.open_media`).
-        model: a run folder, "pretrained:NAME", or a loaded `Predictor`.
-        classes: which classes to report (see `vemo.prediction.predictor.choose_classes`).
-        all_faces: every face, in tracks; otherwise the largest face of each frame.
-        workers: threads detecting and classifying runs of frames (default: all cores).
-        align: override the model's crop recipe: eye-aligned (True) or box (False) crops. A model
-            sees crops unlike its training crops then, so this warns when they differ.
-        detector: override the model's face detector, "haar" or "mtcnn" (warns likewise).
+        model: a run folder, "pretrained:NAME", FILE.onnx, or a loaded `Predictor`.
+        config: how to predict (`PredictConfig`; its `annotate` and `engine` are the folder's).
         annotated_video: for a video, also draw the boxes, smoothed labels and bars into this
             file, during the one decoding pass.
-        runtime: what runs the network on the CPU: "auto" (ONNX Runtime when the export checks
-            out), "onnx" or "torch" (see `vemo.prediction.device.place_for_work`).
+        options: fields of `PredictConfig` replacing the config's (`every=2`, `all_faces=True`).
 
     Returns:
         (the verdict, one row per analysed frame and track: track, frame, time_s, face_found,
@@ -200,29 +178,38 @@ def predict_media(
 
     Raises:
         VideoOpenError: unreadable input.
-        CheckpointError, ConfigError, WeightsError: an unusable model.
+        CheckpointError, ConfigError, WeightsError: an unusable model or config.
     """
-    check_prediction_options(every, smooth)
-    if isinstance(model, Predictor):
-        predictor, recipe = model, crop_recipe_for(model, align, detector)
-    else:
-        predictor, recipe = load_for_work(model, device, classes, runtime, align, detector)
+    config = PredictConfig.with_options(config, options)
+    predictor = predictor_for(model, config)
+    return predict_loaded(path, predictor, config, annotated_video=annotated_video)
+
+
+def predict_loaded(
+    path: Path | str | MediaSource, predictor: Predictor, config: PredictConfig, *, annotated_video: Path | None = None
+) -> tuple[VideoPrediction, pd.DataFrame]:
+    """`predict_media` with the predictor `config` asked for already loaded (a folder loads it once)."""
     names = list(predictor.classes)
     media = path if isinstance(path, MediaSource) else open_media(path)
-    window = _window(smooth, media.fps / every if media.is_video else 1.0)
-    require_number(batch_size, "batch_size", 1, 100_000)
-    require_number(workers, "workers", 1, 4096)
-    workers = workers or os.cpu_count() or 1
+    window = _window(config.smooth, media.fps / config.every if media.is_video else 1.0)
+    workers = config.workers or os.cpu_count() or 1
+    settings = (config.every, config.all_faces, workers, config.batch_size)
     if annotated_video is not None and media.is_video:
-        with AnnotatedVideoWriter(Path(annotated_video), media.fps / every, names, window, all_faces) as sink:
-            found = scan(media, predictor, recipe, every, all_faces, workers, batch_size, sink)
+        with AnnotatedVideoWriter(Path(annotated_video), media.fps / config.every, names, window, config.all_faces) as sink:
+            found = scan(media, predictor, *settings, sink)
     else:
-        found = scan(media, predictor, recipe, every, all_faces, workers, batch_size)
-    return summarise_scan(found, predictor, recipe, str(media.path), smooth, window)
+        found = scan(media, predictor, *settings)
+    return summarise_scan(found, predictor, str(media.path), config.smooth, window, config=config)
 
 
 def summarise_scan(
-    found: Scan, predictor: Predictor, recipe: CropRecipe, source: str, smooth: float, window: int, aggregation: str = AGGREGATION
+    found: Scan,
+    predictor: Predictor,
+    source: str,
+    smooth: float,
+    window: int,
+    aggregation: str = AGGREGATION,
+    config: PredictConfig | None = None,
 ) -> tuple[VideoPrediction, pd.DataFrame]:
     """The verdict and frames table of what a scan found (see `predict_media`); `window`: the
     centred smoothing window in analysed frames, for scans not smoothed as they streamed."""
@@ -245,10 +232,11 @@ def summarise_scan(
         segments=tuple(main["segments"]),
         track=main["track"],
         tracks=tuple(summaries),
-        crop_recipe=recipe.to_json(),
+        crop_recipe=predictor.crop_recipe.to_json(),
         device=str(predictor.device),
         device_reason=predictor.device_reason,
         runtime=predictor.runtime,
+        config=config.to_json() if config is not None else {},
     )
     if not len(found.faces):
         log.warning("no face found in %s", source)

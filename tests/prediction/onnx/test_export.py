@@ -3,6 +3,8 @@ that does not reproduce its network is never written."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import subprocess
 import sys
@@ -16,6 +18,7 @@ from vemo.errors import ExportError
 from vemo.faces.recipe import DEFAULT_RECIPE
 from vemo.models import create_model, list_models, model_info
 from vemo.models.inputs import preprocess_for
+from vemo.prediction.loader import prepare_network
 from vemo.prediction.onnx import export as export_module
 from vemo.prediction.onnx.export import export_predictor
 from vemo.prediction.onnx.file import inference_session, read_metadata
@@ -27,14 +30,13 @@ CLASSES = ("disgust", "happiness", "sadness", "surprise")
 def random_predictor(name: str) -> Predictor:
     torch.manual_seed(0)
     return Predictor(
-        create_model(name, len(CLASSES)),
-        preprocess_for(model_info(name), "vemo"),
-        CLASSES,
-        CLASSES,
-        f"random {name}",
-        {"synthetic": True},
-        torch.device("cpu"),
-        DEFAULT_RECIPE,
+        network=prepare_network(create_model(name, len(CLASSES)), "cpu"),
+        preprocess=preprocess_for(model_info(name), "vemo"),
+        model_classes=CLASSES,
+        classes=CLASSES,
+        description=f"random {name}",
+        corpus={"synthetic": True},
+        crop_recipe=DEFAULT_RECIPE,
         architecture=name,
     )
 
@@ -50,7 +52,7 @@ def test_every_network_exports_within_the_tolerance_with_a_dynamic_batch(name: s
         inputs = predictor.preprocess(images)
         (logits,) = session.run(None, {"input": inputs.numpy()})
         with torch.inference_mode():
-            expected = torch.softmax(predictor.model(inputs.contiguous(memory_format=torch.channels_last)), 1)
+            expected = torch.softmax(predictor.network(inputs.contiguous(memory_format=torch.channels_last)), 1)
         assert logits.shape == (batch, len(CLASSES))
         assert np.abs(torch.softmax(torch.from_numpy(logits), 1).numpy() - expected.numpy()).max() <= 1e-4
 
@@ -73,8 +75,7 @@ def test_a_file_that_differs_from_pytorch_is_not_written(tmp_path: Path, monkeyp
 
 
 def test_a_classical_model_is_refused_in_one_line(tmp_path: Path):
-    predictor = random_predictor("lenet")
-    predictor.architecture = "lgbp"
+    predictor = dataclasses.replace(random_predictor("lenet"), architecture="lgbp")
     with pytest.raises(ExportError, match="classical model"):
         export_predictor(predictor, tmp_path / "m.onnx")
 

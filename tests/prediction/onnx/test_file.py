@@ -20,6 +20,7 @@ from vemo.faces.recipe import DEFAULT_RECIPE
 from vemo.models import create_model, model_info
 from vemo.models.inputs import preprocess_for
 from vemo.prediction import load_predictor
+from vemo.prediction.loader import prepare_network
 from vemo.prediction.onnx.export import export_predictor
 from vemo.prediction.onnx.file import PREFIX
 from vemo.prediction.predictor import Predictor
@@ -31,14 +32,13 @@ CLASSES = ("disgust", "happiness", "sadness", "surprise")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     torch.manual_seed(0)
     predictor = Predictor(
-        create_model("lenet", len(CLASSES)),
-        preprocess_for(model_info("lenet"), "vemo"),
-        CLASSES,
-        CLASSES,
-        "random lenet",
-        {"synthetic": True},
-        "cpu",
-        DEFAULT_RECIPE,
+        network=prepare_network(create_model("lenet", len(CLASSES)), "cpu"),
+        preprocess=preprocess_for(model_info("lenet"), "vemo"),
+        model_classes=CLASSES,
+        classes=CLASSES,
+        description="random lenet",
+        corpus={"synthetic": True},
+        crop_recipe=DEFAULT_RECIPE,
         architecture="lenet",
     )
     path = tmp_path_factory.mktemp("onnx") / "m.onnx"

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from vemo.errors import ExportError
 from vemo.prediction import load_predictor
@@ -19,7 +18,7 @@ from vemo.prediction.onnx.file import read_metadata
 
 @pytest.fixture(scope="module")
 def fer_and_crops(shared_media: Path, cached_weights: Path):
-    predictor = load_predictor("pretrained:fer2013-minixception", torch.device("cpu"))
+    predictor = load_predictor("pretrained:fer2013-minixception", device="cpu", runtime="torch")
     crops, problems = check_crops(
         predictor, [shared_media / "single_face.mp4", shared_media / "multi_face.jpg", shared_media / "no_face.mp4"]
     )

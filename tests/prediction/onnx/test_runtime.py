@@ -12,11 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from vemo.errors import ConfigError, ExportError
 from vemo.prediction import load_predictor
-from vemo.prediction.device import place_for_work
 from vemo.prediction.onnx import export as export_module
 
 
@@ -32,15 +30,15 @@ def crops(predictor, count: int = 20) -> np.ndarray:
 
 
 def test_auto_runs_onnx_runtime_on_the_cpu_with_the_same_probabilities(trained_run: Path, private_cache: Path):
-    torch_predictor = place_for_work(load_predictor(trained_run, torch.device("cpu")), "cpu", "haar", "torch")
-    onnx_predictor = place_for_work(load_predictor(trained_run, torch.device("cpu")), "auto", "haar")
+    torch_predictor = load_predictor(trained_run, device="cpu", runtime="torch")
+    onnx_predictor = load_predictor(trained_run, device="auto")
     assert torch_predictor.runtime == "torch" and onnx_predictor.runtime == "onnxruntime"
     sample = crops(torch_predictor)
     assert np.abs(onnx_predictor.probabilities(sample) - torch_predictor.probabilities(sample)).max() <= 1e-4
     exported = list((private_cache / "onnx").glob("*.onnx"))
     assert len(exported) == 1
     made = exported[0].stat().st_mtime_ns
-    place_for_work(load_predictor(trained_run, torch.device("cpu")), "cpu", "haar")
+    load_predictor(trained_run, device="cpu")
     assert exported[0].stat().st_mtime_ns == made  # exported once per weights, then reused
 
 
@@ -51,18 +49,18 @@ def test_a_failed_export_falls_back_to_pytorch_once_and_refuses_when_onnx_is_ask
         raise ExportError("differs by 1e-2")
 
     monkeypatch.setattr(export_module, "export_predictor", failing)
-    predictor = place_for_work(load_predictor(trained_run, torch.device("cpu")), "auto", "haar")
+    predictor = load_predictor(trained_run, device="auto")
     assert predictor.runtime == "torch"
     assert [p.suffix for p in (private_cache / "onnx").iterdir()] == [".failed"]  # remembered: not tried again
     with pytest.raises(ConfigError, match="cannot run with ONNX Runtime"):
-        place_for_work(load_predictor(trained_run, torch.device("cpu")), "cpu", "haar", "onnx")
+        load_predictor(trained_run, device="cpu", runtime="onnx")
 
 
 def test_a_cache_that_cannot_be_written_leaves_pytorch_running(trained_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     blocked = tmp_path / "file-not-folder"
     blocked.write_text("")
     monkeypatch.setenv("VEMO_CACHE_DIR", str(blocked))
-    assert place_for_work(load_predictor(trained_run, torch.device("cpu")), "auto", "haar").runtime == "torch"
+    assert load_predictor(trained_run, device="auto").runtime == "torch"
 
 
 def test_a_read_only_cache_without_its_onnx_folder_falls_back_to_pytorch(trained_run: Path, shared_media: Path, tmp_path: Path):
@@ -93,21 +91,22 @@ def test_a_read_only_cache_without_its_onnx_folder_falls_back_to_pytorch(trained
 
 
 def test_an_onnx_file_runs_on_the_cpu_only(trained_run: Path, tmp_path: Path):
-    predictor = load_predictor(trained_run, torch.device("cpu"))
+    predictor = load_predictor(trained_run, device="cpu", runtime="torch")
     export_module.export_predictor(predictor, tmp_path / "m.onnx")
-    loaded = load_predictor(tmp_path / "m.onnx", torch.device("cpu"))
-    assert loaded.runtime == "onnxruntime" and loaded.classes == predictor.classes
-    assert place_for_work(loaded, "auto", "haar").device == "cpu"
+    loaded = load_predictor(tmp_path / "m.onnx")
+    assert loaded.runtime == "onnxruntime" and loaded.classes == predictor.classes and loaded.device == "cpu"
+    with pytest.raises(ConfigError, match="run on the CPU"):
+        load_predictor(tmp_path / "m.onnx", device="cuda")
     with pytest.raises(ConfigError, match="runs with ONNX Runtime only"):
-        place_for_work(load_predictor(tmp_path / "m.onnx", torch.device("cpu")), "cpu", "haar", "torch")
+        load_predictor(tmp_path / "m.onnx", device="cpu", runtime="torch")
     with pytest.raises(ConfigError, match="runtime must be one of"):
-        place_for_work(load_predictor(trained_run, torch.device("cpu")), "cpu", "haar", "tensorrt")
+        load_predictor(trained_run, device="cpu", runtime="tensorrt")
 
 
 def test_a_live_session_runs_an_onnx_file_as_its_run_folder(trained_run: Path, tiny_corpus: Path, tmp_path: Path):
     from vemo.live import LiveSession
 
-    export_module.export_predictor(load_predictor(trained_run, torch.device("cpu")), tmp_path / "m.onnx")
+    export_module.export_predictor(load_predictor(trained_run, device="cpu", runtime="torch"), tmp_path / "m.onnx")
     clip = str(sorted((tiny_corpus / "videos").glob("*.mp4"))[0])
     outcomes = {}
     for name, model, runtime in (("onnx", tmp_path / "m.onnx", "auto"), ("torch", trained_run, "torch")):

@@ -12,9 +12,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from vemo.prediction.onnx import runtime as runtime_module
-from vemo.prediction.onnx.runtime import cached_onnx_predictor
-
 # `python -c` this, then vemo's arguments: vemo runs with every import of torch failing
 WITHOUT_TORCH = (
     "import runpy, sys; sys.modules['torch'] = None; sys.argv = ['vemo', *sys.argv[1:]]; runpy.run_module('vemo', run_name='__main__')"
@@ -57,16 +54,27 @@ def test_an_exported_file_predicts_without_torch(trained_run: Path, shared_media
 
 
 def test_only_a_cpu_prediction_with_an_export_cached_skips_torch(trained_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from vemo.prediction import load_predictor
-    from vemo.prediction.device import place_for_work
+    from vemo.prediction import loader
 
     monkeypatch.setenv("VEMO_CACHE_DIR", str(tmp_path / "cache"))
-    assert cached_onnx_predictor(trained_run, "cpu", None, "auto") is None  # nothing exported yet
-    place_for_work(load_predictor(trained_run, "cpu"), "cpu", "haar")  # exports it
-    cached = cached_onnx_predictor(trained_run, "cpu", None, "auto")
-    assert cached is not None and cached.runtime == "onnxruntime" and cached.device == "cpu"
-    assert cached_onnx_predictor(trained_run, "cpu", None, "onnx") is not None
-    assert cached_onnx_predictor(trained_run, "cpu", None, "torch") is None
-    assert cached_onnx_predictor(trained_run, "cuda", None, "auto") is None
-    monkeypatch.setattr(runtime_module, "gpu_driver_present", lambda: True)
-    assert cached_onnx_predictor(trained_run, "auto", None, "auto") is None  # torch decides whether CUDA is there
+    by_torch: list[str] = []
+    real = loader._from_weights
+
+    def spy(*args, **kwargs):
+        by_torch.append(args[2])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(loader, "_from_weights", spy)
+
+    def loads_torch(device: str, runtime: str = "auto") -> bool:
+        before = len(by_torch)
+        predictor = loader.load_predictor(trained_run, device=device, runtime=runtime)
+        assert predictor.device == "cpu"
+        return len(by_torch) > before
+
+    assert loads_torch("cpu")  # nothing exported yet: PyTorch loads it and exports it
+    assert not loads_torch("cpu") and not loads_torch("cpu", "onnx")  # from the cached export
+    assert loader.load_predictor(trained_run, device="cpu").runtime == "onnxruntime"
+    assert loads_torch("cpu", "torch")
+    monkeypatch.setattr(loader, "gpu_driver_present", lambda: True)
+    assert loads_torch("auto")  # torch decides whether CUDA is there

@@ -55,7 +55,7 @@ def _media_crops(predictor: Predictor, source: Path) -> list[np.ndarray]:
     for path in candidates:
         media = open_media(path)
         every = max(1, media.info.frame_count // FRAMES_PER_VIDEO) if media.is_video else 1
-        pipeline = face_pipeline(predictor.recipe)
+        pipeline = face_pipeline(predictor.crop_recipe)
         crops += [
             crop_to_array(face.crop, predictor.preprocess.spec) for _, faces in pipeline.run(media.frames(every=every)) for face in faces
         ]

@@ -119,13 +119,13 @@ def _random_crops(predictor: Predictor, count: int) -> np.ndarray:
 
 def _exportable(predictor: Predictor) -> torch.nn.Module:
     """The network as prediction runs it (batch norms folded), on the CPU, in plain memory order."""
-    if isinstance(predictor.model, OnnxNetwork):
+    if isinstance(predictor.network, OnnxNetwork):
         raise ExportError(f"{predictor.description} is already an ONNX file")
     if predictor.architecture and model_info(predictor.architecture).kind != "neural":
         raise ExportError(
             f"{predictor.description}: {predictor.architecture} is a classical model (fitted, not a network): it has no ONNX export"
         )
-    return copy.deepcopy(predictor.model).cpu().to(memory_format=torch.contiguous_format).eval()
+    return copy.deepcopy(predictor.network).cpu().to(memory_format=torch.contiguous_format).eval()
 
 
 def _export_graph(network: torch.nn.Module, predictor: Predictor) -> tuple[bytes, str]:
@@ -184,7 +184,7 @@ def _with_metadata(graph: bytes, predictor: Predictor, quantization: str) -> byt
             "formula": "(pixel * scale - mean) / std",
         },
         "output": "logits; softmax gives the probabilities of `classes`",
-        "crop_recipe": predictor.recipe.to_json(),
+        "crop_recipe": predictor.crop_recipe.to_json(),
         "corpus": predictor.corpus,
         "model": predictor.architecture,
         "source": predictor.description,

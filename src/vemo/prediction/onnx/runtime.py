@@ -2,13 +2,12 @@
 against PyTorch, and cached by its weights' hash (`vemo predict --runtime`, "auto" by default).
 
 Once the export is cached, a later prediction on the CPU builds its predictor from the cached
-file and what the run folder or catalogue says (`cached_onnx_predictor`) and never loads torch:
-about a second and a half of each `vemo predict` process on a 2-core machine.
+file and what the run folder or catalogue says (`cached_network`, used by the loader) and never
+loads torch: about a second and a half of each `vemo predict` process on a 2-core machine.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import logging
@@ -20,9 +19,8 @@ from vemo.errors import CheckpointError, ConfigError, ExportError
 from vemo.models import model_info
 from vemo.models.inputs import Preprocess
 from vemo.prediction.onnx.file import PREFIX, OnnxNetwork, inference_session
-from vemo.prediction.predictor import ModelSource, Predictor, model_source
-from vemo.prediction.reference import parse_model
-from vemo.weights.store import cache_dir, fetch, file_sha256
+from vemo.prediction.predictor import Predictor
+from vemo.weights.store import cache_dir, file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +29,8 @@ RUNTIMES = ("auto", "torch", "onnx")
 GPU_DRIVER_PATHS = ("/proc/driver/nvidia/version", "/dev/nvidiactl", "/dev/dxg")
 
 
-def with_onnx_runtime(predictor: Predictor, cache: Path | None = None) -> Predictor | None:
-    """The same predictor with its network run by ONNX Runtime, from the cached export of its
+def exported_network(predictor: Predictor, cache: Path | None = None) -> OnnxNetwork | None:
+    """The network of a PyTorch predictor as ONNX Runtime runs it, from the cached export of its
     weights (made now, checked against PyTorch, when there is none); None when the network
     cannot be exported or differs (the reason is logged once and remembered)."""
     weights = predictor.weights_file
@@ -42,42 +40,30 @@ def with_onnx_runtime(predictor: Predictor, cache: Path | None = None) -> Predic
         target = _cached_path(predictor.architecture, predictor.model_classes, weights, cache)
         if not _exported(predictor, target):
             return None
-    except OSError as error:  # a cache that cannot be written: PyTorch runs it, as before
+    except OSError as error:  # a cache that cannot be written: PyTorch runs the network
         log.info("ONNX Runtime not used for %s: cannot write the cache (%s)", predictor.description, error)
         return None
-    network = _network(target, predictor.description)
-    return None if network is None else dataclasses.replace(predictor, model=network)
+    return _network(target, predictor.description)
 
 
-def cached_onnx_predictor(model: str | Path, device: str, classes: str | None, runtime: str, cache: Path | None = None) -> Predictor | None:
-    """What `place_for_work` would give for a run folder or pretrained:NAME on the CPU with ONNX
-    Runtime, built from an export already cached, without loading torch; None when that is not
-    certain (torch asked for, a GPU driver present under "auto", no export cached yet).
-
-    Raises:
-        CheckpointError, ConfigError, WeightsError: as `load_predictor` (an unusable model).
-    """
-    check_runtime(runtime)
-    if (
-        runtime == "torch"
-        or device not in ("auto", "cpu")
-        or parse_model(model).kind == "onnx"
-        or (device == "auto" and gpu_driver_present())
-    ):
+def cached_network(
+    architecture: str, model_classes: tuple[str, ...], weights: Path, description: str, cache: Path | None = None
+) -> OnnxNetwork | None:
+    """The export of `weights` already in the cache, opened without loading torch; None when
+    there is none yet (or its export failed before)."""
+    if not weights.is_file():
         return None
-    source = model_source(model, classes, cache)
-    if source.pretrained:
-        fetch(source.pretrained, cache)  # verifies the cached weights, as loading them does
-    if not source.weights_file.is_file():
-        return None
-    target = _cached_path(source.architecture, source.model_classes, source.weights_file, cache)
+    target = _cached_path(architecture, model_classes, weights, cache)
     if not target.is_file() or target.with_suffix(".failed").exists():
         return None
-    network = _network(target, source.description)
-    if network is None:
-        return None
-    reason = "auto: no CUDA device" if device == "auto" else "asked for (--device cpu)"
-    return source.predictor(network, _input_of(source, network), "cpu", reason)
+    return _network(target, description)
+
+
+def recorded_input(network: OnnxNetwork) -> Preprocess:
+    """The input recipe an export recorded (for pretrained weights, whose architecture decides
+    it: the cache key holds vemo's version, so it is this version's)."""
+    recorded = network.session.get_modelmeta().custom_metadata_map[PREFIX + "input"]
+    return Preprocess.from_json(json.loads(recorded))
 
 
 def check_runtime(runtime: str) -> None:
@@ -89,15 +75,6 @@ def check_runtime(runtime: str) -> None:
 def gpu_driver_present() -> bool:
     """Whether torch might find a CUDA device here (only torch itself can say for sure)."""
     return sys.platform == "win32" or any(Path(path).exists() for path in GPU_DRIVER_PATHS)
-
-
-def _input_of(source: ModelSource, network: OnnxNetwork) -> Preprocess:
-    """A run's input recipe is its config's; pretrained weights take their architecture's, which
-    the export recorded (the cache key holds vemo's version, so it is this version's)."""
-    if source.input is not None:
-        return source.input
-    recorded = network.session.get_modelmeta().custom_metadata_map[PREFIX + "input"]
-    return Preprocess.from_json(json.loads(recorded))
 
 
 def _network(target: Path, description: str) -> OnnxNetwork | None:
