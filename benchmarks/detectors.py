@@ -24,7 +24,7 @@ import cv2
 import pandas as pd
 
 from vemo.extraction import ExtractConfig, extract
-from vemo.faces.detect import DetectorConfig
+from vemo.faces.detect import DetectorSettings
 from vemo.faces.recipe import CropRecipe
 from vemo.io.media import open_media
 from vemo.prediction import load_predictor, predict_media
@@ -43,7 +43,7 @@ def real_media(media: Path) -> None:
         cells = []
         for detector in ("haar", "mtcnn"):
             for track in (False, True):
-                recipe = CropRecipe(detector, DetectorConfig(track=track, detect_width=0 if name.endswith(".jpg") else 320))
+                recipe = CropRecipe(detector, DetectorSettings(track=track, detect_width=0 if name.endswith(".jpg") else 320))
                 pipeline = face_pipeline(recipe, "all" if name == "multi_face.jpg" else "largest")
                 found = [len(faces) for _, faces in pipeline.run(open_media(media / name).frames())]
                 cells.append(f"{sum(found)} faces" if name == "multi_face.jpg" else f"{sum(map(bool, found))}/{len(found)}")
@@ -61,7 +61,7 @@ def corpus_detection(corpus: Path, workers: int) -> None:
     for detector in ("haar", "mtcnn"):
         with tempfile.TemporaryDirectory() as folder:
             started = time.perf_counter()
-            result = extract([corpus], folder, ExtractConfig(every=4, face_detector=detector), workers=workers)
+            result = extract([corpus], folder, ExtractConfig(every=4, detector=detector), workers=workers)
             seconds = time.perf_counter() - started
             faces = pd.read_csv(Path(folder) / "faces.csv")
             errors = eye_errors(Path(folder), corpus)
@@ -99,7 +99,7 @@ def speed(media: Path, workers: int) -> None:
         predictor = load_predictor("pretrained:fer2013-minixception", device="cpu", runtime="torch")
         for detector in ("haar", "mtcnn"):
             started = time.perf_counter()
-            result = extract([video], Path(folder) / detector, ExtractConfig(face_detector=detector), workers=workers)
+            result = extract([video], Path(folder) / detector, ExtractConfig(detector=detector), workers=workers)
             rates[detector] = result.frames_read / (time.perf_counter() - started)
             started = time.perf_counter()
             _, table = predict_media(video, predictor, workers=workers, detector=detector)

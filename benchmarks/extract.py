@@ -24,7 +24,7 @@ from pathlib import Path
 import cv2
 
 from vemo.extraction import ExtractConfig, extract
-from vemo.faces.detect import DetectorConfig, FaceTracker, HaarFaceDetector, load_cascade
+from vemo.faces.detect import DetectorSettings, FaceTracker, HaarFaceDetector, load_cascade
 
 DEFAULT_VIDEO = Path(__file__).resolve().parents[2] / "shared" / "media" / "single_face.mp4"
 
@@ -84,7 +84,7 @@ def main() -> None:
                 cascade.detectMultiScale(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), scaleFactor=1.1, minNeighbors=5, minSize=(30, 30))
             ),
         )
-        tracker = FaceTracker(HaarFaceDetector(DetectorConfig()))
+        tracker = FaceTracker(HaarFaceDetector(DetectorSettings()))
         vemo_detect_fps, _, vemo_found = timed_loop(video, lambda frame: tracker(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)))
         full = {}
         for workers in sorted({1, cores}):

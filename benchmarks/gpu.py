@@ -140,7 +140,7 @@ def vemo_images_per_second(workspace: Path, name: str, batch: int, device: str, 
         workspace,
         TrainConfig(
             model=name,
-            recipe="paper",
+            preset="paper",
             epochs=2,
             batch_size=batch,
             device=device,
@@ -225,7 +225,7 @@ def paper_grid(tmp: Path, epochs: int) -> None:
     split_workspace(workspace, by="subject", seed=0)
     moments.append(time.perf_counter())
     results = run_paper_grid(
-        workspace, ExperimentConfig(models=("lenet", "alexnet"), epochs=epochs, seeds=1, recipe="paper", protocol="subject")
+        workspace, ExperimentConfig(models=("lenet", "alexnet"), epochs=epochs, seeds=1, preset="paper", protocol="subject")
     )
     moments.append(time.perf_counter())
     steps = ("synthesis", "extraction, labels, split", "grid")

@@ -68,7 +68,7 @@ def main() -> None:
             for recipe in ("paper", "vemo"):
                 result = train(
                     workspace,
-                    TrainConfig(model=name, recipe=recipe, epochs=1, batch_size=args.batch_size, name=f"{name}-{recipe}", device="cpu"),
+                    TrainConfig(model=name, preset=recipe, epochs=1, batch_size=args.batch_size, name=f"{name}-{recipe}", device="cpu"),
                 )
                 rates.append(result.images_per_second)
             print(f"{name:8} {bare:9.1f} {rates[0]:11.1f} {rates[1]:9.1f} {rates[0] / bare:10.2f}")

@@ -180,3 +180,24 @@ def test_the_model_string_is_read_in_one_module():
     telling = re.compile(r"""startswith\(\s*["']pretrained:|endswith\(\s*["']\.onnx["']\s*\)|["']pretrained:["']""")
     found = [name for name, path in MODULES.items() if name != "vemo.prediction.reference" and telling.search(path.read_text())]
     assert not found, found
+
+
+# what the loader puts together: no other module of the prediction side may call these
+LOADER = "vemo.prediction.loader"
+LOADING_PIECES = {"cached_network", "exported_network", "open_model_file", "load_run", "load_pretrained", "prepare_network"}
+PREDICTION_SIDE = ("vemo.prediction", "vemo.live", "vemo.view", "vemo.cli", "vemo.demo")
+
+
+def test_models_are_loaded_for_prediction_by_the_loader_alone():
+    """`load_predictor` is the one way to load a model for prediction: no other module of the
+    prediction side imports the pieces it puts together, or builds a Predictor itself."""
+    found = []
+    for name, path in MODULES.items():
+        if name == LOADER or not name.startswith(PREDICTION_SIDE):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("vemo"):
+                found += [f"{name} imports {alias.name}" for alias in node.names if alias.name in LOADING_PIECES]
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Predictor":
+                found.append(f"{name} builds a Predictor")
+    assert not found, found

@@ -35,7 +35,7 @@ DEMO_GRID = ExperimentConfig(
     models=("lenet",),
     epochs=10,
     seeds=1,
-    recipe="paper",
+    preset="paper",
     protocol="subject",
     transfer=("fer2013-minixception",),
     transfer_epochs=3,
@@ -46,7 +46,7 @@ FULL_GRID = ExperimentConfig(
     epochs=5,
     model_epochs=(("alexnet", 1),),
     seeds=1,
-    recipe="paper",
+    preset="paper",
     protocol="subject",
     transfer=("fer2013-minixception",),
     transfer_epochs=3,
@@ -66,7 +66,7 @@ STAGE_SHARES = {"corpus": 0.22, "extract": 0.12, "label and split": 0.01, "exper
 # split), at the demo's half frame rate, LeNet for 2 epochs and the baseline, no transfer: every
 # stage in well under a minute
 QUICK_SUBJECTS, QUICK_CLIPS = 6, 24  # the quick demo's corpus, at DEMO_FPS
-QUICK_GRID = ExperimentConfig(models=("lenet",), epochs=2, seeds=1, recipe="paper", protocol="subject")
+QUICK_GRID = ExperimentConfig(models=("lenet",), epochs=2, seeds=1, preset="paper", protocol="subject")
 
 
 class StageClock:

@@ -37,7 +37,7 @@ def test_recomputed_paper_accuracies_match_the_issue():
 @pytest.mark.slow  # the paper grid trained twice
 def test_grid_report_and_rerun(split_tiny_workspace: Path, tmp_path: Path):
     ws = Path(shutil.copytree(split_tiny_workspace, tmp_path / "ws"))
-    config = ExperimentConfig(models=("lenet",), epochs=1, seeds=1, recipe="paper", protocol="subject")
+    config = ExperimentConfig(models=("lenet",), epochs=1, seeds=1, preset="paper", protocol="subject")
     results = run_paper_grid(ws, config, engine=EngineSettings(workers=2))  # two runs at a time, in worker processes
     assert len(results) == 3 + 1 + 1  # three optimizers at batch 10, the best at batch 100, the baseline
     assert set(results["table"]) == {"IV-VI", "VII-VIII", "IX"} and not results["reused"].any()

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from vemo.extraction import FACE_COLUMNS, SOURCE_COLUMNS, ExtractConfig, extract
-from vemo.faces.detect import DetectorConfig
+from vemo.faces.detect import DetectorSettings
 from vemo.synth.truth import eye_errors
 
 CROP = 227
@@ -127,7 +127,7 @@ def test_a_batch_with_bad_files_carries_on_and_lists_them(tiny_corpus: Path, tmp
 
 def test_notebook_options_every_5_and_no_align(tiny_corpus: Path, tmp_path: Path):
     video = sorted((tiny_corpus / "videos").glob("*.mp4"))[0]
-    config = ExtractConfig(every=5, align=False, detector=DetectorConfig(scale_factor=1.1, min_neighbors=4))
+    config = ExtractConfig(every=5, align=False, detector_settings=DetectorSettings(scale_factor=1.1, min_neighbors=4))
     extract([video], tmp_path, config, workers=1)
     faces = pd.read_csv(tmp_path / "faces.csv")
     assert len(faces) > 0 and (faces["frame"] % 5 == 0).all() and not faces["aligned"].any()
@@ -155,12 +155,12 @@ def test_all_faces_keeps_every_face(shared_media: Path, tmp_path: Path):
 @pytest.mark.slow  # MTCNN over a whole clip
 @pytest.mark.network
 def test_mtcnn_extraction_records_five_landmarks_and_aligns_on_them(tiny_corpus: Path, tmp_path: Path, weights_cache_env: Path):
-    """With `face_detector="mtcnn"` each crop is fitted to five landmarks, which faces.csv keeps;
+    """With `detector="mtcnn"` each crop is fitted to five landmarks, which faces.csv keeps;
     the true eyes land near their canonical places. Measured on the demo corpus (every 4th frame,
     benchmarks/detectors.py): MTCNN aligns 100 % of crops, worse-eye error median 5.6 px, 76 %
     within 8 px; Haar's eye cascades align 90 %, median 4.9 px, 89 % within 8 px (the test above).
     Here on the tiny corpus, with bounds a little below those figures."""
-    result = extract([tiny_corpus], tmp_path, ExtractConfig(every=3, face_detector="mtcnn"), workers=2)
+    result = extract([tiny_corpus], tmp_path, ExtractConfig(every=3, detector="mtcnn"), workers=2)
     assert not result.failures
     faces = pd.read_csv(tmp_path / "faces.csv")
     landmarks = [f"{part}_{axis}" for part in ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right") for axis in "xy"]

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from vemo.errors import FaceDetectionError
-from vemo.faces.detect import DetectorConfig, FaceTracker, HaarFaceDetector, load_cascade
+from vemo.faces.detect import DetectorSettings, FaceTracker, HaarFaceDetector, load_cascade
 from vemo.io.video import iter_video_frames
 from vemo.synth.corpus import face_found
 from vemo.synth.plan import plan_corpus
@@ -18,7 +18,7 @@ from vemo.synth.plan import plan_corpus
 @pytest.mark.slow  # tracking against full detection on every frame
 def test_tracker_finds_the_true_face_as_often_as_full_detection(tiny_corpus: Path):
     frames = pd.read_csv(tiny_corpus / "frames.csv")
-    detector = HaarFaceDetector(DetectorConfig())
+    detector = HaarFaceDetector(DetectorSettings())
     hits = {"full": 0, "tracked": 0}
     total = 0
     for video in sorted((tiny_corpus / "videos").glob("*.mp4")):
@@ -56,7 +56,7 @@ def test_tracker_returns_to_the_main_face_after_it_was_hidden(demo_corpus: Path)
     plan = plan_corpus("demo", seed=0)  # the fixture's corpus: it must hold the hard case for this test to mean anything
     assert any(clip.second_face is not None and clip.absences for clip in plan.clips)
     missed = total = 0
-    detector = HaarFaceDetector(DetectorConfig())
+    detector = HaarFaceDetector(DetectorSettings())
     for clip_id, fps in zip(clips["clip_id"], clips["fps"]):
         truth = frames[frames["clip_id"] == clip_id].set_index("frame")
         tracker = FaceTracker(detector)

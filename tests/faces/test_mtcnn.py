@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from vemo.faces.detect import DetectorConfig
+from vemo.faces.detect import DetectorSettings
 from vemo.faces.mtcnn import MTCNNCascade, MTCNNSettings, pyramid_scales
 from vemo.faces.mtcnn_detector import MTCNNFaceDetector
 
@@ -86,12 +86,12 @@ def test_boxes_scores_and_landmarks_match_the_reference(nets, reference, shared_
 
 def test_all_five_people_of_the_group_photo_and_the_one_haar_misses(nets, shared_media: Path):
     image = cv2.imread(str(shared_media / "multi_face.jpg"))
-    faces = MTCNNFaceDetector(nets, DetectorConfig(detect_width=0, min_size=20)).find(image)
+    faces = MTCNNFaceDetector(nets, DetectorSettings(detect_width=0, min_size=20)).find(image)
     assert len(faces) == 5
     assert all(len(face.landmarks) == 5 for face in faces)
     from vemo.faces.detect import HaarFaceDetector
 
-    haar = HaarFaceDetector(DetectorConfig(detect_width=0)).detect(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
+    haar = HaarFaceDetector(DetectorSettings(detect_width=0)).detect(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
     assert len(haar) < len(faces)
 
 
@@ -107,7 +107,7 @@ def test_batches_give_what_single_frames_give(nets, tiny_corpus: Path):
 
 def test_an_image_too_small_for_the_pyramid_has_no_face(nets):
     assert pyramid_scales(10, 10, MTCNNSettings()) == []
-    assert MTCNNFaceDetector(nets, DetectorConfig(detect_width=0)).find(np.zeros((10, 14, 3), np.uint8)) == []
+    assert MTCNNFaceDetector(nets, DetectorSettings(detect_width=0)).find(np.zeros((10, 14, 3), np.uint8)) == []
 
 
 def test_cuda_gives_the_cpu_detections(cuda_device, cached_weights, shared_media: Path):
@@ -152,7 +152,7 @@ def test_tracking_refines_the_last_box_and_keeps_the_face(nets, tiny_corpus: Pat
     video = sorted((tiny_corpus / "videos").glob("*.mp4"))[1]
     found = {}
     for track in (True, False):
-        config = DetectorConfig(track=track)
+        config = DetectorSettings(track=track)
         pipeline = FacePipeline(CropRecipe("mtcnn", config), detector=MTCNNFaceDetector(nets, config))
         found[track] = [faces[0].box if faces else None for _, faces in pipeline.run(open_media(video).frames())]
     assert [b is None for b in found[True]] == [b is None for b in found[False]]
@@ -191,7 +191,7 @@ def test_threads_sharing_one_cascade_find_what_their_own_cascades_find(nets, tin
     from vemo.io.media import open_media
 
     videos = sorted((tiny_corpus / "videos").glob("*.mp4"))[:8]
-    config = DetectorConfig()
+    config = DetectorSettings()
     shared = SharedCascade(MTCNNCascade(nets))
 
     def boxes(video: Path, detector: MTCNNFaceDetector) -> list:

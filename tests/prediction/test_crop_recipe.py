@@ -101,7 +101,7 @@ def test_a_mismatched_override_warns(split_tiny_workspace: Path, tmp_path: Path,
 @pytest.mark.network
 def test_a_model_trained_on_mtcnn_crops_predicts_with_mtcnn(tiny_corpus: Path, tmp_path_factory, weights_cache_env):
     workspace = tmp_path_factory.mktemp("mtcnn-crops") / "ws"
-    extract([tiny_corpus], workspace, ExtractConfig(every=3, face_detector="mtcnn"), workers=2)
+    extract([tiny_corpus], workspace, ExtractConfig(every=3, detector="mtcnn"), workers=2)
     apply_labels(workspace, labels_from_clips(workspace, window="all"), "clips")
     split_workspace(workspace, by="clip", seed=0)
     run = train(workspace, TrainConfig(model="lenet", optimizer="adam", epochs=1, batch_size=32, name="m")).run_dir

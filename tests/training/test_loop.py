@@ -43,7 +43,7 @@ def test_run_folder_contents(ws: Path):
     assert not (run / "last.json").exists()  # the checkpoint is one file: its state is in the metadata
     config = json.loads((run / "config.json").read_text())
     assert config["model"] == "lenet" and config["classes"] == ["disgust", "happiness", "sadness", "surprise"]
-    assert config["recipe"] == "vemo" and config["training"]["optimizer"] == "adam" and config["status"] == "finished"
+    assert config["preset"] == "vemo" and config["training"]["optimizer"] == "adam" and config["status"] == "finished"
     assert config["corpus"]["synthetic"] is True and len(config["split_fingerprint"]) == 16
     history = pd.read_csv(run / "history.csv")
     assert list(history["epoch"]) == [1, 2] and {"train_loss", "val_loss", "val_accuracy", "lr", "seconds"} <= set(history)
@@ -73,10 +73,10 @@ def test_resume_equals_an_uninterrupted_run(ws: Path, optimizer: str):
     pd.testing.assert_frame_equal(h1.drop(columns=["seconds", "train_seconds"]), h2.drop(columns=["seconds", "train_seconds"]))
 
 
-def test_paper_recipe_uses_raw_pixels_and_no_augmentation(ws: Path):
-    train(ws, TrainConfig(model="lenet", epochs=1, recipe="paper", name="p"))
+def test_the_paper_preset_uses_raw_pixels_and_no_augmentation(ws: Path):
+    train(ws, TrainConfig(model="lenet", epochs=1, preset="paper", name="p"))
     config = json.loads((ws / "runs/p/config.json").read_text())
-    assert config["input"]["scale"] == 1.0 and config["input"]["resize"] == "nearest" and config["recipe"] == "paper"
+    assert config["input"]["scale"] == 1.0 and config["input"]["resize"] == "nearest" and config["preset"] == "paper"
 
 
 def test_corrupt_checkpoint_is_a_clear_error(ws: Path):
@@ -95,6 +95,20 @@ def test_other_settings_in_the_same_run_folder_are_refused(ws: Path):
     train(ws, TrainConfig(model="lenet", epochs=1, name="same"))
     with pytest.raises(CheckpointError, match="other training"):
         train(ws, TrainConfig(model="lenet", epochs=1, lr=0.01, name="same"))
+
+
+def test_a_run_recorded_with_the_presets_old_name_still_resumes(ws: Path):
+    """Run folders whose config.json names the training preset "recipe" resume, and other
+    settings are still refused."""
+    train(ws, TrainConfig(model="lenet", epochs=2, name="old"), epochs_limit=1)
+    path = ws / "runs/old/config.json"
+    config = json.loads(path.read_text())
+    config["training"]["recipe"] = config["training"].pop("preset")
+    path.write_text(json.dumps(config))
+    train(ws, TrainConfig(model="lenet", epochs=2, name="old"))  # resumes: no "other training"
+    assert json.loads(path.read_text())["status"] == "finished"
+    with pytest.raises(CheckpointError, match="other training"):
+        train(ws, TrainConfig(model="lenet", epochs=2, preset="paper", name="old"))
 
 
 def test_bad_training_input(ws: Path):
@@ -130,8 +144,8 @@ def test_fine_tuning_settings_are_checked(ws: Path):
         TrainConfig(model="minixception", freeze_epochs=3, epochs=3)
     with pytest.raises(ConfigError, match="no separate head"):
         TrainConfig(model="lenet", freeze_epochs=1, epochs=3)
-    with pytest.raises(ConfigError, match="use recipe vemo"):
-        TrainConfig(model="mobilenet_v2", weights="mobilenet_v2-imagenet", recipe="paper")
+    with pytest.raises(ConfigError, match="use preset vemo"):
+        TrainConfig(model="mobilenet_v2", weights="mobilenet_v2-imagenet", preset="paper")
 
 
 def test_training_on_cuda_gives_a_run_that_loads_on_the_cpu(cuda_device, ws: Path):

@@ -36,7 +36,6 @@ FLAGS = {
     "crop_size": "--size",
     "clips_file": "--clips",
     "subjects_file": "--subjects",
-    "face_detector": "--detector",
 }
 CacheOption = Annotated[
     Optional[Path], typer.Option("--cache-dir", help="Weights cache (default: $VEMO_CACHE_DIR or ~/.cache/vemo/weights).")

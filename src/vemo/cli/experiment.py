@@ -21,7 +21,7 @@ def experiment_paper(
     epochs: Annotated[int, typer.Option(help="Epochs per run (the authors' notebook: 25).")] = 25,
     seeds: Annotated[int, typer.Option(help="Seeds per setting; figures are mean ± std over them.")] = 1,
     models: Annotated[str, typer.Option(help="Comma-separated networks.")] = "lenet,alexnet",
-    recipe: Annotated[str, typer.Option(help="paper (the notebook's) or vemo.")] = "paper",
+    preset: Annotated[str, typer.Option("--preset", "--recipe", help="Training preset: paper (the notebook's) or vemo.")] = "paper",
     protocol: Annotated[str, typer.Option(help="subject (honest), paper (frame-level split, leaks), or both side by side.")] = "subject",
     baseline: Annotated[bool, typer.Option(help="Also fit the LGBP + PCA + LDA baseline (Table IX).")] = True,
     workers: Annotated[
@@ -51,7 +51,7 @@ def experiment_paper(
         models=tuple(m.strip() for m in models.split(",") if m.strip()),
         epochs=epochs,
         seeds=seeds,
-        recipe=recipe,
+        preset=preset,
         protocol=protocol,
         baseline=baseline,
         transfer=tuple(w.strip() for w in transfer.split(",") if w.strip()),

@@ -64,7 +64,7 @@ def extract(
     """Find, align and crop the faces of videos and images into a workspace (stage 1 of the paper)."""
     from vemo.extraction import ExtractConfig
     from vemo.extraction import extract as run_extract
-    from vemo.faces.detect import DetectorConfig
+    from vemo.faces.detect import DetectorSettings
 
     config = ExtractConfig(
         every=every,
@@ -72,8 +72,8 @@ def extract(
         crop_size=size,
         align=align,
         all_faces=all_faces,
-        face_detector=detector,
-        detector=DetectorConfig(
+        detector=detector,
+        detector_settings=DetectorSettings(
             scale_factor=scale_factor,
             min_neighbors=min_neighbors,
             min_size=min_size,
@@ -130,7 +130,12 @@ def train(
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     patience: Annotated[Optional[int], typer.Option(help="Stop after this many epochs without improvement.")] = None,
     class_weights: Annotated[bool, typer.Option(help="Weight the loss by inverse class frequency.")] = False,
-    recipe: Annotated[str, typer.Option(help="vemo (scaled, augmented) or paper (raw pixels, nearest resize, no augmentation).")] = "vemo",
+    preset: Annotated[
+        str,
+        typer.Option(
+            "--preset", "--recipe", help="Training preset: vemo (scaled, augmented) or paper (raw pixels, nearest resize, no augmentation)."
+        ),
+    ] = "vemo",
     monitor: Annotated[str, typer.Option(help="Keep the best epoch by val_loss or val_accuracy.")] = "val_loss",
     momentum: Annotated[float, typer.Option(help="Momentum for SGD and RMSprop.")] = 0.0,
     weight_decay: Annotated[float, typer.Option(help="L2 weight decay.")] = 0.0,
@@ -162,7 +167,7 @@ def train(
         device=device,
         patience=patience,
         class_weights=class_weights,
-        recipe=recipe,
+        preset=preset,
         monitor=monitor,
         momentum=momentum,
         weight_decay=weight_decay,
@@ -180,7 +185,7 @@ def train(
     if os.environ.get("RANK", "0") != "0":
         return  # one process of several: rank 0 reports
     typer.echo(
-        f"trained {model} ({optimizer}, batch {batch_size}, {recipe} recipe): {result.epochs_run} epochs in "
+        f"trained {model} ({optimizer}, batch {batch_size}, {preset} preset): {result.epochs_run} epochs in "
         f"{result.seconds:.1f} s ({result.images_per_second:.0f} images/s); best epoch {result.best_epoch}: "
         f"val loss {result.best_val_loss:.4f}, val accuracy {result.best_val_accuracy:.3f} -> {result.run_dir}"
     )

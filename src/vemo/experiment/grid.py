@@ -39,12 +39,12 @@ PROTOCOLS = {"subject": "subject", "paper": "frame"}  # protocol -> how `split_w
 
 @dataclass(frozen=True)
 class ExperimentConfig:
-    """The study: defaults follow the authors' notebook (25 epochs, paper recipe)."""
+    """The study: defaults follow the authors' notebook (25 epochs, paper preset)."""
 
     models: tuple[str, ...] = ("lenet", "alexnet")
     epochs: int = 25
     seeds: int = 1
-    recipe: str = "paper"
+    preset: str = "paper"  # the training preset of every run (`TrainConfig.preset`)
     protocol: str = "subject"
     batch_sizes: tuple[int, int] = (10, 100)
     baseline: bool = True
@@ -78,8 +78,8 @@ class ExperimentConfig:
         return "subject" if self.protocol == "both" else self.protocol
 
 
-def run_name(protocol: str, recipe: str, model: str, optimizer: str, batch_size: int, epochs: int, seed: int) -> str:
-    return f"exp-{protocol}-{recipe}-{model}-{optimizer}-b{batch_size}-e{epochs}-s{seed}"
+def run_name(protocol: str, preset: str, model: str, optimizer: str, batch_size: int, epochs: int, seed: int) -> str:
+    return f"exp-{protocol}-{preset}-{model}-{optimizer}-b{batch_size}-e{epochs}-s{seed}"
 
 
 def _result_row(run: RunFolder, **keys) -> dict:
@@ -185,9 +185,9 @@ def _run_protocol(
 
     def task(model: str, optimizer: str, batch_size: int, seed: int, table: str) -> tuple[TrainConfig, dict]:
         epochs = config.epochs_for(model)
-        name = run_name(config.protocol, config.recipe, model, optimizer, batch_size, epochs, seed)
+        name = run_name(config.protocol, config.preset, model, optimizer, batch_size, epochs, seed)
         if model == "lgbp":  # fitted once: no optimizer, batches or epochs
-            train_config = TrainConfig(model=model, epochs=1, recipe=config.recipe, name=name, classes=config.classes)
+            train_config = TrainConfig(model=model, epochs=1, preset=config.preset, name=name, classes=config.classes)
         else:
             train_config = TrainConfig(
                 model=model,
@@ -195,14 +195,14 @@ def _run_protocol(
                 batch_size=batch_size,
                 epochs=epochs,
                 seed=seed,
-                recipe=config.recipe,
+                preset=config.preset,
                 name=name,
                 classes=config.classes,
             )
         keys = {
             "table": table,
             "protocol": config.protocol,
-            "recipe": config.recipe,
+            "preset": config.preset,
             "model": model,
             "optimizer": optimizer,
             "batch_size": batch_size,
@@ -242,7 +242,7 @@ def _transfer_tasks(config: ExperimentConfig) -> list[tuple[TrainConfig, dict]]:
                     batch_size=batch_size,
                     epochs=config.transfer_epochs,
                     seed=seed,
-                    recipe="vemo",
+                    preset="vemo",
                     name=name,
                     classes=config.classes,
                     weights=start,
@@ -251,7 +251,7 @@ def _transfer_tasks(config: ExperimentConfig) -> list[tuple[TrainConfig, dict]]:
                 keys = {
                     "table": "transfer",
                     "protocol": config.protocol,
-                    "recipe": "vemo",
+                    "preset": "vemo",
                     "model": model,
                     "optimizer": config.transfer_optimizer,
                     "batch_size": batch_size,

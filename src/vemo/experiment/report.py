@@ -1,7 +1,7 @@
 """The study's report: Tables IV to IX beside the paper's, figures, machine, and a discussion.
 
 Writes report.md, a self-contained report.html (images embedded), results.csv and
-results.json. Every table says which corpus, split, recipe, epochs and seeds produced it.
+results.json. Every table says which corpus, split, training preset, epochs and seeds produced it.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def transfer_table(results: pd.DataFrame) -> pd.DataFrame | None:
         rows.append(
             {
                 "Method": f"{model} {start}",
-                "recipe": "vemo",
+                "preset": "vemo",
                 "epochs": int(group["epochs"].iloc[0]),
                 "accuracy %": _pm(group["accuracy"]),
                 "balanced %": _pm(group["balanced_accuracy"]),
@@ -77,7 +77,7 @@ def transfer_table(results: pd.DataFrame) -> pd.DataFrame | None:
         rows.append(
             {
                 "Method": f"{NAMES[model]} (Table IX: {NAMES[best[0]]}, batch {best[1]})",
-                "recipe": chosen["recipe"].iloc[0],
+                "preset": chosen["preset"].iloc[0],
                 "epochs": int(chosen["epochs"].iloc[0]),
                 "accuracy %": _pm(chosen["accuracy"]),
                 "balanced %": _pm(chosen["balanced_accuracy"]),
@@ -380,7 +380,7 @@ def write_report(results: pd.DataFrame, workspace: Path, out: Path, config: Expe
         title = "Transfer learning: pretrained models fine-tuned, the same architectures from scratch, and the paper's networks"
         note = (
             "Same split for every row. Fine-tuned runs train only the new head for the first epoch(s), then "
-            "every layer. The paper's networks use the recipe of the grid above."
+            "every layer. The paper's networks use the training preset of the grid above."
         )
         md += [f"## {title}", "", note, "", transfer.to_markdown(index=False), ""]
         body.append(f"<h2>{html.escape(title)}</h2><p>{html.escape(note)}</p>" + transfer.to_html(index=False, border=0, classes="t"))
@@ -410,11 +410,11 @@ def _split_words(protocol: str) -> str:
 
 
 def _provenance(note: str, corpus: dict, config: ExperimentConfig, seconds: float) -> str:
-    """The line under the report's title: what was left out (`note`), corpus, split, recipe, epochs, time."""
+    """The line under the report's title: what was left out (`note`), corpus, split, training preset, epochs, time."""
     statement = ("SYNTHETIC — " if corpus["synthetic"] else "") + corpus["statement"]
     return (
         (f"{note} " if note else "") + f"Corpus: {statement} "
         f"Split: {config.report_protocol} ({_split_words(config.report_protocol)}). "
-        f"Recipe: {config.recipe}. Epochs: {config.epochs}{_epoch_overrides(config)}. Seeds: {config.seeds} "
+        f"Training preset: {config.preset}. Epochs: {config.epochs}{_epoch_overrides(config)}. Seeds: {config.seeds} "
         f"(figures are mean ± std over seeds). Wall time of this command: {seconds:.0f} s."
     )

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from vemo.checks import require_number
-from vemo.faces.detect import DetectorConfig
+from vemo.faces.detect import DetectorSettings
 from vemo.faces.recipe import CropRecipe
 
 
@@ -16,8 +16,8 @@ from vemo.faces.recipe import CropRecipe
 class ExtractConfig:
     """How faces are extracted. `every` keeps every n-th frame; `target_fps` overrides it.
 
-    `face_detector` with its `detector` settings, `crop_size` and `align` make up the crop recipe
-    (`recipe`), which the workspace records and every model trained on it carries to prediction.
+    `detector` with its `detector_settings`, `crop_size` and `align` make up the crop recipe
+    (`crop_recipe`), which the workspace records and every model trained on it carries to prediction.
     """
 
     every: int = 1
@@ -25,26 +25,30 @@ class ExtractConfig:
     crop_size: int = 227
     align: bool = True
     all_faces: bool = False
-    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    detector_settings: DetectorSettings = field(default_factory=DetectorSettings)
     chunk_frames: int = 120
-    face_detector: str = "haar"  # "haar" (the paper's Viola-Jones) or "mtcnn" (a CNN with five landmarks)
+    detector: str = "haar"  # "haar" (the paper's Viola-Jones) or "mtcnn" (a CNN with five landmarks)
 
     def __post_init__(self) -> None:
         require_number(self.every, "every", 1, 1_000_000)
         require_number(self.target_fps, "target_fps", 0, 1000, low_open=True)
-        _ = self.recipe  # a bad crop size or detector setting raises here, before any work
+        _ = self.crop_recipe  # a bad crop size or detector setting raises here, before any work
 
     @property
-    def recipe(self) -> CropRecipe:
-        return CropRecipe(self.face_detector, self.detector, self.align, self.crop_size)
+    def crop_recipe(self) -> CropRecipe:
+        return CropRecipe(self.detector, self.detector_settings, self.align, self.crop_size)
 
     def fingerprint(self) -> str:
         """Hash of everything that changes the crops (not of speed-only settings)."""
         settings = asdict(self)
         settings.pop("chunk_frames")
-        if settings["face_detector"] == "haar":  # as before MTCNN came: Haar workspaces keep their fingerprint
-            settings.pop("face_detector")
-        other = DetectorConfig.MTCNN_ONLY if self.face_detector == "haar" else DetectorConfig.HAAR_ONLY
+        # the hashed names are the first workspaces' ("face_detector" the name, "detector" the
+        # settings, and no name for Haar), so every workspace keeps its fingerprint
+        name = settings.pop("detector")
+        settings["detector"] = settings.pop("detector_settings")
+        if name != "haar":
+            settings["face_detector"] = name
+        other = DetectorSettings.MTCNN_ONLY if self.detector == "haar" else DetectorSettings.HAAR_ONLY
         for ignored in ("detect_width", "track", "redetect_every", *other):  # speed-only, or the other detector's
             settings["detector"].pop(ignored)
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]

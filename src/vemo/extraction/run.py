@@ -92,15 +92,15 @@ def _face_pipeline(config: ExtractConfig) -> FacePipeline:
     """The recipe's pipeline. Haar needs neither weights nor torch, so a Haar extraction and its
     worker processes never import torch (about 2.3 s of CPU each; `vemo extract` starts in 1 s)."""
     mode = "all" if config.all_faces else "largest"
-    if config.recipe.detector == "haar":
-        return FacePipeline(config.recipe, mode)
+    if config.crop_recipe.detector == "haar":
+        return FacePipeline(config.crop_recipe, mode)
     import torch
 
     from vemo.weights import face_pipeline
 
     if multiprocessing.parent_process() is not None:  # a worker process: one core each, for torch too
         torch.set_num_threads(1)
-    return face_pipeline(config.recipe, mode)
+    return face_pipeline(config.crop_recipe, mode)
 
 
 def _run_task(task: _Task, config: ExtractConfig, workspace: str) -> dict:
@@ -228,10 +228,10 @@ def extract(
     check_shared_workspace(workspace, engine)
     for folder in (workspace, state):  # temp files of a killed run
         clean_partial_files(folder)
-    if config.recipe.detector != "haar":
+    if config.crop_recipe.detector != "haar":
         from vemo.weights import prepare_detector
 
-        prepare_detector(config.recipe)  # fetched once here, so the workers only read the weights
+        prepare_detector(config.crop_recipe)  # fetched once here, so the workers only read the weights
     tasks, pending, skipped, failures = _plan_sources(inputs, workspace, config)
     if skipped:
         log.info("%d source(s) already extracted with these parameters; skipping them", skipped)

@@ -115,7 +115,7 @@ def write_metadata(workspace: Path, config: ExtractConfig, result: ExtractResult
             "vemo_version": __version__,
             "versions": {"opencv": cv2.__version__, "numpy": np.__version__, "python": platform.python_version()},
             "parameters": asdict(config),
-            "crop_recipe": config.recipe.to_json(),
+            "crop_recipe": config.crop_recipe.to_json(),
             "fingerprint": config.fingerprint(),
             "workers": workers or os.cpu_count(),
             "this_run": {

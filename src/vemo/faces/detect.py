@@ -40,7 +40,7 @@ class FaceBox:
 
 
 @dataclass(frozen=True)
-class DetectorConfig:
+class DetectorSettings:
     """Face detector parameters. `min_size` is in frame pixels.
 
     `detect_width`: frames wider than this are downscaled to it before detection (0: never).
@@ -66,7 +66,7 @@ class DetectorConfig:
 class FaceDetector(Protocol):
     """What the trackers need of a detector (Haar here, MTCNN in `vemo.faces.mtcnn_detector`)."""
 
-    config: DetectorConfig
+    config: DetectorSettings
 
     def find(self, image: np.ndarray | None, gray: np.ndarray, min_width: int = 0) -> list[FaceBox]:
         """Every face of a frame (BGR `image` and its grayscale), largest first; with `min_width`,
@@ -96,7 +96,7 @@ def load_cascade(name: str) -> cv2.CascadeClassifier:
 class HaarFaceDetector:
     """Haar frontal-face detection on a downscaled grayscale frame, boxes in full-frame pixels."""
 
-    def __init__(self, config: DetectorConfig = DetectorConfig()) -> None:
+    def __init__(self, config: DetectorSettings = DetectorSettings()) -> None:
         self.config = config
         self._cascade = load_cascade(config.cascade)
 

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from vemo.errors import FaceDetectionError
-from vemo.faces.detect import DetectorConfig, FaceBox
+from vemo.faces.detect import DetectorSettings, FaceBox
 from vemo.faces.mtcnn import MTCNN, Detections, MTCNNCascade, MTCNNSettings
 from vemo.faces.mtcnn_shared import SharedCascade
 
@@ -23,7 +23,7 @@ class MTCNNFaceDetector:
     """Finds faces with an `MTCNN` module (weights loaded by the caller) under `config`, or
     through a cascade `shared` by every thread (on a GPU: see `vemo.faces.mtcnn_shared`)."""
 
-    def __init__(self, nets: MTCNN | None, config: DetectorConfig = DetectorConfig(), shared: SharedCascade | None = None) -> None:
+    def __init__(self, nets: MTCNN | None, config: DetectorSettings = DetectorSettings(), shared: SharedCascade | None = None) -> None:
         if (nets is None) == (shared is None):
             raise ValueError("give either the nets or a shared cascade")
         self.config = config

@@ -53,7 +53,7 @@ class FacePipeline:
             raise ConfigError(f"mode must be one of {', '.join(MODES)}, not {mode!r}", "mode")
         if detector is None and recipe.detector != "haar":
             raise ConfigError(f"the {recipe.detector} detector needs its weights: build the pipeline with vemo.weights.face_pipeline")
-        self.recipe = recipe
+        self.crop_recipe = recipe
         self.mode = mode
         self._detector = detector or HaarFaceDetector(recipe.detector_settings)
         self._largest = FaceTracker(self._detector)
@@ -87,7 +87,7 @@ class FacePipeline:
         found = []
         for track, box in self.boxes(image, gray) if boxes is None else enumerate(boxes):
             eyes = self._eyes.locate(gray, box) if self._eyes is not None and box.landmarks is None else None
-            crop, eyes = aligned_crop(gray if self.gray_crops else image, box, eyes, self.recipe.crop_size, self.recipe.align)
+            crop, eyes = aligned_crop(gray if self.gray_crops else image, box, eyes, self.crop_recipe.crop_size, self.crop_recipe.align)
             found.append(Face(track, box, eyes, crop))
         return found
 
@@ -110,7 +110,7 @@ class FacePipeline:
                 return []
             box = found[0]
             eyes = carrier(gray, box, search=self._largest.full_detection)
-        crop, eyes = aligned_crop(gray if self.gray_crops else image, box, eyes, self.recipe.crop_size)
+        crop, eyes = aligned_crop(gray if self.gray_crops else image, box, eyes, self.crop_recipe.crop_size)
         return [Face(0, box, eyes, crop)]
 
     def run(self, frames: Iterable[Frame]) -> Iterator[tuple[Frame, list[Face]]]:

@@ -14,7 +14,7 @@ from typing import Any
 from vemo.checks import require_number
 from vemo.errors import ConfigError
 from vemo.faces.align import CANONICAL_EYES
-from vemo.faces.detect import DetectorConfig
+from vemo.faces.detect import DetectorSettings
 
 DETECTORS = ("haar", "mtcnn")
 
@@ -28,7 +28,7 @@ class CropRecipe:
     """
 
     detector: str = "haar"
-    detector_settings: DetectorConfig = field(default_factory=DetectorConfig)
+    detector_settings: DetectorSettings = field(default_factory=DetectorSettings)
     align: bool = True
     crop_size: int = 227
 
@@ -51,11 +51,11 @@ class CropRecipe:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CropRecipe:
-        known = {f.name for f in fields(DetectorConfig)}
+        known = {f.name for f in fields(DetectorSettings)}
         given: dict[str, Any] = {
             k: tuple(v) if isinstance(v, list) else v for k, v in data.get("detector_settings", {}).items() if k in known
         }
-        settings = DetectorConfig(**given)
+        settings = DetectorSettings(**given)
         return cls(data.get("detector", "haar"), settings, bool(data.get("align", True)), int(data.get("crop_size", 227)))
 
     def with_align(self, align: bool | None) -> CropRecipe:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from vemo.io.files import clean_partial_files, write_csv_atomic, write_json_atomic
 from vemo.live.session import LiveSession
-from vemo.prediction.timeline import VideoPrediction
+from vemo.prediction.media import VideoPrediction
 
 
 def write_live_outputs(session: LiveSession, out: Path) -> tuple[VideoPrediction, list[Path]]:

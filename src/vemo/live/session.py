@@ -30,10 +30,10 @@ from vemo.live.capture import Captured, CaptureThread, NewestFrame, Retries, par
 from vemo.models.inputs import crop_to_array
 from vemo.prediction.config import PredictConfig
 from vemo.prediction.loader import predictor_for
+from vemo.prediction.media import VideoPrediction, summarise_scan
 from vemo.prediction.predictor import Predictor
 from vemo.prediction.scan import FACE_FIELDS, Scan, face_row, one_thread_per_worker
 from vemo.prediction.smoothing import TrailingMean
-from vemo.prediction.timeline import VideoPrediction, summarise_scan
 from vemo.weights import face_pipeline
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
-"""How a model sees a face: the input spec (size, colour, resize), the pixel recipe, the device,
+"""How a model sees a face: the input spec (size, colour, resize), the pixel preset, the device,
 and batched inference, recorded with every run so evaluation and prediction match training.
 
-Two pixel recipes: "vemo" scales pixels to 0..1 and normalises with the model's mean and std;
+Two pixel presets (the training presets' pixels): "vemo" scales pixels to 0..1 and normalises with the model's mean and std;
 "paper" feeds raw 0..255 pixels, as the authors' notebook does.
 """
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # torch loads where a tensor is made: ONNX Runtime's predicti
     import torch
     from torch import nn
 
-RECIPES = ("vemo", "paper")
+PRESETS = ("vemo", "paper")
 RESIZE_METHODS = {"area": cv2.INTER_AREA, "nearest": cv2.INTER_NEAREST, "linear": cv2.INTER_LINEAR}
 DEVICES = ("auto", "cpu", "cuda")
 MAX_INPUT_SIZE = 1024  # side of a model's input: the largest network here takes 227, a crop is at most 2048
@@ -119,10 +119,10 @@ class Preprocess:
         ConfigError: a field missing, of the wrong type or out of its range, named.
         """
         if not isinstance(data, dict):
-            raise ConfigError(f"an input recipe must be an object, not {type(data).__name__}")
+            raise ConfigError(f"an input spec must be an object, not {type(data).__name__}")
         missing = [key for key in ("size", "color", "resize", "scale", "mean", "std") if key not in data]
         if missing:
-            raise ConfigError(f"an input recipe needs {', '.join(missing)}", *missing)
+            raise ConfigError(f"an input spec needs {', '.join(missing)}", *missing)
         if not all(isinstance(data[key], list) for key in ("mean", "std")):
             raise ConfigError("mean and std must be lists of numbers, one per channel", "mean", "std")
         if isinstance(data["size"], bool) or not isinstance(data["size"], int):
@@ -130,18 +130,18 @@ class Preprocess:
         return cls(data["size"], data["color"], data["resize"], data["scale"], tuple(data["mean"]), tuple(data["std"]))
 
 
-def preprocess_for(info: ModelInfo, recipe: str) -> Preprocess:
-    """The input recipe of a model.
+def preprocess_for(info: ModelInfo, preset: str) -> Preprocess:
+    """The input spec of a model trained with the training preset `preset`.
 
     Raises:
-        ConfigError: unknown recipe.
+        ConfigError: unknown preset.
     """
-    if recipe == "vemo":
+    if preset == "vemo":
         return Preprocess(info.input_size, info.color, "area", 1 / 255, info.mean, info.std)
-    if recipe == "paper":
+    if preset == "paper":
         channels = 3 if info.color == "rgb" else 1
         return Preprocess(info.input_size, info.color, "nearest", 1.0, (0.0,) * channels, (1.0,) * channels)
-    raise ConfigError(f"recipe must be one of {', '.join(RECIPES)}, not {recipe!r}", "recipe")
+    raise ConfigError(f"preset must be one of {', '.join(PRESETS)}, not {preset!r}", "preset")
 
 
 def resolve_device(name: str) -> torch.device:

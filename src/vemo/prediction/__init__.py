@@ -7,8 +7,8 @@
 from vemo.prediction.config import PredictConfig
 from vemo.prediction.folder import predict_to_folder
 from vemo.prediction.loader import load_predictor
+from vemo.prediction.media import VideoPrediction, find_segments, predict_media, smooth_probabilities
 from vemo.prediction.predictor import Predictor
-from vemo.prediction.timeline import VideoPrediction, find_segments, predict_media, smooth_probabilities
 
 __all__ = [
     "PredictConfig",

@@ -103,4 +103,3 @@ class PredictConfig:
         if unknown:
             raise ConfigError(f"unknown prediction option(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})", *unknown)
         return replace(config or cls(), **options)
-

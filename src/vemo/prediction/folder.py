@@ -33,10 +33,10 @@ from vemo.io.predictions import RECORD, STATE_DIR, SUMMARY, summary_columns
 from vemo.io.runs import RunFolder
 from vemo.prediction.config import PredictConfig
 from vemo.prediction.loader import predictor_for
+from vemo.prediction.media import VideoPrediction, predict_loaded
 from vemo.prediction.predictor import Predictor
 from vemo.prediction.reference import parse_model
 from vemo.prediction.scan import one_thread_per_worker
-from vemo.prediction.timeline import VideoPrediction, predict_loaded
 
 log = logging.getLogger(__name__)
 

@@ -73,7 +73,7 @@ def load_predictor(
         return _onnx_file(reference.path, device, runtime, classes, align, detector)
     cpu_until_placed(device)  # an unknown device, or CUDA asked for on a machine without it, fails here
     source = _describe(reference, classes, cache)
-    recipe = _with_overrides(source.recipe, source.description, align, detector)
+    recipe = _with_overrides(source.crop_recipe, source.description, align, detector)
     cached = _from_cached_export(source, recipe, device, runtime, cache)
     if cached is not None:
         return cached
@@ -83,14 +83,14 @@ def load_predictor(
 @dataclass(frozen=True)
 class _ModelSource:
     """What a run folder or pretrained weights say of their model before its network is loaded
-    (nothing here needs torch): its input recipe when the source records it (a run's config;
+    (nothing here needs torch): its input spec when the source records it (a run's config;
     pretrained weights take their architecture's)."""
 
     model_classes: tuple[str, ...]
     classes: tuple[str, ...]
     description: str
     corpus: dict
-    recipe: CropRecipe
+    crop_recipe: CropRecipe
     architecture: str
     weights_file: Path
     input: Preprocess | None
@@ -114,7 +114,7 @@ def _describe(reference: ModelReference, classes: str | None, cache: Path | None
             classes=choose_classes(entry.classes, classes, True),
             description=f"pretrained:{name}",
             corpus={"synthetic": False, "statement": f"pretrained on {entry.trained_on}"},
-            recipe=CropRecipe.from_json(entry.crop_recipe) if entry.crop_recipe else DEFAULT_RECIPE,
+            crop_recipe=CropRecipe.from_json(entry.crop_recipe) if entry.crop_recipe else DEFAULT_RECIPE,
             architecture=entry.model,
             weights_file=cache_dir(cache) / name / "weights.safetensors",
             input=None,
@@ -128,7 +128,7 @@ def _describe(reference: ModelReference, classes: str | None, cache: Path | None
         classes=choose_classes(model_classes, classes, False),
         description=reference.target,
         corpus=config.get("corpus", {}),
-        recipe=_run_crop_recipe(config),
+        crop_recipe=_run_crop_recipe(config),
         architecture=config["model"],
         weights_file=run.model_file,
         input=Preprocess.from_json(config["input"]),

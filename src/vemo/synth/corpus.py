@@ -26,7 +26,7 @@ from tqdm import tqdm
 from vemo import __version__
 from vemo.engine import default_workers, pending, run_units
 from vemo.errors import OutputError, WeightsError
-from vemo.faces.detect import DetectorConfig, load_cascade
+from vemo.faces.detect import DetectorSettings, load_cascade
 from vemo.faces.mtcnn_detector import MTCNNFaceDetector
 from vemo.faces.recipe import CropRecipe
 from vemo.io.files import atomic_path, clean_partial_files, ensure_writable_dir, write_csv_atomic, write_json_atomic
@@ -77,7 +77,7 @@ def face_found(detections: Sequence[Sequence[float]] | np.ndarray, box: tuple[fl
 
 def _mtcnn_check() -> MTCNNFaceDetector:
     """MTCNN as the render-time check runs it: full frames, the same minimum face as Haar's check."""
-    return MTCNNFaceDetector(load_mtcnn(), DetectorConfig(min_size=30, detect_width=0))
+    return MTCNNFaceDetector(load_mtcnn(), DetectorSettings(min_size=30, detect_width=0))
 
 
 def render_clip(clip: ClipSpec, out: Path, check_mtcnn: bool = False) -> dict:

@@ -31,7 +31,7 @@ class AugmentConfig:
 def build_augmentation(config: AugmentConfig) -> v2.Compose:
     """The v2 pipeline for one (C, H, W) uint8 image. torchvision is imported here, not with the
     module: it costs about 2 s of CPU a process (its ops load torch._dynamo), and the paper's
-    recipe, the grids of `vemo experiment` and every run that fails its checks never need it."""
+    preset, the grids of `vemo experiment` and every run that fails its checks never need it."""
     from torchvision.transforms import v2
 
     steps: list[v2.Transform] = [

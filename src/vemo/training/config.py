@@ -34,7 +34,7 @@ class TrainConfig:
     eps: float = 1e-7  # Keras default epsilon
     patience: int | None = None
     class_weights: bool = False
-    recipe: str = "vemo"
+    preset: str = "vemo"  # "vemo" (scaled pixels, augmentation) or "paper" (raw pixels, nearest resize, none)
     monitor: str = "val_loss"
     device: str = "auto"
     amp: bool = False
@@ -66,14 +66,14 @@ class TrainConfig:
             )
         if self.freeze_epochs and info.head is None:
             raise ConfigError(f"model {self.model!r} has no separate head, so it cannot be trained frozen")
-        if self.weights is not None and self.recipe != "vemo":
-            raise ConfigError("pretrained weights expect the normalisation they were trained with: use recipe vemo", "recipe")
+        if self.weights is not None and self.preset != "vemo":
+            raise ConfigError("pretrained weights expect the normalisation they were trained with: use preset vemo", "preset")
 
     @property
     def run_name(self) -> str:
         start = self.weights or self.model
         freeze = f"-f{self.freeze_epochs}" if self.freeze_epochs else ""
-        return self.name or f"{start}-{self.optimizer}-b{self.batch_size}-{self.recipe}{freeze}-s{self.seed}"
+        return self.name or f"{start}-{self.optimizer}-b{self.batch_size}-{self.preset}{freeze}-s{self.seed}"
 
 
 @dataclass(frozen=True)

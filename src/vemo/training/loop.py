@@ -112,7 +112,7 @@ class _Trainer:
         if self.network is None:
             self.network = self.model
         self.loss_fn = nn.CrossEntropyLoss(weight=self.class_weights)
-        self.transform = build_augmentation(self.config.augment) if self.config.recipe == "vemo" else None
+        self.transform = build_augmentation(self.config.augment) if self.config.preset == "vemo" else None
         self.use_amp = self.config.amp and self.device.type == "cuda"
         # bfloat16 keeps float32's range: no loss scaling, no skipped steps; float16 needs the scaler
         self.amp_dtype = torch.bfloat16 if self.use_amp and torch.cuda.is_bf16_supported() else torch.float16
@@ -237,7 +237,7 @@ def run_settings(config: TrainConfig, preprocess: Preprocess, workspace: Path) -
         "model_args": {"num_classes": len(config.classes)},
         "classes": list(config.classes),
         "input": preprocess.to_json(),
-        "recipe": config.recipe,
+        "preset": config.preset,
         "crop_recipe": read_crop_recipe(workspace) or DEFAULT_RECIPE.to_json(),
         "training": {k: v for k, v in asdict(replace(config, name=None, device="auto")).items()},
         "workspace": str(workspace.resolve()),
@@ -251,6 +251,9 @@ def run_settings(config: TrainConfig, preprocess: Preprocess, workspace: Path) -
 def check_same(run: RunFolder, settings: dict) -> None:
     """Raises CheckpointError when the folder holds a run with other settings or data."""
     previous = run.read_config()
+    training = previous.get("training") or {}
+    if "recipe" in training:  # the training preset's name in run folders made by vemo 0.1.0 before it was named preset
+        previous["training"] = {("preset" if k == "recipe" else k): v for k, v in training.items()}
     for key in ("training", "split_fingerprint", "model"):
         if json.loads(json.dumps(previous.get(key))) != json.loads(json.dumps(settings[key])):
             raise CheckpointError(
@@ -323,7 +326,7 @@ def train(
     """
     workspace = require_workspace(workspace)
     info = model_info(config.model)
-    preprocess = preprocess_for(info, config.recipe)
+    preprocess = preprocess_for(info, config.preset)
     device = resolve_device(config.device)
     processes = join_processes(device)
     device = process_device(device, processes)

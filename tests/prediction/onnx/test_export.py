@@ -4,7 +4,6 @@ that does not reproduce its network is never written."""
 from __future__ import annotations
 
 import dataclasses
-
 import json
 import subprocess
 import sys

@@ -60,7 +60,7 @@ def cached_network(
 
 
 def recorded_input(network: OnnxNetwork) -> Preprocess:
-    """The input recipe an export recorded (for pretrained weights, whose architecture decides
+    """The input spec an export recorded (for pretrained weights, whose architecture decides
     it: the cache key holds vemo's version, so it is this version's)."""
     recorded = network.session.get_modelmeta().custom_metadata_map[PREFIX + "input"]
     return Preprocess.from_json(json.loads(recorded))
@@ -87,7 +87,7 @@ def _network(target: Path, description: str) -> OnnxNetwork | None:
 
 def _cached_path(architecture: str, model_classes: tuple[str, ...], weights: Path, cache: Path | None) -> Path:
     """CACHE/onnx/<key>.onnx, the key a hash of the weights' hash, what the graph depends on and
-    vemo's version (whose code decides a pretrained architecture's input recipe)."""
+    vemo's version (whose code decides a pretrained architecture's input spec)."""
     identity = {"weights": file_sha256(weights), "model": architecture, "classes": list(model_classes), "vemo": __version__}
     key = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:32]
     return cache_dir(cache) / "onnx" / f"{key}.onnx"

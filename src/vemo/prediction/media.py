@@ -2,7 +2,7 @@
 
 The video is decoded once; each frame goes through the face pipeline of `vemo extract` with the
 crop recipe the model was trained on (detector, alignment, crop size), and the crop through the
-same resize and input recipe as the model's training, so the model sees the kind of face it
+same resize and input spec as the model's training, so the model sees the kind of face it
 was trained on. Crops go through the model in
 batches. Per track (the largest face by default; every face with `all_faces`), the per-frame
 probabilities are smoothed over time (a centred moving average over the frames with a face),
