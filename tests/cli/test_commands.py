@@ -233,3 +233,36 @@ def test_every_option_help_renders_as_written():
                 assert expected in shown, (path, parameter.name, expected)
                 checked += 1
     assert checked > 100
+
+
+def test_every_option_shows_the_values_it_takes_not_a_type_name():
+    """`--device auto|cpu|cuda`, `--smooth SECONDS`: never `<str>`, `<bool>` or `<path>`, which say
+    nothing the flag does not; flags and arguments show no value at all."""
+    import re
+
+    import typer.main
+
+    def walk(command, path: tuple[str, ...]):
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from walk(sub, (*path, name))
+        yield path
+
+    type_names = re.compile(r"<(str|int|float|path|bool|list\[[^>]*\]|[a-z]+ range)>")
+    shown = {}
+    for path in walk(typer.main.get_command(app), ()):
+        text = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "3000"}, terminal_width=3000).stdout
+        shown[" ".join(path)] = text
+        assert not type_names.search(text), (path, type_names.findall(text))
+    assert len(shown) > 20
+    assert "auto|cpu|cuda" in shown["predict"] and "SECONDS" in shown["live"] and "HOST:PORT|auto" in shown["extract"]
+    assert "FILE.onnx" in shown["export"] and "ARCHITECTURE" in shown["train"] and "tiny|demo|ised" in shown["synth"]
+
+
+def test_the_training_preset_keeps_its_old_flag():
+    """`--preset` was `--recipe`: command lines written then keep working."""
+    import typer.main
+
+    commands = typer.main.get_command(app).commands
+    for command in (commands["train"], commands["experiment"].commands["paper"]):
+        preset = next(p for p in command.params if p.name == "preset")
+        assert {"--preset", "--recipe"} <= set(preset.opts)

@@ -19,9 +19,10 @@ from typing import Annotated, Optional, TypeVar
 import typer
 
 from vemo import __version__
+from vemo.cli.metavars import CommandLine
 from vemo.errors import VemoError
 
-app = typer.Typer(
+app = CommandLine(
     name="vemo",
     help="Video-based facial emotion recognition: synthetic corpus, face extraction, training, prediction.",
     no_args_is_help=True,

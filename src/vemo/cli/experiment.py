@@ -8,8 +8,9 @@ from typing import Annotated, Optional
 import typer
 
 from vemo.cli.common import AddressOption, EngineOption, GpusOption, engine_settings, expected_errors, show_progress
+from vemo.cli.metavars import CommandLine
 
-experiment_app = typer.Typer(help="Run a study: the paper's grid of experiments with a report.", no_args_is_help=True)
+experiment_app = CommandLine(help="Run a study: the paper's grid of experiments with a report.", no_args_is_help=True)
 
 
 @experiment_app.command("paper")

@@ -8,9 +8,10 @@ from typing import Annotated, Optional
 import typer
 
 from vemo.cli.common import expected_errors, serve_page
+from vemo.cli.metavars import CommandLine, NamedValuesGroup
 
 
-class _DefaultToApply(typer.core.TyperGroup):
+class _DefaultToApply(NamedValuesGroup):
     """`vemo label WS --from-...` keeps working: anything that is not a subcommand goes to `apply`."""
 
     def parse_args(self, ctx, args):
@@ -19,7 +20,7 @@ class _DefaultToApply(typer.core.TyperGroup):
         return super().parse_args(ctx, args)
 
 
-label_app = typer.Typer(
+label_app = CommandLine(
     cls=_DefaultToApply,
     no_args_is_help=True,
     help="Label the workspace's crops (stage 2 of the paper): `vemo label WS --from-clips|"

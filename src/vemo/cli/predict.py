@@ -51,7 +51,9 @@ AllFacesOption = Annotated[
     bool,
     typer.Option("--all-faces", help="Every face, linked into tracks: one timeline and verdict per track (default: the largest face)."),
 ]
-DeviceOption = Annotated[str, typer.Option(help="auto, cpu or cuda.")]
+DeviceOption = Annotated[
+    str, typer.Option(help="Where the network runs (auto: the GPU only where it is measured to pay, docs/gpu.md; the verdict says why).")
+]
 AlignOption = Annotated[
     Optional[bool],
     typer.Option(

