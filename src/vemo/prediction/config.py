@@ -86,9 +86,18 @@ class PredictConfig:
                 )
 
     def to_json(self) -> dict[str, Any]:
-        """What a prediction folder records: every field, the engine as its settings."""
+        """What a prediction folder records (OUT/predict.json): every field, the engine as its settings."""
         recorded = asdict(self)
         recorded["engine"] = asdict(self.engine)
+        return recorded
+
+    def outcome_json(self) -> dict[str, Any]:
+        """What each verdict records: the fields that make its outputs (not where or how fast
+        the work ran: engine, workers, batch size), so one input's verdict reads the same from
+        any engine."""
+        recorded = self.to_json()
+        for name in ("engine", "workers", "batch_size"):
+            recorded.pop(name)
         return recorded
 
     @classmethod

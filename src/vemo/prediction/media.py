@@ -60,7 +60,7 @@ class VideoPrediction:
     device: str = ""  # where the network ran
     device_reason: str = ""  # why there (`--device auto` chooses by the work)
     runtime: str = ""  # what ran the network: "torch" or "onnxruntime"
-    config: dict = field(default_factory=dict)  # the PredictConfig it was made with
+    config: dict = field(default_factory=dict)  # the PredictConfig it was made with (`outcome_json`)
 
 
 def find_segments(times: np.ndarray, probabilities: np.ndarray, classes: list[str]) -> list[dict]:
@@ -236,7 +236,7 @@ def summarise_scan(
         device=str(predictor.device),
         device_reason=predictor.device_reason,
         runtime=predictor.runtime,
-        config=config.to_json() if config is not None else {},
+        config=config.outcome_json() if config is not None else {},
     )
     if not len(found.faces):
         log.warning("no face found in %s", source)
