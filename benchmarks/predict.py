@@ -91,8 +91,7 @@ def run_vemo(video: Path, out: Path, workers: int, detector: str, runtime: str =
         "--runtime",
         runtime,
     ]
-    if detector != "haar":
-        command += ["--detector", detector]
+    command += ["--detector", detector]
     started = time.time()
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     wall = time.time() - started

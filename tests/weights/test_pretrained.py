@@ -68,5 +68,5 @@ def test_weights_cli_lists_and_verifies(pretrained_cache):
     checked = subprocess.run(
         [sys.executable, "-m", "vemo", "weights", "verify", "--cache-dir", str(pretrained_cache)], capture_output=True, text=True
     )
-    assert checked.returncode == 0 and checked.stdout.count("safetensors ok") == 4
+    assert checked.returncode == 0 and checked.stdout.count("converted ok") == 6
     assert verify("fer2013-minixception", pretrained_cache)["source"] == "ok"

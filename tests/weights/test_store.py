@@ -16,7 +16,7 @@ def test_fetch_converts_once_and_loads_the_same_weights(local_weights_entry):
     cache, model, _ = local_weights_entry
     folder = fetch("mine", cache)
     assert (folder / "weights.safetensors").is_file() and (folder / "meta.json").is_file()
-    assert verify("mine", cache) == {"source": "ok", "safetensors": "ok"}
+    assert verify("mine", cache) == {"source": "ok", "converted": "ok"}
     loaded, entry = load_pretrained("mine", cache)
     assert entry.classes == ("happiness", "sadness", "neutral")
     for key, value in model.state_dict().items():
@@ -50,7 +50,20 @@ def test_a_broken_meta_json_refuses_to_load_with_one_line(local_weights_entry, m
     with pytest.raises(WeightsError, match="meta.json: unreadable.*--force"):
         load_pretrained("mine", cache)
     fetch("mine", cache, force=True)  # the way out that the message gives
-    assert verify("mine", cache) == {"source": "ok", "safetensors": "ok"}
+    assert verify("mine", cache) == {"source": "ok", "converted": "ok"}
+
+
+def test_a_cache_filled_before_the_converted_file_had_its_general_name_still_verifies(local_weights_entry):
+    cache, _, _ = local_weights_entry
+    folder = fetch("mine", cache)
+    meta = json.loads((folder / "meta.json").read_text())
+    meta["safetensors_sha256"] = meta.pop("converted_sha256")
+    (folder / "meta.json").write_text(json.dumps(meta))
+    assert verify("mine", cache) == {"source": "ok", "converted": "ok"}
+    meta["safetensors_sha256"] = "0" * 64
+    (folder / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(WeightsError, match="changed since conversion"):
+        verify("mine", cache)
 
 
 def test_unknown_names_and_bad_entries_are_one_line_errors(tmp_path):

@@ -23,7 +23,7 @@ VALUES = {
     "--classes": "paper|all|A,B,..",
     "--clips": "N",
     "--detect-width": "PIXELS",
-    "--detector": "haar|mtcnn",
+    "--detector": "haar|mtcnn|retinaface|centerface",
     "--device": "auto|cpu|cuda",
     "--duration": "SECONDS",
     "--engine": "local|ray",

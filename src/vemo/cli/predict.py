@@ -62,7 +62,11 @@ AlignOption = Annotated[
     ),
 ]
 DetectorOption = Annotated[
-    Optional[str], typer.Option(help="Override the model's face detector: haar or mtcnn (default: the model's; a different one warns).")
+    Optional[str],
+    typer.Option(
+        help="Override the model's face detector: haar, centerface, retinaface or mtcnn (default: the model's recorded one; a different "
+        "one warns when it changes the crops)."
+    ),
 ]
 
 

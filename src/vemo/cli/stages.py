@@ -51,7 +51,11 @@ def extract(
     min_neighbors: Annotated[int, typer.Option(help="Haar cascade minimum neighbours (the notebook: 4).")] = 5,
     min_size: Annotated[int, typer.Option(help="Smallest face in frame pixels.")] = 30,
     detector: Annotated[
-        str, typer.Option(help="haar (Viola-Jones, the paper's) or mtcnn (a CNN with five landmarks, for real footage).")
+        str,
+        typer.Option(
+            help="haar (Viola-Jones, the paper's), or a CNN with five landmarks for real footage: centerface or "
+            "retinaface (fast, ONNX Runtime), mtcnn."
+        ),
     ] = "haar",
     thresholds: Annotated[str, typer.Option(help="MTCNN: the score each of its three nets must give a face.")] = "0.6,0.7,0.7",
     detect_width: Annotated[int, typer.Option(help="Detect on frames downscaled to this width (0: full size).")] = 320,

@@ -66,7 +66,7 @@ def weights_verify(
         typer.echo(f"nothing fetched in {cache}")
     for name in chosen:
         result = verify(name, cache)
-        typer.echo(f"{name}: source {result['source']}, safetensors {result['safetensors']}")
+        typer.echo(f"{name}: source {result['source']}, converted {result['converted']}")
 
 
 @weights_app.command("add")

@@ -27,7 +27,7 @@ class ExtractConfig:
     all_faces: bool = False
     detector_settings: DetectorSettings = field(default_factory=DetectorSettings)
     chunk_frames: int = 120
-    detector: str = "haar"  # "haar" (the paper's Viola-Jones) or "mtcnn" (a CNN with five landmarks)
+    detector: str = "haar"  # "haar" (the paper's Viola-Jones), or a CNN with five landmarks: "centerface", "retinaface", "mtcnn"
 
     def __post_init__(self) -> None:
         require_number(self.every, "every", 1, 1_000_000)
@@ -48,8 +48,12 @@ class ExtractConfig:
         settings["detector"] = settings.pop("detector_settings")
         if name != "haar":
             settings["face_detector"] = name
-        other = DetectorSettings.MTCNN_ONLY if self.detector == "haar" else DetectorSettings.HAAR_ONLY
-        for ignored in ("detect_width", "track", "redetect_every", *other):  # speed-only, or the other detector's
+        for ignored in (
+            "detect_width",
+            "track",
+            "redetect_every",
+            *DetectorSettings.ignored_by(self.detector),
+        ):  # speed-only, or not its own
             settings["detector"].pop(ignored)
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 

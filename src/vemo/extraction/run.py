@@ -89,17 +89,17 @@ def _face_row(task: _Task, frame: Frame, index: int, face: Face, name: str) -> d
 
 
 def _face_pipeline(config: ExtractConfig) -> FacePipeline:
-    """The recipe's pipeline. Haar needs neither weights nor torch, so a Haar extraction and its
-    worker processes never import torch (about 2.3 s of CPU each; `vemo extract` starts in 1 s)."""
+    """The recipe's pipeline. Only MTCNN needs torch, so other extractions and their worker
+    processes never import it (about 2.3 s of CPU each; `vemo extract` starts in 1 s)."""
     mode = "all" if config.all_faces else "largest"
     if config.crop_recipe.detector == "haar":
         return FacePipeline(config.crop_recipe, mode)
-    import torch
-
     from vemo.weights import face_pipeline
 
-    if multiprocessing.parent_process() is not None:  # a worker process: one core each, for torch too
-        torch.set_num_threads(1)
+    if config.crop_recipe.detector == "mtcnn" and multiprocessing.parent_process() is not None:
+        import torch
+
+        torch.set_num_threads(1)  # a worker process: one core each, for torch too
     return face_pipeline(config.crop_recipe, mode)
 
 

@@ -143,24 +143,27 @@ def warp_crop(image: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
     return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
-def aligned_crop(image: np.ndarray, box: FaceBox, eyes: EyePair | None, size: int, align: bool = True) -> tuple[np.ndarray, EyePair | None]:
+def aligned_crop(
+    image: np.ndarray, box: FaceBox, eyes: EyePair | None, size: int, align: bool = True, five_points: bool = True
+) -> tuple[np.ndarray, EyePair | None]:
     """The `size` x `size` crop of the face in `box` from a BGR or grayscale frame. With `align`:
-    fitted to the box's five landmarks when the detector gave them (MTCNN), else to `eyes` when
-    the caller found them; otherwise (or without a pair) from the box alone. Returns the crop and
-    the eye pair it was aligned on. The one place extraction and prediction turn a box into a
-    crop, so a model always sees the kind of crop it was trained on."""
+    fitted to the box's five landmarks when the detector gave them and `five_points` (MTCNN's
+    recipe), to the eyes among them otherwise (the single-shot CNNs), else to `eyes` when the
+    caller found them; otherwise (or without a pair) from the box alone. Returns the crop and the
+    eye pair it was aligned on. The one place extraction and prediction turn a box into a crop,
+    so a model always sees the kind of crop it was trained on."""
     if not align:
         return warp_crop(image, box_transform(box, size), size), None
     if box.landmarks is not None:
         (left_x, left_y), (right_x, right_y) = box.landmarks[0][:2], box.landmarks[1][:2]
         eyes = EyePair((float(left_x), float(left_y)), (float(right_x), float(right_y)))
-    return warp_crop(image, crop_matrix(box, eyes, size), size), eyes
+    return warp_crop(image, crop_matrix(box, eyes, size, five_points), size), eyes
 
 
-def crop_matrix(box: FaceBox, eyes: EyePair | None, size: int) -> np.ndarray:
+def crop_matrix(box: FaceBox, eyes: EyePair | None, size: int, five_points: bool = True) -> np.ndarray:
     """The 2x3 frame-to-crop matrix of an aligned crop: fitted to the box's five landmarks when it
-    has them, else to the eye pair, else (no pair found) made from the box alone. `aligned_crop`
-    and the measurement of recorded crops (`vemo.synth.truth`) both choose it here."""
-    if box.landmarks is not None:
+    has them and `five_points`, else to the eye pair, else (no pair found) made from the box
+    alone. `aligned_crop` and the measurement of recorded crops (`vemo.synth.truth`) both choose it here."""
+    if box.landmarks is not None and five_points:
         return similarity_from_landmarks(np.asarray(box.landmarks, np.float64), size)
     return similarity_from_eyes(eyes, size) if eyes else box_transform(box, size)

@@ -46,7 +46,8 @@ class DetectorSettings:
     `detect_width`: frames wider than this are downscaled to it before detection (0: never).
     `redetect_every`: with tracking, a full-frame detection at least every this many frames.
     `thresholds` and `pyramid_factor` are MTCNN's (its three nets' score thresholds and the
-    image pyramid's scale step); the Haar cascade ignores them.
+    image pyramid's scale step); `min_score` the single-shot CNNs' (RetinaFace, CenterFace; None:
+    each network's own default). Each detector ignores the others' settings (`OWN`).
     """
 
     cascade: str = "haarcascade_frontalface_default.xml"
@@ -58,9 +59,17 @@ class DetectorSettings:
     redetect_every: int = 10
     thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)
     pyramid_factor: float = 0.709
+    min_score: float | None = None
 
     HAAR_ONLY = ("cascade", "scale_factor", "min_neighbors")
     MTCNN_ONLY = ("thresholds", "pyramid_factor")
+    SINGLE_SHOT_ONLY = ("min_score",)
+
+    @classmethod
+    def ignored_by(cls, detector: str) -> tuple[str, ...]:
+        """The settings `detector` does not read (they change none of its crops)."""
+        own = {"haar": cls.HAAR_ONLY, "mtcnn": cls.MTCNN_ONLY}.get(detector, cls.SINGLE_SHOT_ONLY)
+        return tuple(name for name in (*cls.HAAR_ONLY, *cls.MTCNN_ONLY, *cls.SINGLE_SHOT_ONLY) if name not in own)
 
 
 class FaceDetector(Protocol):

@@ -86,8 +86,8 @@ class EyeCarrier:
             for image in (before, gray)
         ]
         points = ((np.array([eyes.left, eyes.right]) - (x0, y0)) * scale).astype(np.float32).reshape(-1, 1, 2)
-        moved, found, _ = _lucas_kanade(regions[0], regions[1], points)
-        back, returned, _ = _lucas_kanade(regions[1], regions[0], moved)
+        moved, found, _ = lucas_kanade(regions[0], regions[1], points)
+        back, returned, _ = lucas_kanade(regions[1], regions[0], moved)
         round_trip = np.linalg.norm((back - points).reshape(-1, 2), axis=1)
         if not (found.all() and returned.all() and (round_trip <= MAX_ROUND_TRIP_PX).all()):
             return None
@@ -95,7 +95,7 @@ class EyeCarrier:
         return EyePair(tuple(left), tuple(right))
 
 
-def _lucas_kanade(before: np.ndarray, after: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def lucas_kanade(before: np.ndarray, after: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`points` of `before` moved into `after` by pyramidal Lucas-Kanade: (moved, found, error).
     The second array only receives the result (no initial-flow flag)."""
     moved, found, error = cv2.calcOpticalFlowPyrLK(

