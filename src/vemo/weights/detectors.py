@@ -8,6 +8,7 @@ same way everywhere.
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ from vemo.faces.recipe import CropRecipe
 from vemo.weights.catalog import DETECTOR_WEIGHTS
 from vemo.weights.store import detector_file, fetch, load_mtcnn
 
+log = logging.getLogger(__name__)
 SINGLE_SHOT: dict[str, type[OnnxFaceDetector]] = {"retinaface": RetinaFaceDetector, "centerface": CenterFaceDetector}
 
 if TYPE_CHECKING:  # MTCNN's nets, and so torch, load only for a recipe that names MTCNN
@@ -64,27 +66,35 @@ def build_detector(recipe: CropRecipe, device: str | torch.device = "cpu") -> Fa
             return MTCNNFaceDetector(None, recipe.detector_settings, shared=shared_cascade(device))
         return MTCNNFaceDetector(load_mtcnn().to(device), recipe.detector_settings)
     if recipe.detector in SINGLE_SHOT:
-        return SINGLE_SHOT[recipe.detector](detector_session(recipe.detector), recipe.detector_settings)
+        return SINGLE_SHOT[recipe.detector](detector_session(recipe.detector, str(device)), recipe.detector_settings)
     return HaarFaceDetector(recipe.detector_settings)
 
 
-_SESSIONS: dict[str, Any] = {}
+_SESSIONS: dict[tuple[str, str], Any] = {}
 
 
-def detector_session(detector: str) -> Any:
-    """One ONNX Runtime session per single-shot detector for the whole process: ONNX Runtime
-    runs one session from many threads, each call on one thread of its own (the caller's threads
-    share the cores)."""
+def detector_session(detector: str, device: str = "cpu") -> Any:
+    """One ONNX Runtime session per single-shot detector and device for the whole process: ONNX
+    Runtime runs one session from many threads, each call on the CPU on one thread of its own
+    (the caller's threads share the cores). On a CUDA device the session asks for ONNX Runtime's
+    CUDA provider, where the installed build has it (the CPU otherwise, said in the log)."""
     import onnxruntime
 
     with _SHARED_LOCK:
-        if detector not in _SESSIONS:
+        if (detector, device) not in _SESSIONS:
             options = onnxruntime.SessionOptions()
             options.intra_op_num_threads = 1
             options.inter_op_num_threads = 1
+            providers: list[Any] = ["CPUExecutionProvider"]
+            if device.startswith("cuda"):
+                if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+                    index = int(device.partition(":")[2] or 0)
+                    providers = [("CUDAExecutionProvider", {"device_id": index}), "CPUExecutionProvider"]
+                else:
+                    log.info("%s runs on the CPU: this ONNX Runtime build has no CUDA provider (pip install onnxruntime-gpu)", detector)
             path = detector_file(DETECTOR_WEIGHTS[detector])
-            _SESSIONS[detector] = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        return _SESSIONS[detector]
+            _SESSIONS[detector, device] = onnxruntime.InferenceSession(str(path), options, providers=providers)
+        return _SESSIONS[detector, device]
 
 
 def face_pipeline(recipe: CropRecipe, mode: str = "largest", device: str | torch.device = "cpu", gray_crops: bool = False) -> FacePipeline:
