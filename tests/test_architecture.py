@@ -37,6 +37,7 @@ FLOORS = {
     "vemo.prediction": 7,
     "vemo.demo": 8,
     "vemo.live": 8,
+    "vemo.scoring": 8,
     "vemo.view": 8,
     "vemo.cli": 9,
 }

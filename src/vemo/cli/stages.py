@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from vemo.cli.common import AddressOption, EngineOption, GpusOption, engine_settings, expected_errors, show_progress
+from vemo.errors import VemoError
 
 
 @expected_errors
@@ -197,17 +198,70 @@ def train(
 
 @expected_errors
 def evaluate(
-    run: Annotated[Path, typer.Argument(help="A run folder (WS/runs/NAME).")],
-    split: Annotated[str, typer.Option(help="The split of the run's workspace to score.")] = "test",
+    ctx: typer.Context,
+    models: Annotated[
+        list[str],
+        typer.Argument(
+            help="Models: run folders, pretrained:NAME or FILE.onnx. Without --on: one run folder, scored on its own workspace's split."
+        ),
+    ],
+    on: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--on",
+            help="Labelled data: a workspace, a folder of <class>/ folders of images and videos, or a CSV "
+            "(path,label[,start,end,subject]).",
+        ),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="With --on: the folder for eval.json, report.html and the decisions.")] = Path(
+        "evaluation"
+    ),
+    split: Annotated[
+        Optional[str], typer.Option(help="The split to score (default: test without --on; every labelled crop of a workspace with it).")
+    ] = None,
+    map_: Annotated[
+        Optional[list[str]], typer.Option("--map", help="With --on: a data label FROM scored as the model's class TO (repeatable).")
+    ] = None,
+    every: Annotated[int, typer.Option(help="With --on: analyse every N-th frame of the clips.")] = 1,
     device: Annotated[str, typer.Option(help="Where the network runs (auto: a GPU when there is one).")] = "auto",
 ) -> None:
-    """Accuracy, balanced accuracy, macro F1, per-class recall and precision, confusion matrix, CIs."""
-    from vemo.evaluation import evaluate as run_evaluate
-    from vemo.evaluation import format_report
+    """How good is a model: a run folder on its own workspace's split, or any models side by side on
+    your labelled data (--on): accuracy, balanced accuracy, macro F1, per-class recall and
+    precision, confusion matrix, intervals, frame and clip level."""
+    if on is None:
+        if len(models) != 1 or map_:
+            raise VemoError("without --on give one run folder (and no --map); to score several models or other data, add --on DATA")
+        from vemo.evaluation import evaluate as run_evaluate
+        from vemo.evaluation import format_report
 
-    report = run_evaluate(run, split, device=device)
-    typer.echo(format_report(report))
-    typer.echo(f"-> {run}/eval-{split}.json, confusion-{split}.png, curves.png")
+        report = run_evaluate(models[0], split or "test", device=device)
+        typer.echo(format_report(report))
+        typer.echo(f"-> {models[0]}/eval-{split or 'test'}.json, confusion-{split or 'test'}.png, curves.png")
+        return
+    _evaluate_on(models, on, out, split, map_, every, device, show_progress(ctx))
+
+
+def _evaluate_on(
+    models: list[str], on: Path, out: Path, split: str | None, pairs: list[str] | None, every: int, device: str, progress: bool
+) -> None:
+    """`vemo evaluate MODEL... --on DATA`: the side-by-side table, each model's synthetic warning, the report's path."""
+    from vemo.io.files import ensure_writable_dir
+    from vemo.prediction import PredictConfig
+    from vemo.scoring import evaluate_models, parse_map, side_by_side
+
+    config = PredictConfig(every=every, device=device)
+    mapping = parse_map(pairs)
+    ensure_writable_dir(out)
+    scored, report = evaluate_models(models, on, out, config, mapping=mapping, split=split, progress=progress)
+    typer.echo(side_by_side(scored).to_string(index=False))
+    for decisions, _ in scored:
+        if decisions.no_face:
+            typer.echo(f"{decisions.model}: {len(decisions.no_face)} input(s) without a face (listed in the report)", err=True)
+        for path, error in decisions.failed:
+            typer.echo(f"failed: {path}: {error}", err=True)
+    typer.echo(f"-> {report} ({out}/eval.json, decisions-N.csv)")
+    if any(decisions.failed for decisions, _ in scored):
+        raise typer.Exit(1)
 
 
 def models() -> None:

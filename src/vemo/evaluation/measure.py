@@ -95,8 +95,8 @@ def compute_metrics(
         per_class=per_class,
         confusion=matrix.tolist(),
         confusion_normalized=normalized.round(4).tolist(),
-        accuracy_ci95=_interval95(accuracies),
-        balanced_accuracy_ci95=_interval95(balanced),
+        accuracy_ci95=interval95(accuracies),
+        balanced_accuracy_ci95=interval95(balanced),
         classes_without_samples=[c for i, c in enumerate(classes) if support[i] == 0],
         corpus=corpus or {},
     )
@@ -245,7 +245,7 @@ def _save_figure(figure, path: Path) -> None:
     plt.close(figure)
 
 
-def _interval95(values: np.ndarray) -> tuple[float, float]:
+def interval95(values: np.ndarray) -> tuple[float, float]:
     """The percentile interval holding 95 % of the bootstrap's values."""
     low, high = np.percentile(values, [2.5, 97.5])
     return float(low), float(high)
