@@ -120,9 +120,8 @@ def test_retinaface_crops_put_the_true_eyes_where_haars_do(
     """On the synthetic corpus the true eye positions are known: RetinaFace's eye-aligned crops
     land them at the recipe's place as closely as the paper's Haar pipeline does."""
     from vemo.extraction import ExtractConfig, extract
-    from vemo.synth.truth import eye_errors
-
     from vemo.io.workspace import read_crop_recipe
+    from vemo.synth.truth import eye_errors
 
     extract([tiny_corpus / "videos"], tmp_path / "ws", ExtractConfig(every=3, detector="retinaface"), workers=2)
     assert (read_crop_recipe(tmp_path / "ws") or {}).get("detector") == "retinaface"  # the workspace records its recipe

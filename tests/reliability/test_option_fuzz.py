@@ -114,6 +114,7 @@ def _arguments(path: tuple[str, ...], workspace: Path, tmp: Path) -> list[str]:
         ("split",): [str(workspace)],
         ("train",): [str(workspace)],
         ("predict",): ["--model", str(tmp / "run"), missing, "--out", str(tmp / "out")],
+        ("evaluate",): [str(tmp / "run"), "--on", str(tmp / "labels.csv"), "--out", str(tmp / "evaluation")],
         ("live",): [missing, "--model", str(tmp / "run")],
         ("label", "serve"): [str(workspace)],
         ("experiment", "paper"): [str(workspace), "--out", str(tmp / "report")],

@@ -222,7 +222,7 @@ def evaluate(
     map_: Annotated[
         Optional[list[str]], typer.Option("--map", help="With --on: a data label FROM scored as the model's class TO (repeatable).")
     ] = None,
-    every: Annotated[int, typer.Option(help="With --on: analyse every N-th frame of the clips.")] = 1,
+    every: Annotated[int, typer.Option(help="With --on: analyse every N-th frame of the clips.", min=1, max=1_000_000)] = 1,
     device: Annotated[str, typer.Option(help="Where the network runs (auto: a GPU when there is one).")] = "auto",
 ) -> None:
     """How good is a model: a run folder on its own workspace's split, or any models side by side on

@@ -36,11 +36,13 @@ class LabelledMedia:
 
 @dataclass(frozen=True)
 class LabelledCrops:
-    """A workspace's labelled crops (crop_path, label, source_id, subject), and the crop recipe they were cut with."""
+    """A workspace's labelled crops (crop_path, label, source_id, subject), the crop recipe they
+    were cut with, and every label of the workspace (a split may show only some of them)."""
 
     workspace: Path
     table: pd.DataFrame
     crop_recipe: dict | None
+    labels: frozenset[str]
 
 
 def read_data(data: Path | str, split: str | None = None) -> list[LabelledMedia] | LabelledCrops:
@@ -79,7 +81,7 @@ def _from_workspace(workspace: Path, split: str | None) -> LabelledCrops:
     faces = pd.read_csv(workspace / "faces.csv", usecols=lambda c: c in ("crop_path", "source_id"))
     table = table.merge(faces, on="crop_path", how="left")
     table["subject"] = table["source_id"].astype(str).str.split("_").str[0] if "source_id" in table else ""
-    return LabelledCrops(workspace, table.reset_index(drop=True), read_crop_recipe(workspace))
+    return LabelledCrops(workspace, table.reset_index(drop=True), read_crop_recipe(workspace), frozenset(labels["label"].astype(str)))
 
 
 def _from_class_folders(root: Path) -> list[LabelledMedia]:

@@ -55,7 +55,7 @@ def score_model(
     """Raises CheckpointError, ConfigError, WeightsError: an unusable model or class match."""
     predictor = load_predictor(model, **config.loading())
     scanning = dataclasses.replace(config, **{name: getattr(PredictConfig(), name) for name in config.loading()})
-    labels = set(data.table["label"]) if isinstance(data, LabelledCrops) else {item.label for item in data}
+    labels = set(data.labels) if isinstance(data, LabelledCrops) else {item.label for item in data}
     match = match_classes(predictor.model_classes, labels, mapping)
     predictor = dataclasses.replace(predictor, classes=choose_classes(predictor.model_classes, ",".join(match.shared), False))
     if isinstance(data, LabelledCrops):
