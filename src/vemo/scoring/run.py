@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from dataclasses import dataclass
 
 import cv2
@@ -20,12 +21,14 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from vemo.engine import thread_pool
 from vemo.errors import VemoError
 from vemo.faces.recipe import CropRecipe
 from vemo.io.media import open_media
 from vemo.models.inputs import crop_to_array
 from vemo.prediction import PredictConfig, Predictor, load_predictor, predict_media
 from vemo.prediction.predictor import choose_classes
+from vemo.prediction.scan import one_thread_per_worker
 from vemo.scoring.classes import ClassMatch, match_classes
 from vemo.scoring.data import LabelledCrops, LabelledMedia
 
@@ -69,32 +72,48 @@ def score_model(
     )
 
 
+@dataclass(frozen=True)
+class _Outcome:
+    """One input scored: its frame rows and clip row, or that it had no face, or why it failed."""
+
+    frames: pd.DataFrame | None = None
+    clip: pd.DataFrame | None = None
+    no_face: str = ""
+    failure: tuple[str, str] | None = None
+
+
 def _score_media(
     predictor: Predictor, items: list[LabelledMedia], match: ClassMatch, config: PredictConfig, progress: bool
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str], list[tuple[str, str]], int]:
-    frames, clips, no_face, failed, left_out = [], [], [], [], 0
-    for number, item in enumerate(tqdm(items, desc="scoring", unit="input", disable=not progress)):
-        if item.label not in match.mapping:
-            left_out += 1
-            continue
-        true = match.mapping[item.label]
-        try:
-            media = open_media(item.path)
-            verdict, table = predict_media(media, predictor, config, all_faces=not media.is_video)
-        except (VemoError, OSError) as error:
-            failed.append((str(item.path), str(error)))
-            continue
-        table = _in_window(table, item) if media.is_video else table
-        decided = table[table["face_found"].astype(bool)]
-        if media.is_video:  # the clip's main face: the one its verdict is about
-            decided = decided[decided["track"] == verdict.track]
-        if not len(decided):
-            no_face.append(str(item.path))
-            continue
-        frames.append(_frame_rows(decided, number, item, true, predictor.classes))
-        if media.is_video:
-            clips.append(_clip_row(decided, number, item, true, predictor.classes))
-    return _table(frames), _table(clips), no_face, failed, left_out
+    """Every input with a label the model predicts, side by side on the cores (one thread each,
+    as `vemo predict` runs short inputs), in the data's order."""
+    kept = [(number, item) for number, item in enumerate(items) if item.label in match.mapping]
+    one_each = dataclasses.replace(config, workers=1)
+    with one_thread_per_worker(predictor.crop_recipe):
+        pool = thread_pool(os.cpu_count() or 1, "vemo-score")
+        futures = [pool.submit(_score_one, predictor, number, item, match.mapping[item.label], one_each) for number, item in kept]
+        outcomes = [future.result() for future in tqdm(futures, desc="scoring", unit="input", disable=not progress)]
+    frames = [o.frames for o in outcomes if o.frames is not None]
+    clips = [o.clip for o in outcomes if o.clip is not None]
+    no_face = [o.no_face for o in outcomes if o.no_face]
+    failed = [o.failure for o in outcomes if o.failure is not None]
+    return _table(frames), _table(clips), no_face, failed, len(items) - len(kept)
+
+
+def _score_one(predictor: Predictor, number: int, item: LabelledMedia, true: str, config: PredictConfig) -> _Outcome:
+    try:
+        media = open_media(item.path)
+        verdict, table = predict_media(media, predictor, config, all_faces=not media.is_video)
+    except (VemoError, OSError) as error:
+        return _Outcome(failure=(str(item.path), str(error)))
+    decided = _in_window(table, item) if media.is_video else table
+    decided = decided[decided["face_found"].astype(bool)]
+    if media.is_video:  # the clip's main face: the one its verdict is about
+        decided = decided[decided["track"] == verdict.track]
+    if not len(decided):
+        return _Outcome(no_face=str(item.path))
+    clip = _clip_row(decided, number, item, true, predictor.classes) if media.is_video else None
+    return _Outcome(_frame_rows(decided, number, item, true, predictor.classes), clip)
 
 
 def _in_window(table: pd.DataFrame, item: LabelledMedia) -> pd.DataFrame:
