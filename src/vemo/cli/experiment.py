@@ -44,6 +44,17 @@ def experiment_paper(
     engine: EngineOption = None,
     address: AddressOption = None,
     gpus_per_worker: GpusOption = 0.0,
+    cross_on: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--cross-on",
+            help="Also score the study's networks (and the pretrained emotion weights of --transfer) on this labelled data "
+            "(as vemo evaluate --on takes): a cross-corpus table in the report.",
+        ),
+    ] = None,
+    cross_map: Annotated[
+        Optional[list[str]], typer.Option("--cross-map", help="With --cross-on: a data label FROM scored as class TO.")
+    ] = None,
 ) -> None:
     """Tables IV to IX of the paper on this workspace, beside the paper's figures (resumable)."""
     from vemo.experiment import ExperimentConfig, run_study
@@ -64,6 +75,31 @@ def experiment_paper(
         workspace, config, out, progress=show_progress(ctx) and not workers and not settings.on_ray, engine=settings, on_run=_print_run
     )
     typer.echo(f"{len(results)} runs ({int(results['reused'].sum())} reused) -> {report}")
+    if cross_on is not None:
+        _cross_corpus(results, config.transfer, cross_on, cross_map, report)
+
+
+def _cross_corpus(results, transfer: tuple[str, ...], on: Path, pairs: list[str] | None, report: Path) -> None:
+    """The study's networks (not the classical baseline) and its pretrained emotion weights on
+    the user's labelled data, side by side: OUT/cross-corpus/, and a section of the study's report."""
+    import html
+
+    from vemo.io.report_style import add_section
+    from vemo.scoring import evaluate_models, parse_map, side_by_side
+    from vemo.weights import cache_dir, get_entry
+
+    runs = [str(run) for run in results.loc[results["model"] != "lgbp", "run"].drop_duplicates()]
+    pretrained = [f"pretrained:{name}" for name in transfer if get_entry(name, cache_dir()).task == "emotion"]
+    scored, cross = evaluate_models([*runs, *pretrained], on, report.parent / "cross-corpus", mapping=parse_map(pairs))
+    table = side_by_side(scored)
+    typer.echo(table.to_string(index=False))
+    add_section(
+        report,
+        f"<h2>Cross-corpus: the study's models on {html.escape(str(on))}</h2>"
+        f"{table.to_html(index=False, classes='t', border=0)}<p>Per model, the classes, misses and decisions: "
+        f"<a href='cross-corpus/report.html'>cross-corpus/report.html</a></p>",
+    )
+    typer.echo(f"-> {cross}")
 
 
 def _print_run(row: dict) -> None:

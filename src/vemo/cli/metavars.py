@@ -68,6 +68,8 @@ VALUES = {
     "--window": "all|onset-offset|apex:K",
     "--on": "DATA",
     "--map": "FROM=TO",
+    "--cross-on": "DATA",
+    "--cross-map": "FROM=TO",
     "--from-folders": "DIR",
     "--from-csv": "FILE",
     "--sha256": "HEX",
