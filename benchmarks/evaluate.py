@@ -18,18 +18,8 @@ import time
 from pathlib import Path
 
 import cv2
-from face_set import load_face_set
+from face_set import EMOTIONS, load_face_set
 
-LABELS = {
-    "0-f1-su-ph.jpg": "surprise",
-    "0-f15-hao-ph.jpg": "happiness",
-    "15-f13-anc-ph.jpg": "anger",
-    "45-m7-di-ph.jpg": "disgust",
-    "single_face.jpg": "happiness",
-    "astronaut.png": "happiness",
-    "grace_hopper.jpg": "neutral",
-    "camera.png": "neutral",
-}
 MODEL = "pretrained:fer2013-minixception"
 
 
@@ -45,7 +35,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=1000)
     args = parser.parse_args()
-    photos = [item for item in load_face_set() if item.name in LABELS]
+    photos = [item for item in load_face_set() if item.name in EMOTIONS]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "photos"
         folder.mkdir()
@@ -57,7 +47,7 @@ def main() -> None:
                 cv2.imwrite(str(path), item.image)
             else:
                 shutil.copy(folder / f"{number % len(photos):05d}.png", path)
-            rows.append(f"{path},{LABELS[item.name]}")
+            rows.append(f"{path},{EMOTIONS[item.name]}")
         (Path(tmp) / "labels.csv").write_text("\n".join(rows) + "\n")
         vemo = [sys.executable, "-m", "vemo", "-q"]
         predicting = timed([*vemo, "predict", str(folder), "--model", MODEL, "--out", str(Path(tmp) / "predicted")])

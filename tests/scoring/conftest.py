@@ -11,22 +11,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
+from face_set import EMOTIONS as LABELS  # noqa: E402
 from face_set import PHOTOS, load_face_set  # noqa: E402
-
-# photo -> the emotion every face in it shows, by hand (15 faces over 5 classes)
-LABELS = {
-    "0-f1-su-ph.jpg": "surprise",
-    "0-f15-hao-ph.jpg": "happiness",
-    "15-f13-anc-ph.jpg": "anger",
-    "45-m7-di-ph.jpg": "disgust",
-    "single_face.jpg": "happiness",
-    "multi_face.jpg": "happiness",  # five people, all smiling
-    "Image_with_alpha.png": "happiness",
-    "astronaut.png": "happiness",
-    "Tom_Hanks_54745.png": "happiness",
-    "grace_hopper.jpg": "neutral",
-    "camera.png": "neutral",
-}
 
 
 @pytest.fixture(scope="session")

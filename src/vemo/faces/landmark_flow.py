@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from vemo.faces.detect import FaceBox
-from vemo.faces.eyetrack import FACE_PX, MAX_ROUND_TRIP_PX, MAX_SCALE_STEP, lucas_kanade
+from vemo.faces.eyetrack import MAX_SCALE_STEP, follow_points
 
 PAD = 0.25  # the region around the box that the flow looks at, as a share of the box's width
 
@@ -45,19 +45,10 @@ class LandmarkCarrier:
         x1, y1 = min(gray.shape[1], box.x + box.w + pad), min(gray.shape[0], box.y + box.h + pad)
         if x1 - x0 < 16 or y1 - y0 < 16:
             return None
-        scale = min(1.0, FACE_PX / max(box.w, 1))
-        regions = [
-            cv2.resize(image[y0:y1, x0:x1], None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR) if scale < 1 else image[y0:y1, x0:x1]
-            for image in (before, gray)
-        ]
         old = np.asarray(box.landmarks, np.float64)
-        points = ((old - (x0, y0)) * scale).astype(np.float32).reshape(-1, 1, 2)
-        moved, found, _ = lucas_kanade(regions[0], regions[1], points)
-        back, returned, _ = lucas_kanade(regions[1], regions[0], moved)
-        round_trip = np.linalg.norm((back - points).reshape(-1, 2), axis=1)
-        if not (found.all() and returned.all() and (round_trip <= MAX_ROUND_TRIP_PX).all()):
+        new = follow_points(before, gray, old, (x0, y0, x1, y1), box.w)
+        if new is None:
             return None
-        new = moved.reshape(-1, 2).astype(np.float64) / scale + (x0, y0)
         return _moved_box(box, old, new)
 
 
