@@ -50,6 +50,7 @@ def test_grid_report_and_rerun(split_tiny_workspace: Path, tmp_path: Path):
         assert table in text
     assert "paper overall % (recomputed)" in text and "vemo accuracy %" in text and "SYNTHETIC" in text
     assert "51.89" in text  # LeNet SGD recomputed from Table VI
+    assert text.count("against a constant predictor's") == 4  # every network run, not the classical baseline
     page = report.read_text()
     assert page.count("data:image/png;base64,") >= 5 and "<table" in page
     saved = pd.read_csv(tmp_path / "report" / "results.csv")

@@ -103,6 +103,10 @@ def _result_row(run: RunFolder, **keys) -> dict:
     }
     for name, values in report["per_class"].items():
         row[f"recall_{name}"] = values["recall"]
+    supports = [values["support"] for values in report["per_class"].values()]
+    # a constant predictor: the test's most frequent class every time (its balanced accuracy is 1 / classes)
+    row["constant_accuracy"] = max(supports) / max(sum(supports), 1)
+    row["chance_balanced"] = 1 / max(sum(1 for support in supports if support), 1)
     return row
 
 

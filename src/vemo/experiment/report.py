@@ -22,6 +22,7 @@ import torch
 import vemo.experiment.paper_figures as paper
 from vemo import __version__
 from vemo.errors import VideoOpenError
+from vemo.experiment.constant import against_constant
 from vemo.experiment.grid import ExperimentConfig
 from vemo.io.files import write_csv_atomic, write_image_atomic, write_json_atomic, write_text_atomic
 from vemo.io.media import open_media
@@ -277,7 +278,7 @@ def figure_2(workspace: Path, out: Path, sources: int = 3) -> Path | None:
 
 def discussion(results: pd.DataFrame, config: ExperimentConfig) -> list[str]:
     """Sentences that only state what the numbers show."""
-    lines = []
+    lines = against_constant(results, NAMES)
     small = results[results["table"] == "IV-VI"]
     for model, runs in small.groupby("model", sort=False):
         means = runs.groupby("optimizer")["accuracy"].mean().sort_values(ascending=False)
