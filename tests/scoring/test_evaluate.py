@@ -150,3 +150,17 @@ def test_the_default_output_folder_is_evaluation_in_the_current_folder(labelled_
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "evaluation" / "eval.json").is_file() and (tmp_path / "evaluation" / "report.html").is_file()
     assert np.isfinite(json.loads((tmp_path / "evaluation" / "eval.json").read_text())["models"][0]["levels"]["frame"]["accuracy"])
+
+
+def test_an_exported_onnx_file_scores_as_its_run_folder(labelled_photos, trained_run: Path, tmp_path: Path):
+    """Every model kind: the ONNX export of a run gives its run folder's decisions on class folders."""
+    root = tmp_path / "sorted"
+    for path, label in labelled_photos.values():
+        (root / label).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, root / label / path.name)
+    exported = subprocess.run([*VEMO, "export", str(trained_run), "--to", str(tmp_path / "m.onnx")], capture_output=True, text=True)
+    assert exported.returncode == 0, exported.stderr
+    scored, _ = evaluate_models([str(trained_run), str(tmp_path / "m.onnx")], root, tmp_path / "out")
+    (run, _), (onnx, _) = scored
+    assert onnx.classes.shared == run.classes.shared and len(onnx.frames) == len(run.frames) > 0
+    assert (onnx.frames["predicted"].to_numpy() == run.frames["predicted"].to_numpy()).mean() >= 0.9
