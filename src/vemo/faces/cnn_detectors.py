@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from vemo.errors import FaceDetectionError
-from vemo.faces.detect import DetectorSettings, FaceBox
+from vemo.faces.detect import DetectorSettings, FaceBox, colour_frame
 
 NEAR_FACE_PX = 64  # the last face's width in the window `find_near` scans
 NEAR_MARGIN = 0.6  # the window reaches this many face widths beyond the last box on each side
@@ -71,12 +71,12 @@ class OnnxFaceDetector:
         return [[box for box in boxes if box.w >= smallest] for boxes in found]
 
     def find(self, image: np.ndarray | None, gray: np.ndarray | None = None, min_width: int = 0) -> list[FaceBox]:
-        return self.find_batch(_colour(image)[None], min_width)[0]
+        return self.find_batch(colour_frame(image, self.name)[None], min_width)[0]
 
     def find_near(self, image: np.ndarray | None, gray: np.ndarray | None, previous: FaceBox) -> list[FaceBox]:
         """Faces in a window around `previous` scaled so it is `NEAR_FACE_PX` wide, of a size
         close to it, largest first (empty: the face is lost)."""
-        frame = _colour(image)
+        frame = colour_frame(image, self.name)
         margin = NEAR_MARGIN * max(previous.w, previous.h)
         x0, y0 = max(0, int(previous.x - margin)), max(0, int(previous.y - margin))
         x1 = min(frame.shape[1], int(previous.x + previous.w + margin))
@@ -194,9 +194,3 @@ def _to_boxes(found: Detections, sx: float, sy: float, offset: tuple[int, int], 
         marks = tuple((float(x * sx + ox), float(y * sy + oy)) for x, y in points)
         faces.append(FaceBox(int(round(left)) + ox, int(round(top)) + oy, int(round(right - left)), int(round(bottom - top)), marks))
     return sorted(faces, key=lambda box: box.area, reverse=True)
-
-
-def _colour(image: np.ndarray | None) -> np.ndarray:
-    if image is None or image.ndim != 3:
-        raise FaceDetectionError("CNN face detectors need the colour frame")
-    return image

@@ -85,6 +85,17 @@ class FaceDetector(Protocol):
         """Faces close to `previous` in size and place, largest first (cheaper than `find`)."""
 
 
+def colour_frame(image: np.ndarray | None, detector: str) -> np.ndarray:
+    """The colour frame a CNN detector looks at; the trackers hand it over whenever they have one.
+
+    Raises:
+        FaceDetectionError: only the grayscale was given.
+    """
+    if image is None or image.ndim != 3:
+        raise FaceDetectionError(f"{detector} needs the colour frame, not only its grayscale")
+    return image
+
+
 def load_cascade(name: str) -> cv2.CascadeClassifier:
     """A cascade shipped with OpenCV (`cv2.data.haarcascades`), or a path to one.
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from vemo.errors import FaceDetectionError
-from vemo.faces.detect import DetectorSettings, FaceBox
+from vemo.faces.detect import DetectorSettings, FaceBox, colour_frame
 from vemo.faces.mtcnn import MTCNN, Detections, MTCNNCascade, MTCNNSettings
 from vemo.faces.mtcnn_shared import SharedCascade
 
@@ -51,11 +50,11 @@ class MTCNNFaceDetector:
         return [_to_boxes(found, scale) for found in self._cascade.detect_batch(rgb, self._settings)]
 
     def find(self, image: np.ndarray | None, gray: np.ndarray | None = None, min_width: int = 0) -> list[FaceBox]:
-        return self.find_batch(_colour(image)[None], min_width)[0]
+        return self.find_batch(colour_frame(image, "MTCNN")[None], min_width)[0]
 
     def find_near(self, image: np.ndarray | None, gray: np.ndarray | None, previous: FaceBox) -> list[FaceBox]:
         """The face near `previous`, refined by R-Net and O-Net on this frame (empty: lost)."""
-        rgb, scale = self._prepare(_colour(image)[None])
+        rgb, scale = self._prepare(colour_frame(image, "MTCNN")[None])
         corners = np.array([[previous.x, previous.y, previous.x + previous.w, previous.y + previous.h]]) * scale
         return _to_boxes(self._cascade.refine_batch(rgb, [corners], self._settings)[0], scale)
 
@@ -64,13 +63,6 @@ def _given(nets: MTCNN | None) -> MTCNN:
     if nets is None:
         raise ValueError("give either the nets or a shared cascade")
     return nets
-
-
-def _colour(image: np.ndarray | None) -> np.ndarray:
-    """MTCNN looks at the colour frame; the trackers hand it over whenever they have one."""
-    if image is None:
-        raise FaceDetectionError("MTCNN needs the colour frame, not only its grayscale")
-    return image
 
 
 def _to_boxes(found: Detections, scale: float) -> list[FaceBox]:

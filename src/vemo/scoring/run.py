@@ -26,7 +26,8 @@ from vemo.errors import VemoError
 from vemo.faces.recipe import CropRecipe
 from vemo.io.media import open_media
 from vemo.models.inputs import crop_to_array
-from vemo.prediction import PredictConfig, Predictor, load_predictor, predict_media
+from vemo.prediction import PredictConfig, Predictor, load_predictor
+from vemo.prediction.media import predict_loaded
 from vemo.prediction.predictor import choose_classes
 from vemo.prediction.scan import one_thread_per_worker
 from vemo.scoring.classes import ClassMatch, match_classes
@@ -57,7 +58,6 @@ def score_model(
 ) -> ModelDecisions:
     """Raises CheckpointError, ConfigError, WeightsError: an unusable model or class match."""
     predictor = load_predictor(model, **config.loading())
-    scanning = dataclasses.replace(config, **{name: getattr(PredictConfig(), name) for name in config.loading()})
     labels = set(data.labels) if isinstance(data, LabelledCrops) else {item.label for item in data}
     match = match_classes(predictor.model_classes, labels, mapping)
     predictor = dataclasses.replace(predictor, classes=choose_classes(predictor.model_classes, ",".join(match.shared), False))
@@ -66,7 +66,7 @@ def score_model(
         no_face: list[str] = []
         failed: list[tuple[str, str]] = []
     else:
-        frames, clips, no_face, failed, left_out = _score_media(predictor, data, match, scanning, progress)
+        frames, clips, no_face, failed, left_out = _score_media(predictor, data, match, config, progress)
     return ModelDecisions(
         predictor.description, predictor.corpus, predictor.crop_recipe.to_json(), match, frames, clips, no_face, failed, left_out
     )
@@ -103,7 +103,7 @@ def _score_media(
 def _score_one(predictor: Predictor, number: int, item: LabelledMedia, true: str, config: PredictConfig) -> _Outcome:
     try:
         media = open_media(item.path)
-        verdict, table = predict_media(media, predictor, config, all_faces=not media.is_video)
+        verdict, table = predict_loaded(media, predictor, dataclasses.replace(config, all_faces=not media.is_video))
     except (VemoError, OSError) as error:
         return _Outcome(failure=(str(item.path), str(error)))
     decided = _in_window(table, item) if media.is_video else table

