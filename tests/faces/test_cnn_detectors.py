@@ -12,6 +12,7 @@ import pytest
 
 from vemo.errors import WeightsError
 from vemo.faces.detect import DetectorSettings, FaceBox
+from vemo.faces.gray import FrameGray
 from vemo.faces.landmark_flow import LandmarkCarrier
 from vemo.faces.recipe import CropRecipe
 from vemo.faces.tracks import iou
@@ -85,15 +86,14 @@ def test_followed_faces_stay_on_the_face_and_cost_no_detection(detector: str, we
 def test_a_track_that_lost_its_face_is_dropped():
     """The flow's round trip fails on a frame where the face is gone: no box is made up there."""
     rng = np.random.default_rng(0)
-    textured = rng.integers(0, 255, (240, 320), np.uint8)
-    textured = cv2.GaussianBlur(textured, (5, 5), 0)
+    textured = cv2.GaussianBlur(rng.integers(0, 255, (240, 320, 3), np.uint8), (5, 5), 0)
     box = FaceBox(100, 60, 80, 100, ((120.0, 90.0), (160.0, 90.0), (140.0, 115.0), (125.0, 135.0), (155.0, 135.0)))
     carrier = LandmarkCarrier()
-    carrier.remember(textured, box)
-    moved = carrier.follow(np.roll(textured, 3, axis=1))  # the texture moved 3 px right: the box follows
+    carrier.remember(FrameGray(textured), box)
+    moved = carrier.follow(FrameGray(np.roll(textured, 3, axis=1)))  # the texture moved 3 px right: the box follows
     assert moved is not None and abs(moved.x - 103) <= 1 and abs(moved.y - 60) <= 1
-    carrier.remember(textured, box)
-    assert carrier.follow(rng.integers(0, 255, (240, 320), np.uint8)) is None  # another picture altogether
+    carrier.remember(FrameGray(textured), box)
+    assert carrier.follow(FrameGray(rng.integers(0, 255, (240, 320, 3), np.uint8))) is None  # another picture altogether
 
 
 def test_detector_weights_are_checked_before_use(weights_cache_env: Path, tmp_path: Path):

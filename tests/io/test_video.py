@@ -40,3 +40,16 @@ def test_times_of_a_variable_frame_rate_mov_are_the_containers(shared_media: Pat
     assert times[0] == 0.0 and np.all(np.diff(times) > 0)
     assert np.abs(times - np.array([frame.index for frame in frames]) / 26.5).max() > 0.1
     assert times[-1] < 169 / 26.5 + 0.1  # within the clip's length
+
+
+def test_one_decoding_thread_gives_the_pictures_of_ffmpegs_default_threads(shared_media: Path):
+    """vemo decodes on one thread (its workers fill the cores); the pictures are the same."""
+    import cv2
+
+    for name in ("single_face.mp4", "noface_face.mov"):
+        capture = cv2.VideoCapture(str(shared_media / name))
+        default = []
+        while (read := capture.read())[0]:
+            default.append(read[1])
+        ours = [frame.image for frame in iter_video_frames(shared_media / name, 30.0)]
+        assert len(ours) == len(default) > 0 and all(np.array_equal(a, b) for a, b in zip(ours, default))

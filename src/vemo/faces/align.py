@@ -146,18 +146,27 @@ def warp_crop(image: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
 def aligned_crop(
     image: np.ndarray, box: FaceBox, eyes: EyePair | None, size: int, align: bool = True, five_points: bool = True
 ) -> tuple[np.ndarray, EyePair | None]:
-    """The `size` x `size` crop of the face in `box` from a BGR or grayscale frame. With `align`:
-    fitted to the box's five landmarks when the detector gave them and `five_points` (MTCNN's
-    recipe), to the eyes among them otherwise (the single-shot CNNs), else to `eyes` when the
-    caller found them; otherwise (or without a pair) from the box alone. Returns the crop and the
-    eye pair it was aligned on. The one place extraction and prediction turn a box into a crop,
-    so a model always sees the kind of crop it was trained on."""
+    """The `size` x `size` crop of the face in `box` from a BGR or grayscale frame, cut as
+    `crop_geometry` says; returns the crop and the eye pair it was aligned on. The one place
+    extraction and prediction turn a box into a crop, so a model always sees the kind of crop it
+    was trained on."""
+    matrix, eyes = crop_geometry(box, eyes, size, align, five_points)
+    return warp_crop(image, matrix, size), eyes
+
+
+def crop_geometry(
+    box: FaceBox, eyes: EyePair | None, size: int, align: bool = True, five_points: bool = True
+) -> tuple[np.ndarray, EyePair | None]:
+    """The 2x3 frame-to-crop matrix of a face's crop and the eye pair it is aligned on. With
+    `align`: fitted to the box's five landmarks when the detector gave them and `five_points`
+    (MTCNN's recipe), to the eyes among them otherwise (the single-shot CNNs), else to `eyes`
+    when the caller found them; otherwise (or without a pair) from the box alone."""
     if not align:
-        return warp_crop(image, box_transform(box, size), size), None
+        return box_transform(box, size), None
     if box.landmarks is not None:
         (left_x, left_y), (right_x, right_y) = box.landmarks[0][:2], box.landmarks[1][:2]
         eyes = EyePair((float(left_x), float(left_y)), (float(right_x), float(right_y)))
-    return warp_crop(image, crop_matrix(box, eyes, size, five_points), size), eyes
+    return crop_matrix(box, eyes, size, five_points), eyes
 
 
 def crop_matrix(box: FaceBox, eyes: EyePair | None, size: int, five_points: bool = True) -> np.ndarray:

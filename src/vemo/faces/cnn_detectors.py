@@ -12,6 +12,7 @@ from packages on the index (`vemo weights list`), verified and converted by `vem
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,11 +113,11 @@ class RetinaFaceDetector(OnnxFaceDetector):
     name = "retinaface"
     default_min_score = 0.8
     STEPS = ((8, (16, 32)), (16, (64, 128)), (32, (256, 512)))
-    MEAN_BGR = np.array([104.0, 117.0, 123.0], np.float32)
+    MEAN_BGR = (104.0, 117.0, 123.0)
     VARIANCES = (0.1, 0.2)
 
     def blob(self, images: np.ndarray) -> np.ndarray:
-        return np.ascontiguousarray((images.astype(np.float32) - self.MEAN_BGR).transpose(0, 3, 1, 2))
+        return cv2.dnn.blobFromImages(list(images), 1.0, images.shape[2:0:-1], self.MEAN_BGR, swapRB=False, crop=False)
 
     def decode(self, outputs: list[np.ndarray], height: int, width: int) -> list[Detections]:
         locations, confidences, landmarks = outputs
@@ -141,8 +142,8 @@ class CenterFaceDetector(OnnxFaceDetector):
     default_min_score = 0.5
     STRIDE = 4
 
-    def blob(self, images: np.ndarray) -> np.ndarray:
-        return np.ascontiguousarray(images[..., ::-1].astype(np.float32).transpose(0, 3, 1, 2))  # RGB, 0..255
+    def blob(self, images: np.ndarray) -> np.ndarray:  # RGB, 0..255
+        return cv2.dnn.blobFromImages(list(images), 1.0, images.shape[2:0:-1], (0.0, 0.0, 0.0), swapRB=True, crop=False)
 
     def decode(self, outputs: list[np.ndarray], height: int, width: int) -> list[Detections]:
         heat, scales, offsets, marks = outputs
@@ -161,6 +162,7 @@ class CenterFaceDetector(OnnxFaceDetector):
         return found
 
 
+@functools.lru_cache(maxsize=16)
 def _anchors(height: int, width: int, steps: tuple[tuple[int, tuple[int, int]], ...]) -> np.ndarray:
     """(N, 4) anchor centres and sizes as fractions of the input, in the network's output order."""
     parts = []
@@ -170,7 +172,9 @@ def _anchors(height: int, width: int, steps: tuple[tuple[int, tuple[int, int]], 
         centres = np.stack([(xs.ravel() + 0.5) * stride / width, (ys.ravel() + 0.5) * stride / height], axis=1)
         for_each = [np.column_stack([centres, np.full(len(centres), s / width), np.full(len(centres), s / height)]) for s in sizes]
         parts.append(np.stack(for_each, axis=1).reshape(-1, 4))
-    return np.concatenate(parts).astype(np.float32)
+    anchors = np.concatenate(parts).astype(np.float32)
+    anchors.setflags(write=False)  # shared by every call of this size
+    return anchors
 
 
 def _suppressed(boxes: np.ndarray, scores: np.ndarray, landmarks: np.ndarray) -> Detections:

@@ -77,11 +77,12 @@ class FaceDetector(Protocol):
 
     config: DetectorSettings
 
-    def find(self, image: np.ndarray | None, gray: np.ndarray, min_width: int = 0) -> list[FaceBox]:
-        """Every face of a frame (BGR `image` and its grayscale), largest first; with `min_width`,
-        only faces about that wide or wider (frame pixels), which costs far less."""
+    def find(self, image: np.ndarray | None, gray: np.ndarray | None, min_width: int = 0) -> list[FaceBox]:
+        """Every face of a frame (BGR `image` and its grayscale: each detector reads the one it
+        needs), largest first; with `min_width`, only faces about that wide or wider (frame
+        pixels), which costs far less."""
 
-    def find_near(self, image: np.ndarray | None, gray: np.ndarray, previous: FaceBox) -> list[FaceBox]:
+    def find_near(self, image: np.ndarray | None, gray: np.ndarray | None, previous: FaceBox) -> list[FaceBox]:
         """Faces close to `previous` in size and place, largest first (cheaper than `find`)."""
 
 
@@ -94,6 +95,17 @@ def colour_frame(image: np.ndarray | None, detector: str) -> np.ndarray:
     if image is None or image.ndim != 3:
         raise FaceDetectionError(f"{detector} needs the colour frame, not only its grayscale")
     return image
+
+
+def gray_frame(gray: np.ndarray | None) -> np.ndarray:
+    """The grayscale frame Haar looks at.
+
+    Raises:
+        FaceDetectionError: only the colour frame was given.
+    """
+    if gray is None or gray.ndim != 2:
+        raise FaceDetectionError("haar needs the grayscale frame")
+    return gray
 
 
 def load_cascade(name: str) -> cv2.CascadeClassifier:
@@ -144,12 +156,12 @@ class HaarFaceDetector:
         found = self._run(small, max(8, int(round(max(self.config.min_size, min_width) * scale))))
         return _boxes(found, scale, 0, 0)
 
-    def find(self, image: np.ndarray | None, gray: np.ndarray, min_width: int = 0) -> list[FaceBox]:
+    def find(self, image: np.ndarray | None, gray: np.ndarray | None, min_width: int = 0) -> list[FaceBox]:
         """The tracker's interface: all faces of a frame (Haar needs only its grayscale)."""
-        return self.detect(gray, min_width)
+        return self.detect(gray_frame(gray), min_width)
 
-    def find_near(self, image: np.ndarray | None, gray: np.ndarray, previous: FaceBox) -> list[FaceBox]:
-        return self.detect_near(gray, previous)
+    def find_near(self, image: np.ndarray | None, gray: np.ndarray | None, previous: FaceBox) -> list[FaceBox]:
+        return self.detect_near(gray_frame(gray), previous)
 
     def detect_near(self, gray: np.ndarray, previous: FaceBox, margin: float = 0.3, face_px: int = 48) -> list[FaceBox]:
         """Faces in a window around `previous`, of a size close to it, largest first.
@@ -217,9 +229,9 @@ class FaceTracker:
         self._since_full += 1
         self.full_detection = False
 
-    def __call__(self, gray: np.ndarray, image: np.ndarray | None = None) -> list[FaceBox]:
-        """The largest face in the frame, as a list of 0 or 1 boxes (`image`: the colour frame,
-        for detectors that need it)."""
+    def __call__(self, gray: np.ndarray | None, image: np.ndarray | None = None) -> list[FaceBox]:
+        """The largest face in the frame, as a list of 0 or 1 boxes (`gray` and `image`: the
+        grayscale and colour frames, each for the detectors that read it)."""
         faces: list[FaceBox] = []
         last = self._last
         if self.can_follow and last is not None:

@@ -80,32 +80,28 @@ class EyeCarrier:
         x1, y1 = min(gray.shape[1], box.x + box.w + pad), min(gray.shape[0], box.y + int(0.6 * box.h) + pad)
         if x1 - x0 < 8 or y1 - y0 < 8:
             return None
-        moved = follow_points(before, gray, np.array([eyes.left, eyes.right]), (x0, y0, x1, y1), box.w)
+        moved = follow_points(before[y0:y1, x0:x1], gray[y0:y1, x0:x1], np.array([eyes.left, eyes.right]), (x0, y0), box.w)
         if moved is None:
             return None
         left, right = moved.astype(float).tolist()
         return EyePair(tuple(left), tuple(right))
 
 
-def follow_points(
-    before: np.ndarray, after: np.ndarray, points: np.ndarray, region: tuple[int, int, int, int], face_width: int
-) -> np.ndarray | None:
-    """(N, 2) frame points of `before` moved into `after` by optical flow inside `region` (x0, y0,
-    x1, y1), scaled so the face is about `FACE_PX` wide (the same cost at any resolution); None
-    when a point is lost or fails the forward-backward round trip."""
-    x0, y0, x1, y1 = region
+def follow_points(before: np.ndarray, after: np.ndarray, points: np.ndarray, origin: tuple[int, int], face_width: int) -> np.ndarray | None:
+    """(N, 2) frame points moved from `before` into `after` by optical flow. Both are the same
+    region of two grayscale frames, its top-left corner at `origin` (x, y) in frame pixels; they
+    are scaled so the face is about `FACE_PX` wide (the same cost at any resolution). None when a
+    point is lost or fails the forward-backward round trip."""
     scale = min(1.0, FACE_PX / max(face_width, 1))
-    regions = [
-        cv2.resize(image[y0:y1, x0:x1], None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR) if scale < 1 else image[y0:y1, x0:x1]
-        for image in (before, after)
-    ]
-    start = ((np.asarray(points, np.float64) - (x0, y0)) * scale).astype(np.float32).reshape(-1, 1, 2)
-    moved, found, _ = lucas_kanade(regions[0], regions[1], start)
-    back, returned, _ = lucas_kanade(regions[1], regions[0], moved)
+    if scale < 1:
+        before, after = (cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR) for image in (before, after))
+    start = ((np.asarray(points, np.float64) - origin) * scale).astype(np.float32).reshape(-1, 1, 2)
+    moved, found, _ = lucas_kanade(before, after, start)
+    back, returned, _ = lucas_kanade(after, before, moved)
     round_trip = np.linalg.norm((back - start).reshape(-1, 2), axis=1)
     if not (found.all() and returned.all() and (round_trip <= MAX_ROUND_TRIP_PX).all()):
         return None
-    return moved.reshape(-1, 2).astype(np.float64) / scale + (x0, y0)
+    return moved.reshape(-1, 2).astype(np.float64) / scale + origin
 
 
 def lucas_kanade(before: np.ndarray, after: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -15,41 +15,48 @@ import numpy as np
 
 from vemo.faces.detect import FaceBox
 from vemo.faces.eyetrack import MAX_SCALE_STEP, follow_points
+from vemo.faces.gray import FrameGray
 
 PAD = 0.25  # the region around the box that the flow looks at, as a share of the box's width
 
 
 class LandmarkCarrier:
     """Call `follow` once per frame of a track, then `remember` the face that frame got; `reset()`
-    when the track starts again."""
+    when the track starts again. The flow reads only the grayscale of a region around the face
+    (`FrameGray` converts no more of the frame)."""
 
     def __init__(self) -> None:
-        self._previous: tuple[np.ndarray, FaceBox] | None = None
+        self._previous: tuple[np.ndarray, tuple[int, int, int, int], FaceBox, tuple[int, int]] | None = None
 
     def reset(self) -> None:
         self._previous = None
 
-    def remember(self, gray: np.ndarray, box: FaceBox) -> None:
-        self._previous = (gray, box) if box.landmarks is not None else None
+    def remember(self, gray: FrameGray, box: FaceBox) -> None:
+        """Keep `box` and the grayscale of the region the next frame's flow will look at."""
+        region = _flow_region(box, gray.shape)
+        self._previous = (gray.part(*region), region, box, gray.shape) if box.landmarks is not None and region else None
 
-    def follow(self, gray: np.ndarray) -> FaceBox | None:
-        """The previous frame's face moved into this one, landmarks and box; None when the flow
+    def follow(self, gray: FrameGray) -> FaceBox | None:
+        """The previous frame's face moved into this frame, landmarks and box; None when the flow
         fails its round trip, the points no longer fit one similarity, or the face changed size
         too fast (detect it then)."""
-        if self._previous is None or self._previous[0].shape != gray.shape:
+        if self._previous is None or self._previous[3] != gray.shape:
             return None
-        before, box = self._previous
+        before, region, box, _ = self._previous
         assert box.landmarks is not None  # remembered only with landmarks
-        pad = int(PAD * box.w)
-        x0, y0 = max(0, box.x - pad), max(0, box.y - pad)
-        x1, y1 = min(gray.shape[1], box.x + box.w + pad), min(gray.shape[0], box.y + box.h + pad)
-        if x1 - x0 < 16 or y1 - y0 < 16:
-            return None
         old = np.asarray(box.landmarks, np.float64)
-        new = follow_points(before, gray, old, (x0, y0, x1, y1), box.w)
+        new = follow_points(before, gray.part(*region), old, region[:2], box.w)
         if new is None:
             return None
         return _moved_box(box, old, new)
+
+
+def _flow_region(box: FaceBox, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """The box and `PAD` of its width around it, within the frame (x0, y0, x1, y1); None when too small to follow."""
+    pad = int(PAD * box.w)
+    x0, y0 = max(0, box.x - pad), max(0, box.y - pad)
+    x1, y1 = min(shape[1], box.x + box.w + pad), min(shape[0], box.y + box.h + pad)
+    return (x0, y0, x1, y1) if x1 - x0 >= 16 and y1 - y0 >= 16 else None
 
 
 def _moved_box(box: FaceBox, old: np.ndarray, new: np.ndarray) -> FaceBox | None:

@@ -20,9 +20,10 @@ import cv2
 import numpy as np
 
 from vemo.errors import ConfigError
-from vemo.faces.align import EyeLocator, EyePair, aligned_crop
+from vemo.faces.align import EyeLocator, EyePair, aligned_crop, crop_geometry, warp_crop
 from vemo.faces.detect import FaceBox, FaceDetector, FaceTracker, HaarFaceDetector
 from vemo.faces.eyetrack import EyeCarrier
+from vemo.faces.gray import FrameGray
 from vemo.faces.landmark_flow import LandmarkCarrier
 from vemo.faces.recipe import LANDMARK_DETECTORS, CropRecipe
 from vemo.faces.tracks import MultiFaceTracker
@@ -86,11 +87,11 @@ class FacePipeline:
 
     def faces(self, image: np.ndarray, boxes: list[FaceBox] | None = None) -> list[Face]:
         """The faces of one (H, W, 3) uint8 BGR frame, each with its crop (`boxes`: already found)."""
+        if boxes is None and self._carried_marks is not None:
+            return self._followed_face(image, self._carried_marks)
         gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
         if boxes is None and self._carried_eyes is not None:
             return self._carried_face(image, gray, self._carried_eyes)
-        if boxes is None and self._carried_marks is not None:
-            return self._followed_face(image, gray, self._carried_marks)
         found = []
         for track, box in self.boxes(image, gray) if boxes is None else enumerate(boxes):
             eyes = self._eyes.locate(gray, box) if self._eyes is not None and box.landmarks is None else None
@@ -121,21 +122,25 @@ class FacePipeline:
         crop, eyes = aligned_crop(gray if self.gray_crops else image, box, eyes, self.crop_recipe.crop_size)
         return [Face(0, box, eyes, crop)]
 
-    def _followed_face(self, image: np.ndarray, gray: np.ndarray, carrier: LandmarkCarrier) -> list[Face]:
+    def _followed_face(self, image: np.ndarray, carrier: LandmarkCarrier) -> list[Face]:
         """The largest face of a single-shot CNN: between its detections (every few frames, and
-        whenever following fails) carried with its five landmarks by optical flow."""
+        whenever following fails) carried with its five landmarks by optical flow. These CNNs
+        read the colour frame, and the flow and a grayscale crop only the parts of the frame's
+        grayscale around the face (`FrameGray`)."""
+        gray = FrameGray(image)
         box = carrier.follow(gray) if self._largest.can_follow else None
         if box is not None:
             self._largest.moved_to(box)
         else:
-            found = self._largest(gray, image)
+            found = self._largest(None, image)
             box = found[0] if found else None
         if box is None:
             carrier.reset()
             return []
         carrier.remember(gray, box)
         recipe = self.crop_recipe
-        crop, eyes = aligned_crop(gray if self.gray_crops else image, box, None, recipe.crop_size, recipe.align, recipe.five_points)
+        matrix, eyes = crop_geometry(box, None, recipe.crop_size, recipe.align, recipe.five_points)
+        crop = gray.crop(matrix, recipe.crop_size) if self.gray_crops else warp_crop(image, matrix, recipe.crop_size)
         return [Face(0, box, eyes, crop)]
 
     def run(self, frames: Iterable[Frame]) -> Iterator[tuple[Frame, list[Face]]]:

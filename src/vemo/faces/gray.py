@@ -1,0 +1,61 @@
+"""The grayscale of a colour frame, converted only where it is read.
+
+Between detections a single-shot CNN's face is followed by optical flow in a region around it
+and cut out as a grayscale crop (for grayscale models): both read a small part of most frames
+(a face in a 1080p frame is a twentieth of it), so the parts are converted instead of the frame.
+Parts that are a large share of the frame (a close-up) convert the whole frame once, which costs
+less than converting overlapping parts one by one.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+WHOLE_SHARE = 0.25  # a part this large (of the frame's area) converts the whole frame
+
+
+class FrameGray:
+    """One colour frame's grayscale, by parts; the pixels are those of converting the whole frame."""
+
+    def __init__(self, image: np.ndarray) -> None:
+        self.image = image
+        self._whole: np.ndarray | None = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.image.shape[0], self.image.shape[1]
+
+    def part(self, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+        """The grayscale of frame pixels [y0, y1) x [x0, x1)."""
+        height, width = self.shape
+        if self._whole is None and (x1 - x0) * (y1 - y0) >= WHOLE_SHARE * height * width:
+            self._whole = cv2.cvtColor(self.image, cv2.COLOR_BGR2GRAY)
+        if self._whole is not None:
+            return self._whole[y0:y1, x0:x1]
+        return cv2.cvtColor(self.image[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
+
+    def crop(self, matrix: np.ndarray, size: int) -> np.ndarray:
+        """The (size, size) grayscale crop the 2x3 frame-to-crop `matrix` cuts out, as
+        `vemo.faces.align.warp_crop` cuts it from the whole converted frame: only the part the
+        bilinear warp reads is converted, and the warp is shifted to that part's corner."""
+        x0, y0, x1, y1 = _footprint(matrix, size, self.shape)
+        inverse = cv2.invertAffineTransform(matrix)  # as warpAffine inverts it
+        inverse[:, 2] -= (x0, y0)
+        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+        return cv2.warpAffine(self.part(x0, y0, x1, y1), inverse, (size, size), flags=flags, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _footprint(matrix: np.ndarray, size: int, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    """The frame pixels (x0, y0, x1, y1) a `size` crop's bilinear warp reads, with a margin for
+    its fixed-point rounding; the whole frame when the crop lies outside it. Where the part
+    meets the frame's edge, edge replication gives the pixels it gives on the whole frame."""
+    corners = np.array([[0, 0], [size - 1, 0], [0, size - 1], [size - 1, size - 1]], np.float64)
+    inverse = cv2.invertAffineTransform(matrix)
+    source = corners @ inverse[:, :2].T + inverse[:, 2]
+    (left, top), (right, bottom) = source.min(axis=0), source.max(axis=0)
+    x0, y0 = max(0, int(np.floor(left)) - 2), max(0, int(np.floor(top)) - 2)
+    x1, y1 = min(shape[1], int(np.ceil(right)) + 3), min(shape[0], int(np.ceil(bottom)) + 3)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return 0, 0, shape[1], shape[0]
+    return x0, y0, x1, y1
