@@ -1,6 +1,6 @@
 """vemo predict beside the real `fer` (the peer in ../shared/peers/fer), on the same files, in one run.
 
-Usage: python benchmarks/predict.py [--peer-venv DIR] [--workers 2] [--detector haar|mtcnn] [--memory]
+Usage: python benchmarks/predict.py [--peer-venv DIR] [--workers 2] [--detector NAME] [--memory]
 
 Two videos are made by looping ../shared/media/single_face.mp4 (640x360, 30 fps) forward and
 backward: a ~20-s clip (600 frames) and a long one (4,032 frames). For each, both tools run as
@@ -33,6 +33,8 @@ from pathlib import Path
 
 import cv2
 import pandas as pd
+
+from vemo.faces.recipe import DETECTORS
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 CLIP = SHARED / "media" / "single_face.mp4"
@@ -75,7 +77,9 @@ def decode_fps(video: Path, threads: int = 0) -> float:
     return count / (time.perf_counter() - started)
 
 
-def run_vemo(video: Path, out: Path, workers: int, detector: str, runtime: str = "auto") -> dict:
+def run_vemo(
+    video: Path, out: Path, workers: int, detector: str | None, runtime: str = "auto", model: str = "pretrained:fer2013-minixception"
+) -> dict:
     env = dict(os.environ)
     command = [
         sys.executable,
@@ -86,14 +90,14 @@ def run_vemo(video: Path, out: Path, workers: int, detector: str, runtime: str =
         "predict",
         str(video),
         "--model",
-        "pretrained:fer2013-minixception",
+        model,
         "--out",
         str(out),
         "--force",
         "--runtime",
         runtime,
     ]
-    command += ["--detector", detector]
+    command += ["--detector", detector] if detector else []
     started = time.time()
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     wall = time.time() - started
@@ -109,7 +113,7 @@ def run_vemo(video: Path, out: Path, workers: int, detector: str, runtime: str =
     }
 
 
-def peak_rss(video: Path, out: Path, detector: str) -> tuple[float, float]:
+def peak_rss(video: Path, out: Path, detector: str | None) -> tuple[float, float]:
     """vemo predict on `video` as a whole process: (peak resident memory in MB, wall seconds)."""
     command = [
         sys.executable,
@@ -123,8 +127,7 @@ def peak_rss(video: Path, out: Path, detector: str) -> tuple[float, float]:
         "--out",
         str(out),
         "--force",
-        "--detector",
-        detector,
+        *(["--detector", detector] if detector else []),
     ]
     started = time.time()
     with open(out / "stderr.txt", "w") as errors:
@@ -136,7 +139,7 @@ def peak_rss(video: Path, out: Path, detector: str) -> tuple[float, float]:
     return usage.ru_maxrss / 1024, time.time() - started
 
 
-def memory_rows(folder: Path, detector: str) -> None:
+def memory_rows(folder: Path, detector: str | None) -> None:
     print(f"{'video':36} {'frames':>7} {'peak RSS':>9} {'wall':>7}")
     peaks = {}
     for name, frames in (("one minute", 1800), ("one hour", 108_000)):
@@ -183,7 +186,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--peer-venv", type=Path, default=DEFAULT_VENV)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--detector", default="haar", choices=("haar", "mtcnn"))
+    parser.add_argument("--detector", default=None, choices=DETECTORS, help="vemo's face detector (default: the model's own, RetinaFace)")
     parser.add_argument("--memory", action="store_true", help="also peak memory on a one-minute and a one-hour video")
     args = parser.parse_args()
     if not (args.peer_venv / "bin" / "python").exists():
@@ -221,7 +224,7 @@ def main() -> None:
         if args.memory:
             memory_rows(folder, args.detector)
     print(
-        f"(vemo: {args.workers} workers, {args.detector} detector; fer: its defaults; both whole processes on this "
+        f"(vemo: {args.workers} workers, {args.detector or 'its default'} detector; fer: its defaults; both whole processes on this "
         "machine, one after the other; ratio = how many times faster vemo is)"
     )
 

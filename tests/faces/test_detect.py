@@ -67,3 +67,13 @@ def test_tracker_returns_to_the_main_face_after_it_was_hidden(demo_corpus: Path)
                 total += 1
                 missed += not face_found([(b.x, b.y, b.w, b.h) for b in boxes], (row.face_x, row.face_y, row.face_w, row.face_h))
     assert missed <= 0.01 * total, (missed, total)
+
+
+def test_haar_given_only_the_colour_frame_says_it_needs_the_grayscale():
+    import numpy as np
+
+    image = np.zeros((120, 160, 3), np.uint8)
+    with pytest.raises(FaceDetectionError, match="haar needs the grayscale frame"):
+        HaarFaceDetector().find(image, None)
+    with pytest.raises(FaceDetectionError, match="haar needs the grayscale frame"):
+        FaceTracker(HaarFaceDetector())(None, image)
