@@ -58,7 +58,8 @@ def load_predictor(
         runtime: what runs the network on the CPU: "auto" (ONNX Runtime when the export checks
             out), "onnx" or "torch". ONNX files always run with ONNX Runtime.
         classes: which classes to report (see `vemo.prediction.predictor.choose_classes`).
-        align, detector: override the model's crop recipe (warns when that changes it).
+        align: eye-aligned crops or box crops in place of the model's recipe (warns when that changes it).
+        detector: a face detector in place of the model's recipe's (warns likewise).
         cache: the weights cache (default: `vemo weights`' own).
 
     Raises:
