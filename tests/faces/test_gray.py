@@ -7,6 +7,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -31,12 +32,15 @@ def test_a_crop_from_parts_is_the_crop_of_the_whole_converted_frame(scale: float
     assert np.array_equal(FrameGray(FRAME).crop(matrix, size), warp_crop(WHOLE, matrix, size))
 
 
-def test_parts_are_the_whole_frames_pixels_and_a_large_part_converts_the_frame_once():
+def test_parts_are_the_whole_frames_pixels_and_a_large_part_converts_the_frame_once(monkeypatch: pytest.MonkeyPatch):
+    converted: list[tuple[int, ...]] = []
+    convert = cv2.cvtColor
+    monkeypatch.setattr(cv2, "cvtColor", lambda image, code: converted.append(image.shape) or convert(image, code))
     gray = FrameGray(FRAME)
     assert np.array_equal(gray.part(10, 20, 110, 140), WHOLE[20:140, 10:110])
-    assert gray._whole is None  # a small part: only it was converted
     assert np.array_equal(gray.part(0, 0, 600, 400), WHOLE[:400, :600])
-    assert gray._whole is not None and np.array_equal(gray.part(5, 5, 9, 9), WHOLE[5:9, 5:9])
+    assert np.array_equal(gray.part(5, 5, 9, 9), WHOLE[5:9, 5:9])
+    assert converted == [(120, 100, 3), FRAME.shape]  # the small part alone, then the whole frame once
 
 
 def test_a_real_face_crop_from_parts(shared_media: Path):
