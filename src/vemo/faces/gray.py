@@ -39,19 +39,19 @@ class FrameGray:
         """The (size, size) grayscale crop the 2x3 frame-to-crop `matrix` cuts out, as
         `vemo.faces.align.warp_crop` cuts it from the whole converted frame: only the part the
         bilinear warp reads is converted, and the warp is shifted to that part's corner."""
-        x0, y0, x1, y1 = _footprint(matrix, size, self.shape)
         inverse = cv2.invertAffineTransform(matrix)  # as warpAffine inverts it
+        x0, y0, x1, y1 = _footprint(inverse, size, self.shape)
         inverse[:, 2] -= (x0, y0)
         flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
         return cv2.warpAffine(self.part(x0, y0, x1, y1), inverse, (size, size), flags=flags, borderMode=cv2.BORDER_REPLICATE)
 
 
-def _footprint(matrix: np.ndarray, size: int, shape: tuple[int, int]) -> tuple[int, int, int, int]:
-    """The frame pixels (x0, y0, x1, y1) a `size` crop's bilinear warp reads, with a margin for
-    its fixed-point rounding; the whole frame when the crop lies outside it. Where the part
-    meets the frame's edge, edge replication gives the pixels it gives on the whole frame."""
+def _footprint(inverse: np.ndarray, size: int, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    """The frame pixels (x0, y0, x1, y1) that the bilinear warp of a `size` crop reads (`inverse`:
+    its 2x3 crop-to-frame matrix), with a margin for its fixed-point rounding; the whole frame when
+    the crop lies outside it. Where the part meets the frame's edge, edge replication gives the
+    pixels it gives on the whole frame."""
     corners = np.array([[0, 0], [size - 1, 0], [0, size - 1], [size - 1, size - 1]], np.float64)
-    inverse = cv2.invertAffineTransform(matrix)
     source = corners @ inverse[:, :2].T + inverse[:, 2]
     (left, top), (right, bottom) = source.min(axis=0), source.max(axis=0)
     x0, y0 = max(0, int(np.floor(left)) - 2), max(0, int(np.floor(top)) - 2)

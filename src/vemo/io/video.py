@@ -14,8 +14,8 @@ from vemo.errors import VideoOpenError
 # FFmpeg's decoding threads for vemo's own passes over a video. vemo's workers (prediction's
 # threads, extraction's processes) keep every core busy, so a second decoding thread only adds its
 # hand-over: on this project's 2-core machines single_face.mp4 (640x360) decodes at ~3,740
-# frames/s on one thread against ~3,330 on OpenCV's default (one per core), and whole `vemo
-# predict` runs 5-15 % faster, at 1080p too (benchmarks/detectors.py).
+# frames/s on one thread against ~3,330 on OpenCV's default (one per core; benchmarks/detectors.py
+# prints both), and whole `vemo predict` ran 7 % faster on it, 15 % at 1080p (measured side by side).
 DECODE_THREADS = 1
 
 

@@ -30,8 +30,8 @@ if TYPE_CHECKING:  # a predictor run by ONNX Runtime never loads torch (a second
 GPU_QUEUE_CROPS = 1024  # crops one GPU call may take from the queue (all threads' runs together)
 GPU_CHUNK = 512  # crops per forward pass within such a call: bounded memory for AlexNet-sized inputs
 # Crops per ONNX Runtime call on the CPU: a small batch's activations stay in the core's cache. The
-# FER2013 network (64x64) costs 0.30 ms a crop in calls of 4 and 0.42 ms in calls of 40 inside
-# `vemo predict` (benchmarks/onnx_runtime.py); LeNet is as fast at 4 as at 64.
+# FER2013 network (64x64) cost 0.30 ms a crop in calls of 4 and 0.42 ms in calls of 40, its calls
+# timed inside a prediction of the looped single_face.mp4; LeNet's file runs as fast at 4 as at 64.
 ONNX_CPU_CHUNK = 4
 
 

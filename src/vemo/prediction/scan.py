@@ -179,7 +179,7 @@ def _threaded_parts(
                 (run, pool.submit(lambda f: classify_run(_thread_pipeline(recipe, predictor.device, gray), f, predictor, batch_size), run))
             )
             # bounded, so decoded frames never pile up in memory; two runs waiting per worker keep the
-            # decoder going while a worker ends a run (~5 % more frames/s than one, benchmarks/detectors.py)
+            # decoder going while a worker ends a run (~5 % more frames/s than one, measured side by side)
             if len(pending) > 2 * workers:
                 run, future = pending.popleft()
                 yield run, future.result()
