@@ -32,15 +32,17 @@ def test_a_crop_from_parts_is_the_crop_of_the_whole_converted_frame(scale: float
     assert np.array_equal(FrameGray(FRAME).crop(matrix, size), warp_crop(WHOLE, matrix, size))
 
 
-def test_parts_are_the_whole_frames_pixels_and_a_large_part_converts_the_frame_once(monkeypatch: pytest.MonkeyPatch):
+def test_parts_are_the_whole_frames_pixels_and_each_is_converted_at_most_once(monkeypatch: pytest.MonkeyPatch):
     converted: list[tuple[int, ...]] = []
     convert = cv2.cvtColor
     monkeypatch.setattr(cv2, "cvtColor", lambda image, code: converted.append(image.shape) or convert(image, code))
     gray = FrameGray(FRAME)
-    assert np.array_equal(gray.part(10, 20, 110, 140), WHOLE[20:140, 10:110])
-    assert np.array_equal(gray.part(0, 0, 600, 400), WHOLE[:400, :600])
+    assert np.array_equal(gray.part(100, 200, 200, 320), WHOLE[200:320, 100:200])
+    assert np.array_equal(gray.part(95, 190, 205, 330), WHOLE[190:330, 95:205])  # within the margin: nothing more converted
+    assert np.array_equal(gray.part(150, 300, 260, 360), WHOLE[300:360, 150:260])  # past it: the rectangle holding both
+    assert np.array_equal(gray.part(0, 0, 800, 500), WHOLE[:500, :800])  # most of the frame: the whole frame
     assert np.array_equal(gray.part(5, 5, 9, 9), WHOLE[5:9, 5:9])
-    assert converted == [(120, 100, 3), FRAME.shape]  # the small part alone, then the whole frame once
+    assert converted == [(144, 120, 3), (206, 204, 3), FRAME.shape]  # each with its margin
 
 
 def test_a_real_face_crop_from_parts(shared_media: Path):

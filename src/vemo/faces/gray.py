@@ -1,10 +1,11 @@
 """The grayscale of a colour frame, converted only where it is read.
 
 Between detections a single-shot CNN's face is followed by optical flow in a region around it
-and cut out as a grayscale crop (for grayscale models): both read a small part of most frames
-(a face in a 1080p frame is a twentieth of it), so the parts are converted instead of the frame.
-Parts that are a large share of the frame (a close-up) convert the whole frame once, which costs
-less than converting overlapping parts one by one.
+and cut out as a grayscale crop (for grayscale models): both read the frame around the face, a
+small part of most frames (a face in a 1080p frame is a twentieth of it). So the first part asked
+for is converted with a margin, which holds the parts asked for next (the region the next frame's
+flow reads, the crop's footprint) when the face moved little; a part outside it converts the
+rectangle holding both, and a rectangle this large a share of the frame, the whole frame.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-WHOLE_SHARE = 0.25  # a part this large (of the frame's area) converts the whole frame
+MARGIN = 0.1  # of a converted part's width and height, on each side
+WHOLE_SHARE = 0.6  # a rectangle this large (of the frame's area) converts the whole frame
 
 
 class FrameGray:
@@ -20,7 +22,8 @@ class FrameGray:
 
     def __init__(self, image: np.ndarray) -> None:
         self.image = image
-        self._whole: np.ndarray | None = None
+        self._converted: tuple[int, int, int, int] | None = None  # (x0, y0, x1, y1) of `_gray`
+        self._gray: np.ndarray = np.zeros((0, 0), np.uint8)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -28,12 +31,23 @@ class FrameGray:
 
     def part(self, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
         """The grayscale of frame pixels [y0, y1) x [x0, x1)."""
+        done = self._converted
+        if done is None:
+            done = self._convert(x0, y0, x1, y1)
+        elif not (done[0] <= x0 and done[1] <= y0 and x1 <= done[2] and y1 <= done[3]):
+            done = self._convert(min(x0, done[0]), min(y0, done[1]), max(x1, done[2]), max(y1, done[3]))
+        return self._gray[y0 - done[1] : y1 - done[1], x0 - done[0] : x1 - done[0]]
+
+    def _convert(self, x0: int, y0: int, x1: int, y1: int) -> tuple[int, int, int, int]:
+        """Converts [y0, y1) x [x0, x1) with `MARGIN` around it (the whole frame past `WHOLE_SHARE`)."""
         height, width = self.shape
-        if self._whole is None and (x1 - x0) * (y1 - y0) >= WHOLE_SHARE * height * width:
-            self._whole = cv2.cvtColor(self.image, cv2.COLOR_BGR2GRAY)
-        if self._whole is not None:
-            return self._whole[y0:y1, x0:x1]
-        return cv2.cvtColor(self.image[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
+        across, down = int(MARGIN * (x1 - x0)), int(MARGIN * (y1 - y0))
+        x0, y0, x1, y1 = max(0, x0 - across), max(0, y0 - down), min(width, x1 + across), min(height, y1 + down)
+        if (x1 - x0) * (y1 - y0) >= WHOLE_SHARE * height * width:
+            x0, y0, x1, y1 = 0, 0, width, height
+        self._converted = (x0, y0, x1, y1)
+        self._gray = cv2.cvtColor(self.image[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
+        return self._converted
 
     def crop(self, matrix: np.ndarray, size: int) -> np.ndarray:
         """The (size, size) grayscale crop the 2x3 frame-to-crop `matrix` cuts out, as
