@@ -244,7 +244,7 @@ def get_entry(name: str, cache: Path) -> WeightsEntry:
     Raises:
         ConfigError: no such entry; the message lists the known ones.
     """
-    for entry in _emotion_and_detector_entries():  # the common case, without the ImageNet entries' cost
+    for entry in _emotion_and_detector_entries() + _single_shot_detector_entries():  # without the ImageNet entries' import of torchvision
         if entry.name == name:
             return entry
     entries = all_entries(cache)

@@ -53,6 +53,18 @@ def test_an_exported_file_predicts_without_torch(trained_run: Path, shared_media
     assert json.loads((tmp_path / "out" / "single_face.json").read_text())["runtime"] == "onnxruntime"
 
 
+def test_the_pretrained_default_predicts_without_torch_once_exported(pretrained_cache: Path, shared_media: Path, tmp_path: Path):
+    """The default model and its detector (RetinaFace, whose catalogue entry sits beside the
+    ImageNet ones that import torchvision): start-up without torch's seconds."""
+    video, model = shared_media / "single_face.mp4", "pretrained:fer2013-minixception"
+    first = predict(model, video, tmp_path / "first", pretrained_cache, "--device", "cpu")  # exports the network once
+    assert first.returncode == 0, first.stderr
+    without = predict(model, video, tmp_path / "without", pretrained_cache, "--device", "cpu", torch=False)
+    assert without.returncode == 0, without.stderr
+    tables = [pd.read_csv(tmp_path / name / "single_face.frames.csv") for name in ("first", "without")]
+    assert (tables[0]["label"].astype(str) == tables[1]["label"].astype(str)).all()
+
+
 def test_only_a_cpu_prediction_with_an_export_cached_skips_torch(trained_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     from vemo.prediction import loader
 
