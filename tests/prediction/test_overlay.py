@@ -10,7 +10,7 @@ import pytest
 
 from vemo.io.video import Frame, iter_video_frames
 from vemo.prediction.overlay import COLOURS, AnnotatedVideoWriter
-from vemo.prediction.scan import FACE_FIELDS, Part
+from vemo.prediction.runs import FACE_FIELDS, Part
 from vemo.prediction.smoothing import smooth_probabilities
 
 CLASSES = ["disgust", "happiness", "sadness", "surprise"]

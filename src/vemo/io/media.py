@@ -14,14 +14,14 @@ import logging
 import os
 import re
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 
 from vemo.errors import VideoOpenError
-from vemo.io.video import Frame, iter_video_frames, read_image_frame
+from vemo.io.video import Frame, FrameBuffer, iter_video_frames, read_image_frame
 
 log = logging.getLogger(__name__)
 # OpenCV reads its decoders' pixel limit once, at the first decode: the same limit as ours, for the
@@ -107,14 +107,16 @@ class MediaSource:
     def is_video(self) -> bool:
         return self.info.kind == "video"
 
-    def frames(self, *, every: int = 1, start: int = 0, stop: int | None = None) -> Iterator[Frame]:
-        """Every `every`-th frame in [start, stop), counted from frame 0.
+    def frames(
+        self, *, every: int = 1, start: int = 0, stop: int | None = None, into: FrameBuffer | None = None
+    ) -> Generator[Frame, None, None]:
+        """Every `every`-th frame in [start, stop), counted from frame 0 (`into`: see `iter_video_frames`).
 
         Raises:
             VideoOpenError: the file cannot be decoded.
         """
         if self.is_video:
-            yield from iter_video_frames(self.path, self.fps, every=every, start=start, stop=stop)
+            yield from iter_video_frames(self.path, self.fps, every=every, start=start, stop=stop, into=into)
         elif start == 0 and (stop is None or stop > 0):
             yield read_image_frame(self.path)
 

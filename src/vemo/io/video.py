@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +19,9 @@ from vemo.errors import VideoOpenError
 DECODE_THREADS = 1
 
 
+FrameBuffer = Callable[[], np.ndarray]
+
+
 @dataclass(frozen=True)
 class Frame:
     """One decoded frame: `image` is (H, W, 3) uint8 BGR."""
@@ -28,8 +31,13 @@ class Frame:
     image: np.ndarray
 
 
-def iter_video_frames(path: Path | str, fps: float, *, every: int = 1, start: int = 0, stop: int | None = None) -> Iterator[Frame]:
+def iter_video_frames(
+    path: Path | str, fps: float, *, every: int = 1, start: int = 0, stop: int | None = None, into: FrameBuffer | None = None
+) -> Generator[Frame, None, None]:
     """Yield every `every`-th frame of a video in [start, stop), counted from frame 0.
+
+    `into`: gives the array each frame is decoded into (prediction's worker processes read frames
+    from shared memory); a frame of another size than that array's comes in a new one.
 
     Skipped frames are grabbed but not converted, which costs far less than reading them.
     Frames before `start` are grabbed too, never seeked over: OpenCV's frame seek is not exact
@@ -53,7 +61,7 @@ def iter_video_frames(path: Path | str, fps: float, *, every: int = 1, start: in
         index = first
         while stop is None or index < stop:
             if (index - first) % every == 0:
-                ok, image = capture.read()
+                ok, image = capture.read(into()) if into is not None else capture.read()
                 if not ok:
                     break
                 yield Frame(index, presentation_time(capture, index, fps), image)

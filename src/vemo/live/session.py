@@ -32,7 +32,8 @@ from vemo.prediction.config import PredictConfig
 from vemo.prediction.loader import predictor_for
 from vemo.prediction.media import VideoPrediction, summarise_scan
 from vemo.prediction.predictor import Predictor
-from vemo.prediction.scan import FACE_FIELDS, Scan, face_row, one_thread_per_worker
+from vemo.prediction.runs import FACE_FIELDS, face_row
+from vemo.prediction.scan import Scan, one_thread_per_worker
 from vemo.prediction.smoothing import TrailingMean
 from vemo.weights import face_pipeline
 

@@ -19,7 +19,7 @@ import numpy as np
 from vemo.errors import OutputError
 from vemo.io.files import atomic_path
 from vemo.io.video import Frame
-from vemo.prediction.scan import Part
+from vemo.prediction.runs import Part
 from vemo.prediction.smoothing import smoothed_at
 
 COLOURS = ["#8c564b", "#2ca02c", "#1f77b4", "#ff7f0e", "#9467bd", "#d62728", "#17becf", "#bcbd22", "#7f7f7f"]

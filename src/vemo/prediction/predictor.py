@@ -43,6 +43,10 @@ class _GpuBatches:
         self.queue: BatchQueue | None = None
         self.lock = threading.Lock()
 
+    def __reduce__(self) -> tuple:
+        """A predictor pickled into another process (prediction's CPU workers) starts without a queue."""
+        return (_GpuBatches, ())
+
     def submit(self, run: Callable[[Hashable, Sequence[np.ndarray]], list[np.ndarray]], crops: np.ndarray) -> Future:
         with self.lock:
             if self.queue is None:

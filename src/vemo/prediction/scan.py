@@ -2,7 +2,9 @@
 
 The video is decoded once, in the calling thread; runs of consecutive frames go to a pool of
 threads that find, crop and classify their faces through the face pipeline with the model's
-crop recipe. OpenCV and torch release the GIL, so the threads use the cores.
+crop recipe (`vemo.prediction.runs`). OpenCV and torch release the GIL, so the threads use the
+cores; a long video whose model and detector ONNX Runtime runs goes to worker processes instead
+(`vemo.prediction.workers`), which do not share one interpreter lock.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,13 +24,13 @@ import cv2
 import numpy as np
 
 from vemo.engine import thread_pool
-from vemo.faces.detect import LANDMARKS
-from vemo.faces.pipeline import Face, FacePipeline
+from vemo.faces.pipeline import FacePipeline
 from vemo.faces.recipe import CropRecipe
 from vemo.io.media import MediaSource, open_media
 from vemo.io.video import Frame
-from vemo.models.inputs import crop_to_array
 from vemo.prediction.predictor import Predictor
+from vemo.prediction.runs import FACE_FIELDS, Part, classify_run
+from vemo.prediction.workers import process_parts, use_processes
 from vemo.weights import face_pipeline
 
 log = logging.getLogger(__name__)
@@ -41,19 +42,6 @@ log = logging.getLogger(__name__)
 # thread count never changes a result.
 RUN_BYTES = 32 * 2**20
 RUN_FRAMES = (20, 60)
-
-FACE_FIELDS = ("position", "track", "x", "y", "w", "h", *(f"{p}_{a}" for p in LANDMARKS for a in "xy"))
-
-
-@dataclass
-class Part:
-    """What a run of consecutive frames gave, in arrays, so a long video costs under 200 bytes
-    a frame: (index, time) per frame, FACE_FIELDS per face (position within the part; NaN
-    landmarks without MTCNN), and each face's probabilities."""
-
-    frames: np.ndarray  # (F, 2) float64
-    faces: np.ndarray  # (N, len(FACE_FIELDS)) float64
-    probabilities: np.ndarray  # (N, classes)
 
 
 @dataclass
@@ -71,46 +59,10 @@ class Scan:
 FrameSink = Callable[[list[Frame], Part], None]  # gets each run's frames and results, in video order
 
 
-def _log_frame_moment(which: str) -> None:
+def _log_frame_moment(which: str, moment: float) -> None:
     """The wall-clock moment a run of frames had its first frame analysed, or an input its last,
     at DEBUG (`vemo -v`): the benchmarks time start-up and steady state from these lines."""
-    log.debug("%s frame analysed at %.3f", which, time.time())
-
-
-def face_row(position: int, face: Face) -> tuple:
-    """A face's FACE_FIELDS: the position of its frame, track, box, landmarks (NaN without MTCNN)."""
-    box = face.box
-    points = np.ravel(box.landmarks) if box.landmarks is not None else np.full(2 * len(LANDMARKS), np.nan)
-    return (position, face.track, box.x, box.y, box.w, box.h, *points)
-
-
-def classify_run(pipeline: FacePipeline, frames: Iterable[Frame], predictor: Predictor, batch_size: int) -> Part:
-    """The frames, faces and probabilities of a run of consecutive frames. Crops are handed to
-    the predictor as they accumulate (on a GPU they queue for its one consumer while this
-    thread detects on) and collected, in order, at the end of the run."""
-    spec = predictor.preprocess.spec
-    rows: list[tuple[int, float]] = []
-    faces: list[tuple] = []
-    crops: list[np.ndarray] = []
-    pending: list[Future] = []
-    for frame, found in pipeline.run(frames):
-        if not rows:
-            _log_frame_moment("first")
-        for face in found:
-            crops.append(crop_to_array(face.crop, spec))
-            faces.append(face_row(len(rows), face))
-        rows.append((frame.index, round(frame.time_s, 4)))
-        if len(crops) >= batch_size:
-            pending.append(predictor.submit(np.stack(crops), batch_size))
-            crops = []
-    if crops:
-        pending.append(predictor.submit(np.stack(crops), batch_size))
-    probabilities = [future.result() for future in pending]
-    return Part(
-        np.array(rows, np.float64).reshape(-1, 2),
-        np.array(faces, np.float64).reshape(-1, len(FACE_FIELDS)),
-        np.concatenate(probabilities) if probabilities else np.zeros((0, len(predictor.classes))),
-    )
+    log.debug("%s frame analysed at %.3f", which, moment)
 
 
 _THREAD_STATE = threading.local()
@@ -128,9 +80,9 @@ def _thread_pipeline(recipe: CropRecipe, device: str, gray: bool) -> FacePipelin
     return pipelines[key]
 
 
-def run_length(frame: Frame) -> int:
-    """Frames per run for frames like `frame` (see RUN_BYTES)."""
-    fitting = RUN_BYTES // max(frame.image.nbytes, 1) // 10 * 10
+def run_length(frame_bytes: int) -> int:
+    """Frames per run for frames of `frame_bytes` (see RUN_BYTES)."""
+    fitting = RUN_BYTES // max(frame_bytes, 1) // 10 * 10
     return int(min(max(fitting, RUN_FRAMES[0]), RUN_FRAMES[1]))
 
 
@@ -139,7 +91,7 @@ def frame_runs(frames: Iterable[Frame]) -> Iterator[list[Frame]]:
     run: list[Frame] = []
     length = 0
     for frame in frames:
-        length = length or run_length(frame)
+        length = length or run_length(frame.image.nbytes)
         run.append(frame)
         if len(run) == length:
             yield run
@@ -189,14 +141,22 @@ def _threaded_parts(
 
 
 def _parts(
-    media: MediaSource, predictor: Predictor, every: int, all_faces: bool, workers: int, batch_size: int
+    media: MediaSource, predictor: Predictor, every: int, all_faces: bool, workers: int, batch_size: int, keep_frames: bool
 ) -> Iterator[tuple[list[Frame], Part]]:
     """Each run of frames with its results, in video order. Every face (`all_faces`) keeps one
     pipeline over the whole input, so tracks are never cut; the single-face runs each start
-    with a full detection, so one thread or many give the same result."""
-    frames = media.frames(every=every)
+    with a full detection, so one thread, many, or worker processes give the same result. Runs
+    from worker processes come without their frames (their slots are decoded into again), so
+    only where the caller does not `keep_frames`."""
     recipe = predictor.crop_recipe
     gray = predictor.preprocess.color == "gray"  # grayscale crops: a third of the warping
+    if not (all_faces or keep_frames) and use_processes(media, predictor, every, workers):
+        info = media.info
+        in_processes = process_parts(media, predictor, every, gray, workers, batch_size, run_length(info.width * info.height * 3))
+        if in_processes is not None:  # else no room in shared memory: threads
+            yield from (([], part) for part in in_processes)
+            return
+    frames = media.frames(every=every)
     if all_faces or workers <= 1 or not media.is_video:
         # a new pipeline for tracks (never carried over from another input); this thread's own for the
         # largest face (each run starts afresh): files predicted side by side load their detectors once
@@ -222,7 +182,9 @@ def scan(
     as they come (`vemo predict --annotate` draws the video there, without decoding it again)."""
     media = source if isinstance(source, MediaSource) else open_media(source)
     frames, faces, probabilities, count = [], [], [], 0
-    for run, part in _parts(media, predictor, every, all_faces, workers, batch_size):
+    for run, part in _parts(media, predictor, every, all_faces, workers, batch_size, keep_frames=sink is not None):
+        if part.started:
+            _log_frame_moment("first", part.started)
         if sink is not None:
             sink(run, part)
         shifted = part.faces.copy()
@@ -231,7 +193,7 @@ def scan(
         frames.append(part.frames)
         faces.append(shifted)
         probabilities.append(part.probabilities)
-    _log_frame_moment("last")
+    _log_frame_moment("last", time.time())
     return Scan(
         np.concatenate(frames) if frames else np.zeros((0, 2)),
         np.concatenate(faces) if faces else np.zeros((0, len(FACE_FIELDS))),

@@ -82,12 +82,22 @@ def inference_session(model: bytes | str | Path, threads: int = 1):
 
 
 class OnnxNetwork:
-    """An ONNX Runtime session in the place of a PyTorch network: float32 (N, C, H, W) in, logits
-    out, in NumPy on the CPU; so a prediction through it never loads torch."""
+    """An ONNX Runtime session of an ONNX file in the place of a PyTorch network: float32 (N, C, H,
+    W) in, logits out, in NumPy on the CPU; so a prediction through it never loads torch.
 
-    def __init__(self, session, description: str) -> None:
-        self.session = session
-        self.description = description
+    Raises:
+        CheckpointError: ONNX Runtime cannot load the file.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.session = inference_session(self.path)
+        self.description = str(path)
+
+    def __reduce__(self) -> tuple:
+        """Pickled as its file, opened again where it lands (prediction's worker processes): a
+        session cannot be pickled."""
+        return (OnnxNetwork, (self.path,))
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
         (logits,) = self.session.run([OUTPUT_NAME], {INPUT_NAME: np.ascontiguousarray(batch, dtype=np.float32)})
@@ -122,7 +132,7 @@ def open_model_file(path: Path) -> ModelFile:
     recipe = _field(path, meta, "crop_recipe", _crop_recipe)
     corpus = _field(path, meta, "corpus", _object)
     model = _field(path, meta, "model", _name)
-    network = OnnxNetwork(inference_session(path), str(path))
+    network = OnnxNetwork(path)
     _check_graph(path, network, preprocess, len(model_classes))
     reported = _field(path, meta, "reported_classes", _class_names) if meta.get("reported_classes") else None
     if reported and not set(reported) <= set(model_classes):

@@ -18,7 +18,7 @@ from vemo import __version__
 from vemo.errors import CheckpointError, ConfigError, ExportError
 from vemo.models import model_info
 from vemo.models.inputs import Preprocess
-from vemo.prediction.onnx.file import PREFIX, OnnxNetwork, inference_session
+from vemo.prediction.onnx.file import PREFIX, OnnxNetwork
 from vemo.prediction.predictor import Predictor
 from vemo.weights.store import cache_dir, file_sha256
 
@@ -79,7 +79,7 @@ def gpu_driver_present() -> bool:
 
 def _network(target: Path, description: str) -> OnnxNetwork | None:
     try:
-        return OnnxNetwork(inference_session(target), str(target))
+        return OnnxNetwork(target)
     except CheckpointError as error:  # a cached file damaged on disk: PyTorch runs it; delete it to export again
         log.warning("ONNX Runtime not used for %s: %s", description, error)
         return None
