@@ -18,6 +18,7 @@ shared through one queue of this process (`Predictor.submit`).
 from __future__ import annotations
 
 import atexit
+import logging
 import multiprocessing
 import shutil
 import sys
@@ -36,6 +37,8 @@ from vemo.io.video import Frame
 from vemo.prediction.onnx.file import OnnxNetwork
 from vemo.prediction.predictor import Predictor
 from vemo.prediction.runs import Part, classify_run
+
+log = logging.getLogger(__name__)
 
 # Analysed frames from which processes repay their start: whole `vemo predict` processes on the looped
 # single_face.mp4 took as long either way at 4,032 frames (5.2 s against 5.1 s) and 8 % less time with
@@ -76,8 +79,13 @@ def process_parts(
     """Each run's `Part`, in video order, from worker processes; None when shared memory has no
     room for the ring (a container's /dev/shm is 64 MB by default: the caller uses threads)."""
     shape = (media.info.height, media.info.width, 3)
-    ring = _Ring.create((RUNS_PER_WORKER * workers + 1) * run_frames, shape)
-    return None if ring is None else _parts(ring, media, predictor, every, gray, workers, batch_size, run_frames)
+    slots = (RUNS_PER_WORKER * workers + 1) * run_frames
+    ring = _Ring.create(slots, shape)
+    if ring is None:
+        log.info("%s: no room in shared memory for %d frames in flight; threads predict it", media.path, slots)
+        return None
+    log.debug("%s: %d worker processes, %d frame slots in shared memory", media.path, workers, len(ring.slots))
+    return _parts(ring, media, predictor, every, gray, workers, batch_size, run_frames)
 
 
 class _Ring:
