@@ -27,7 +27,6 @@ import argparse
 import json
 import os
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -136,27 +135,33 @@ def peak_rss(video: Path, out: Path, detector: str | None) -> tuple[float, float
     started, tree_peak = time.time(), 0
     with open(out / "stderr.txt", "w") as errors:
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
-        while process.poll() is None:
-            tree_peak = max(tree_peak, sum(pss_kb(pid) for pid in (process.pid, *descendants(process.pid))))
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)  # this process's own usage, once it ends
+            if pid:
+                break
+            tree_peak = max(tree_peak, sum(pss_kb(pid) for pid in process_tree(process.pid)))
             time.sleep(0.05)
-        usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the vemo process, reaped by poll()
+        process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"vemo failed on {video.name}: {(out / 'stderr.txt').read_text()[-400:]}")
     return tree_peak / 1024, usage.ru_maxrss / 1024, time.time() - started
 
 
-def descendants(pid: int) -> list[int]:
-    """The processes below `pid` (its workers and their helpers), from /proc."""
-    found, parents = [], {pid}
+def process_tree(root: int) -> list[int]:
+    """`root` and every process below it (its workers and their helpers), from one pass over /proc."""
+    children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
+        if not entry.name.isdigit():  # self, thread-self and the kernel's files
             continue
-        if int(fields[1]) in parents:
-            found.append(int(entry.name))
-    found += [grandchild for child in found for grandchild in descendants(child)]
-    return found
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(entry.name))
+    tree = [root]
+    for pid in tree:
+        tree.extend(children.get(pid, []))
+    return tree
 
 
 def pss_kb(pid: int) -> int:

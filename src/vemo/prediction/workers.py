@@ -98,11 +98,11 @@ class _Ring:
     @staticmethod
     def create(count: int, shape: tuple[int, int, int]) -> _Ring | None:
         size = count * int(np.prod(shape))
-        if sys.platform == "linux" and shutil.disk_usage("/dev/shm").free < 2 * size:
-            return None
         try:
+            if sys.platform == "linux" and shutil.disk_usage("/dev/shm").free < 2 * size:
+                return None
             return _Ring(shared_memory.SharedMemory(create=True, size=size), (count, *shape))
-        except OSError:
+        except OSError:  # no /dev/shm at all, or the memory refused
             return None
 
     @staticmethod
