@@ -4,6 +4,8 @@ probabilities the threads give, and threads wherever processes cannot or should 
 from __future__ import annotations
 
 import dataclasses
+import pickle
+import subprocess
 import sys
 import sysconfig
 import types
@@ -122,3 +124,20 @@ def test_a_frame_of_another_size_travels_with_its_run():
     finally:
         ring.close()
         ring.memory.unlink()
+
+
+def test_a_worker_starts_without_pandas_or_torch(predictor, tmp_path: Path):
+    """Each worker imports what it needs again; the tables and torch would cost it ~0.3 s more."""
+    setup = tmp_path / "predictor.pickle"
+    setup.write_bytes(pickle.dumps(predictor))
+    child = (
+        "import pickle, sys\n"
+        "from vemo.prediction import workers\n"
+        f"predictor = pickle.loads(open({str(setup)!r}, 'rb').read())\n"
+        "ring = workers._Ring.create(1, (8, 8, 3))\n"
+        "workers._start_worker(predictor, True, ring.memory.name, ring.slots.shape)\n"
+        "print(sorted({'pandas', 'torch', 'torchvision'} & set(sys.modules)))\n"
+        "ring.memory.unlink()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

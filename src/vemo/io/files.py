@@ -13,13 +13,15 @@ import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
-import pandas as pd
 
 from vemo.errors import OutputError
+
+if TYPE_CHECKING:  # a worker process that writes no table need not import pandas
+    import pandas as pd
 
 _UMASK = os.umask(0o022)  # read once, at import: reading it means setting it
 os.umask(_UMASK)

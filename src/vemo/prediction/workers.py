@@ -5,9 +5,9 @@ Threads of one process take turns with its interpreter lock and hand it over ten
 frame. On this project's 2-core machines, predicting the looped single_face.mp4 with the decoding
 thread and two worker threads cost 1.7-1.8 ms of CPU a frame, where one thread does the same work
 in 1.38 ms. So here the video is decoded in this process straight into a ring of frame slots in
-shared memory, and each worker process, started once per video (~0.6 s, mostly imports, while
+shared memory, and each worker process, started once per video (~0.25 s, mostly imports, while
 the decoding fills the ring), is handed runs of slots and returns each run's `Part`: the same
-frames, faces and probabilities as the threads (tested), 11-14 % more frames a second in steady
+frames, faces and probabilities as the threads (tested), 11-15 % more frames a second in steady
 state (measured side by side as whole `vemo predict` processes, docs/extract.md).
 
 Only where a worker runs nothing but ONNX Runtime and OpenCV (the pretrained model's default, an
@@ -40,10 +40,11 @@ from vemo.prediction.runs import Part, classify_run
 
 log = logging.getLogger(__name__)
 
-# Analysed frames from which processes repay their start: whole `vemo predict` processes on the looped
-# single_face.mp4 took as long either way at 4,032 frames (5.2 s against 5.1 s) and 8 % less time with
-# processes at 12,096 (12.3 s against 13.4 s), on 2 cores. Shorter videos go to threads.
-PROCESS_MIN_FRAMES = 4000
+# Analysed frames from which processes repay their start (~0.25 s more to the first frame than
+# threads): whole `vemo predict` processes on the looped single_face.mp4, 2 cores, medians of 4
+# alternating runs, processes against threads: 2,016 frames 2.52 s against 2.41 s, 4,032 frames
+# 4.07 s against 4.30 s. Shorter videos go to threads.
+PROCESS_MIN_FRAMES = 3000
 RUNS_PER_WORKER = 2  # runs in flight per worker, besides the one being decoded
 
 
