@@ -266,3 +266,28 @@ def test_the_training_preset_keeps_its_old_flag():
     for command in (commands["train"], commands["experiment"].commands["paper"]):
         preset = next(p for p in command.params if p.name == "preset")
         assert {"--preset", "--recipe"} <= set(preset.opts)
+
+
+def test_predict_and_live_default_to_the_pretrained_model_and_predict_to_predictions(
+    weights_cache_env, shared_media: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """`vemo predict PHOTO` alone: the pretrained FER2013 model, its tables in ./predictions;
+    `vemo live FILE` alone: the same model, JSON lines on stdout; no inputs: a one-line error."""
+    import json
+
+    from vemo.prediction.reference import DEFAULT_MODEL
+
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["predict", str(shared_media / "multi_face.jpg")])
+    assert result.exit_code == 0, result.output
+    assert "-> predictions/predictions.csv (1 predicted, 0 failed)" in result.output
+    assert json.loads((tmp_path / "predictions" / "predict.json").read_text())["model"] == DEFAULT_MODEL
+    assert (tmp_path / "predictions" / "multi_face.frames.csv").is_file()
+    live = runner.invoke(app, ["live", str(shared_media / "single_face.mp4"), "--duration", "0.5"])
+    assert live.exit_code == 0, live.output
+    first = json.loads(live.stdout.splitlines()[0])
+    assert set(first["faces"][0]["probabilities"]) == {"disgust", "happiness", "sadness", "surprise"}
+    nothing = runner.invoke(app, ["predict"])
+    assert (
+        nothing.exit_code == 1 and nothing.output.strip() == "vemo: error: give the videos, images or folders to predict (or --live SOURCE)"
+    )

@@ -24,6 +24,7 @@ from vemo.cli.live import (
     predict_live,
 )
 from vemo.errors import VemoError
+from vemo.prediction.reference import DEFAULT_MODEL, DEFAULT_OUT
 
 RuntimeOption = Annotated[
     str,
@@ -39,7 +40,10 @@ RuntimeOption = Annotated[
 ModelOption = Annotated[
     str,
     typer.Option(
-        "--model", "-m", help="A run folder (WS/runs/NAME) or pretrained:NAME (see `vemo weights list`), or an exported FILE.onnx."
+        "--model",
+        "-m",
+        help="A run folder (WS/runs/NAME) or pretrained:NAME (see `vemo weights list`), or an exported FILE.onnx "
+        f"(default: {DEFAULT_MODEL}, trained on the real faces of FER2013).",
     ),
 ]
 SmoothOption = Annotated[float, typer.Option(help="Smooth per-frame probabilities over this many seconds.")]
@@ -73,11 +77,15 @@ DetectorOption = Annotated[
 @expected_errors
 def predict(
     ctx: typer.Context,
-    model: ModelOption,
     inputs: Annotated[Optional[list[str]], typer.Argument(help="Videos, images, folders or globs.")] = None,
+    model: ModelOption = DEFAULT_MODEL,
     out: Annotated[
         Optional[Path],
-        typer.Option("--out", "-o", help="Folder for <name>.frames.csv and <name>.json (with --live: instead of JSON lines on stdout)."),
+        typer.Option(
+            "--out",
+            "-o",
+            help=f"Folder for <name>.frames.csv and <name>.json (default: ./{DEFAULT_OUT}; with --live: instead of JSON lines on stdout).",
+        ),
     ] = None,
     every: Annotated[int, typer.Option(help="Analyse every N-th frame.")] = 1,
     smooth: SmoothOption = 0.5,
@@ -141,8 +149,9 @@ def predict(
             save_every=save_every,
         )
         return
-    if not inputs or out is None:
-        raise VemoError("give the inputs and --out DIR (or --live SOURCE)")
+    if not inputs:
+        raise VemoError("give the videos, images or folders to predict (or --live SOURCE)")
+    out = out or DEFAULT_OUT
     candidates, unmatched = find_inputs(inputs)
     ensure_writable_dir(out)
     verdicts, failures = predict_to_folder(candidates, model, out, config, force=force, progress=show_progress(ctx))
@@ -155,7 +164,7 @@ def live(
     source: Annotated[
         str, typer.Argument(help="A camera index (0), a device (/dev/video0), a stream URL (rtsp://, http:// MJPEG) or a video file.")
     ],
-    model: ModelOption,
+    model: ModelOption = DEFAULT_MODEL,
     out: Annotated[
         Optional[Path], typer.Option("--out", "-o", help="Folder for the session's tables and verdicts (default: JSON lines on stdout).")
     ] = None,

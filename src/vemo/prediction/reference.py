@@ -7,6 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PRETRAINED_PREFIX = "pretrained:"
+# What `vemo predict` and `vemo live` use without `--model`: the catalogue's one emotion classifier
+# trained on real faces (FER2013), so a new user's first prediction needs no training run.
+DEFAULT_MODEL = PRETRAINED_PREFIX + "fer2013-minixception"
+DEFAULT_OUT = Path("predictions")  # `vemo predict`'s folder without `--out`, in the current folder
 
 
 @dataclass(frozen=True)
