@@ -291,3 +291,27 @@ def test_predict_and_live_default_to_the_pretrained_model_and_predict_to_predict
     assert (
         nothing.exit_code == 1 and nothing.output.strip() == "vemo: error: give the videos, images or folders to predict (or --live SOURCE)"
     )
+
+
+def test_extract_and_the_paper_experiment_default_their_folders(tiny_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Without --out, `vemo extract` makes ./workspace and `vemo experiment paper` writes ./report."""
+    import pandas as pd
+
+    import vemo.experiment
+
+    monkeypatch.chdir(tmp_path)
+    clip = sorted((tiny_corpus / "videos").glob("*.mp4"))[0]
+    extracted = runner.invoke(app, ["extract", str(clip), "--every", "5"])
+    assert extracted.exit_code == 0, extracted.output
+    faces = pd.read_csv(tmp_path / "workspace" / "faces.csv")
+    assert len(faces) > 0 and set(faces["source_path"]) == {str(clip)}
+    asked: list[Path] = []
+
+    def study(workspace, config, out, **kwargs):  # the study itself is the demo's test
+        asked.append(out)
+        return pd.DataFrame({"reused": [False]}), out / "report.html"
+
+    monkeypatch.setattr(vemo.experiment, "run_study", study)
+    reported = runner.invoke(app, ["experiment", "paper", str(tmp_path / "workspace")])
+    assert reported.exit_code == 0, reported.output
+    assert asked == [Path("report")] and "1 runs (0 reused) -> report/report.html" in reported.output

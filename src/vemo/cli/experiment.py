@@ -18,7 +18,7 @@ experiment_app = CommandLine(help="Run a study: the paper's grid of experiments 
 def experiment_paper(
     ctx: typer.Context,
     workspace: Annotated[Path, typer.Argument(help="A labelled workspace.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Report folder.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Report folder.")] = Path("report"),
     epochs: Annotated[int, typer.Option(help="Epochs per run (the authors' notebook: 25).")] = 25,
     seeds: Annotated[int, typer.Option(help="Seeds per setting; figures are mean ± std over them.")] = 1,
     models: Annotated[str, typer.Option(help="Comma-separated networks.")] = "lenet,alexnet",

@@ -42,7 +42,7 @@ def synth(
 def extract(
     ctx: typer.Context,
     inputs: Annotated[list[str], typer.Argument(help="Videos, images, folders (recursive) or glob patterns.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Workspace folder to create or extend.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Workspace folder to create or extend.")] = Path("workspace"),
     every: Annotated[int, typer.Option(help="Keep every N-th frame (the authors' notebook: 5).")] = 1,
     fps: Annotated[Optional[float], typer.Option(help="Sample about this many frames per second (overrides --every).")] = None,
     size: Annotated[int, typer.Option(help="Side of the square crops in pixels.")] = 227,
