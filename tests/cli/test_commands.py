@@ -268,14 +268,18 @@ def test_the_training_preset_keeps_its_old_flag():
         assert {"--preset", "--recipe"} <= set(preset.opts)
 
 
-def test_predict_and_live_default_to_the_pretrained_model_and_predict_to_predictions(
+def test_predict_and_live_default_to_the_pretrained_model_and_predictions_is_the_folder_by_default(
     weights_cache_env, shared_media: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    """`vemo predict PHOTO` alone: the pretrained FER2013 model, its tables in ./predictions;
-    `vemo live FILE` alone: the same model, JSON lines on stdout; no inputs: a one-line error."""
+    """`vemo predict PHOTO` alone: the pretrained FER2013 model, its tables in ./predictions, which
+    `vemo report` and `vemo view` alone look at; `vemo live FILE` alone: the same model, JSON lines
+    on stdout; no inputs: a one-line error."""
+    import importlib
     import json
 
     from vemo.prediction.reference import DEFAULT_MODEL
+
+    view_commands = importlib.import_module("vemo.cli.view")  # `vemo.cli.view` the attribute is the command
 
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["predict", str(shared_media / "multi_face.jpg")])
@@ -283,6 +287,11 @@ def test_predict_and_live_default_to_the_pretrained_model_and_predict_to_predict
     assert "-> predictions/predictions.csv (1 predicted, 0 failed)" in result.output
     assert json.loads((tmp_path / "predictions" / "predict.json").read_text())["model"] == DEFAULT_MODEL
     assert (tmp_path / "predictions" / "multi_face.frames.csv").is_file()
+    reported = runner.invoke(app, ["report"])  # `vemo report` and `vemo view` look at ./predictions
+    assert reported.exit_code == 0 and (tmp_path / "predictions" / "report.html").is_file(), reported.output
+    served: list[str] = []
+    monkeypatch.setattr(view_commands, "serve_page", lambda application, host, port, what, hint: served.append(what))
+    assert runner.invoke(app, ["view"]).exit_code == 0 and served == ["vemo view of predictions (1 inputs)"]
     live = runner.invoke(app, ["live", str(shared_media / "single_face.mp4"), "--duration", "0.5"])
     assert live.exit_code == 0, live.output
     first = json.loads(live.stdout.splitlines()[0])

@@ -8,11 +8,12 @@ from typing import Annotated, Optional
 import typer
 
 from vemo.cli.common import expected_errors, serve_page
+from vemo.prediction.reference import DEFAULT_OUT
 
 
 @expected_errors
 def view(
-    out: Annotated[Path, typer.Argument(help="A predictions folder (vemo predict --out OUT).")],
+    out: Annotated[Path, typer.Argument(help="A predictions folder (vemo predict --out OUT).")] = DEFAULT_OUT,
     port: Annotated[int, typer.Option(help="Port to listen on (0: any free one).")] = 8767,
     host: Annotated[str, typer.Option(help="Address to bind; 127.0.0.1 keeps the page to this machine.")] = "127.0.0.1",
 ) -> None:
@@ -33,7 +34,7 @@ def view(
 
 @expected_errors
 def report(
-    out: Annotated[Path, typer.Argument(help="A predictions folder (vemo predict --out OUT).")],
+    out: Annotated[Path, typer.Argument(help="A predictions folder (vemo predict --out OUT).")] = DEFAULT_OUT,
     to: Annotated[Optional[Path], typer.Option("--to", help="The HTML file (default: OUT/report.html).")] = None,
     thumbnails: Annotated[int, typer.Option(help="Frames shown per input, with their faces.", min=0, max=12)] = 4,
 ) -> None:
