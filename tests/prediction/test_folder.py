@@ -195,3 +195,18 @@ def test_the_folder_records_its_config_and_no_input_takes_the_record_name(run_di
     per_input = json.loads((tmp_path / "out" / f"{name}.json").read_text())["config"]
     assert per_input == {k: v for k, v in record["config"].items() if k not in ("engine", "workers", "batch_size")}
     assert verdicts[0].config == per_input == config.outcome_json()
+
+
+def test_the_folder_defaults_to_the_pretrained_model_and_predictions(
+    weights_cache_env, shared_media: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """`vemo.predict(inputs)` alone is `vemo predict INPUTS` alone."""
+    import json
+
+    import vemo
+    from vemo.prediction.reference import DEFAULT_MODEL
+
+    monkeypatch.chdir(tmp_path)
+    verdicts, failures = vemo.predict([shared_media / "single_face.jpg"])
+    assert not failures and len(verdicts) == 1
+    assert json.loads((tmp_path / "predictions" / "predict.json").read_text())["model"] == DEFAULT_MODEL

@@ -104,8 +104,8 @@ def test_cli_writes_files_and_reports_failures(run_dir: Path, tiny_corpus: Path,
 @pytest.mark.network
 def test_pretrained_timeline_shows_the_smile_taking_over(weights_cache_env, shared_media: Path):
     """single_face.mp4: a man goes from neutral to a broad smile; happiness must rise and
-    dominate the last second."""
-    verdict, table = predict_media(shared_media / "single_face.mp4", "pretrained:fer2013-minixception")
+    dominate the last second. (No model given: the pretrained FER2013 one, `vemo predict`'s default.)"""
+    verdict, table = predict_media(shared_media / "single_face.mp4")
     assert list(verdict.probabilities) == CLASSES  # the paper's four, renormalised
     assert table["face_found"].all()
     last = table[table["time_s"] >= table["time_s"].max() - 1.0]

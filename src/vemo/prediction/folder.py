@@ -35,7 +35,7 @@ from vemo.prediction.config import PredictConfig
 from vemo.prediction.loader import predictor_for
 from vemo.prediction.media import VideoPrediction, predict_loaded
 from vemo.prediction.predictor import Predictor
-from vemo.prediction.reference import parse_model
+from vemo.prediction.reference import DEFAULT_MODEL, DEFAULT_OUT, parse_model
 from vemo.prediction.scan import one_thread_per_worker
 
 log = logging.getLogger(__name__)
@@ -49,8 +49,8 @@ LOCK = "lock"  # in STATE_DIR: held by the one run writing the folder
 
 def predict_to_folder(
     inputs: Sequence[Path | str] | Path | str,
-    model: str | Path | Predictor,
-    out: Path | str,
+    model: str | Path | Predictor = DEFAULT_MODEL,
+    out: Path | str = DEFAULT_OUT,
     config: PredictConfig | None = None,
     *,
     force: bool = False,
@@ -64,6 +64,8 @@ def predict_to_folder(
     the same content, model and options are reused unless `force`.
 
     Args:
+        model: as `vemo predict --model` (by default the pretrained FER2013 model).
+        out: the folder, as `vemo predict --out` (by default ./predictions).
         config: how to predict (`PredictConfig`); `options`: fields of it replacing the config's.
 
     Returns the verdicts and the (path, reason) of inputs that failed; one bad input never

@@ -28,6 +28,7 @@ from vemo.prediction.config import PredictConfig
 from vemo.prediction.loader import predictor_for
 from vemo.prediction.overlay import AnnotatedVideoWriter
 from vemo.prediction.predictor import Predictor
+from vemo.prediction.reference import DEFAULT_MODEL
 from vemo.prediction.scan import Scan, scan
 from vemo.prediction.smoothing import smooth_probabilities
 
@@ -154,7 +155,7 @@ def _track_summary(table: pd.DataFrame, classes: list[str]) -> dict:
 
 def predict_media(
     path: Path | str | MediaSource,
-    model: str | Path | Predictor,
+    model: str | Path | Predictor = DEFAULT_MODEL,
     config: PredictConfig | None = None,
     *,
     annotated_video: Path | None = None,
@@ -165,7 +166,8 @@ def predict_media(
 
     Args:
         path: a video or image file, or one already opened (`vemo.io.media.open_media`).
-        model: a run folder, "pretrained:NAME", FILE.onnx, or a loaded `Predictor`.
+        model: a run folder, "pretrained:NAME", FILE.onnx, or a loaded `Predictor` (by default the
+            pretrained FER2013 model, as `vemo predict`).
         config: how to predict (`PredictConfig`; its `annotate` and `engine` are the folder's).
         annotated_video: for a video, also draw the boxes, smoothed labels and bars into this
             file, during the one decoding pass.
