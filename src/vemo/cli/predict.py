@@ -151,7 +151,7 @@ def predict(
         return
     if not inputs:
         raise VemoError("give the videos, images or folders to predict (or --live SOURCE)")
-    out = out or DEFAULT_OUT
+    out = DEFAULT_OUT if out is None else out
     candidates, unmatched = find_inputs(inputs)
     ensure_writable_dir(out)
     verdicts, failures = predict_to_folder(candidates, model, out, config, force=force, progress=show_progress(ctx))

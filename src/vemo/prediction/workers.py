@@ -37,6 +37,7 @@ from vemo.io.video import Frame
 from vemo.prediction.onnx.file import OnnxNetwork
 from vemo.prediction.predictor import Predictor
 from vemo.prediction.runs import Part, classify_run
+from vemo.weights import face_pipeline
 
 log = logging.getLogger(__name__)
 
@@ -178,8 +179,6 @@ _WORKER: dict = {}  # this worker process's ring, predictor and pipeline (`_star
 
 
 def _start_worker(predictor: Predictor, gray: bool, ring_name: str, shape: tuple[int, ...]) -> None:
-    from vemo.weights import face_pipeline
-
     cv2.setNumThreads(1)  # the other workers have the other cores
     ring = _Ring.attach(ring_name, shape)
     atexit.register(ring.close)
